@@ -1,0 +1,185 @@
+"""The as-run log: the truth of what reached the sound card, kept in SQLite with a hash chain.
+
+One row per item that reached (or failed to reach) the sink. Rows are only ever appended; each row's hash
+covers its fields and the previous row's hash, so an edit or a deletion anywhere breaks the chain from there
+on and `verify()` names the first bad row. WAL journal and synchronous=FULL: a power cut loses at most the row
+being written, never an earlier one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+STATUSES = ("aired", "partial", "failed", "skipped")
+GENESIS = "0" * 64
+
+_COLUMNS = (
+    "planned_start", "actual_start", "actual_end", "slot", "category", "title", "file", "sha256",
+    "level", "status", "reason",
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS asrun (
+    id INTEGER PRIMARY KEY,
+    planned_start TEXT,          -- ISO 8601 with offset, millisecond precision; NULL for unplanned break-ins
+    actual_start TEXT,           -- when audio of this item first reached the sink
+    actual_end TEXT,             -- when its last sample reached the sink (or it was cut)
+    slot TEXT NOT NULL DEFAULT '',
+    category TEXT NOT NULL DEFAULT '',
+    title TEXT NOT NULL DEFAULT '',
+    file TEXT NOT NULL DEFAULT '',
+    sha256 TEXT NOT NULL DEFAULT '',
+    level TEXT NOT NULL DEFAULT 'normal',
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    prev_hash TEXT NOT NULL,
+    row_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS asrun_actual_start ON asrun(actual_start);
+CREATE INDEX IF NOT EXISTS asrun_planned_start ON asrun(planned_start);
+"""
+
+
+def iso_ms(moment: datetime | None) -> str | None:
+    """ISO 8601 with the zone offset, to the millisecond (the log's only time format)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise ValueError("as-run times must be timezone-aware")
+    return moment.isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class AsRunEntry:
+    planned_start: str | None
+    actual_start: str | None
+    actual_end: str | None
+    slot: str
+    category: str
+    title: str
+    file: str
+    sha256: str
+    level: str
+    status: str
+    reason: str = ""
+    id: int | None = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    ok: bool
+    rows: int
+    first_bad_id: int | None = None
+    message: str = ""
+
+
+def _row_hash(prev_hash: str, values: dict) -> str:
+    payload = json.dumps([values[c] for c in _COLUMNS], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256((prev_hash + payload).encode("utf-8")).hexdigest()
+
+
+class AsRunLog:
+    """Append-only as-run log in one SQLite file."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> AsRunLog:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def append(
+        self,
+        *,
+        planned_start: datetime | None,
+        actual_start: datetime | None,
+        actual_end: datetime | None,
+        status: str,
+        slot: str = "",
+        category: str = "",
+        title: str = "",
+        file: str = "",
+        sha256: str = "",
+        level: str = "normal",
+        reason: str = "",
+    ) -> AsRunEntry:
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
+        values = {
+            "planned_start": iso_ms(planned_start), "actual_start": iso_ms(actual_start),
+            "actual_end": iso_ms(actual_end), "slot": slot, "category": category, "title": title,
+            "file": file, "sha256": sha256, "level": level, "status": status, "reason": reason,
+        }
+        # BEGIN IMMEDIATE: two writers (daemon and play-now) cannot both read the same chain tip.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            tip = self._db.execute("SELECT row_hash FROM asrun ORDER BY id DESC LIMIT 1").fetchone()
+            prev = tip[0] if tip else GENESIS
+            cur = self._db.execute(
+                f"INSERT INTO asrun ({', '.join(_COLUMNS)}, prev_hash, row_hash) "
+                f"VALUES ({', '.join('?' * len(_COLUMNS))}, ?, ?)",
+                [values[c] for c in _COLUMNS] + [prev, _row_hash(prev, values)],
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return AsRunEntry(id=cur.lastrowid, **values)
+
+    def entries(self, start: datetime | None = None, end: datetime | None = None) -> list[AsRunEntry]:
+        """Rows whose actual (or, if never started, planned) start is in [start, end), in log order.
+
+        Comparison is on instants, not strings, so rows written with another offset still count."""
+        return [e for e in self.iter_entries() if _in_range(e, start, end)]
+
+    def iter_entries(self) -> Iterator[AsRunEntry]:
+        cur = self._db.execute(f"SELECT id, {', '.join(_COLUMNS)} FROM asrun ORDER BY id")
+        for row in cur:
+            yield AsRunEntry(id=row[0], **dict(zip(_COLUMNS, row[1:])))
+
+    def verify(self) -> ChainCheck:
+        prev = GENESIS
+        count = 0
+        expected_id = None
+        cur = self._db.execute(f"SELECT id, {', '.join(_COLUMNS)}, prev_hash, row_hash FROM asrun ORDER BY id")
+        for row in cur:
+            count += 1
+            row_id = row[0]
+            values = dict(zip(_COLUMNS, row[1:1 + len(_COLUMNS)]))
+            prev_hash, row_hash = row[-2], row[-1]
+            if expected_id is not None and row_id != expected_id:
+                return ChainCheck(False, count, expected_id, f"row {expected_id} is missing (deleted)")
+            if prev_hash != prev:
+                return ChainCheck(False, count, row_id, f"row {row_id} does not follow the row before it")
+            if _row_hash(prev, values) != row_hash:
+                return ChainCheck(False, count, row_id, f"row {row_id} was changed after it was written")
+            prev = row_hash
+            expected_id = row_id + 1
+        return ChainCheck(True, count)
+
+
+def _in_range(entry: AsRunEntry, start: datetime | None, end: datetime | None) -> bool:
+    stamp = entry.actual_start or entry.planned_start
+    if stamp is None:
+        return start is None and end is None
+    moment = datetime.fromisoformat(stamp)
+    return (start is None or moment >= start) and (end is None or moment < end)

@@ -1,0 +1,390 @@
+"""`config.yaml`: the station — who it is, its zone, slots, online-learning blackouts, caps, audio, paths.
+
+`load_station(path)` reads and checks the whole file and raises one `BroadcasterError` listing every problem
+(file, line, field, what to do). Warnings that do not stop the station (a slot clipped by a blackout) are kept
+on `Station.warnings` for `validate` to print. Relative paths are relative to the config file's folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from broadcaster.problems import BroadcasterError, Problem
+from broadcaster.schedule import WEEKDAYS, Recurrence, parse_clock, parse_weekdays
+from broadcaster.yamlio import Located, load_yaml
+
+DEFAULT_ZONE = "Asia/Ho_Chi_Minh"
+
+
+@dataclass(frozen=True)
+class Identity:
+    province: str
+    district: str
+    commune: str
+    name: str
+    id: str
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A named broadcast window (buổi phát), e.g. sáng 05:30–06:30, and the playlist that fills it."""
+
+    id: str
+    name: str
+    when: Recurrence
+    playlist: str
+    line: int = 0  # in config.yaml, for messages
+
+
+@dataclass(frozen=True)
+class Blackout:
+    """A window in which nothing may air (online-learning hours): a hard constraint."""
+
+    id: str
+    name: str
+    when: Recurrence
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Caps:
+    max_minutes_per_session: float | None = None
+    max_sessions_per_day: int | None = None
+    days_per_week: int | None = None
+    max_minutes_per_day: float | None = None
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    output_devices: tuple[str, ...] = ("default",)  # by name or index, first that works; later ones are fallbacks
+    backend: str = "sounddevice"  # or "simpleaudio"
+    sample_rate: int = 44100
+    channels: int = 2
+    target_lufs: float = -16.0
+    crossfade_seconds: float = 2.0
+    crossfade_categories: tuple[str, ...] = ("covid-song",)  # consecutive items of these categories overlap
+    fade_seconds: float = 0.05  # short fade in/out of every item against clicks
+    block_frames: int = 2048
+
+
+@dataclass(frozen=True)
+class Paths:
+    audio: Path
+    playlists: Path
+    catalogue: Path
+    asrun_log: Path
+    inbox: Path
+    state: Path
+
+
+@dataclass
+class Station:
+    file: Path
+    identity: Identity
+    timezone: str
+    slots: list[Slot]
+    blackouts: list[Blackout]
+    caps: Caps
+    audio: AudioSettings
+    paths: Paths
+    warnings: list[Problem] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)  # sections owned by other modules (e.g. "feed")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+# Top-level sections other modules read themselves; listed here so they are not "unknown keys".
+EXTRA_SECTIONS: set[str] = {"feed", "collector"}
+
+_TOP_KEYS = {"station", "timezone", "slots", "blackouts", "caps", "audio", "paths"}
+
+
+class _Checker:
+    """Collects problems while reading one YAML file."""
+
+    def __init__(self, file: Path):
+        self.file = str(file)
+        self.problems: list[Problem] = []
+
+    def error(self, where: Located | None, key: str | None, vi: str, en: str, hint_vi: str = "",
+              hint_en: str = "", field_name: str | None = None, severity: str = "error") -> None:
+        line = where.line_of(key) if isinstance(where, Located) and key else (
+            where.line if isinstance(where, Located) else None)
+        self.problems.append(Problem(self.file, vi, en, hint_vi, hint_en, line, field_name or key, severity))
+
+    def mapping(self, value: object, name: str, parent: Located | None, allowed: set[str],
+                required: set[str] = frozenset()) -> Located:
+        if not isinstance(value, Located):
+            self.error(parent, name, f"'{name}' phải là một bảng khóa: giá trị", f"'{name}' must be a mapping",
+                       "xem config.yaml mẫu", "see the example config.yaml", field_name=name)
+            return Located()
+        for key in value:
+            if key not in allowed:
+                self.error(value, key, f"khóa không biết '{key}'", f"unknown key '{key}'",
+                           f"các khóa hợp lệ: {', '.join(sorted(allowed))}",
+                           f"valid keys: {', '.join(sorted(allowed))}", field_name=f"{name}.{key}")
+        for key in sorted(required - set(value)):
+            self.error(value, None, f"thiếu khóa '{key}'", f"missing key '{key}'",
+                       f"thêm '{key}:' vào '{name}'", f"add '{key}:' to '{name}'", field_name=f"{name}.{key}")
+        return value
+
+    def clock(self, m: Located, key: str, fname: str, default: time | None = None) -> time | None:
+        if key not in m:
+            return default
+        try:
+            return parse_clock(m[key])
+        except ValueError as err:
+            self.error(m, key, f"giờ không hợp lệ: {m[key]!r}", str(err),
+                       "viết giờ dạng HH:MM, từ 00:00 đến 24:00", "write the time as HH:MM, 00:00 to 24:00",
+                       field_name=fname)
+            return default
+
+    def day(self, m: Located, key: str, fname: str) -> date | None:
+        value = m.get(key)
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            self.error(m, key, f"ngày không hợp lệ: {value!r}", f"not a date: {value!r}",
+                       "viết ngày dạng YYYY-MM-DD", "write the date as YYYY-MM-DD", field_name=fname)
+            return None
+
+    def number(self, m: Located, key: str, fname: str, default, kind=float, minimum: float | None = None):
+        if key not in m or m[key] is None:
+            return default
+        value = m[key]
+        wrong_kind = kind is int and not isinstance(value, int)
+        if isinstance(value, bool) or not isinstance(value, int | float) or wrong_kind:
+            self.error(m, key, f"'{key}' phải là số", f"'{key}' must be a number", field_name=fname)
+            return default
+        if minimum is not None and value < minimum:
+            self.error(m, key, f"'{key}' phải ≥ {minimum}", f"'{key}' must be at least {minimum}", field_name=fname)
+            return default
+        return kind(value)
+
+    def text(self, m: Located, key: str, fname: str, default: str = "") -> str:
+        value = m.get(key, default)
+        if value is None:
+            return default
+        if not isinstance(value, str | int | float):
+            self.error(m, key, f"'{key}' phải là chữ", f"'{key}' must be text", field_name=fname)
+            return default
+        return str(value)
+
+    def recurrence(self, m: Located, fname: str, need_times: bool) -> Recurrence | None:
+        weekdays = frozenset(range(7))
+        if "days" in m:
+            try:
+                weekdays = parse_weekdays(m["days"])
+            except ValueError as err:
+                self.error(m, "days", f"ngày trong tuần không hợp lệ: {m['days']!r}", str(err),
+                           "dùng mon-sat, T2-T7 hoặc daily", "use mon-sat, T2-T7 or daily", field_name=f"{fname}.days")
+        start = self.clock(m, "start", f"{fname}.start", None if need_times else time(0))
+        end = self.clock(m, "end", f"{fname}.end", None if need_times else time.max)
+        if need_times and ("start" not in m or "end" not in m):
+            self.error(m, None, "thiếu giờ bắt đầu/kết thúc", "start and end times are required",
+                       "thêm start: và end:", "add start: and end:", field_name=fname)
+            return None
+        if start is None or end is None:
+            return None
+        if end <= start:
+            self.error(m, "end", f"giờ kết thúc {m.get('end')} không sau giờ bắt đầu {m.get('start')}",
+                       f"end {m.get('end')} is not after start {m.get('start')}",
+                       "khung giờ qua nửa đêm thì tách làm hai", "split a window that crosses midnight in two",
+                       field_name=f"{fname}.end")
+            return None
+        date_from = self.day(m, "from", f"{fname}.from")
+        date_until = self.day(m, "until", f"{fname}.until")
+        if date_from and date_until and date_until < date_from:
+            self.error(m, "until", "ngày 'until' trước ngày 'from'", "'until' is before 'from'",
+                       field_name=f"{fname}.until")
+        dates: set[date] = set()
+        if "dates" in m:
+            raw = m["dates"] if isinstance(m["dates"], list) else [m["dates"]]
+            for value in raw:
+                try:
+                    dates.add(value if isinstance(value, date) else date.fromisoformat(str(value)))
+                except ValueError:
+                    self.error(m, "dates", f"ngày không hợp lệ: {value!r}", f"not a date: {value!r}",
+                               "viết ngày dạng YYYY-MM-DD", "write dates as YYYY-MM-DD", field_name=f"{fname}.dates")
+        return Recurrence(weekdays, start, end, date_from, date_until, frozenset(dates))
+
+
+def load_station(path: str | Path = "config.yaml") -> Station:
+    path = Path(path)
+    raw = load_yaml(path)
+    c = _Checker(path)
+    root = c.mapping(raw, "config", None, _TOP_KEYS | EXTRA_SECTIONS, {"station", "slots"})
+    base = path.resolve().parent
+
+    st = c.mapping(root.get("station"), "station", root, {"province", "district", "commune", "name", "id"},
+                   {"commune", "name"})
+    identity = Identity(
+        province=c.text(st, "province", "station.province"), district=c.text(st, "district", "station.district"),
+        commune=c.text(st, "commune", "station.commune"), name=c.text(st, "name", "station.name"),
+        id=c.text(st, "id", "station.id") or _slug(c.text(st, "commune", "station.commune") or "station"))
+
+    timezone = c.text(root, "timezone", "timezone", DEFAULT_ZONE) or DEFAULT_ZONE
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        c.error(root, "timezone", f"múi giờ không biết: {timezone!r}", f"unknown time zone {timezone!r}",
+                "dùng Asia/Ho_Chi_Minh", "use Asia/Ho_Chi_Minh")
+        timezone = DEFAULT_ZONE
+
+    slots = _read_windows(c, root, "slots", is_slot=True)
+    blackouts = _read_windows(c, root, "blackouts", is_slot=False)
+
+    cm = c.mapping(root.get("caps", Located()), "caps", root,
+                   {"max_minutes_per_session", "max_sessions_per_day", "days_per_week", "max_minutes_per_day"})
+    caps = Caps(
+        max_minutes_per_session=c.number(cm, "max_minutes_per_session", "caps.max_minutes_per_session", None, float, 1),
+        max_sessions_per_day=c.number(cm, "max_sessions_per_day", "caps.max_sessions_per_day", None, int, 1),
+        days_per_week=c.number(cm, "days_per_week", "caps.days_per_week", None, int, 1),
+        max_minutes_per_day=c.number(cm, "max_minutes_per_day", "caps.max_minutes_per_day", None, float, 1))
+    if caps.days_per_week is not None and caps.days_per_week > 7:
+        c.error(cm, "days_per_week", "'days_per_week' tối đa là 7", "'days_per_week' is at most 7")
+
+    am = c.mapping(root.get("audio", Located()), "audio", root,
+                   {"output_device", "output_devices", "backend", "sample_rate", "channels", "target_lufs",
+                    "crossfade_seconds", "crossfade_categories", "fade_seconds", "block_frames"})
+    devices = am.get("output_devices", am.get("output_device", "default"))
+    devices = tuple(str(d) for d in (devices if isinstance(devices, list) else [devices]))
+    backend = c.text(am, "backend", "audio.backend", "sounddevice")
+    if backend not in ("sounddevice", "simpleaudio", "file"):
+        c.error(am, "backend", f"backend không biết: {backend!r}", f"unknown backend {backend!r}",
+                "dùng sounddevice hoặc simpleaudio", "use sounddevice or simpleaudio")
+    xf_cats = am.get("crossfade_categories", ["covid-song"])
+    audio = AudioSettings(
+        output_devices=devices, backend=backend,
+        sample_rate=c.number(am, "sample_rate", "audio.sample_rate", 44100, int, 8000),
+        channels=c.number(am, "channels", "audio.channels", 2, int, 1),
+        target_lufs=c.number(am, "target_lufs", "audio.target_lufs", -16.0, float),
+        crossfade_seconds=c.number(am, "crossfade_seconds", "audio.crossfade_seconds", 2.0, float, 0),
+        crossfade_categories=tuple(str(x) for x in (xf_cats if isinstance(xf_cats, list) else [xf_cats])),
+        fade_seconds=c.number(am, "fade_seconds", "audio.fade_seconds", 0.05, float, 0),
+        block_frames=c.number(am, "block_frames", "audio.block_frames", 2048, int, 64))
+    if not -40 <= audio.target_lufs <= -5:
+        c.error(am, "target_lufs", "mức âm lượng mục tiêu ngoài khoảng -40..-5 LUFS",
+                "target loudness outside -40..-5 LUFS", "thường dùng -16", "-16 is usual")
+
+    pm = c.mapping(root.get("paths", Located()), "paths", root,
+                   {"audio", "playlists", "catalogue", "asrun_log", "inbox", "state"})
+    paths = Paths(*(base / c.text(pm, key, f"paths.{key}", default) for key, default in (
+        ("audio", "audio"), ("playlists", "playlists"), ("catalogue", "data/library.sqlite"),
+        ("asrun_log", "data/asrun.sqlite"), ("inbox", "inbox"), ("state", "data"))))
+
+    _check_slots(c, slots, blackouts, caps)
+    errors = [p for p in c.problems if p.severity == "error"]
+    if errors:
+        raise BroadcasterError(c.problems)
+    return Station(path, identity, timezone, slots, blackouts, caps, audio, paths,
+                   warnings=[p for p in c.problems if p.severity == "warning"],
+                   extra={k: root[k] for k in EXTRA_SECTIONS if k in root})
+
+
+def _slug(text: str) -> str:
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch)).lower()
+    return "-".join("".join(ch if ch.isalnum() else " " for ch in plain).split()) or "station"
+
+
+def _read_windows(c: _Checker, root: Located, key: str, is_slot: bool) -> list:
+    raw = root.get(key, [] if not is_slot else None)
+    if raw is None:
+        raw = []
+    if not isinstance(raw, list):
+        c.error(root, key, f"'{key}' phải là một danh sách", f"'{key}' must be a list (items start with '-')")
+        return []
+    allowed = {"id", "name", "days", "start", "end", "from", "until", "dates"} | ({"playlist"} if is_slot else set())
+    out, seen = [], set()
+    for index, entry in enumerate(raw):
+        fname = f"{key}[{index}]"
+        m = c.mapping(entry, fname, root, allowed, {"id", "start", "end"} | ({"playlist"} if is_slot else set())
+                      if is_slot else {"id"})
+        wid = c.text(m, "id", f"{fname}.id")
+        if wid in seen:
+            c.error(m, "id", f"trùng mã '{wid}'", f"duplicate id '{wid}'", "đặt mã khác", "choose another id")
+        seen.add(wid)
+        when = c.recurrence(m, fname, need_times=is_slot)
+        if when is None or not wid:
+            continue
+        name = c.text(m, "name", f"{fname}.name", wid)
+        if is_slot:
+            out.append(Slot(wid, name, when, c.text(m, "playlist", f"{fname}.playlist"), m.line))
+        else:
+            out.append(Blackout(wid, name, when, m.line))
+    return out
+
+
+def _check_slots(c: _Checker, slots: list[Slot], blackouts: list[Blackout], caps: Caps) -> None:
+    """Overlapping slots are errors; slots clipped by blackouts and cap breaches are warnings."""
+    for i, a in enumerate(slots):
+        for b in slots[i + 1:]:
+            if (a.when.weekdays & b.when.weekdays) and a.when.start < b.when.end and b.when.start < a.when.end \
+                    and _dates_meet(a.when, b.when):
+                c.problems.append(Problem(
+                    c.file, f"buổi phát '{a.id}' ({_hm(a.when)}) chồng lên buổi '{b.id}' ({_hm(b.when)})",
+                    f"slot '{a.id}' ({_hm(a.when)}) overlaps slot '{b.id}' ({_hm(b.when)})",
+                    "sửa giờ để hai buổi không trùng nhau", "change the times so the slots do not overlap",
+                    line=b.line, field=f"slots.{b.id}"))
+        for bo in blackouts:
+            if (a.when.weekdays & bo.when.weekdays) and a.when.start < bo.when.end and bo.when.start < a.when.end \
+                    and _dates_meet(a.when, bo.when):
+                c.problems.append(Problem(
+                    c.file,
+                    f"buổi phát '{a.id}' ({_hm(a.when)}) bị cắt bởi giờ cấm phát '{bo.id}' ({_hm(bo.when)}"
+                    f"{_range(bo.when)}); chỉ phát phần còn lại",
+                    f"slot '{a.id}' ({_hm(a.when)}) is clipped by blackout '{bo.id}' ({_hm(bo.when)}"
+                    f"{_range(bo.when)}); only the rest of it airs",
+                    line=a.line, field=f"slots.{a.id}", severity="warning"))
+        if caps.max_minutes_per_session is not None:
+            minutes = (datetime.combine(date.min, min(a.when.end, time(23, 59, 59)))
+                       - datetime.combine(date.min, a.when.start)) / timedelta(minutes=1)
+            if minutes > caps.max_minutes_per_session + 0.02:
+                c.problems.append(Problem(
+                    c.file, f"buổi '{a.id}' dài {minutes:.0f} phút, quá giới hạn {caps.max_minutes_per_session:g}"
+                    " phút/buổi; chỉ phát phần đầu",
+                    f"slot '{a.id}' is {minutes:.0f} min, over the cap of {caps.max_minutes_per_session:g} min per "
+                    "session; only its first part airs", line=a.line,
+                    field=f"slots.{a.id}", severity="warning"))
+    if caps.days_per_week is not None:
+        days = set().union(*(s.when.weekdays for s in slots)) if slots else set()
+        if len(days) > caps.days_per_week:
+            c.problems.append(Problem(
+                c.file, f"các buổi phát rơi vào {len(days)} ngày/tuần, quá giới hạn {caps.days_per_week}",
+                f"slots fall on {len(days)} days a week, over the cap of {caps.days_per_week}",
+                "bớt ngày trong 'days' của các buổi", "remove days from the slots' 'days'",
+                field="caps.days_per_week", severity="warning"))
+
+
+def _dates_meet(a: Recurrence, b: Recurrence) -> bool:
+    lo = max(a.date_from or date.min, b.date_from or date.min)
+    hi = min(a.date_until or date.max, b.date_until or date.max)
+    return lo <= hi
+
+
+def _hm(r: Recurrence) -> str:
+    end = "24:00" if r.end == time.max else r.end.strftime("%H:%M")
+    days = ",".join(WEEKDAYS[d] for d in sorted(r.weekdays)) if len(r.weekdays) < 7 else "daily"
+    return f"{days} {r.start.strftime('%H:%M')}–{end}"
+
+
+def _range(r: Recurrence) -> str:
+    if r.dates:
+        return ", " + ", ".join(d.isoformat() for d in sorted(r.dates))
+    if r.date_from or r.date_until:
+        return f", {r.date_from or '…'} → {r.date_until or '…'}"
+    return ""
