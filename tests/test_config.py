@@ -1,0 +1,60 @@
+"""The station config: real files, real errors an operator would make."""
+
+from pathlib import Path
+
+import pytest
+
+from broadcaster.config import load_station
+from broadcaster.problems import BroadcasterError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+BASE = """station: {commune: Xã A, name: Đài xã A}
+slots:
+  - {id: sang, start: 05:30, end: 06:30, playlist: p}
+"""
+
+
+def test_demo_config_loads_with_clipped_noon_slot_warning():
+    station = load_station(ROOT / "config.yaml")
+    assert station.timezone == "Asia/Ho_Chi_Minh"
+    assert [s.id for s in station.slots] == ["sang", "trua", "chieu"]
+    assert any("trua" in w.message_en and "hoc-truc-tuyen-sang" in w.message_en for w in station.warnings)
+
+
+def test_unquoted_times_are_clock_times_not_base_60(tmp_path):
+    station = load_station(write(tmp_path, BASE))
+    assert station.slots[0].when.start.hour == 5 and station.slots[0].when.start.minute == 30
+
+
+@pytest.mark.parametrize("bad, line, words", [
+    ("  - {id: x, start: 25:00, end: 26:00, playlist: p}\n", 4, "not a time of day"),
+    ("  - {id: x, start: 09:00, end: 08:00, playlist: p}\n", 4, "not after start"),
+    ("  - {id: x, start: 06:00, end: 07:00, playlist: p, colour: red}\n", 4, "unknown key 'colour'"),
+    ("  - {id: x, start: 06:00, end: 07:00, playlist: p}\n", 4, "overlaps slot 'sang'"),
+])
+def test_bad_slot_names_file_line_and_problem(tmp_path, bad, line, words):
+    with pytest.raises(BroadcasterError) as err:
+        load_station(write(tmp_path, BASE + bad))
+    problem = next(p for p in err.value.problems if words in p.message_en)
+    assert problem.file.endswith("config.yaml") and problem.line == line
+    assert problem.message_vi  # every operator message is also in Vietnamese
+
+
+def test_malformed_yaml_reports_line(tmp_path):
+    with pytest.raises(BroadcasterError) as err:
+        load_station(write(tmp_path, BASE + "blackouts: [\n"))
+    assert err.value.problems[0].line is not None
+    assert "YAML" in err.value.problems[0].message_en
+
+
+def test_unknown_zone_is_an_error_not_the_machine_zone(tmp_path):
+    with pytest.raises(BroadcasterError, match="unknown time zone"):
+        load_station(write(tmp_path, "timezone: Mars/Olympus\n" + BASE))
