@@ -38,7 +38,7 @@ def test_unquoted_times_are_clock_times_not_base_60(tmp_path):
     ("  - {id: x, start: 25:00, end: 26:00, playlist: p}\n", 4, "not a time of day"),
     ("  - {id: x, start: 09:00, end: 08:00, playlist: p}\n", 4, "not after start"),
     ("  - {id: x, start: 06:00, end: 07:00, playlist: p, colour: red}\n", 4, "unknown key 'colour'"),
-    ("  - {id: x, start: 06:00, end: 07:00, playlist: p}\n", 4, "overlaps slot 'sang'"),
+    ("  - {id: x, start: 06:00, end: 07:00, playlist: p}\n", 4, "overlaps slot 'x'"),
 ])
 def test_bad_slot_names_file_line_and_problem(tmp_path, bad, line, words):
     with pytest.raises(BroadcasterError) as err:
