@@ -1,0 +1,136 @@
+"""Break-ins (phát khẩn cấp / ưu tiên): who may interrupt the schedule, and how a request reaches the daemon.
+
+Circular 39/2020 levels: *emergency* (khẩn cấp) airs now with a short fade, even inside an online-learning
+blackout but only when the operator confirms; *priority* (ưu tiên) airs at the next item boundary inside a slot
+and never inside a blackout.
+
+Hand-over is a spool folder, `paths.state/break-in/`: `play-now` writes `<id>.json` atomically (temp file and
+rename), the daemon takes it within half a second and answers with `<id>.answer.json` (accepted or refused, with
+the bilingual reason). No socket to keep alive, nothing lost if the daemon restarts: a request written while it
+is down is taken when it is back, unless it is stale by then.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+from broadcaster.model import DayPlan
+from broadcaster.onair import runs_ahead
+
+LEVELS = ("priority", "emergency")
+STALE_SECONDS = 120.0  # an emergency request older than this is not aired late without a human noticing
+
+
+@dataclass(frozen=True)
+class BreakInRequest:
+    id: str
+    file: str  # absolute path
+    level: str
+    reason: str
+    confirm: bool
+    requested_at: str  # ISO, station zone
+
+    @staticmethod
+    def new(file: Path, level: str, reason: str, confirm: bool, now: datetime) -> BreakInRequest:
+        return BreakInRequest(uuid.uuid4().hex[:12], str(Path(file).resolve()), level, reason, confirm,
+                              now.isoformat(timespec="milliseconds"))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    accepted: bool
+    message_vi: str
+    message_en: str
+
+    def __str__(self) -> str:
+        return f"{self.message_vi} / {self.message_en}"
+
+
+def judge(level: str, confirm: bool, plans: list[DayPlan], now: datetime) -> Verdict:
+    """May a break-in of this level air now (or later today, for priority)? Pure: plans + now."""
+    in_blackout = next((b for p in plans for b in p.blackouts if b.start <= now < b.end), None)
+    if level == "emergency":
+        if in_blackout is not None and not confirm:
+            return Verdict(False,
+                           f"Đang trong giờ cấm phát '{in_blackout.name}' đến {in_blackout.end:%H:%M}: "
+                           "phát khẩn cấp cần thêm --confirm",
+                           f"Inside blackout '{in_blackout.name}' until {in_blackout.end:%H:%M}: "
+                           "an emergency needs --confirm to air now")
+        return Verdict(True, "Phát khẩn cấp ngay", "Emergency airs now")
+    today = [p for p in plans if p.date == now.date()]
+    ahead = runs_ahead(today, now)
+    if not ahead:
+        return Verdict(False,
+                       "Không còn buổi phát nào hôm nay: tin ưu tiên chỉ phát trong buổi phát, "
+                       "không bao giờ trong giờ cấm phát. Dùng --level emergency nếu thật sự khẩn cấp",
+                       "No slot left today: a priority clip airs only inside a slot, never in a blackout. "
+                       "Use --level emergency if it truly cannot wait")
+    first = ahead[0]
+    when = "ngay sau mục đang phát" if first.start <= now else f"lúc {first.start:%H:%M:%S}"
+    when_en = "after the item on air" if first.start <= now else f"at {first.start:%H:%M:%S}"
+    return Verdict(True, f"Tin ưu tiên sẽ phát {when} (buổi {first.window.id})",
+                   f"Priority clip airs {when_en} (slot {first.window.id})")
+
+
+class BreakInSpool:
+    def __init__(self, state_dir: Path):
+        self.folder = Path(state_dir) / "break-in"
+
+    def submit(self, request: BreakInRequest) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return _write_atomic(self.folder / f"{request.id}.json", asdict(request))
+
+    def pending(self) -> list[BreakInRequest]:
+        """Requests waiting, oldest first; each is removed from the spool as it is read."""
+        if not self.folder.is_dir():
+            return []
+        found = []
+        for path in sorted(self.folder.glob("*.json"), key=lambda p: p.stat().st_mtime_ns):
+            if path.name.endswith(".answer.json"):
+                continue
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                found.append(BreakInRequest(**data))
+            except (ValueError, TypeError, OSError):
+                pass  # half-written by hand or corrupt: drop it rather than loop on it
+            path.unlink(missing_ok=True)
+        return found
+
+    def answer(self, request_id: str, verdict: Verdict) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _write_atomic(self.folder / f"{request_id}.answer.json", asdict(verdict))
+
+    def wait_answer(self, request_id: str, timeout: float) -> Verdict | None:
+        path = self.folder / f"{request_id}.answer.json"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if path.exists():
+                verdict = Verdict(**json.loads(path.read_text(encoding="utf-8")))
+                path.unlink(missing_ok=True)
+                return verdict
+            time.sleep(0.05)
+        return None
+
+    def withdraw(self, request_id: str) -> bool:
+        """Take back a request nobody picked up; True if it was still waiting."""
+        path = self.folder / f"{request_id}.json"
+        if path.exists():
+            path.unlink(missing_ok=True)
+            return True
+        return False
+
+
+def _write_atomic(target: Path, data: dict) -> Path:
+    tmp = target.with_name(f".{target.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as out:
+        json.dump(data, out, ensure_ascii=False)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, target)
+    return target

@@ -1,0 +1,115 @@
+"""`run` (the playout daemon) and `play-now` (a priority or emergency clip, through the daemon if one runs)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from broadcaster import journal
+from broadcaster.problems import BroadcasterError, fail
+
+
+def register(sub, common) -> None:
+    run = sub.add_parser("run", parents=[common], help="chạy phát tự động / run the playout daemon")
+    run.add_argument("--state", help="state folder (default: paths.state from config)")
+    run.add_argument("--poll", type=float, default=2.0, help="seconds between checks for changed inputs")
+    run.add_argument("--preroll", type=float, default=3.0, help="seconds before a slot the engine is started")
+    run.add_argument("--debug", action="store_true")
+    run.set_defaults(handler=cmd_run)
+
+    now = sub.add_parser("play-now", parents=[common],
+                         help="phát ngay tin khẩn cấp / ưu tiên — play an emergency or priority clip")
+    now.add_argument("file")
+    now.add_argument("--level", required=True, choices=["priority", "emergency"])
+    now.add_argument("--reason", default="", help="lý do (ghi vào nhật ký) / reason, written to the as-run log")
+    now.add_argument("--confirm", action="store_true", help="cho phép phát khẩn cấp trong giờ cấm phát / "
+                                                            "allow an emergency inside a blackout")
+    now.add_argument("--state", help="state folder (default: paths.state from config)")
+    now.set_defaults(handler=cmd_play_now)
+
+
+def cmd_run(args) -> int:
+    from broadcaster.daemon import Daemon
+
+    journal.setup(logging.DEBUG if args.debug else logging.INFO)
+    daemon = Daemon(Path(args.config), state=Path(args.state).resolve() if args.state else None,
+                    poll_seconds=args.poll, preroll_seconds=args.preroll)
+    try:
+        daemon.run_forever()
+    except RuntimeError as err:
+        logging.getLogger("broadcaster.daemon").critical("%s", err)
+        return 1
+    return 0
+
+
+def cmd_play_now(args) -> int:
+    from broadcaster.breakin import BreakInRequest, BreakInSpool, judge
+    from broadcaster.config import load_station
+    from broadcaster.daemon import daemon_alive
+    from broadcaster.playout_setup import PlayoutSetup
+
+    journal.setup()
+    station = load_station(args.config)
+    setup = PlayoutSetup.of(station)
+    state = Path(args.state).resolve() if args.state else setup.state
+    file = Path(args.file)
+    if not file.is_file():
+        raise fail(str(file), "không tìm thấy tệp", "file not found", "kiểm tra đường dẫn", "check the path")
+    now = datetime.now(setup.zone)
+    request = BreakInRequest.new(file, args.level, args.reason, args.confirm, now)
+
+    if daemon_alive(state):
+        spool = BreakInSpool(state)
+        spool.submit(request)
+        verdict = spool.wait_answer(request.id, timeout=10.0)
+        if verdict is None:
+            taken = not spool.withdraw(request.id)
+            print("Trạm phát không trả lời / the daemon did not answer"
+                  + (" (it took the request)" if taken else " (request withdrawn)"), file=sys.stderr)
+            return 1
+        print(verdict)
+        return 0 if verdict.accepted else 2
+
+    # No daemon: judge and play here, on the configured device, logged like the daemon would.
+    plans = _plans_for_today(args.config, state, now)
+    verdict = judge(args.level, args.confirm, plans, now)
+    print(f"(không có trạm phát đang chạy: tự phát / no daemon running: playing it here) {verdict}")
+    if not verdict.accepted:
+        return 2
+    start = None
+    if args.level == "priority":
+        from broadcaster.onair import runs_ahead
+
+        first = runs_ahead([p for p in plans if p.date == now.date()], now)[0]
+        if first.start > now:
+            print(f"chờ đến {first.start:%H:%M:%S} / waiting until {first.start:%H:%M:%S}")
+            start = first.start
+    from broadcaster.standalone import play_file
+
+    play_file(setup if not args.state else _with_state(setup, state), file, args.level, args.reason, start=start)
+    print("Đã phát xong / aired")
+    return 0
+
+
+def _with_state(setup, state: Path):
+    from dataclasses import replace
+
+    return replace(setup, state=state)
+
+
+def _plans_for_today(config: str, state: Path, now: datetime) -> list:
+    """Today's plan (for its slots and blackouts): fresh from the files, else the daemon's cached one."""
+    from broadcaster.dayplans import make_plans
+    from broadcaster.plancache import PlanCache
+
+    try:
+        return make_plans(Path(config), [now.date()])[1]
+    except (BroadcasterError, ImportError):
+        cached = PlanCache(state).load(now.date())
+        if cached is None:
+            raise fail(config, "không lập được lịch hôm nay", "cannot make today's plan",
+                       "chạy 'python main.py validate'", "run 'python main.py validate'") from None
+        return [cached]
+

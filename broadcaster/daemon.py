@@ -1,0 +1,391 @@
+"""`run`: the station's playout daemon, for weeks on end with nobody at the desk.
+
+It keeps plans for today and tomorrow, and an APScheduler job per slot run (a DateTrigger in the station zone,
+`preroll` seconds early so the engine can open the device and start the first sample on time). A main loop
+every quarter second: heartbeat, break-in spool, clock-step check; every `poll` seconds: have config.yaml,
+playlists/ or the library changed, or has the feed dropped `replan-requested`? then re-plan the rest of the day.
+The run on air is never cut by a re-plan. Broken inputs keep the last good plan (cached on disk) playing.
+
+On start it first settles a crash: the item cut by the last stop gets a `partial` row (see recovery.py), then
+the run due now is resumed at the right offset.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+
+from broadcaster.asrun import AsRunLog, iso_ms
+from broadcaster.breakin import BreakInRequest, BreakInSpool, Verdict, judge
+from broadcaster.dayplans import make_plans, watched_inputs
+from broadcaster.model import DayPlan, PlannedItem
+from broadcaster.onair import Run, due_at, runs_of
+from broadcaster.plancache import PlanCache, shifted_to
+from broadcaster.playback import NotedLog, make_engine
+from broadcaster.playout_setup import PlayoutSetup
+from broadcaster.problems import BroadcasterError
+from broadcaster.recovery import OnAirState, record_interruption
+from broadcaster.watch import ChangeWatch
+
+log = logging.getLogger("broadcaster.daemon")
+
+REPLAN_MARKER = "replan-requested"
+ALIVE_FILE = "daemon.alive"  # touched every tick: play-now knows a daemon is listening
+ALIVE_SECONDS = 5.0
+RETRY_SECONDS = 5.0  # after a run fails (device gone), try again this often until its slot ends
+STEP_SECONDS = 0.5  # a wall-clock jump bigger than this re-schedules everything
+
+
+@dataclass
+class OnAir:
+    run: Run
+    engine: object
+    started: datetime
+    notes: list[str] = field(default_factory=list)
+
+
+class Daemon:
+    def __init__(self, config: Path, *, state: Path | None = None, poll_seconds: float = 2.0,
+                 preroll_seconds: float = 3.0, engine_factory=make_engine, plan_maker=make_plans):
+        self.config = Path(config)
+        self.poll_seconds = poll_seconds
+        self.preroll = timedelta(seconds=preroll_seconds)
+        self.engine_factory = engine_factory
+        self.plan_maker = plan_maker
+        self._state_override = state
+        self.setup: PlayoutSetup | None = None
+        self.plans: list[DayPlan] = []
+        self._lock = threading.RLock()
+        self._on_air: dict[str, OnAir] = {}
+        self._done: set[str] = set()
+        self._held_priority: list[BreakInRequest] = []
+        self._stop = threading.Event()
+        self._scheduler: BackgroundScheduler | None = None
+        self._watch: ChangeWatch | None = None
+        self._resume_note: str | None = None
+
+    # ---- time -------------------------------------------------------------------------------------------
+    def now(self) -> datetime:
+        return datetime.now(self.setup.zone)
+
+    def _days(self) -> list[date]:
+        today = self.now().date()
+        return [today, today + timedelta(days=1)]
+
+    # ---- planning ---------------------------------------------------------------------------------------
+    def _load(self) -> bool:
+        """Fresh plans for today and tomorrow from the files; False (and the old plans kept) if they are broken."""
+        try:
+            station, plans = self.plan_maker(self.config, self._days() if self.setup else [])
+        except BroadcasterError as err:
+            for problem in err.problems:
+                log.error("CONFIG ERROR, keeping the last good plan / LỖI CẤU HÌNH, giữ lịch cũ: %s", problem)
+            return False
+        except Exception:
+            log.exception("planning failed, keeping the last good plan / lập lịch lỗi, giữ lịch cũ")
+            return False
+        setup = PlayoutSetup.of(station)
+        if self._state_override:
+            setup = replace(setup, state=self._state_override)
+        first = self.setup is None
+        self.setup = setup
+        if first:  # the station's zone was needed to know which days to plan
+            try:
+                station, plans = self.plan_maker(self.config, self._days())
+            except Exception:
+                log.exception("planning failed / lập lịch lỗi")
+                return False
+        setup.save()
+        cache = PlanCache(setup.state)
+        for plan in plans:
+            cache.save(plan)
+            for exc in plan.exceptions:
+                log.warning("plan %s: %s: %s", plan.date, exc.rule, exc.message)
+        self.plans = plans
+        if self._watch is None:
+            self._watch = ChangeWatch(watched_inputs(station))
+        else:
+            self._watch.retarget(watched_inputs(station))
+        return True
+
+    def _cached_plans(self) -> list[DayPlan]:
+        cache = PlanCache(self.setup.state)
+        plans = []
+        for day in self._days():
+            plan = cache.load(day)
+            if plan is None:
+                older = cache.latest_before(day)
+                if older is not None:
+                    log.warning("no plan for %s: replaying the plan of %s / dùng lại lịch ngày %s",
+                                day, older.date, older.date)
+                    plan = shifted_to(older, day)
+            if plan is not None:
+                plans.append(plan)
+        return plans
+
+    def replan(self, why: str) -> None:
+        with self._lock:
+            if self._load():
+                log.info("re-planned (%s): %d runs today, %d items", why,
+                         len(runs_of(self.plans[0])) if self.plans else 0,
+                         sum(len(p.items) for p in self.plans[:1]))
+            elif not self.plans or self.plans[0].date != self.now().date():
+                self.plans = self._cached_plans()  # a new day with broken inputs: cached/yesterday's plan
+            self._schedule()
+
+    # ---- scheduling -------------------------------------------------------------------------------------
+    def _runs(self) -> dict[str, Run]:
+        return {run.key: run for plan in self.plans for run in runs_of(plan)}
+
+    def _schedule(self) -> None:
+        """One DateTrigger job per run still to come; runs due now start at once (seeking in)."""
+        now = self.now()
+        wanted = {}
+        for key, run in self._runs().items():
+            if run.hard_stop <= now or key in self._done or not run.items:
+                continue
+            if key in self._on_air:
+                self._update_on_air(run)
+                continue
+            wanted[key] = run
+        for job in self._scheduler.get_jobs():
+            if job.id.startswith("run:") and job.id[4:] not in wanted:
+                job.remove()
+        for key, run in wanted.items():
+            fire = max(run.start - self.preroll, now)
+            self._scheduler.add_job(self._play_run, DateTrigger(run_date=fire, timezone=self.setup.zone),
+                                    args=[key], id=f"run:{key}", replace_existing=True, misfire_grace_time=None,
+                                    coalesce=True)
+        if wanted:
+            first = min(wanted.values(), key=lambda r: r.start)
+            log.info("scheduled %d runs; next %s at %s", len(wanted), first.window.id, iso_ms(first.start))
+
+    def _update_on_air(self, run: Run) -> None:
+        on_air = self._on_air[run.key]
+        if run.items == on_air.run.items:
+            return
+        replace_upcoming = getattr(on_air.engine, "replace_upcoming", None)
+        if callable(replace_upcoming):
+            replace_upcoming(list(run.items))
+            log.info("run %s on air: upcoming items replaced by the new plan", run.window.id)
+        else:
+            log.warning("run %s on air keeps its items to its end (the item on air is never cut); "
+                        "the new plan applies from the next run", run.window.id)
+
+    # ---- playing ----------------------------------------------------------------------------------------
+    def _play_run(self, key: str, resume_note: str | None = None) -> None:
+        """Scheduler job: play one run to its hard stop. Never raises: one run's failure is not the daemon's."""
+        with self._lock:
+            run = self._runs().get(key)
+            if run is None or key in self._on_air or self._stop.is_set():
+                return
+            resume_note, self._resume_note = resume_note or self._resume_note, None
+        attempt = 0
+        while not self._stop.is_set():
+            now = self.now()
+            if now >= run.hard_stop:
+                break
+            late = now > run.start
+            noted = NotedLog(self.setup.asrun_log)
+            due = due_at([_plan_of(run)], now) if late else None
+            if due is not None:
+                if attempt:
+                    note = "tiếp tục sau lỗi thiết bị / resumed after a sink failure"
+                else:
+                    note = resume_note or "bắt đầu muộn / started late"
+                noted.note(due.item.start, f"{note} at {due.offset:.1f} s")
+            try:
+                engine = self.engine_factory(self.setup, noted)
+                with self._lock:
+                    self._on_air[key] = OnAir(run, engine, now)
+                    held, self._held_priority = self._held_priority, []
+                OnAirState(self.setup.state).begin(key, now)
+                for request in held:
+                    self._hand_to_engine(engine, request)
+                log.info("run %s start (%s → %s, %d items)%s", run.window.id, iso_ms(run.start),
+                         iso_ms(run.hard_stop), len(run.items),
+                         f", resuming {due.item.title!r} at {due.offset:.2f} s" if due else "")
+                engine.play_run(list(run.items), run.hard_stop, resume_at=now if late else None)
+                log.info("run %s end", run.window.id)
+                break
+            except Exception as err:  # the device vanished, a file is unreadable, an engine bug: carry on
+                attempt += 1
+                log.exception("run %s failed (attempt %d): %s", run.window.id, attempt, err)
+                _record_failure(noted, run, err)
+            finally:
+                with self._lock:
+                    self._on_air.pop(key, None)
+                noted.close()
+            resume_note = None
+            self._stop.wait(RETRY_SECONDS)
+        with self._lock:
+            self._done.add(key)
+            if not self._on_air:
+                OnAirState(self.setup.state).end()
+
+    # ---- break-ins --------------------------------------------------------------------------------------
+    def _take_break_ins(self) -> None:
+        spool = BreakInSpool(self.setup.state)
+        for request in spool.pending():
+            verdict = self._decide(request)
+            spool.answer(request.id, verdict)
+            (log.warning if request.level == "emergency" else log.info)(
+                "break-in %s %s %s (%s): %s", request.level, Path(request.file).name,
+                "ACCEPTED" if verdict.accepted else "REFUSED", request.reason, verdict)
+
+    def _decide(self, request: BreakInRequest) -> Verdict:
+        now = self.now()
+        if (now - datetime.fromisoformat(request.requested_at)).total_seconds() > 120:
+            return Verdict(False, "Yêu cầu quá cũ, không phát", "Request is stale, not aired")
+        if not Path(request.file).is_file():
+            return Verdict(False, f"Không tìm thấy tệp {request.file}", f"File not found: {request.file}")
+        with self._lock:
+            verdict = judge(request.level, request.confirm, self.plans, now)
+            if not verdict.accepted:
+                return verdict
+            engine = next(iter(self._on_air.values())).engine if self._on_air else None
+            if engine is not None:
+                self._hand_to_engine(engine, request)
+            elif request.level == "priority":
+                self._held_priority.append(request)  # airs when the next run starts
+            else:
+                self._scheduler.add_job(self._play_alone, args=[request], id=f"emergency:{request.id}")
+        return verdict
+
+    def _hand_to_engine(self, engine, request: BreakInRequest) -> None:
+        try:
+            engine.break_in(Path(request.file), request.level, request.reason, confirm=request.confirm)
+        except Exception:
+            log.exception("engine refused the break-in %s", request.file)
+
+    def _play_alone(self, request: BreakInRequest) -> None:
+        """An emergency between runs: a one-item run of its own, starting now."""
+        from broadcaster.standalone import play_file
+
+        try:
+            play_file(self.setup, Path(request.file), request.level, request.reason, engine_factory=self.engine_factory)
+        except Exception:
+            log.exception("emergency %s failed", request.file)
+
+    # ---- the loop ---------------------------------------------------------------------------------------
+    def start(self) -> None:
+        if not self._load():
+            snapshot = PlayoutSetup.load(self._state_override or self.config.resolve().parent / "data")
+            if snapshot is None:
+                raise RuntimeError("config.yaml is broken and there is no last good setup to fall back on: "
+                                   "fix config.yaml / sửa config.yaml rồi chạy lại")
+            self.setup = snapshot
+            self.plans = self._cached_plans()
+            log.error("started on the cached plan: config.yaml is broken / chạy theo lịch đã lưu")
+        self._settle_crash()
+        self._scheduler = BackgroundScheduler(timezone=self.setup.zone,
+                                              executors={"default": ThreadPoolExecutor(4)})
+        self._scheduler.start()
+        self._scheduler.add_job(self.replan, CronTrigger(hour=0, minute=0, second=1, timezone=self.setup.zone),
+                                args=["new day"], id="midnight", misfire_grace_time=None, coalesce=True)
+        with self._lock:
+            self._schedule()
+
+    def _settle_crash(self) -> None:
+        left = OnAirState(self.setup.state).left_over()
+        if left is None:
+            return
+        marker, stopped_at = left
+        cached = PlanCache(self.setup.state)
+        plans = [p for p in (cached.load(stopped_at.date() - timedelta(days=1)), cached.load(stopped_at.date()))
+                 if p is not None]
+        with AsRunLog(self.setup.asrun_log) as asrun:
+            row = record_interruption(asrun, plans, marker, stopped_at)
+        OnAirState(self.setup.state).end()
+        if row:
+            log.warning("previous stop cut %r (planned %s) at %s: logged as partial",
+                        row["title"], row["planned_start"], row["stopped_at"])
+        due = due_at(self.plans, self.now())
+        if due is not None:
+            # The job scheduled for this run starts at once; say why in the row of the resumed item.
+            self._resume_note = "tiếp tục sau khi khởi động lại / resumed after restart"
+            log.info("resuming run %s at %r + %.2f s", due.run.window.id, due.item.title, due.offset)
+
+    def run_forever(self) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
+        signal.signal(signal.SIGINT, lambda *_: self._stop.set())
+        self.start()
+        log.info("daemon ready; state in %s", self.setup.state)
+        clock_offset = time.time() - time.monotonic()
+        last_poll = 0.0
+        alive = self.setup.state / ALIVE_FILE
+        while not self._stop.wait(0.25):
+            try:
+                alive.touch()
+                with self._lock:
+                    if self._on_air:
+                        OnAirState(self.setup.state).beat()
+                self._take_break_ins()
+                offset = time.time() - time.monotonic()
+                if abs(offset - clock_offset) > STEP_SECONDS:
+                    log.warning("wall clock stepped by %+.3f s (NTP?): re-scheduling", offset - clock_offset)
+                    clock_offset = offset
+                    with self._lock:
+                        self._schedule()
+                    self._scheduler.wakeup()
+                if time.monotonic() - last_poll >= self.poll_seconds:
+                    last_poll = time.monotonic()
+                    self._poll_inputs()
+            except Exception:
+                log.exception("daemon loop error (carrying on)")
+        self.shutdown()
+
+    def _poll_inputs(self) -> None:
+        marker = self.setup.state / REPLAN_MARKER
+        if marker.exists():
+            marker.unlink(missing_ok=True)
+            self.replan("replan-requested by the feed")
+        elif self._watch is not None and self._watch.changed():
+            self.replan("inputs changed")
+
+    def shutdown(self) -> None:
+        log.info("stopping")
+        self._stop.set()
+        with self._lock:
+            engines = [o.engine for o in self._on_air.values()]
+        for engine in engines:
+            try:
+                engine.stop()
+            except Exception:
+                log.exception("engine stop failed")
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)
+        OnAirState(self.setup.state).end()
+        (self.setup.state / ALIVE_FILE).unlink(missing_ok=True)
+
+
+def daemon_alive(state: Path) -> bool:
+    try:
+        return time.time() - (Path(state) / ALIVE_FILE).stat().st_mtime < ALIVE_SECONDS
+    except OSError:
+        return False
+
+
+def _plan_of(run: Run) -> DayPlan:
+    return DayPlan(date=run.start.date(), timezone=str(run.start.tzinfo), slots=[run.window], items=list(run.items))
+
+
+def _record_failure(asrun: AsRunLog, run: Run, err: Exception) -> None:
+    try:
+        asrun.append(planned_start=run.start, actual_start=None, actual_end=None, status="failed",
+                     slot=run.window.id, reason=f"phát lỗi / playout failed: {type(err).__name__}: {err}"[:500])
+    except Exception:
+        log.exception("could not record the failure in the as-run log")
+
+
+__all__ = ["Daemon", "daemon_alive", "PlannedItem"]

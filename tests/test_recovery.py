@@ -1,0 +1,43 @@
+"""After a crash the as-run log shows the interruption; the daemon's notes land on the engine's rows."""
+
+from datetime import timedelta
+
+from broadcaster.asrun import AsRunLog
+from broadcaster.journal import JournalFormatter
+from broadcaster.onair import runs_of
+from broadcaster.playback import NotedLog
+from broadcaster.recovery import OnAirMarker, record_interruption
+from tests.fixtures_daemon import at, plan
+
+
+def test_item_cut_by_a_crash_is_logged_partial_until_the_last_heartbeat(tmp_path):
+    run = runs_of(plan())[0]
+    with AsRunLog(tmp_path / "asrun.sqlite") as log:
+        first = run.items[0]
+        log.append(planned_start=first.start, actual_start=first.start, actual_end=first.end, status="aired",
+                   slot="sang", title=first.title)
+        marker = OnAirMarker(run.key, at("05:29:57"))
+        row = record_interruption(log, [plan()], marker, at("05:43:20"))
+        assert row["title"] == "sang-1"
+        last = log.entries()[-1]
+        assert (last.status, last.title, last.actual_end) == ("partial", "sang-1", "2021-03-01T05:43:20.000+07:00")
+        assert "interrupted" in last.reason
+        # A second start does not log the same cut twice.
+        assert record_interruption(log, [plan()], marker, at("05:43:20")) is None
+        assert log.verify().ok
+
+
+def test_noted_log_puts_the_daemon_reason_on_the_engine_row(tmp_path):
+    item = plan().items[1]
+    with NotedLog(tmp_path / "asrun.sqlite") as log:
+        log.note(item.start, "resumed after restart at 200.0 s")
+        log.append(planned_start=item.start, actual_start=item.start + timedelta(seconds=200),
+                   actual_end=item.end, status="partial", slot="sang", title=item.title, reason="late start")
+        assert log.entries()[-1].reason == "late start; resumed after restart at 200.0 s"
+
+
+def test_journal_lines_carry_syslog_priority_and_stay_one_line():
+    import logging
+
+    record = logging.LogRecord("broadcaster.daemon", logging.ERROR, __file__, 1, "bad\nconfig", None, None)
+    assert JournalFormatter().format(record) == "<3>broadcaster.daemon: bad | config"
