@@ -48,8 +48,10 @@ def main() -> None:
         times.append(time.perf_counter() - started)
     count = sum(len(p.items) for p in plans)
     print(f"library: {source}, {len(items)} items")
-    print(f"planned {args.days} days, {count} items: best {min(times):.3f} s, median {sorted(times)[len(times)//2]:.3f} s "
-          f"({min(times) / args.days * 1000:.2f} ms/day); peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    best, median = min(times), sorted(times)[len(times) // 2]
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"planned {args.days} days, {count} items: best {best:.3f} s, median {median:.3f} s "
+          f"({best / args.days * 1000:.2f} ms/day); peak RSS {rss_mb:.0f} MB")
 
 
 if __name__ == "__main__":
