@@ -39,6 +39,7 @@ class _Rules:
     """Rules resolved for one playlist and one item."""
 
     weight: int = 1
+    plays_min: int = 0
     plays_max: int | None = None
     separation: timedelta = timedelta(0)
     rule: ItemRule | None = None
@@ -158,6 +159,15 @@ class _DayBuilder:
             if playlist is None or slot.id not in {w.id for w in self.plan.slots} or playlist.id in seen:
                 continue
             seen.add(playlist.id)
+            for rule in playlist.items:
+                if rule.plays is None or rule.plays.min == 0:
+                    continue
+                matching = [i for i in self.catalogue.items if rule.matches(i.title, i.file, i.sha256)]
+                played = sum(self.state.item_plays[i.sha256] for i in matching)
+                if matching and played < rule.plays.min and any(i.valid_on(self.day) for i in matching):
+                    what = rule.title or rule.file or (rule.sha256 or "")[:12]
+                    self.plan.exceptions.append(PlanException(
+                        "quota", f"'{what}' planned {played} times today, minimum {rule.plays.min}"))
             for category, rule in playlist.categories.items():
                 played = self.state.category_plays[category]
                 if played < rule.plays.min:
@@ -312,8 +322,14 @@ class _DayBuilder:
         key = (playlist.id, pick.category or pick.file or "")
         start = self.state.pointers.get(key, self._first_pointer(playlist, key, len(candidates)))
         n = len(candidates)
-        # Priority and emergency clips are due first; then the rotation.
-        order = sorted(range(n), key=lambda k: (_PRIORITY_RANK.get(candidates[(start + k) % n].priority, 2), k))
+        # Emergency and priority clips are due first, then clips still short of their own daily minimum
+        # (e.g. a district clip sent with plays_per_day 3-4), then the rotation.
+        def rank(k: int) -> tuple[float, int]:
+            item = candidates[(start + k) % n]
+            owed = self.state.item_plays[item.sha256] < self._rules_for(playlist, item).plays_min
+            return (_PRIORITY_RANK.get(item.priority, 2) - (0.5 if owed else 0.0), k)
+
+        order = sorted(range(n), key=rank)
         for k in order:
             item = candidates[(start + k) % n]
             if not self._eligible(playlist, item, at, limit, exclude):
@@ -359,7 +375,7 @@ class _DayBuilder:
                     rules.rule = rule
                     rules.weight = rule.weight
                     if rule.plays is not None:
-                        rules.plays_max = rule.plays.max
+                        rules.plays_min, rules.plays_max = rule.plays.min, rule.plays.max
                     if rule.separation_minutes is not None:
                         rules.separation = timedelta(minutes=rule.separation_minutes)
                     break

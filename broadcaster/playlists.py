@@ -224,3 +224,12 @@ def _quota(c: _Checker, m: Located, fname: str) -> Quota | None:
                 "viết dạng 3-5 (tối thiểu-tối đa), 3 hoặc 2-", "write it as 3-5 (min-max), 3, or 2-",
                 field_name=f"{fname}.plays_per_day")
         return None
+
+
+def with_item_rules(playlists: dict[str, Playlist], rules: list[ItemRule]) -> dict[str, Playlist]:
+    """Playlists with extra item rules in front (they win), e.g. the district's quotas for pushed clips."""
+    if not rules:
+        return playlists
+    from dataclasses import replace
+
+    return {key: replace(p, items=tuple(rules) + p.items) for key, p in playlists.items()}

@@ -162,3 +162,21 @@ def test_a_year_of_plans_never_breaks_a_blackout():
     for plan in plans:
         for p in plan.items:
             assert all(p.end <= b.start or p.start >= b.end for b in plan.blackouts)
+
+
+def test_district_clip_with_its_own_minimum_is_played_that_often():
+    from broadcaster.playlists import ItemRule, with_item_rules
+
+    library = demo_library()
+    pushed = item("bluezone", "district-new", 40)
+    playlists = with_item_rules(DEMO_PLAYLISTS, [ItemRule(sha256=pushed.sha256, plays=Quota(3, 3))])
+    plan = plan_day(DEMO, playlists, library + [pushed], ONLINE_LESSON_DAY)
+    assert sum(p.sha256 == pushed.sha256 for p in plan.items) == 3
+    assert not [e for e in plan.exceptions if e.rule == "quota"]
+
+
+def test_emergency_clip_goes_first_in_its_category():
+    urgent = item("khai-bao-y-te", "urgent", 30, priority="emergency")
+    plan = plan_day(DEMO, DEMO_PLAYLISTS, demo_library() + [urgent], ONLINE_LESSON_DAY)
+    first = next(p for p in plan.items if p.category == "khai-bao-y-te")
+    assert first.sha256 == urgent.sha256 and first.level == "emergency"
