@@ -27,10 +27,12 @@ def clip_item(setup: PlayoutSetup, file: Path, level: str, start: datetime) -> t
     warning = None
     try:
         from broadcaster.analysis import analyse
+        from broadcaster.library import Library, gain_for
 
-        found = analyse(file)
-        duration, sha, gain = found.duration, found.sha256, setup.audio.target_lufs - found.loudness_lufs
-        gain = min(gain, -1.0 - found.peak_dbfs) if found.peak_dbfs > -100 else gain  # never clip the peak
+        found = analyse(file)  # also refuses a file that cannot air (corrupt, silent, truncated)
+        known = Library(setup.catalogue, setup.audio_dir).get(found.sha256) if setup.catalogue.exists() else None
+        duration, sha = found.duration, found.sha256
+        gain = known.gain_db if known else gain_for(found.loudness_lufs, found.peak_dbfs, setup.audio.target_lufs)
     except ImportError:
         duration, sha, gain = probe_duration(file), "", 0.0
         warning = ("không phân tích được âm lượng: phát ở mức gốc / "
