@@ -1,0 +1,103 @@
+"""Stream-decode an audio file to float32 frames at the station rate through an ffmpeg pipe.
+
+One ffmpeg process per file being played; the mixer reads as many frames as it needs per block into a buffer
+it owns, so memory stays at one pipe buffer per file however long the file is. `offset` seeks (ffmpeg `-ss`
+before `-i`, which is sample-accurate when decoding) to resume an item mid-way after a restart.
+A file that ends early, cannot be read or does not exist yields silence; `error` then says why.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+class Decoder:
+    def __init__(self, path: str | Path, sample_rate: int, channels: int, *, offset: float = 0.0,
+                 loop: bool = False):
+        self.path = Path(path)
+        self.channels = channels
+        self.error: str | None = None
+        self.frames_read = 0
+        self._eof = False
+        cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error"]
+        if loop:
+            cmd += ["-stream_loop", "-1"]  # a music bed shorter than the speech over it repeats
+        if offset > 0:
+            cmd += ["-ss", f"{offset:.6f}"]
+        cmd += ["-i", str(self.path), "-map", "0:a:0", "-vn", "-f", "f32le", "-acodec", "pcm_f32le",
+                "-ac", str(channels), "-ar", str(sample_rate), "-"]
+        if not self.path.is_file():
+            self._proc = None
+            self.error = f"file not found: {self.path}"
+            self._eof = True
+            return
+        # stderr to a file, not a pipe: a damaged file can print more than a pipe holds and stall ffmpeg.
+        self._stderr = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                      stderr=self._stderr, bufsize=0)
+
+    def read_into(self, out: np.ndarray) -> int:
+        """Fill `out` (frames × channels float32, C-contiguous) with the next frames; zero what is left after
+        the end of the file. Returns how many frames came from the file."""
+        want = out.shape[0]
+        if self._eof or self._proc is None:
+            out.fill(0.0)
+            return 0
+        raw = memoryview(out.reshape(-1)).cast("B")
+        got = 0
+        total = len(raw)
+        while got < total:
+            n = self._proc.stdout.readinto(raw[got:])
+            if not n:
+                self._finish()
+                break
+            got += n
+        frames = got // (4 * self.channels)
+        if frames < want:
+            out[frames:].fill(0.0)
+        self.frames_read += frames
+        return frames
+
+    def _finish(self) -> None:
+        self._eof = True
+        if self._proc is None:
+            return
+        code = self._proc.wait()
+        self._stderr.seek(0)
+        err = self._stderr.read(4000).decode("utf-8", "replace").strip()
+        if code != 0 or (err and self.frames_read == 0):
+            self.error = f"ffmpeg could not decode {self.path.name}: {err or f'exit {code}'}"
+
+    def close(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        if self._proc is not None:
+            self._proc.stdout.close()
+            self._stderr.close()
+            self._proc = None
+        self._eof = True
+
+
+def probe_duration(path: str | Path) -> float:
+    """Length of an audio file in seconds (ffprobe), for break-ins that are not in the plan."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
+                          "default=nw=1:nk=1", str(path)], capture_output=True, text=True, check=False)
+    try:
+        return float(out.stdout.strip())
+    except ValueError:
+        raise ValueError(f"cannot read the length of {path}: {out.stderr.strip() or 'no duration'}") from None
+
+
+def file_sha256(path: str | Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
