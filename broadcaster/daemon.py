@@ -26,7 +26,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
 from broadcaster.asrun import AsRunLog, iso_ms
-from broadcaster.breakin import BreakInRequest, BreakInSpool, Verdict, judge
+from broadcaster.breakin import STALE_SECONDS, BreakInRequest, BreakInSpool, Verdict, judge
 from broadcaster.dayplans import make_plans, watched_inputs
 from broadcaster.model import DayPlan, PlannedItem
 from broadcaster.onair import Run, due_at, runs_of
@@ -72,7 +72,10 @@ class Daemon:
         self._stop = threading.Event()
         self._scheduler: BackgroundScheduler | None = None
         self._watch: ChangeWatch | None = None
-        self._resume_note: str | None = None
+        self._resume_key: str | None = None
+        self._engine_obj = None
+        self._engine_setup: PlayoutSetup | None = None
+        self._asrun: NotedLog | None = None
 
     # ---- time -------------------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -141,6 +144,8 @@ class Daemon:
                          sum(len(p.items) for p in self.plans[:1]))
             elif not self.plans or self.plans[0].date != self.now().date():
                 self.plans = self._cached_plans()  # a new day with broken inputs: cached/yesterday's plan
+            if self._engine_obj is not None:
+                self._engine_obj.set_blackouts(self._blackouts())
             self._schedule()
 
     # ---- scheduling -------------------------------------------------------------------------------------
@@ -183,55 +188,61 @@ class Daemon:
                         "the new plan applies from the next run", run.window.id)
 
     # ---- playing ----------------------------------------------------------------------------------------
-    def _play_run(self, key: str, resume_note: str | None = None) -> None:
+    def _engine(self):
+        """The engine for the current setup; a new one when the audio settings or folders changed."""
+        with self._lock:
+            if self._engine_obj is None or self._engine_setup != self.setup:
+                self._asrun = self._asrun or NotedLog(self.setup.asrun_log)
+                self._engine_obj = self.engine_factory(self.setup, self._asrun, self._blackouts())
+                self._engine_setup = self.setup
+            return self._engine_obj
+
+    def _blackouts(self) -> list:
+        return [b for plan in self.plans for b in plan.blackouts]
+
+    def _play_run(self, key: str) -> None:
         """Scheduler job: play one run to its hard stop. Never raises: one run's failure is not the daemon's."""
         with self._lock:
             run = self._runs().get(key)
             if run is None or key in self._on_air or self._stop.is_set():
                 return
-            resume_note, self._resume_note = resume_note or self._resume_note, None
+            resuming, self._resume_key = self._resume_key == key, None
         attempt = 0
-        while not self._stop.is_set():
+        while not self._stop.is_set() and self.now() < run.hard_stop:
             now = self.now()
-            if now >= run.hard_stop:
-                break
-            late = now > run.start
-            noted = NotedLog(self.setup.asrun_log)
-            due = due_at([_plan_of(run)], now) if late else None
-            if due is not None:
-                if attempt:
-                    note = "tiếp tục sau lỗi thiết bị / resumed after a sink failure"
-                else:
-                    note = resume_note or "bắt đầu muộn / started late"
-                noted.note(due.item.start, f"{note} at {due.offset:.1f} s")
             try:
-                engine = self.engine_factory(self.setup, noted)
+                engine = self._engine()
                 with self._lock:
                     self._on_air[key] = OnAir(run, engine, now)
                     held, self._held_priority = self._held_priority, []
                 OnAirState(self.setup.state).begin(key, now)
-                for request in held:
-                    self._hand_to_engine(engine, request)
+                if held:  # priority clips that waited for this slot: in at its first item boundary
+                    delay = max(0.0, (run.start - now).total_seconds()) + 0.2
+                    threading.Timer(delay, lambda e=engine, h=held: [self._hand_to_engine(e, r) for r in h]).start()
+                due = due_at([_plan_of(run)], now) if now > run.start else None
                 log.info("run %s start (%s → %s, %d items)%s", run.window.id, iso_ms(run.start),
                          iso_ms(run.hard_stop), len(run.items),
-                         f", resuming {due.item.title!r} at {due.offset:.2f} s" if due else "")
-                engine.play_run(list(run.items), run.hard_stop, resume_at=now if late else None)
-                log.info("run %s end", run.window.id)
+                         f", joining {due.item.title!r} at {due.offset:.2f} s" if due else "")
+                result = engine.play_run(list(run.items), run.hard_stop,
+                                         resume_at=now if resuming and not attempt else None)
+                log.debug("run %s result: %s", run.window.id, result)
+                for failure in dict.fromkeys(result.sink_failures):
+                    log.error("run %s sound device failure: %s", run.window.id, failure)
+                log.info("run %s end: %d rows, %d underruns, %d re-alignments", run.window.id,
+                         len(result.entries), result.underruns, len(result.resyncs))
                 break
-            except Exception as err:  # the device vanished, a file is unreadable, an engine bug: carry on
+            except Exception as err:  # an engine bug, an unreadable file the engine did not catch: carry on
                 attempt += 1
                 log.exception("run %s failed (attempt %d): %s", run.window.id, attempt, err)
-                _record_failure(noted, run, err)
+                _record_failure(self._asrun, run, err)
             finally:
                 with self._lock:
                     self._on_air.pop(key, None)
-                noted.close()
-            resume_note = None
+                    if not self._on_air:
+                        OnAirState(self.setup.state).end()
             self._stop.wait(RETRY_SECONDS)
         with self._lock:
             self._done.add(key)
-            if not self._on_air:
-                OnAirState(self.setup.state).end()
 
     # ---- break-ins --------------------------------------------------------------------------------------
     def _take_break_ins(self) -> None:
@@ -245,7 +256,7 @@ class Daemon:
 
     def _decide(self, request: BreakInRequest) -> Verdict:
         now = self.now()
-        if (now - datetime.fromisoformat(request.requested_at)).total_seconds() > 120:
+        if (now - datetime.fromisoformat(request.requested_at)).total_seconds() > STALE_SECONDS:
             return Verdict(False, "Yêu cầu quá cũ, không phát", "Request is stale, not aired")
         if not Path(request.file).is_file():
             return Verdict(False, f"Không tìm thấy tệp {request.file}", f"File not found: {request.file}")
@@ -253,29 +264,32 @@ class Daemon:
             verdict = judge(request.level, request.confirm, self.plans, now)
             if not verdict.accepted:
                 return verdict
-            engine = next(iter(self._on_air.values())).engine if self._on_air else None
-            if engine is not None:
-                self._hand_to_engine(engine, request)
-            elif request.level == "priority":
+            if request.level == "priority" and not self._on_air:
                 self._held_priority.append(request)  # airs when the next run starts
-            else:
-                self._scheduler.add_job(self._play_alone, args=[request], id=f"emergency:{request.id}")
-        return verdict
+                return verdict
+        return self._hand_to_engine(self._engine(), request) or verdict
 
-    def _hand_to_engine(self, engine, request: BreakInRequest) -> None:
-        try:
-            engine.break_in(Path(request.file), request.level, request.reason, confirm=request.confirm)
-        except Exception:
-            log.exception("engine refused the break-in %s", request.file)
-
-    def _play_alone(self, request: BreakInRequest) -> None:
-        """An emergency between runs: a one-item run of its own, starting now."""
-        from broadcaster.standalone import play_file
+    def _hand_to_engine(self, engine, request: BreakInRequest) -> Verdict | None:
+        """Give the engine the clip (with the library's gain if known); a refusal comes back as a Verdict."""
+        from broadcaster.engine import BreakInRefused
+        from broadcaster.standalone import clip_gain
 
         try:
-            play_file(self.setup, Path(request.file), request.level, request.reason, engine_factory=self.engine_factory)
-        except Exception:
-            log.exception("emergency %s failed", request.file)
+            gain, warning = clip_gain(self.setup, Path(request.file))
+            if warning:
+                log.warning("%s: %s", request.file, warning)
+            engine.break_in(Path(request.file), request.level, request.reason, confirm=request.confirm,
+                            gain_db=gain, category=_category(request.level))
+        except BreakInRefused as err:
+            problem = err.problems[0]
+            return Verdict(False, problem.message_vi, problem.message_en)
+        except BroadcasterError as err:  # the file cannot air (corrupt, silent)
+            problem = err.problems[0]
+            return Verdict(False, problem.message_vi, problem.message_en)
+        except Exception as err:
+            log.exception("engine did not take the break-in %s", request.file)
+            return Verdict(False, f"Lỗi: {err}", f"Error: {err}")
+        return None
 
     # ---- the loop ---------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -288,6 +302,7 @@ class Daemon:
             self.plans = self._cached_plans()
             log.error("started on the cached plan: config.yaml is broken / chạy theo lịch đã lưu")
         self._settle_crash()
+        self._asrun = NotedLog(self.setup.asrun_log)
         self._scheduler = BackgroundScheduler(timezone=self.setup.zone,
                                               executors={"default": ThreadPoolExecutor(4)})
         self._scheduler.start()
@@ -312,8 +327,8 @@ class Daemon:
                         row["title"], row["planned_start"], row["stopped_at"])
         due = due_at(self.plans, self.now())
         if due is not None:
-            # The job scheduled for this run starts at once; say why in the row of the resumed item.
-            self._resume_note = "tiếp tục sau khi khởi động lại / resumed after restart"
+            # The job scheduled for this run starts at once; the engine logs the item "resumed after restart".
+            self._resume_key = due.run.key
             log.info("resuming run %s at %r + %.2f s", due.run.window.id, due.item.title, due.offset)
 
     def run_forever(self) -> None:
@@ -357,7 +372,7 @@ class Daemon:
         log.info("stopping")
         self._stop.set()
         with self._lock:
-            engines = [o.engine for o in self._on_air.values()]
+            engines = [self._engine_obj] if self._engine_obj is not None else []
         for engine in engines:
             try:
                 engine.stop()
@@ -378,6 +393,10 @@ def daemon_alive(state: Path) -> bool:
 
 def _plan_of(run: Run) -> DayPlan:
     return DayPlan(date=run.start.date(), timezone=str(run.start.tzinfo), slots=[run.window], items=list(run.items))
+
+
+def _category(level: str) -> str:
+    return {"emergency": "khan-cap", "priority": "uu-tien"}.get(level, "break-in")
 
 
 def _record_failure(asrun: AsRunLog, run: Run, err: Exception) -> None:

@@ -1,16 +1,18 @@
-"""The daemon's side of the engine: build one engine for one run, and add the daemon's reasons to its rows.
+"""The daemon's side of the engine: build the engine for the station's configured devices.
 
-The engine writes the as-run rows; it does not know *why* a run started where it did (a restart, a re-plan).
-`NotedLog` is the same append-only log with notes keyed by planned start, added to the reason of the row the
-engine writes for that item, so the log says "resumed after restart at 12.3 s" next to the resumed item.
+Also `NotedLog`: the same append-only log with notes keyed by planned start, added to the reason of the row the
+engine writes for that item (play-now's reason on a one-item run; the engine knows only the item).
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Sequence
 from datetime import datetime
 
 from broadcaster.asrun import AsRunEntry, AsRunLog, iso_ms
+from broadcaster.model import Window
 from broadcaster.playout_setup import PlayoutSetup
 
 
@@ -29,15 +31,41 @@ class NotedLog(AsRunLog):
         with self._lock:
             note = self._notes.pop(key, None) if key else None
         if note:
-            row["reason"] = f"{row['reason']}; {note}" if row.get("reason") else note
+            row["reason"] = f"{note}; {row['reason']}" if row.get("reason") else note
         return super().append(**row)
 
 
-def make_engine(setup: PlayoutSetup, log: AsRunLog):
+def sink_factory_for(setup: PlayoutSetup):
+    """`device name -> Sink` for the configured backend (sounddevice by default)."""
+    from broadcaster.sinks import SoundDeviceSink, sound_card_sink
+
+    audio = setup.audio
+
+    class SteadySoundDeviceSink(SoundDeviceSink):
+        """Works around a start-up race in SoundDeviceSink: PortAudio may run the first callback before
+        `open()` has set the PortAudio→monotonic offset, so the first timing anchor is an epoch time and the
+        engine believes it is ~56 years late and skips the whole run. Such an anchor is ignored here until
+        the next callback replaces it (reported to the engine's owner; drop this when sinks.py is fixed)."""
+
+        def heard_time(self, frame: int) -> float | None:
+            with self._lock:
+                anchor = self._anchor
+            if anchor is None or abs(anchor[1] - time.monotonic()) > 60.0:
+                return None
+            return super().heard_time(frame)
+
+    def make(device: str):
+        if audio.backend == "simpleaudio":
+            return sound_card_sink(audio.backend, device, audio.sample_rate, audio.channels, audio.block_frames)
+        return SteadySoundDeviceSink(device, audio.sample_rate, audio.channels, block_frames=audio.block_frames)
+
+    return make
+
+
+def make_engine(setup: PlayoutSetup, log: AsRunLog, blackouts: Sequence[Window] = ()):
     """A real engine on the station's configured device(s) and the wall clock."""
     from broadcaster.clock import WallClock
     from broadcaster.engine import Engine
-    from broadcaster.sinks import sink_factory_for
 
-    return Engine(setup.audio_dir, setup.audio, sink_factory_for(setup.audio), WallClock(setup.zone), log,
-                  setup.zone)
+    return Engine(setup.audio_dir, setup.audio, sink_factory_for(setup), WallClock(setup.zone), log, setup.zone,
+                  blackouts=blackouts)

@@ -7,12 +7,11 @@ shape as every other: planned start, actual start and end, level, and the operat
 
 from __future__ import annotations
 
-import json
 import logging
-import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from broadcaster.decode import file_sha256, probe_duration
 from broadcaster.model import PlannedItem
 from broadcaster.playback import NotedLog, make_engine
 from broadcaster.playout_setup import PlayoutSetup
@@ -22,32 +21,30 @@ log = logging.getLogger("broadcaster.play-now")
 LEAD_SECONDS = 0.5  # time for the engine to open the device before the first sample
 
 
-def clip_item(setup: PlayoutSetup, file: Path, level: str, start: datetime) -> tuple[PlannedItem, str | None]:
-    """The clip as a planned item starting at `start`, and a warning if it could not be analysed."""
-    warning = None
+def clip_gain(setup: PlayoutSetup, file: Path) -> tuple[float, str | None]:
+    """The clip's gain to the station target: the library's if the same audio is catalogued, else measured now.
+
+    Raises BroadcasterError for a file that cannot air (corrupt, silent, truncated), as ingest would."""
     try:
         from broadcaster.analysis import analyse
         from broadcaster.library import Library, gain_for
-
-        found = analyse(file)  # also refuses a file that cannot air (corrupt, silent, truncated)
-        known = Library(setup.catalogue, setup.audio_dir).get(found.sha256) if setup.catalogue.exists() else None
-        duration, sha = found.duration, found.sha256
-        gain = known.gain_db if known else gain_for(found.loudness_lufs, found.peak_dbfs, setup.audio.target_lufs)
     except ImportError:
-        duration, sha, gain = probe_duration(file), "", 0.0
-        warning = ("không phân tích được âm lượng: phát ở mức gốc / "
-                   "loudness analysis not available: playing at unity gain")
+        return 0.0, ("không phân tích được âm lượng: phát ở mức gốc / "
+                     "loudness analysis not available: playing at unity gain")
+    found = analyse(file)
+    known = Library(setup.catalogue, setup.audio_dir).get(found.sha256) if setup.catalogue.exists() else None
+    return (known.gain_db if known else gain_for(found.loudness_lufs, found.peak_dbfs, setup.audio.target_lufs)), None
+
+
+def clip_item(setup: PlayoutSetup, file: Path, level: str, start: datetime) -> tuple[PlannedItem, str | None]:
+    """The clip as a planned item starting at `start`, and a warning if it could not be analysed."""
+    gain, warning = clip_gain(setup, file)
+    duration = probe_duration(file)
     category = "khan-cap" if level == "emergency" else "uu-tien" if level == "priority" else "break-in"
     item = PlannedItem(start=start, end=start + timedelta(seconds=duration), slot="", category=category,
-                       title=file.stem, file=str(file.resolve()), sha256=sha, gain_db=round(gain, 2),
+                       title=file.stem, file=str(file.resolve()), sha256=file_sha256(file), gain_db=gain,
                        duration=duration, level=level)
     return item, warning
-
-
-def probe_duration(file: Path) -> float:
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(file)],
-                         capture_output=True, text=True, check=True, stdin=subprocess.DEVNULL)
-    return float(json.loads(out.stdout)["format"]["duration"])
 
 
 def play_file(setup: PlayoutSetup, file: Path, level: str, reason: str, *, start: datetime | None = None,

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from broadcaster.model import DayPlan, PlannedItem, Window
@@ -31,3 +37,118 @@ def plan(day: date = DAY) -> DayPlan:
     return DayPlan(date=day, timezone="Asia/Ho_Chi_Minh", slots=[morning, noon],
                    blackouts=[Window("hoc", "Học trực tuyến", at("07:30:00", day), at("11:30:00", day))],
                    items=items)
+
+
+# ---- a real tiny station on disk, and a real sound server ------------------------------------------------------
+
+
+ROOT = Path(__file__).resolve().parent.parent
+TONES = (330, 440, 550, 660, 770, 880)  # one frequency per item, so a recording tells them apart
+
+
+def tone(path: Path, freq: int, seconds: float) -> Path:
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    f"sine=frequency={freq}:sample_rate=44100:duration={seconds}", "-ac", "2", str(path)],
+                   check=True)
+    return path
+
+
+def station_dir(tmp: Path, lead_seconds: float, slot_seconds: int, *, item_seconds: float = 6.0,
+                blackout: tuple[float, float] | None = None, backend: str = "sounddevice",
+                devices: str = "[default]") -> tuple[Path, datetime]:
+    """config.yaml + playlists/ + a catalogued library of tones; one slot starting `lead_seconds` from now
+    (whole seconds, station zone), an optional blackout (seconds from now). Returns the config and slot start."""
+    from broadcaster.library import Library
+
+    (tmp / "playlists").mkdir(parents=True, exist_ok=True)
+    src = tmp / "src"
+    src.mkdir(exist_ok=True)
+    library = Library(tmp / "data" / "library.sqlite", tmp / "audio")
+    for n, freq in enumerate(TONES):
+        library.ingest(tone(src / f"tone-{n}-{freq}.wav", freq, item_seconds), category="tone",
+                       title=f"Tone {n} {freq} Hz")
+    base = now_in_zone().replace(microsecond=0) + timedelta(seconds=1)
+    slot_start = base + timedelta(seconds=round(lead_seconds))
+    end = slot_start + timedelta(seconds=slot_seconds)
+    text = f"""station: {{commune: Xã Thử, name: Đài xã Thử, id: thu}}
+timezone: Asia/Ho_Chi_Minh
+slots:
+  - {{id: thu, name: Buổi thử, days: daily, start: "{slot_start:%H:%M:%S}", end: "{end:%H:%M:%S}", playlist: tones}}
+"""
+    if blackout:
+        b0, b1 = (base + timedelta(seconds=round(x)) for x in blackout)
+        text += f"""blackouts:
+  - {{id: hoc, name: Học trực tuyến, days: daily, start: "{b0:%H:%M:%S}", end: "{b1:%H:%M:%S}"}}
+"""
+    text += f"""audio:
+  backend: {backend}
+  output_devices: {devices}
+  crossfade_categories: []
+  fade_seconds: 0.01
+"""
+    (tmp / "config.yaml").write_text(text, encoding="utf-8")
+    (tmp / "playlists" / "tones.yaml").write_text(
+        "name: Tones\norder: sequential\nsequence:\n  - category: tone\nfill: tone\n", encoding="utf-8")
+    return tmp / "config.yaml", slot_start
+
+
+def now_in_zone() -> datetime:
+    return datetime.now(ZONE)
+
+
+class DaemonProcess:
+    """`python main.py run` as a real subprocess, its stdout collected in a file."""
+
+    def __init__(self, config: Path, env: dict, *extra: str):
+        self.out = config.parent / f"daemon-{time.monotonic_ns()}.log"
+        self._file = open(self.out, "w")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "run", "--config", str(config),
+                                      "--poll", "0.5", *extra], cwd=ROOT, env=env, stdout=self._file,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def text(self) -> str:
+        return self.out.read_text(encoding="utf-8", errors="replace")
+
+    def wait_for(self, words: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if words in self.text():
+                return True
+            if self.proc.poll() is not None:
+                return words in self.text()
+            time.sleep(0.05)
+        return False
+
+    def kill9(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(5)
+        self._file.close()
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._file.close()
+        return self.proc.returncode
+
+
+def start_pulse() -> tuple[dict, Path]:
+    """A headless PulseAudio with the null sink `vsink` (scripts/pulse-null-sink.sh); returns env and its folder."""
+    out = subprocess.run(["bash", str(ROOT / "scripts" / "pulse-null-sink.sh")], capture_output=True, text=True,
+                         check=True).stdout
+    env = dict(os.environ)
+    for part in out.split()[1:]:
+        key, _, value = part.partition("=")
+        env[key] = value
+    return env, Path(env["PULSE_RUNTIME_PATH"])
+
+
+def stop_pulse(folder: Path) -> None:
+    try:
+        os.kill(int((folder / "pid").read_text().strip()), signal.SIGTERM)
+    except (OSError, ValueError):
+        pass

@@ -33,7 +33,7 @@ def test_noted_log_puts_the_daemon_reason_on_the_engine_row(tmp_path):
         log.note(item.start, "resumed after restart at 200.0 s")
         log.append(planned_start=item.start, actual_start=item.start + timedelta(seconds=200),
                    actual_end=item.end, status="partial", slot="sang", title=item.title, reason="late start")
-        assert log.entries()[-1].reason == "late start; resumed after restart at 200.0 s"
+        assert log.entries()[-1].reason == "resumed after restart at 200.0 s; late start"
 
 
 def test_journal_lines_carry_syslog_priority_and_stay_one_line():
