@@ -21,8 +21,12 @@ COMMAND_MODULES = (
     "broadcaster.commands.library",
 )
 
+# Commands that must start fast import only their own module: the daemon has to be back on air within 2 s of a
+# restart, and the library's loudness analysis (scipy) alone takes 1.5-3 s to import.
+FAST_COMMANDS = {"run": "broadcaster.commands.run", "play-now": "broadcaster.commands.run"}
 
-def build_parser() -> argparse.ArgumentParser:
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python main.py",
         description="Đài truyền thanh xã: lập lịch và phát tự động / commune radio scheduling and playout",
@@ -30,13 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", default="config.yaml", help="station config (default: config.yaml)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    first = next((a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")), None)
+    for name in (FAST_COMMANDS[first],) if first in FAST_COMMANDS else COMMAND_MODULES:
         importlib.import_module(name).register(sub, common)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)

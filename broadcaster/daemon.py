@@ -89,7 +89,7 @@ class Daemon:
     def _load(self) -> bool:
         """Fresh plans for today and tomorrow from the files; False (and the old plans kept) if they are broken."""
         try:
-            station, plans = self.plan_maker(self.config, self._days() if self.setup else [])
+            station, plans = self.plan_maker(self.config, self._days())
         except BroadcasterError as err:
             for problem in err.problems:
                 log.error("CONFIG ERROR, keeping the last good plan / LỖI CẤU HÌNH, giữ lịch cũ: %s", problem)
@@ -97,19 +97,9 @@ class Daemon:
         except Exception:
             log.exception("planning failed, keeping the last good plan / lập lịch lỗi, giữ lịch cũ")
             return False
-        setup = PlayoutSetup.of(station)
-        if self._state_override:
-            setup = replace(setup, state=self._state_override)
-        first = self.setup is None
-        self.setup = setup
-        if first:  # the station's zone was needed to know which days to plan
-            try:
-                station, plans = self.plan_maker(self.config, self._days())
-            except Exception:
-                log.exception("planning failed / lập lịch lỗi")
-                return False
-        setup.save()
-        cache = PlanCache(setup.state)
+        self.setup = self._setup_of(station)
+        self.setup.save()
+        cache = PlanCache(self.setup.state)
         for plan in plans:
             cache.save(plan)
             for exc in plan.exceptions:
@@ -120,6 +110,26 @@ class Daemon:
         else:
             self._watch.retarget(watched_inputs(station))
         return True
+
+    def _setup_of(self, station) -> PlayoutSetup:
+        setup = PlayoutSetup.of(station)
+        return replace(setup, state=self._state_override) if self._state_override else setup
+
+    def _first_setup(self) -> PlayoutSetup:
+        """Zone and folders, from config.yaml if it loads (cheap: no planner), else from the last good snapshot."""
+        from broadcaster.config import load_station
+
+        try:
+            return self._setup_of(load_station(self.config))
+        except BroadcasterError as err:
+            for problem in err.problems:
+                log.error("CONFIG ERROR / LỖI CẤU HÌNH: %s", problem)
+        snapshot = PlayoutSetup.load(self._state_override or self.config.resolve().parent / "data")
+        if snapshot is None:
+            raise RuntimeError("config.yaml is broken and there is no last good setup to fall back on: "
+                               "fix config.yaml / sửa config.yaml rồi chạy lại")
+        log.error("config.yaml is broken: playing the cached plan / cấu hình lỗi: chạy theo lịch đã lưu")
+        return snapshot
 
     def _cached_plans(self) -> list[DayPlan]:
         cache = PlanCache(self.setup.state)
@@ -293,14 +303,10 @@ class Daemon:
 
     # ---- the loop ---------------------------------------------------------------------------------------
     def start(self) -> None:
-        if not self._load():
-            snapshot = PlayoutSetup.load(self._state_override or self.config.resolve().parent / "data")
-            if snapshot is None:
-                raise RuntimeError("config.yaml is broken and there is no last good setup to fall back on: "
-                                   "fix config.yaml / sửa config.yaml rồi chạy lại")
-            self.setup = snapshot
-            self.plans = self._cached_plans()
-            log.error("started on the cached plan: config.yaml is broken / chạy theo lịch đã lưu")
+        """Resume from the cached plan first (within a second or two of a restart), then plan afresh: the
+        planner and library pull in the loudness analysis (scipy), which alone takes over a second to import."""
+        self.setup = self._first_setup()
+        self.plans = self._cached_plans()
         self._settle_crash()
         self._asrun = NotedLog(self.setup.asrun_log)
         self._scheduler = BackgroundScheduler(timezone=self.setup.zone,
@@ -310,6 +316,12 @@ class Daemon:
                                 args=["new day"], id="midnight", misfire_grace_time=None, coalesce=True)
         with self._lock:
             self._schedule()
+        if self._resume_key:  # let the engine get the device going before the planner's heavy imports
+            deadline = time.monotonic() + 3.0
+            while self._resume_key and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(1.0)
+        self.replan("start")
 
     def _settle_crash(self) -> None:
         left = OnAirState(self.setup.state).left_over()

@@ -67,5 +67,6 @@ def make_engine(setup: PlayoutSetup, log: AsRunLog, blackouts: Sequence[Window] 
     from broadcaster.clock import WallClock
     from broadcaster.engine import Engine
 
+    # preroll 1 s (engine default 0.3): time to open the device and line it up even on a busy PC.
     return Engine(setup.audio_dir, setup.audio, sink_factory_for(setup), WallClock(setup.zone), log, setup.zone,
-                  blackouts=blackouts)
+                  blackouts=blackouts, preroll=1.0)

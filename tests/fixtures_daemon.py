@@ -136,19 +136,80 @@ class DaemonProcess:
         return self.proc.returncode
 
 
-def start_pulse() -> tuple[dict, Path]:
-    """A headless PulseAudio with the null sink `vsink` (scripts/pulse-null-sink.sh); returns env and its folder."""
-    out = subprocess.run(["bash", str(ROOT / "scripts" / "pulse-null-sink.sh")], capture_output=True, text=True,
-                         check=True).stdout
-    env = dict(os.environ)
-    for part in out.split()[1:]:
-        key, _, value = part.partition("=")
-        env[key] = value
-    return env, Path(env["PULSE_RUNTIME_PATH"])
+def start_pulse(folder: Path | None = None) -> tuple[dict, Path]:
+    """A headless PulseAudio with the null sink `vsink` (the recipe of scripts/pulse-null-sink.sh); `folder`
+    reuses a socket path, so a server can be killed and brought back where clients expect it."""
+    import tempfile
+
+    folder = Path(folder or tempfile.mkdtemp(prefix="broadcaster-pulse."))
+    folder.chmod(0o700)
+    env = dict(os.environ, PULSE_RUNTIME_PATH=str(folder), PULSE_STATE_PATH=str(folder),
+               PULSE_SERVER=f"unix:{folder}/native")
+    subprocess.run(["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "--disallow-exit", "--disable-shm=yes",
+                    "-n", f"--log-target=file:{folder}/pulse.log",
+                    f"--load=module-native-protocol-unix socket={folder}/native auth-anonymous=1",
+                    "--load=module-null-sink sink_name=vsink rate=44100 channels=2",
+                    "--load=module-null-source source_name=silence rate=44100 channels=2",
+                    "--load=module-loopback source=silence sink=vsink latency_msec=20"],
+                   env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    for _ in range(50):
+        if subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode == 0:
+            break
+        time.sleep(0.1)
+    subprocess.run(["pactl", "set-default-sink", "vsink"], env=env, capture_output=True)
+    return env, folder
 
 
 def stop_pulse(folder: Path) -> None:
     try:
-        os.kill(int((folder / "pid").read_text().strip()), signal.SIGTERM)
+        pid = int((folder / "pid").read_text().strip())
+        os.kill(pid, signal.SIGKILL)
     except (OSError, ValueError):
-        pass
+        return
+    for _ in range(50):  # wait until it is gone, so a new one can take the socket
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            break
+        time.sleep(0.05)
+    (folder / "native").unlink(missing_ok=True)
+    (folder / "pid").unlink(missing_ok=True)
+
+
+class Recorder:
+    """`parec` on the null sink's monitor: what the loudspeakers would have played, as 44.1 kHz mono int16."""
+
+    def __init__(self, env: dict, path: Path):
+        self.path = path
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(["parec", "-d", "vsink.monitor", "--raw", "--format=s16le", "--rate=44100",
+                                      "--channels=1", "--latency-msec=20", str(path)], env=env,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self):
+        import numpy as np
+
+        self.proc.terminate()
+        self.proc.wait(5)
+        return np.frombuffer(self.path.read_bytes(), dtype="<i2").astype("float32") / 32768.0
+
+
+def loud_seconds(samples, rate: int = 44100, window: float = 0.05, threshold: float = 0.01) -> list[bool]:
+    """Per 50 ms window of a recording: is there sound?"""
+    import numpy as np
+
+    n = int(rate * window)
+    frames = samples[: len(samples) // n * n].reshape(-1, n)
+    return list(np.sqrt((frames ** 2).mean(axis=1)) > threshold)
+
+
+def longest_silence(flags: list[bool], window: float = 0.05) -> float:
+    """Longest run of silent windows between the first and last sound, in seconds."""
+    if True not in flags:
+        return float("inf")
+    first, last = flags.index(True), len(flags) - 1 - flags[::-1].index(True)
+    best = run = 0
+    for flag in flags[first:last + 1]:
+        run = 0 if flag else run + 1
+        best = max(best, run)
+    return best * window
