@@ -227,11 +227,11 @@ class Engine:
             else:
                 self._tickets[id(voice)] = ticket
 
-    def _logged(self, voice: Voice, entry: AsRunEntry) -> None:
+    def _logged(self, voice: Voice, entry: AsRunEntry, play: _Playback) -> None:
         ticket = self._tickets.pop(id(voice), None)
         if ticket is not None:
             ticket.entry = entry
-            ticket.done.set()
+            play.answered.append(ticket)  # told once the sink has played it out
 
 
 class _Playback:
@@ -253,6 +253,7 @@ class _Playback:
         self.buf = np.zeros((0, engine.settings.channels), np.float32)
         self.next_check = 0.0
         self.sink_note = ""
+        self.answered: list[BreakInTicket] = []
 
     # ---- timing -------------------------------------------------------------------------------------------
     def heard_wall(self, sink_frame: int) -> datetime:
@@ -406,6 +407,8 @@ class _Playback:
             except SinkFailure:
                 pass
             self.result.underruns += self.sink.underruns
+        for ticket in self.answered:
+            ticket.done.set()
 
     # ---- as-run rows --------------------------------------------------------------------------------------
     def log_events(self, events: list[Event], block_sink_start: int) -> None:
@@ -437,4 +440,4 @@ class _Playback:
             category=item.category, title=item.title, file=item.file, sha256=item.sha256, level=item.level,
             reason="; ".join(dict.fromkeys(parts)))
         self.result.entries.append(entry)
-        self.e._logged(v, entry)
+        self.e._logged(v, entry, self)
