@@ -30,6 +30,7 @@ API (the daemon, play-now and simulate use only this):
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -50,6 +51,7 @@ from broadcaster.problems import BroadcasterError, Problem
 from broadcaster.sinks import Sink, SinkFailure
 
 SinkFactory = Callable[[str], Sink]
+logger = logging.getLogger(__name__)
 
 
 class BreakInRefused(BroadcasterError):
@@ -80,7 +82,7 @@ class RunResult:
 
 class Engine:
     def __init__(self, audio_dir: str | Path, settings: AudioSettings, sink_factory: SinkFactory, clock: Clock,
-                 log: AsRunLog, zone: tzinfo, *, blackouts: Sequence[Window] = (), preroll: float = 0.3,
+                 log: AsRunLog, zone: tzinfo, *, blackouts: Sequence[Window] = (), preroll: float = 0.8,
                  resync_threshold: float = 0.02, retry_delays: Sequence[float] = (0.5, 1, 2, 4, 8)):
         self.audio_dir = Path(audio_dir)
         self.settings = settings
@@ -254,6 +256,7 @@ class _Playback:
         self.next_check = 0.0
         self.sink_note = ""
         self.answered: list[BreakInTicket] = []
+        self.recent: list[float] = []  # last lateness readings, one a second: act on their median
 
     # ---- timing -------------------------------------------------------------------------------------------
     def heard_wall(self, sink_frame: int) -> datetime:
@@ -314,8 +317,10 @@ class _Playback:
         sink = self.sink
         if sink.realtime:
             silence = np.zeros((sink.block_frames, self.e.settings.channels), np.float32)
-            deadline = time.monotonic() + 3.0
-            while sink.heard_time(self.sink_frame) is None and time.monotonic() < deadline:
+            opened = time.monotonic()
+            settled = opened + getattr(sink, "settle_seconds", 0.0)  # first DAC times after a start are off
+            while (sink.heard_time(self.sink_frame) is None or time.monotonic() < settled) \
+                    and time.monotonic() < opened + 3.0:
                 self.write(silence)
             late = self.lateness() or 0.0
         else:  # a file has no clock: wait (instantly, on a SimClock) for the right moment, no silence
@@ -324,6 +329,7 @@ class _Playback:
             self.sink_wall0 = self.clock.now() - timedelta(seconds=self.sink_frame / self.sr)
             late = (self.sink_wall0 - due).total_seconds() + self.sink_frame / self.sr
         frames = round(late * self.sr)
+        logger.info("%s: run frame %d is %+.1f ms from its time", self.sink.name, self.mixer.pos, late * 1000)
         if frames > round(self.e.resync_threshold * self.sr):
             self.mixer.seek(self.mixer.pos + frames, f"{late_note} by {late:.3f} s")
         elif frames < 0:
@@ -371,7 +377,13 @@ class _Playback:
         if step:
             self.mono0 -= step  # the wall clock jumped: the plan's instants moved on the monotonic clock
         late = self.lateness()
+        if late is not None:
+            self.recent.append(late)
+            del self.recent[:-5]
+            late = sorted(self.recent)[len(self.recent) // 2] if len(self.recent) >= 3 or step else None
         if late is not None and abs(late) > self.e.resync_threshold:
+            self.recent.clear()
+            logger.warning("%s: %+.1f ms off the clock (step %+.3f s): re-aligning", self.sink.name, late * 1000, step)
             self.mixer.jump(round(late * self.sr))
             self.result.resyncs.append(late)
 
@@ -401,6 +413,7 @@ class _Playback:
         self.log_events(self.mixer.render(self.buf[:0]), 0)
 
     def finish(self) -> None:
+        self.log_events(self.mixer.take_events(), self.sink_frame)
         if self.sink is not None:
             try:
                 self.sink.close(drain=True)

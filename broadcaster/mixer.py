@@ -405,6 +405,11 @@ class Mixer:
             env *= _raised_cosine(x).astype(np.float32)
         return env
 
+    def take_events(self) -> list[Event]:
+        """Events decided outside render() (a seek past the end) that no block reported yet."""
+        events, self._pending = self._pending, []
+        return events
+
     def close(self) -> None:
         for v in self.voices:
             self._close_voice(v)
