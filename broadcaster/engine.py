@@ -82,7 +82,7 @@ class RunResult:
 
 class Engine:
     def __init__(self, audio_dir: str | Path, settings: AudioSettings, sink_factory: SinkFactory, clock: Clock,
-                 log: AsRunLog, zone: tzinfo, *, blackouts: Sequence[Window] = (), preroll: float = 0.8,
+                 log: AsRunLog, zone: tzinfo, *, blackouts: Sequence[Window] = (), preroll: float = 1.5,
                  resync_threshold: float = 0.02, retry_delays: Sequence[float] = (0.5, 1, 2, 4, 8)):
         self.audio_dir = Path(audio_dir)
         self.settings = settings
@@ -167,7 +167,7 @@ class Engine:
             if self._requests.empty():
                 return  # a run picked it up meanwhile
             now = self.clock.now()
-            start = now + timedelta(seconds=self.preroll)
+            start = now + timedelta(seconds=0.2)
             stop = self._next_blackout_start(now) or start + timedelta(days=1)
             mixer = self._mixer()
             mixer.load([], start, stop)
@@ -184,6 +184,7 @@ class Engine:
     def _run(self, mixer: Mixer, run_start: datetime, late_note: str, idle_break_in: bool = False) -> RunResult:
         result = RunResult()
         play = _Playback(self, mixer, run_start, result)
+        play.flexible = idle_break_in
         with self._state_lock:
             self._on_air = True
         try:
@@ -257,6 +258,7 @@ class _Playback:
         self.sink_note = ""
         self.answered: list[BreakInTicket] = []
         self.recent: list[float] = []  # last lateness readings, one a second: act on their median
+        self.flexible = False  # True for a break-in on an idle engine: its start may slip, its content not
 
     # ---- timing -------------------------------------------------------------------------------------------
     def heard_wall(self, sink_frame: int) -> datetime:
@@ -328,6 +330,10 @@ class _Playback:
             self.clock.sleep_until(due)
             self.sink_wall0 = self.clock.now() - timedelta(seconds=self.sink_frame / self.sr)
             late = (self.sink_wall0 - due).total_seconds() + self.sink_frame / self.sr
+        if self.flexible and late > 0:  # a break-in has no slot time to keep: start it late, never cut it
+            self.mono0 += late
+            self.run_start += timedelta(seconds=late)
+            late = 0.0
         frames = round(late * self.sr)
         logger.info("%s: run frame %d is %+.1f ms from its time", self.sink.name, self.mixer.pos, late * 1000)
         if frames > round(self.e.resync_threshold * self.sr):

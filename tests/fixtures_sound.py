@@ -40,9 +40,36 @@ class PulseServer:
         """Stop the server dead (the device vanishes under a playing stream)."""
         pid = Path(self.runtime, "pid").read_text().split()[0]
         os.kill(int(pid), 9)
+        for _ in range(50):
+            if not _answers(self.env):
+                break
+            time.sleep(0.05)
+
+    def restart(self) -> None:
+        """Start a server again on the same socket (the device comes back)."""
+        Path(self.runtime, "pid").unlink(missing_ok=True)
+        subprocess.run(_daemon_command(self.runtime), env=self.env, stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=30, check=True)
+        for _ in range(50):
+            if _answers(self.env):
+                break
+            time.sleep(0.1)
+        self.pactl("set-default-sink", "vsink")
+        self.pactl("set-default-source", "vsink.monitor")
+
+
+def _daemon_command(runtime: str) -> list[str]:
+    # Same recipe as scripts/pulse-null-sink.sh (see docs/audio-ci.md for why the silent loopback is there).
+    return ["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "--disallow-exit", "--disable-shm=yes", "-n",
+            f"--log-target=file:{runtime}/pulse.log",
+            f"--load=module-native-protocol-unix socket={runtime}/native auth-anonymous=1",
+            "--load=module-null-sink sink_name=vsink rate=44100 channels=2",
+            "--load=module-null-source source_name=silence rate=44100 channels=2",
+            "--load=module-loopback source=silence sink=vsink latency_msec=20"]
 
 
 def start_server() -> PulseServer:
+    """A private server (scripts/pulse-null-sink.sh); stop it with `.kill()` and remove `.runtime`."""
     out = subprocess.run(["bash", str(ROOT / "scripts" / "pulse-null-sink.sh")], capture_output=True, text=True,
                          check=True, timeout=30).stdout
     env = dict(os.environ)
@@ -50,6 +77,14 @@ def start_server() -> PulseServer:
         key, _, value = part.partition("=")
         env[key] = value
     return PulseServer(env, True, env["PULSE_RUNTIME_PATH"])
+
+
+def stop_server(server: PulseServer) -> None:
+    try:
+        server.kill()
+    except (OSError, ValueError):
+        pass
+    shutil.rmtree(server.runtime, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -65,11 +100,7 @@ def pulse():
     os.environ.update({k: server.env[k] for k in saved if k in server.env})  # PortAudio/ALSA read these
     yield server
     if server.own:
-        try:
-            server.kill()
-        except (OSError, ValueError):
-            pass
-        shutil.rmtree(server.runtime, ignore_errors=True)
+        stop_server(server)
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
