@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "broadcaster.commands.asrun",
     "broadcaster.commands.run",
     "broadcaster.commands.library",
+    "broadcaster.commands.simulate",
 )
 
 # Commands that must start fast import only their own module: the daemon has to be back on air within 2 s of a

@@ -8,11 +8,15 @@ A file that ends early, cannot be read or does not exist yields silence; `error`
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
+
+F_SETPIPE_SZ = 1031  # Linux fcntl; not in Python's fcntl module before 3.10 on all builds
+PIPE_BYTES = 1 << 20  # the default pipe-max-size for unprivileged processes: about 3 s of stereo float32
 
 
 class Decoder:
@@ -39,6 +43,10 @@ class Decoder:
         self._stderr = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                       stderr=self._stderr, bufsize=0)
+        try:  # a bigger pipe lets ffmpeg decode further ahead of the mixer, on another core (Linux only)
+            fcntl.fcntl(self._proc.stdout.fileno(), F_SETPIPE_SZ, PIPE_BYTES)
+        except OSError:
+            pass
 
     def read_into(self, out: np.ndarray) -> int:
         """Fill `out` (frames × channels float32, C-contiguous) with the next frames; zero what is left after

@@ -30,6 +30,7 @@ API (the daemon, play-now and simulate use only this):
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -50,6 +51,7 @@ from broadcaster.problems import BroadcasterError, Problem
 from broadcaster.sinks import Sink, SinkFailure
 
 SinkFactory = Callable[[str], Sink]
+logger = logging.getLogger(__name__)
 
 
 class BreakInRefused(BroadcasterError):
@@ -80,7 +82,7 @@ class RunResult:
 
 class Engine:
     def __init__(self, audio_dir: str | Path, settings: AudioSettings, sink_factory: SinkFactory, clock: Clock,
-                 log: AsRunLog, zone: tzinfo, *, blackouts: Sequence[Window] = (), preroll: float = 0.3,
+                 log: AsRunLog, zone: tzinfo, *, blackouts: Sequence[Window] = (), preroll: float = 1.5,
                  resync_threshold: float = 0.02, retry_delays: Sequence[float] = (0.5, 1, 2, 4, 8)):
         self.audio_dir = Path(audio_dir)
         self.settings = settings
@@ -165,7 +167,7 @@ class Engine:
             if self._requests.empty():
                 return  # a run picked it up meanwhile
             now = self.clock.now()
-            start = now + timedelta(seconds=self.preroll)
+            start = now + timedelta(seconds=0.2)
             stop = self._next_blackout_start(now) or start + timedelta(days=1)
             mixer = self._mixer()
             mixer.load([], start, stop)
@@ -182,6 +184,7 @@ class Engine:
     def _run(self, mixer: Mixer, run_start: datetime, late_note: str, idle_break_in: bool = False) -> RunResult:
         result = RunResult()
         play = _Playback(self, mixer, run_start, result)
+        play.flexible = idle_break_in
         with self._state_lock:
             self._on_air = True
         try:
@@ -227,11 +230,11 @@ class Engine:
             else:
                 self._tickets[id(voice)] = ticket
 
-    def _logged(self, voice: Voice, entry: AsRunEntry) -> None:
+    def _logged(self, voice: Voice, entry: AsRunEntry, play: _Playback) -> None:
         ticket = self._tickets.pop(id(voice), None)
         if ticket is not None:
             ticket.entry = entry
-            ticket.done.set()
+            play.answered.append(ticket)  # told once the sink has played it out
 
 
 class _Playback:
@@ -253,6 +256,9 @@ class _Playback:
         self.buf = np.zeros((0, engine.settings.channels), np.float32)
         self.next_check = 0.0
         self.sink_note = ""
+        self.answered: list[BreakInTicket] = []
+        self.recent: list[float] = []  # last lateness readings, one a second: act on their median
+        self.flexible = False  # True for a break-in on an idle engine: its start may slip, its content not
 
     # ---- timing -------------------------------------------------------------------------------------------
     def heard_wall(self, sink_frame: int) -> datetime:
@@ -313,8 +319,10 @@ class _Playback:
         sink = self.sink
         if sink.realtime:
             silence = np.zeros((sink.block_frames, self.e.settings.channels), np.float32)
-            deadline = time.monotonic() + 3.0
-            while sink.heard_time(self.sink_frame) is None and time.monotonic() < deadline:
+            opened = time.monotonic()
+            settled = opened + getattr(sink, "settle_seconds", 0.0)  # first DAC times after a start are off
+            while (sink.heard_time(self.sink_frame) is None or time.monotonic() < settled) \
+                    and time.monotonic() < opened + 3.0:
                 self.write(silence)
             late = self.lateness() or 0.0
         else:  # a file has no clock: wait (instantly, on a SimClock) for the right moment, no silence
@@ -322,7 +330,12 @@ class _Playback:
             self.clock.sleep_until(due)
             self.sink_wall0 = self.clock.now() - timedelta(seconds=self.sink_frame / self.sr)
             late = (self.sink_wall0 - due).total_seconds() + self.sink_frame / self.sr
+        if self.flexible and late > 0:  # a break-in has no slot time to keep: start it late, never cut it
+            self.mono0 += late
+            self.run_start += timedelta(seconds=late)
+            late = 0.0
         frames = round(late * self.sr)
+        logger.info("%s: run frame %d is %+.1f ms from its time", self.sink.name, self.mixer.pos, late * 1000)
         if frames > round(self.e.resync_threshold * self.sr):
             self.mixer.seek(self.mixer.pos + frames, f"{late_note} by {late:.3f} s")
         elif frames < 0:
@@ -370,7 +383,13 @@ class _Playback:
         if step:
             self.mono0 -= step  # the wall clock jumped: the plan's instants moved on the monotonic clock
         late = self.lateness()
+        if late is not None:
+            self.recent.append(late)
+            del self.recent[:-5]
+            late = sorted(self.recent)[len(self.recent) // 2] if len(self.recent) >= 3 or step else None
         if late is not None and abs(late) > self.e.resync_threshold:
+            self.recent.clear()
+            logger.warning("%s: %+.1f ms off the clock (step %+.3f s): re-aligning", self.sink.name, late * 1000, step)
             self.mixer.jump(round(late * self.sr))
             self.result.resyncs.append(late)
 
@@ -400,12 +419,15 @@ class _Playback:
         self.log_events(self.mixer.render(self.buf[:0]), 0)
 
     def finish(self) -> None:
+        self.log_events(self.mixer.take_events(), self.sink_frame)
         if self.sink is not None:
             try:
                 self.sink.close(drain=True)
             except SinkFailure:
                 pass
             self.result.underruns += self.sink.underruns
+        for ticket in self.answered:
+            ticket.done.set()
 
     # ---- as-run rows --------------------------------------------------------------------------------------
     def log_events(self, events: list[Event], block_sink_start: int) -> None:
@@ -437,4 +459,4 @@ class _Playback:
             category=item.category, title=item.title, file=item.file, sha256=item.sha256, level=item.level,
             reason="; ".join(dict.fromkeys(parts)))
         self.result.entries.append(entry)
-        self.e._logged(v, entry)
+        self.e._logged(v, entry, self)

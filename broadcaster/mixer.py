@@ -25,6 +25,7 @@ from broadcaster.decode import Decoder
 from broadcaster.model import PlannedItem
 
 PREFETCH_SECONDS = 2.0  # start ffmpeg this early so its start-up never delays a block
+PREFETCH_ITEMS = 2
 JUMP_FADE_SECONDS = 0.01  # fade around a re-alignment jump
 
 
@@ -55,6 +56,7 @@ class Voice:
     planned_frames: int = 0  # end - start as planned, to tell aired from partial
     started: bool = False
     ended: bool = False
+    failed: str = ""  # why it cannot play (reported when its time comes)
     decoder: Decoder | None = None
     bed: Decoder | None = None
     dec_pos: int = -1  # mixer frame the decoder's next frame belongs to
@@ -279,18 +281,23 @@ class Mixer:
         p, q = self.pos, self.pos + n
         out.fill(0.0)
         prefetch = q + round(PREFETCH_SECONDS * self.sr)
-        for v in self.voices:
-            if not v.ended and v.start >= self.hard_stop:
-                v.ended = True
-                self._close_voice(v)
-                events.append(Event("skip", v, None, "no time left before the hard stop (slot end or blackout)"))
+        ahead = 0
         for v in self.voices:
             if v.ended:
                 continue
-            if v.start >= prefetch:
+            if v.start >= q:
+                ahead += 1
+            # Open the decoders of the next items early (by time and by count): ffmpeg's start-up (~60 ms
+            # here) then overlaps mixing instead of stalling it, which matters most when simulating.
+            if (v.start >= prefetch and ahead > PREFETCH_ITEMS) or v.start >= self.hard_stop:
                 break
+            if v.failed:
+                if v.start < q:
+                    v.ended = True
+                    events.append(Event("fail", v, None, v.failed))
+                continue
             if v.decoder is None or (v.start < q and v.dec_pos != max(v.start, p)):
-                if not self._open_voice(v, max(v.start, p), events):
+                if not self._open_voice(v, max(v.start, p)):
                     continue
             if v.start >= q:
                 continue
@@ -307,6 +314,12 @@ class Mixer:
                 events.append(Event("end", v, max(0, min(v.end, self.hard_stop) - p)))
                 self._close_voice(v)
         self.voices = [v for v in self.voices if not v.ended]
+        if not any(v.start < self.hard_stop for v in self.voices):  # what is left cannot air any more
+            for v in self.voices:
+                v.ended = True
+                self._close_voice(v)
+                events.append(Event("skip", v, None, "no time left before the hard stop (slot end or blackout)"))
+            self.voices = []
         self.pos = self._apply_jump(out, q)
         return events
 
@@ -333,7 +346,7 @@ class Mixer:
                 v.dec_pos -= jump
         return q
 
-    def _open_voice(self, v: Voice, frame: int, events: list[Event]) -> bool:
+    def _open_voice(self, v: Voice, frame: int) -> bool:
         self._close_voice(v)
         item = v.item
         offset = v.file_offset_at(frame) / self.sr
@@ -343,8 +356,7 @@ class Mixer:
                                offset=(frame - v.start) / self.sr, loop=True)
         v.dec_pos = frame
         if v.decoder.error:  # a missing file is a failed item, not silence on air
-            v.ended = True
-            events.append(Event("fail", v, None, v.decoder.error))
+            v.failed = v.decoder.error
             self._close_voice(v)
             return False
         return True
@@ -392,6 +404,11 @@ class Mixer:
             x = np.clip((stop - k - 0.5) / self.hard_fade, 0.0, 1.0)
             env *= _raised_cosine(x).astype(np.float32)
         return env
+
+    def take_events(self) -> list[Event]:
+        """Events decided outside render() (a seek past the end) that no block reported yet."""
+        events, self._pending = self._pending, []
+        return events
 
     def close(self) -> None:
         for v in self.voices:

@@ -7,7 +7,6 @@ engine writes for that item (play-now's reason on a one-item run; the engine kno
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -37,27 +36,12 @@ class NotedLog(AsRunLog):
 
 def sink_factory_for(setup: PlayoutSetup):
     """`device name -> Sink` for the configured backend (sounddevice by default)."""
-    from broadcaster.sinks import SoundDeviceSink, sound_card_sink
+    from broadcaster.sinks import sound_card_sink
 
     audio = setup.audio
 
-    class SteadySoundDeviceSink(SoundDeviceSink):
-        """Works around a start-up race in SoundDeviceSink: PortAudio may run the first callback before
-        `open()` has set the PortAudio→monotonic offset, so the first timing anchor is an epoch time and the
-        engine believes it is ~56 years late and skips the whole run. Such an anchor is ignored here until
-        the next callback replaces it (reported to the engine's owner; drop this when sinks.py is fixed)."""
-
-        def heard_time(self, frame: int) -> float | None:
-            with self._lock:
-                anchor = self._anchor
-            if anchor is None or abs(anchor[1] - time.monotonic()) > 60.0:
-                return None
-            return super().heard_time(frame)
-
     def make(device: str):
-        if audio.backend == "simpleaudio":
-            return sound_card_sink(audio.backend, device, audio.sample_rate, audio.channels, audio.block_frames)
-        return SteadySoundDeviceSink(device, audio.sample_rate, audio.channels, block_frames=audio.block_frames)
+        return sound_card_sink(audio.backend, device, audio.sample_rate, audio.channels, audio.block_frames)
 
     return make
 

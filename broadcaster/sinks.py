@@ -127,9 +127,10 @@ class SoundDeviceSink:
     `heard_time()` to within the driver's own accuracy."""
 
     realtime = True
+    settle_seconds = 0.25  # PortAudio's first DAC times after start are off by ~25 ms here; later ones agree
 
     def __init__(self, device: str | int | None, sample_rate: int, channels: int, block_frames: int = 2048,
-                 latency: float = 0.1, queue_blocks: int = 4, stall_timeout: float = 2.0):
+                 latency: float = 0.1, queue_seconds: float = 0.4, stall_timeout: float = 2.0):
         self.device = device
         self.name = f"sounddevice:{device if device is not None else 'default'}"
         self.sample_rate = sample_rate
@@ -139,12 +140,14 @@ class SoundDeviceSink:
         self.stall_timeout = stall_timeout
         self.frames_written = 0
         self.underruns = 0
-        self._queue: queue.Queue[np.ndarray] = queue.Queue(maxsize=queue_blocks)
+        # What we keep ahead of PortAudio: rides out scheduling hiccups on a busy machine; an emergency
+        # break-in reaches the air this much later.
+        blocks = max(2, round(queue_seconds * sample_rate / block_frames))
+        self._queue: queue.Queue[np.ndarray] = queue.Queue(maxsize=blocks)
         self._current: np.ndarray | None = None
         self._current_pos = 0
         self._consumed = 0  # frames handed to PortAudio (silence fill excluded)
         self._anchor: tuple[int, float] | None = None  # (frame, monotonic time it is heard)
-        self._pa_to_mono = 0.0
         self._stream = None
         self._error: str | None = None
         self._lock = threading.Lock()
@@ -169,7 +172,6 @@ class SoundDeviceSink:
                 samplerate=self.sample_rate, channels=self.channels, dtype="float32", device=device,
                 blocksize=0, latency=self.latency, callback=self._callback, finished_callback=self._finished)
             self._stream.start()
-            self._pa_to_mono = time.monotonic() - self._stream.time
         except (ValueError, sd.PortAudioError) as err:
             self._stream = None
             raise SinkFailure(str(self.device), str(err)) from err
@@ -177,8 +179,13 @@ class SoundDeviceSink:
     def _callback(self, outdata, frames, t, status) -> None:
         if status.output_underflow:
             self.underruns += 1
+        # PortAudio's ALSA clock is wall time here: map it to monotonic now, so a wall-clock step cannot move it.
+        to_mono = time.monotonic() - t.currentTime
+        ahead = t.outputBufferDacTime - t.currentTime
+        if not 0.0 <= ahead < 2.0:  # some ALSA paths report 0 at first: use the stream's latency instead
+            ahead = self._stream.latency
         with self._lock:
-            self._anchor = (self._consumed, t.outputBufferDacTime + self._pa_to_mono)
+            self._anchor = (self._consumed, t.currentTime + to_mono + ahead)
         filled = 0
         while filled < frames:
             if self._current is None:
@@ -245,15 +252,17 @@ class SoundDeviceSink:
 
 
 class SimpleAudioSink:
-    """simpleaudio backend. Honest limits: simpleaudio can only play whole buffers (each one opens its own
-    ALSA stream on the default device), so the audio is played in chunks of `chunk_seconds` and there is a
-    small gap at every chunk join (the time ALSA takes to open a stream; a few ms with PulseAudio). It has
-    no device choice ("default" only), no latency report and no underrun count. Use sounddevice for air;
-    this is a fallback for machines where PortAudio does not work."""
+    """simpleaudio backend. Honest limits: simpleaudio can only play whole buffers, each on its own ALSA
+    stream to the default device. So audio goes out in chunks of `chunk_seconds`, each started at its due
+    time on the monotonic clock (t_first + frame / rate), not when the previous one ends, which keeps it
+    anchored; but each stream's start-up latency varies by a few ms, so chunk joins can have a tiny gap or
+    overlap. No device choice ("default" only), no latency report, no underrun report from the driver
+    (late chunks are counted as underruns here). Use sounddevice for air; this is a fallback for machines
+    where PortAudio does not work."""
 
     realtime = True
 
-    def __init__(self, device: str | int | None, sample_rate: int, channels: int, chunk_seconds: float = 1.0):
+    def __init__(self, device: str | int | None, sample_rate: int, channels: int, chunk_seconds: float = 0.5):
         if device not in (None, "default"):
             raise SinkFailure(str(device), "simpleaudio can only play to the default device")
         self.name = "simpleaudio:default"
@@ -266,8 +275,8 @@ class SimpleAudioSink:
         self._chunk = np.zeros((self.chunk_frames, channels), np.float32)
         self._fill = 0
         self._chunk_start = 0  # sink frame of the chunk being filled
-        self._playing = None
-        self._anchor: tuple[int, float] | None = None
+        self._playing: list = []
+        self._t_first: float | None = None  # monotonic time sink frame 0 was handed to ALSA
 
     def open(self) -> None:
         try:
@@ -278,6 +287,7 @@ class SimpleAudioSink:
         self.frames_written = 0
         self._fill = 0
         self._chunk_start = 0
+        self._t_first = None
 
     def write(self, block: np.ndarray) -> None:
         i = 0
@@ -286,36 +296,43 @@ class SimpleAudioSink:
             self._chunk[self._fill:self._fill + take] = block[i:i + take]
             self._fill += take
             i += take
-            if self._fill == self.chunk_frames:
+            if self._fill == self.chunk_frames or self._t_first is None:  # the first block plays at once
                 self._play_chunk()
         self.frames_written += block.shape[0]
 
     def _play_chunk(self) -> None:
         data = _to_int16(self._chunk[:self._fill])
-        if self._playing is not None:
-            self._playing.wait_done()
+        if self._t_first is not None:
+            due = self._t_first + self._chunk_start / self.sample_rate
+            wait = due - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            elif wait < -0.005:
+                self.underruns += 1
         try:
-            self._playing = self._sa.play_buffer(data, self.channels, 2, self.sample_rate)
+            play = self._sa.play_buffer(data, self.channels, 2, self.sample_rate)
         except Exception as err:  # simpleaudio raises its own SimpleaudioError from C
             raise SinkFailure("default", f"simpleaudio: {err}") from err
-        self._anchor = (self._chunk_start, time.monotonic())
+        if self._t_first is None:
+            self._t_first = time.monotonic()
+        self._playing = [p for p in self._playing if p.is_playing()] + [play]
         self._chunk_start += self._fill
         self._fill = 0
 
     def heard_time(self, frame: int) -> float | None:
-        if self._anchor is None:
+        if self._t_first is None:
             return None
-        return self._anchor[1] + (frame - self._anchor[0]) / self.sample_rate
+        return self._t_first + frame / self.sample_rate
 
     def close(self, drain: bool = True) -> None:
-        if self._fill:
+        if self._fill and drain:
             self._play_chunk()
-        if self._playing is not None:
+        for play in self._playing:
             if drain:
-                self._playing.wait_done()
+                play.wait_done()
             else:
-                self._playing.stop()
-            self._playing = None
+                play.stop()
+        self._playing = []
 
 
 def sound_card_sink(backend: str, device: str, sample_rate: int, channels: int, block_frames: int) -> Sink:

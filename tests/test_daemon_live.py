@@ -1,0 +1,165 @@
+"""The daemon as the station PC runs it: `python main.py run` as a real process, a real (headless) PulseAudio,
+tones that tell the items apart, the as-run log read back with `log show --json`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+
+import pytest
+
+from tests.fixtures_daemon import (
+    ROOT,
+    DaemonProcess,
+    Recorder,
+    longest_silence,
+    loud_seconds,
+    now_in_zone,
+    start_pulse,
+    station_dir,
+    stop_pulse,
+    tone,
+)
+
+pytestmark = pytest.mark.skipif(shutil.which("pulseaudio") is None, reason="needs pulseaudio (scripts/setup.sh)")
+
+
+@pytest.fixture
+def pulse():
+    env, folder = start_pulse()
+    yield env, folder
+    stop_pulse(folder)
+
+
+def asrun(config, env, day) -> list[dict]:
+    out = subprocess.run([sys.executable, "main.py", "log", "show", "--config", str(config), "--date", day.isoformat(),
+                          "--json"], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def at(text: str | None) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def play_now(config, env, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "main.py", "play-now", "--config", str(config), *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_kill_9_mid_slot_then_restart_resumes_the_item_at_its_offset(tmp_path, pulse):
+    env, _ = pulse
+    config, start = station_dir(tmp_path, 5, 30, item_seconds=6)
+    daemon = DaemonProcess(config, env)
+    recorder = Recorder(env, tmp_path / "monitor.raw")
+    time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 8.5))  # 2.5 s into the second item
+    killed = now_in_zone()
+    daemon.kill9()
+    restarted = now_in_zone()
+    again = DaemonProcess(config, env)
+    assert again.wait_for("run thu start", 10), again.text()
+    time.sleep(4)
+    assert again.stop() == 0
+    samples = recorder.stop()
+    rows = asrun(config, env, start.date())
+
+    assert "previous stop cut 'Tone 1 440 Hz'" in again.text()
+    cut = [r for r in rows if r["title"] == "Tone 1 440 Hz"]
+    assert [r["status"] for r in cut[:2]] == ["partial", "partial"]
+    interrupted, resumed = cut[0], cut[1]
+    assert "interrupted" in interrupted["reason"]
+    assert abs((at(interrupted["actual_end"]) - killed).total_seconds()) < 1.5
+    assert "resumed after restart" in resumed["reason"]
+    # Back on air within 2 s of the restart, at the offset the wall clock says (planned start + elapsed).
+    assert (at(resumed["actual_start"]) - restarted).total_seconds() < 2.0
+    offset = (at(resumed["actual_start"]) - at(resumed["planned_start"])).total_seconds()
+    assert offset == pytest.approx((at(resumed["actual_start"]) - start).total_seconds() - 6, abs=0.05)
+    # The monitor heard no silence longer than the restart took.
+    assert longest_silence(loud_seconds(samples)) < 2.0
+
+
+def test_emergency_interrupts_the_item_on_air(tmp_path, pulse):
+    env, _ = pulse
+    config, start = station_dir(tmp_path, 5, 20, item_seconds=6)
+    siren = tone(tmp_path / "bao-so-5.wav", 1000, 2.0)
+    daemon = DaemonProcess(config, env)
+    time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 2.0))
+    answer = play_now(config, env, str(siren), "--level", "emergency", "--reason", "Bão số 5")
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    assert "Emergency airs now" in answer.stdout
+    time.sleep(4)
+    daemon.stop()
+    rows = asrun(config, env, start.date())
+    emergency = next(r for r in rows if r["level"] == "emergency")
+    assert emergency["status"] == "aired" and "Bão số 5" in emergency["reason"]
+    cut = next(r for r in rows if r["title"] == "Tone 0 330 Hz")
+    assert "interrupted by emergency" in cut["reason"]
+    # Short fade, then the emergency (loose bound: these tests share a loaded 2-core machine; bench/ measures).
+    assert at(emergency["actual_start"]) - at(cut["actual_end"]) < timedelta(seconds=0.5)
+
+
+def test_in_a_blackout_priority_is_refused_and_emergency_needs_confirm(tmp_path, pulse):
+    env, _ = pulse
+    if now_in_zone().hour == 23 and now_in_zone().minute > 50:
+        pytest.skip("the test station's day would cross midnight")
+    config, start = station_dir(tmp_path, -100, 30, blackout=(-10, 600))  # slot over; in online lessons
+    clip = tone(tmp_path / "thong-bao.wav", 1000, 1.0)
+    daemon = DaemonProcess(config, env)
+    assert daemon.wait_for("daemon ready", 10), daemon.text()
+
+    priority = play_now(config, env, str(clip), "--level", "priority", "--reason", "họp dân")
+    assert priority.returncode == 2
+    assert "No slot left today" in priority.stdout and "Không còn buổi phát" in priority.stdout
+    unconfirmed = play_now(config, env, str(clip), "--level", "emergency", "--reason", "cháy")
+    assert unconfirmed.returncode == 2 and "--confirm" in unconfirmed.stdout
+    confirmed = play_now(config, env, str(clip), "--level", "emergency", "--reason", "cháy", "--confirm")
+    assert confirmed.returncode == 0, confirmed.stdout
+    time.sleep(2.5)
+    daemon.stop()
+    rows = asrun(config, env, start.date())
+    assert [r["level"] for r in rows] == ["emergency"] and "cháy" in rows[0]["reason"]
+    assert rows[0]["status"] in ("aired", "partial")  # partial when the device took a few ms to open
+    assert "REFUSED" in daemon.text() and "ACCEPTED" in daemon.text()
+
+
+def test_config_edit_replans_and_a_broken_edit_keeps_the_last_good_plan(tmp_path, pulse):
+    env, _ = pulse
+    config, start = station_dir(tmp_path, 60, 20, item_seconds=4)
+    daemon = DaemonProcess(config, env)
+    assert daemon.wait_for("daemon ready", 10)
+    good = config.read_text(encoding="utf-8")
+
+    config.write_text(good.replace("slots:", "slots: [\n"), encoding="utf-8")
+    assert daemon.wait_for("CONFIG ERROR", 5), daemon.text()
+    assert "config.yaml" in daemon.text()
+
+    moved = now_in_zone().replace(microsecond=0) + timedelta(seconds=4)
+    config.write_text(good.replace(f'start: "{start:%H:%M:%S}"', f'start: "{moved:%H:%M:%S}"'), encoding="utf-8")
+    assert daemon.wait_for("re-planned (inputs changed)", 5), daemon.text()
+    time.sleep(max(0.0, (moved - now_in_zone()).total_seconds() + 2))
+    daemon.stop()
+    rows = asrun(config, env, start.date())
+    first = rows[0]
+    assert at(first["planned_start"]) == moved
+    assert abs((at(first["actual_start"]) - moved).total_seconds()) < 0.25  # precise timing: bench/bench_timing.py
+
+
+def test_daemon_survives_the_sound_server_dying_and_recovers(tmp_path, pulse):
+    env, folder = pulse
+    config, start = station_dir(tmp_path, 5, 24, item_seconds=6)
+    daemon = DaemonProcess(config, env)
+    time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 3))
+    stop_pulse(folder)  # the device vanishes mid-item
+    time.sleep(4)
+    start_pulse(folder)  # and comes back
+    time.sleep(6)
+    assert daemon.proc.poll() is None, "the daemon died with the sound server"
+    daemon.stop()
+    rows = asrun(config, env, start.date())
+    assert any(r["status"] == "failed" and "sound card failed" in r["reason"] for r in rows), rows
+    after = [r for r in rows if r["status"] in ("aired", "partial") and at(r["actual_start"]) > start
+             + timedelta(seconds=8)]
+    assert after, f"nothing aired after the sound server came back: {rows}"
