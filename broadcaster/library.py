@@ -128,7 +128,8 @@ class Library:
         _check_metadata(src, category, valid_from, valid_until, priority)
         if src.suffix.lower() not in AUDIO_EXTENSIONS:
             raise fail(str(src), f"đuôi tệp '{src.suffix}' không được nhận", f"file type '{src.suffix}' not accepted",
-                       f"dùng tệp {', '.join(AUDIO_EXTENSIONS)}", f"use a {', '.join(AUDIO_EXTENSIONS)} file")
+                       hint_vi=f"dùng tệp {', '.join(AUDIO_EXTENSIONS)}",
+                       hint_en=f"use a {', '.join(AUDIO_EXTENSIONS)} file")
         if src.is_file():  # a duplicate is known by its hash alone: no need to decode it again
             existing = self.get(sha256_of(src))
             if existing:
@@ -232,8 +233,8 @@ class Library:
                 base[key] = _iso(_as_date(meta[key], path, key))
         if base["priority"] not in LEVELS:
             raise fail(str(_sidecar_path(path)), f"mức ưu tiên không biết: {base['priority']!r}",
-                       f"unknown priority {base['priority']!r}", f"dùng {', '.join(LEVELS)}",
-                       f"use {', '.join(LEVELS)}", field_name="priority")
+                       f"unknown priority {base['priority']!r}", hint_vi=f"dùng {', '.join(LEVELS)}",
+                       hint_en=f"use {', '.join(LEVELS)}", field_name="priority")
         return base
 
     def _store(self, src: Path, measured: AudioAnalysis, item: LibraryItem) -> None:
@@ -248,12 +249,18 @@ class Library:
             written.append(_sidecar_path(dest))
             with self._db() as db:
                 db.execute(f"INSERT INTO items VALUES ({', '.join('?' * 16)})", _values(_row(item, measured)))
-        except BaseException:
+        except BaseException as err:
             for path in written:
                 path.unlink(missing_ok=True)
             if made_folder:
                 with suppress(OSError):
                     dest.parent.rmdir()
+            if isinstance(err, sqlite3.Error | OSError):
+                raise fail(str(self.catalogue_path if isinstance(err, sqlite3.Error) else dest),
+                           f"không ghi được vào thư viện, chưa thêm gì ({err})",
+                           f"could not write to the library, nothing was added ({err})",
+                           hint_vi="kiểm tra chỗ trống trên đĩa và quyền ghi",
+                           hint_en="check free disk space and permissions") from err
             raise
 
     def _replace_catalogue(self, rows: list[dict]) -> None:
@@ -272,8 +279,8 @@ class Library:
         item = self.get(sha256)
         if item is None:
             raise fail(str(self.catalogue_path), f"không có mục {sha256[:12]}… trong thư viện",
-                       f"no item {sha256[:12]}… in the library", "xem: python main.py library list",
-                       "see: python main.py library list")
+                       f"no item {sha256[:12]}… in the library", hint_vi="xem: python main.py library list",
+                       hint_en="see: python main.py library list")
         return item
 
     def _free_name(self, folder: Path, stem: str, suffix: str) -> str:
@@ -283,8 +290,8 @@ class Library:
             rel = self._rel(folder / name)
             if rel not in taken and not (folder / name).exists():
                 return rel
-        raise fail(str(folder), "quá nhiều tệp trùng tên", "too many files with this name", "đặt tên khác",
-                   "choose another title")
+        raise fail(str(folder), "quá nhiều tệp trùng tên", "too many files with this name", hint_vi="đặt tên khác",
+                   hint_en="choose another title")
 
     def _audio_files(self) -> list[Path]:
         if not self.audio_dir.is_dir():
@@ -363,7 +370,7 @@ def _copy_verified(src: Path, dest: Path, sha256: str) -> None:
             os.fsync(fout.fileno())
         if digest.hexdigest() != sha256:
             raise fail(str(src), "tệp nguồn thay đổi trong lúc nhập", "the source file changed while it was ingested",
-                       "đợi chép xong rồi nhập lại", "wait until it is fully copied, then ingest again")
+                       hint_vi="đợi chép xong rồi nhập lại", hint_en="wait until it is fully copied, then ingest again")
         os.replace(tmp, dest)
         _fsync_dir(dest.parent)
     finally:
@@ -410,12 +417,12 @@ def _read_sidecar(audio: Path) -> dict:
         return {}
     if not isinstance(meta, Located):
         raise fail(str(path), "tệp thông tin phải là bảng khóa: giá trị", "metadata file must be a mapping",
-                   "xem một tệp .meta.yaml mẫu", "see another .meta.yaml")
+                   hint_vi="xem một tệp .meta.yaml mẫu", hint_en="see another .meta.yaml")
     unknown = sorted(set(meta) - _SIDECAR_KEYS)
     if unknown:
         raise fail(str(path), f"khóa không biết '{unknown[0]}'", f"unknown key '{unknown[0]}'",
-                   f"các khóa hợp lệ: {', '.join(sorted(_SIDECAR_KEYS))}",
-                   f"valid keys: {', '.join(sorted(_SIDECAR_KEYS))}", line=meta.line_of(unknown[0]))
+                   hint_vi=f"các khóa hợp lệ: {', '.join(sorted(_SIDECAR_KEYS))}",
+                   hint_en=f"valid keys: {', '.join(sorted(_SIDECAR_KEYS))}", line=meta.line_of(unknown[0]))
     return dict(meta)
 
 
@@ -428,7 +435,8 @@ def _as_date(value: object, path: Path, key: str) -> date | None:
         return date.fromisoformat(str(value))
     except ValueError:
         raise fail(str(_sidecar_path(path)), f"ngày không hợp lệ: {value!r}", f"not a date: {value!r}",
-                   "viết ngày dạng YYYY-MM-DD", "write the date as YYYY-MM-DD", field_name=key) from None
+                   hint_vi="viết ngày dạng YYYY-MM-DD", hint_en="write the date as YYYY-MM-DD",
+                   field_name=key) from None
 
 
 def _iso(day: date | None) -> str | None:

@@ -134,8 +134,8 @@ def _day(text: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise fail(option, f"ngày không hợp lệ: {text!r}", f"not a date: {text!r}", "viết dạng YYYY-MM-DD",
-                   "write it as YYYY-MM-DD") from None
+        raise fail(option, f"ngày không hợp lệ: {text!r}", f"not a date: {text!r}", hint_vi="viết dạng YYYY-MM-DD",
+                   hint_en="write it as YYYY-MM-DD") from None
 
 
 def _mmss(seconds: float) -> str:
