@@ -12,13 +12,16 @@ are never catalogued.
 
 Gain: `target_lufs - loudness_lufs`, capped so the sample peak after gain stays at or below -1 dBFS, because
 the engine applies a plain gain with no limiter; a quiet file with sharp peaks therefore ends up a little
-below the target rather than clipping.
+below the target rather than clipping. A mono file played on a stereo output comes out of both channels, which
+BS.1770 counts as 3 dB louder than the mono measurement (ffmpeg's ebur128 `dualmono`), so its gain allows for
+that; `loudness_lufs` itself stays the plain BS.1770 figure of the file.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import math
 import os
 import re
 import sqlite3
@@ -83,9 +86,13 @@ class RebuildReport:
     problems: list[Problem] = field(default_factory=list)  # files left out, and why
 
 
-def gain_for(loudness_lufs: float, peak_dbfs: float, target_lufs: float) -> float:
+DUAL_MONO_DB = 10 * math.log10(2)  # one channel's power counted twice
+
+
+def gain_for(loudness_lufs: float, peak_dbfs: float, target_lufs: float, *, dual_mono: bool = False) -> float:
     """Gain to the station target, capped so the sample peak stays at or below -1 dBFS."""
-    return round(min(target_lufs - loudness_lufs, MAX_PEAK_DBFS - peak_dbfs), 2)
+    as_played = loudness_lufs + (DUAL_MONO_DB if dual_mono else 0.0)
+    return round(min(target_lufs - as_played, MAX_PEAK_DBFS - peak_dbfs), 2)
 
 
 def slugify(text: str) -> str:
@@ -96,9 +103,10 @@ def slugify(text: str) -> str:
 
 
 class Library:
-    def __init__(self, catalogue_path: str | Path, audio_dir: str | Path):
+    def __init__(self, catalogue_path: str | Path, audio_dir: str | Path, *, output_channels: int = 2):
         self.catalogue_path = Path(catalogue_path)
         self.audio_dir = Path(audio_dir)
+        self.output_channels = output_channels  # the station's sound card: mono files play on every channel
 
     # -- reading -------------------------------------------------------------------------------------
 
@@ -142,7 +150,8 @@ class Library:
             title = (title or measured.tags.get("title") or src.stem).strip()
             folder = self.audio_dir / category
             rel = self._free_name(folder, slugify(title) or "audio", src.suffix.lower())
-            item = _new_item(measured, rel, title, category, source, valid_from, valid_until, priority, target_lufs)
+            item = _new_item(measured, rel, title, category, source, valid_from, valid_until, priority, target_lufs,
+                             self.output_channels)
             self._store(src, measured, item)
         return IngestResult(item, added=True)
 
@@ -216,13 +225,15 @@ class Library:
                 "chuyển tệp vào audio/<chủ đề>/ hoặc dùng lệnh ingest",
                 "move it into audio/<category>/ or use the ingest command")])
         sha = sha256_of(path)
-        if sha in old:
+        if sha in old:  # same bytes: keep the measurements, but follow a changed station target
             base = dict(old[sha])
+            base["gain_db"] = gain_for(base["loudness_lufs"], base["peak_dbfs"], target_lufs,
+                                       dual_mono=base["channels"] == 1 and self.output_channels > 1)
         else:
             measured = analyse(path)
             report.analysed += 1
             base = _row(_new_item(measured, rel, measured.tags.get("title") or path.stem, parts[0], "local",
-                                  None, None, "normal", target_lufs), measured)
+                                  None, None, "normal", target_lufs, self.output_channels), measured)
         # The folder is the category (an operator may move a file by hand); the sidecar's copy is a record.
         base.update(file=rel, sha256=sha, category=parts[0] if len(parts) > 1 else str(meta["category"]))
         for key in ("title", "source", "priority"):
@@ -349,11 +360,12 @@ def _check_metadata(src: Path, category: str, valid_from: date | None, valid_unt
 
 
 def _new_item(measured: AudioAnalysis, rel: str, title: str, category: str, source: str, valid_from: date | None,
-              valid_until: date | None, priority: str, target_lufs: float) -> LibraryItem:
+              valid_until: date | None, priority: str, target_lufs: float, output_channels: int) -> LibraryItem:
     return LibraryItem(
         sha256=measured.sha256, file=rel, title=title, category=category, duration=round(measured.duration, 3),
         sample_rate=measured.sample_rate, channels=measured.channels, loudness_lufs=measured.loudness_lufs,
-        gain_db=gain_for(measured.loudness_lufs, measured.peak_dbfs, target_lufs), source=source,
+        gain_db=gain_for(measured.loudness_lufs, measured.peak_dbfs, target_lufs,
+                         dual_mono=measured.channels == 1 and output_channels > 1), source=source,
         valid_from=valid_from, valid_until=valid_until, priority=priority)
 
 

@@ -70,6 +70,14 @@ def test_gain_brings_file_to_target_unless_the_peak_would_pass_minus_1_dbfs(libr
     assert gain_for(-10.0, -0.5, -16.0) == -6.0
 
 
+def test_mono_file_gain_allows_for_playing_on_both_stereo_channels(tmp_path, sources):
+    mono = Library(tmp_path / "a.sqlite", tmp_path / "a").ingest(sources / "pcm16-8k-mono.wav", category="x").item
+    assert mono.gain_db == pytest.approx(-16 - (mono.loudness_lufs + 3.01), abs=0.01)
+    on_mono_card = Library(tmp_path / "b.sqlite", tmp_path / "b", output_channels=1)
+    assert on_mono_card.ingest(sources / "pcm16-8k-mono.wav", category="x").item.gain_db == pytest.approx(
+        -16 - mono.loudness_lufs, abs=0.01)
+
+
 @pytest.mark.parametrize("name, words", [
     ("broken.mp3", "truncated"),
     ("empty.mp3", "empty"),
@@ -164,6 +172,8 @@ def test_rebuild_reports_broken_and_duplicate_files_and_leaves_them_out(library,
     report = library.rebuild()
     assert report.catalogued == ["covid-song/cbr128.mp3"]
     assert report.analysed == 0  # the known file kept its measurements
+    assert library.rebuild(target_lufs=-20).analysed == 0
+    assert library.items()[0].gain_db == pytest.approx(-20 - library.items()[0].loudness_lufs, abs=0.01)
     assert report.duplicates == [("covid-song/copy.mp3", "covid-song/cbr128.mp3")]
     assert sorted(Path(p.file).name for p in report.problems) == ["broken.mp3", "loose.ogg"]
     assert {p.name for p in library.untracked()} == {"copy.mp3", "broken.mp3", "loose.ogg"}

@@ -36,7 +36,8 @@ def register(sub, common) -> None:
 
 def open_library(args) -> tuple[Library, float]:
     station = load_station(args.config)
-    return Library(station.paths.catalogue, station.paths.audio), station.audio.target_lufs
+    library = Library(station.paths.catalogue, station.paths.audio, output_channels=station.audio.channels)
+    return library, station.audio.target_lufs
 
 
 def cmd_ingest(args) -> int:
