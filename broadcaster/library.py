@@ -12,13 +12,16 @@ are never catalogued.
 
 Gain: `target_lufs - loudness_lufs`, capped so the sample peak after gain stays at or below -1 dBFS, because
 the engine applies a plain gain with no limiter; a quiet file with sharp peaks therefore ends up a little
-below the target rather than clipping.
+below the target rather than clipping. A mono file played on a stereo output comes out of both channels, which
+BS.1770 counts as 3 dB louder than the mono measurement (ffmpeg's ebur128 `dualmono`), so its gain allows for
+that; `loudness_lufs` itself stays the plain BS.1770 figure of the file.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import math
 import os
 import re
 import sqlite3
@@ -83,9 +86,13 @@ class RebuildReport:
     problems: list[Problem] = field(default_factory=list)  # files left out, and why
 
 
-def gain_for(loudness_lufs: float, peak_dbfs: float, target_lufs: float) -> float:
+DUAL_MONO_DB = 10 * math.log10(2)  # one channel's power counted twice
+
+
+def gain_for(loudness_lufs: float, peak_dbfs: float, target_lufs: float, *, dual_mono: bool = False) -> float:
     """Gain to the station target, capped so the sample peak stays at or below -1 dBFS."""
-    return round(min(target_lufs - loudness_lufs, MAX_PEAK_DBFS - peak_dbfs), 2)
+    as_played = loudness_lufs + (DUAL_MONO_DB if dual_mono else 0.0)
+    return round(min(target_lufs - as_played, MAX_PEAK_DBFS - peak_dbfs), 2)
 
 
 def slugify(text: str) -> str:
@@ -96,9 +103,10 @@ def slugify(text: str) -> str:
 
 
 class Library:
-    def __init__(self, catalogue_path: str | Path, audio_dir: str | Path):
+    def __init__(self, catalogue_path: str | Path, audio_dir: str | Path, *, output_channels: int = 2):
         self.catalogue_path = Path(catalogue_path)
         self.audio_dir = Path(audio_dir)
+        self.output_channels = output_channels  # the station's sound card: mono files play on every channel
 
     # -- reading -------------------------------------------------------------------------------------
 
@@ -128,7 +136,8 @@ class Library:
         _check_metadata(src, category, valid_from, valid_until, priority)
         if src.suffix.lower() not in AUDIO_EXTENSIONS:
             raise fail(str(src), f"đuôi tệp '{src.suffix}' không được nhận", f"file type '{src.suffix}' not accepted",
-                       f"dùng tệp {', '.join(AUDIO_EXTENSIONS)}", f"use a {', '.join(AUDIO_EXTENSIONS)} file")
+                       hint_vi=f"dùng tệp {', '.join(AUDIO_EXTENSIONS)}",
+                       hint_en=f"use a {', '.join(AUDIO_EXTENSIONS)} file")
         if src.is_file():  # a duplicate is known by its hash alone: no need to decode it again
             existing = self.get(sha256_of(src))
             if existing:
@@ -141,7 +150,8 @@ class Library:
             title = (title or measured.tags.get("title") or src.stem).strip()
             folder = self.audio_dir / category
             rel = self._free_name(folder, slugify(title) or "audio", src.suffix.lower())
-            item = _new_item(measured, rel, title, category, source, valid_from, valid_until, priority, target_lufs)
+            item = _new_item(measured, rel, title, category, source, valid_from, valid_until, priority, target_lufs,
+                             self.output_channels)
             self._store(src, measured, item)
         return IngestResult(item, added=True)
 
@@ -215,13 +225,15 @@ class Library:
                 "chuyển tệp vào audio/<chủ đề>/ hoặc dùng lệnh ingest",
                 "move it into audio/<category>/ or use the ingest command")])
         sha = sha256_of(path)
-        if sha in old:
+        if sha in old:  # same bytes: keep the measurements, but follow a changed station target
             base = dict(old[sha])
+            base["gain_db"] = gain_for(base["loudness_lufs"], base["peak_dbfs"], target_lufs,
+                                       dual_mono=base["channels"] == 1 and self.output_channels > 1)
         else:
             measured = analyse(path)
             report.analysed += 1
             base = _row(_new_item(measured, rel, measured.tags.get("title") or path.stem, parts[0], "local",
-                                  None, None, "normal", target_lufs), measured)
+                                  None, None, "normal", target_lufs, self.output_channels), measured)
         # The folder is the category (an operator may move a file by hand); the sidecar's copy is a record.
         base.update(file=rel, sha256=sha, category=parts[0] if len(parts) > 1 else str(meta["category"]))
         for key in ("title", "source", "priority"):
@@ -232,8 +244,8 @@ class Library:
                 base[key] = _iso(_as_date(meta[key], path, key))
         if base["priority"] not in LEVELS:
             raise fail(str(_sidecar_path(path)), f"mức ưu tiên không biết: {base['priority']!r}",
-                       f"unknown priority {base['priority']!r}", f"dùng {', '.join(LEVELS)}",
-                       f"use {', '.join(LEVELS)}", field_name="priority")
+                       f"unknown priority {base['priority']!r}", hint_vi=f"dùng {', '.join(LEVELS)}",
+                       hint_en=f"use {', '.join(LEVELS)}", field_name="priority")
         return base
 
     def _store(self, src: Path, measured: AudioAnalysis, item: LibraryItem) -> None:
@@ -248,12 +260,18 @@ class Library:
             written.append(_sidecar_path(dest))
             with self._db() as db:
                 db.execute(f"INSERT INTO items VALUES ({', '.join('?' * 16)})", _values(_row(item, measured)))
-        except BaseException:
+        except BaseException as err:
             for path in written:
                 path.unlink(missing_ok=True)
             if made_folder:
                 with suppress(OSError):
                     dest.parent.rmdir()
+            if isinstance(err, sqlite3.Error | OSError):
+                raise fail(str(self.catalogue_path if isinstance(err, sqlite3.Error) else dest),
+                           f"không ghi được vào thư viện, chưa thêm gì ({err})",
+                           f"could not write to the library, nothing was added ({err})",
+                           hint_vi="kiểm tra chỗ trống trên đĩa và quyền ghi",
+                           hint_en="check free disk space and permissions") from err
             raise
 
     def _replace_catalogue(self, rows: list[dict]) -> None:
@@ -272,8 +290,8 @@ class Library:
         item = self.get(sha256)
         if item is None:
             raise fail(str(self.catalogue_path), f"không có mục {sha256[:12]}… trong thư viện",
-                       f"no item {sha256[:12]}… in the library", "xem: python main.py library list",
-                       "see: python main.py library list")
+                       f"no item {sha256[:12]}… in the library", hint_vi="xem: python main.py library list",
+                       hint_en="see: python main.py library list")
         return item
 
     def _free_name(self, folder: Path, stem: str, suffix: str) -> str:
@@ -283,8 +301,8 @@ class Library:
             rel = self._rel(folder / name)
             if rel not in taken and not (folder / name).exists():
                 return rel
-        raise fail(str(folder), "quá nhiều tệp trùng tên", "too many files with this name", "đặt tên khác",
-                   "choose another title")
+        raise fail(str(folder), "quá nhiều tệp trùng tên", "too many files with this name", hint_vi="đặt tên khác",
+                   hint_en="choose another title")
 
     def _audio_files(self) -> list[Path]:
         if not self.audio_dir.is_dir():
@@ -342,11 +360,12 @@ def _check_metadata(src: Path, category: str, valid_from: date | None, valid_unt
 
 
 def _new_item(measured: AudioAnalysis, rel: str, title: str, category: str, source: str, valid_from: date | None,
-              valid_until: date | None, priority: str, target_lufs: float) -> LibraryItem:
+              valid_until: date | None, priority: str, target_lufs: float, output_channels: int) -> LibraryItem:
     return LibraryItem(
         sha256=measured.sha256, file=rel, title=title, category=category, duration=round(measured.duration, 3),
         sample_rate=measured.sample_rate, channels=measured.channels, loudness_lufs=measured.loudness_lufs,
-        gain_db=gain_for(measured.loudness_lufs, measured.peak_dbfs, target_lufs), source=source,
+        gain_db=gain_for(measured.loudness_lufs, measured.peak_dbfs, target_lufs,
+                         dual_mono=measured.channels == 1 and output_channels > 1), source=source,
         valid_from=valid_from, valid_until=valid_until, priority=priority)
 
 
@@ -363,7 +382,7 @@ def _copy_verified(src: Path, dest: Path, sha256: str) -> None:
             os.fsync(fout.fileno())
         if digest.hexdigest() != sha256:
             raise fail(str(src), "tệp nguồn thay đổi trong lúc nhập", "the source file changed while it was ingested",
-                       "đợi chép xong rồi nhập lại", "wait until it is fully copied, then ingest again")
+                       hint_vi="đợi chép xong rồi nhập lại", hint_en="wait until it is fully copied, then ingest again")
         os.replace(tmp, dest)
         _fsync_dir(dest.parent)
     finally:
@@ -410,12 +429,12 @@ def _read_sidecar(audio: Path) -> dict:
         return {}
     if not isinstance(meta, Located):
         raise fail(str(path), "tệp thông tin phải là bảng khóa: giá trị", "metadata file must be a mapping",
-                   "xem một tệp .meta.yaml mẫu", "see another .meta.yaml")
+                   hint_vi="xem một tệp .meta.yaml mẫu", hint_en="see another .meta.yaml")
     unknown = sorted(set(meta) - _SIDECAR_KEYS)
     if unknown:
         raise fail(str(path), f"khóa không biết '{unknown[0]}'", f"unknown key '{unknown[0]}'",
-                   f"các khóa hợp lệ: {', '.join(sorted(_SIDECAR_KEYS))}",
-                   f"valid keys: {', '.join(sorted(_SIDECAR_KEYS))}", line=meta.line_of(unknown[0]))
+                   hint_vi=f"các khóa hợp lệ: {', '.join(sorted(_SIDECAR_KEYS))}",
+                   hint_en=f"valid keys: {', '.join(sorted(_SIDECAR_KEYS))}", line=meta.line_of(unknown[0]))
     return dict(meta)
 
 
@@ -428,7 +447,8 @@ def _as_date(value: object, path: Path, key: str) -> date | None:
         return date.fromisoformat(str(value))
     except ValueError:
         raise fail(str(_sidecar_path(path)), f"ngày không hợp lệ: {value!r}", f"not a date: {value!r}",
-                   "viết ngày dạng YYYY-MM-DD", "write the date as YYYY-MM-DD", field_name=key) from None
+                   hint_vi="viết ngày dạng YYYY-MM-DD", hint_en="write the date as YYYY-MM-DD",
+                   field_name=key) from None
 
 
 def _iso(day: date | None) -> str | None:

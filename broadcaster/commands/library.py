@@ -36,7 +36,8 @@ def register(sub, common) -> None:
 
 def open_library(args) -> tuple[Library, float]:
     station = load_station(args.config)
-    return Library(station.paths.catalogue, station.paths.audio), station.audio.target_lufs
+    library = Library(station.paths.catalogue, station.paths.audio, output_channels=station.audio.channels)
+    return library, station.audio.target_lufs
 
 
 def cmd_ingest(args) -> int:
@@ -134,8 +135,8 @@ def _day(text: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise fail(option, f"ngày không hợp lệ: {text!r}", f"not a date: {text!r}", "viết dạng YYYY-MM-DD",
-                   "write it as YYYY-MM-DD") from None
+        raise fail(option, f"ngày không hợp lệ: {text!r}", f"not a date: {text!r}", hint_vi="viết dạng YYYY-MM-DD",
+                   hint_en="write it as YYYY-MM-DD") from None
 
 
 def _mmss(seconds: float) -> str:
