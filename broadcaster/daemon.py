@@ -348,7 +348,7 @@ class Daemon:
         signal.signal(signal.SIGINT, lambda *_: self._stop.set())
         self.start()
         log.info("daemon ready; state in %s", self.setup.state)
-        clock_offset = time.time() - time.monotonic()
+        steps = ClockStepWatch()
         last_poll = 0.0
         alive = self.setup.state / ALIVE_FILE
         while not self._stop.wait(0.25):
@@ -358,10 +358,9 @@ class Daemon:
                     if self._on_air:
                         OnAirState(self.setup.state).beat()
                 self._take_break_ins()
-                offset = time.time() - time.monotonic()
-                if abs(offset - clock_offset) > STEP_SECONDS:
-                    log.warning("wall clock stepped by %+.3f s (NTP?): re-scheduling", offset - clock_offset)
-                    clock_offset = offset
+                step = steps.check()
+                if step:
+                    log.warning("wall clock stepped by %+.3f s (NTP?): re-scheduling", step)
                     with self._lock:
                         self._schedule()
                     self._scheduler.wakeup()
@@ -394,6 +393,24 @@ class Daemon:
             self._scheduler.shutdown(wait=True)
         OnAirState(self.setup.state).end()
         (self.setup.state / ALIVE_FILE).unlink(missing_ok=True)
+
+
+class ClockStepWatch:
+    """Wall-clock steps (NTP corrections, an operator setting the time): wall time moving differently from
+    monotonic time. Slow NTP slewing stays far below the threshold."""
+
+    def __init__(self, threshold: float = STEP_SECONDS, wall=time.time, mono=time.monotonic):
+        self.threshold, self._wall, self._mono = threshold, wall, mono
+        self._offset = wall() - mono()
+
+    def check(self) -> float:
+        """Seconds stepped since the last check (0.0 if none)."""
+        offset = self._wall() - self._mono()
+        step = offset - self._offset
+        if abs(step) <= self.threshold:
+            return 0.0
+        self._offset = offset
+        return step
 
 
 def daemon_alive(state: Path) -> bool:

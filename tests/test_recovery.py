@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+import pytest
+
 from broadcaster.asrun import AsRunLog
 from broadcaster.journal import JournalFormatter
 from broadcaster.onair import runs_of
@@ -41,3 +43,16 @@ def test_journal_lines_carry_syslog_priority_and_stay_one_line():
 
     record = logging.LogRecord("broadcaster.daemon", logging.ERROR, __file__, 1, "bad\nconfig", None, None)
     assert JournalFormatter().format(record) == "<3>broadcaster.daemon: bad | config"
+
+
+def test_clock_step_is_seen_once_and_slewing_is_not():
+    from broadcaster.daemon import ClockStepWatch
+
+    wall, mono = [1000.0], [5.0]
+    watch = ClockStepWatch(0.5, wall=lambda: wall[0], mono=lambda: mono[0])
+    wall[0] += 1.0
+    mono[0] += 1.0 - 0.0005  # NTP slew: half a millisecond per second
+    assert watch.check() == 0.0
+    wall[0] += 3600.0  # the clock was set an hour ahead
+    assert watch.check() == pytest.approx(3600.0, abs=0.01)
+    assert watch.check() == 0.0
