@@ -152,8 +152,10 @@ class Daemon:
                 log.info("re-planned (%s): %d runs today, %d items", why,
                          len(runs_of(self.plans[0])) if self.plans else 0,
                          sum(len(p.items) for p in self.plans[:1]))
-            elif not self.plans or self.plans[0].date != self.now().date():
-                self.plans = self._cached_plans()  # a new day with broken inputs: cached/yesterday's plan
+            else:
+                log.warning("re-plan (%s) failed: the last good plan stays / giữ lịch cũ", why)
+                if not self.plans or self.plans[0].date != self.now().date():
+                    self.plans = self._cached_plans()  # a new day with broken inputs: cached/yesterday's plan
             if self._engine_obj is not None:
                 self._engine_obj.set_blackouts(self._blackouts())
             self._schedule()

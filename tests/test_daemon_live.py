@@ -136,6 +136,9 @@ def test_config_edit_replans_and_a_broken_edit_keeps_the_last_good_plan(tmp_path
     assert daemon.wait_for("CONFIG ERROR", 5), daemon.text()
     assert "config.yaml" in daemon.text()
 
+    (tmp_path / "data" / "replan-requested").touch()  # what the district feed drops after a new clip
+    assert daemon.wait_for("replan-requested by the feed", 5), daemon.text()
+
     moved = now_in_zone().replace(microsecond=0) + timedelta(seconds=4)
     config.write_text(good.replace(f'start: "{start:%H:%M:%S}"', f'start: "{moved:%H:%M:%S}"'), encoding="utf-8")
     assert daemon.wait_for("re-planned (inputs changed)", 5), daemon.text()
@@ -163,3 +166,16 @@ def test_daemon_survives_the_sound_server_dying_and_recovers(tmp_path, pulse):
     after = [r for r in rows if r["status"] in ("aired", "partial") and at(r["actual_start"]) > start
              + timedelta(seconds=8)]
     assert after, f"nothing aired after the sound server came back: {rows}"
+
+
+def test_play_now_without_a_daemon_plays_it_here_and_logs_level_and_reason(tmp_path, pulse):
+    env, _ = pulse
+    config, start = station_dir(tmp_path, -2, 60)  # inside the slot now, no daemon running
+    clip = tone(tmp_path / "hop-dan.wav", 1000, 1.0)
+    done = play_now(config, env, str(clip), "--level", "priority", "--reason", "Họp dân 19h")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no daemon running" in done.stdout
+    rows = asrun(config, env, start.date())
+    assert [(r["level"], r["category"]) for r in rows] == [("priority", "uu-tien")]
+    assert "Họp dân 19h" in rows[0]["reason"] and rows[0]["status"] in ("aired", "partial")
+    assert rows[0]["sha256"]  # analysed like at ingest
