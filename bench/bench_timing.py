@@ -107,8 +107,8 @@ def main() -> None:
         recording = recording[:, 0]
         load_after = os.getloadavg()
 
-        errors, qualities = [], []
-        for item in items:
+        errors, qualities, found_at = [], [], {}
+        for k, item in enumerate(items):
             planned_mono = mono_now + (item.start - wall_now).total_seconds()
             expected = round((planned_mono - t0) * RATE)
             probe = audio[item.file][:int(PROBE_SECONDS * RATE)].mean(axis=1)
@@ -116,6 +116,10 @@ def main() -> None:
             if found >= 0 and quality > 0.5:
                 errors.append((found - expected) / RATE * 1000.0)
                 qualities.append(quality)
+                found_at[k] = found
+        # Item k+1 heard exactly one planned duration after item k: no gap, no overlap (sample-exact joins).
+        joins = [abs(found_at[k + 1] - found_at[k] - round(items[k].seconds * RATE)) / RATE * 1000.0
+                 for k in range(len(items) - 1) if k in found_at and k + 1 in found_at]
         first = round((mono_now + (items[0].start - wall_now).total_seconds() - t0) * RATE)
         last = round((mono_now + (items[-1].end - wall_now).total_seconds() - t0) * RATE)
         inner = recording[max(0, first + int(0.05 * RATE)):max(0, last - int(0.05 * RATE))]
@@ -133,6 +137,13 @@ def main() -> None:
         print(f"start error at the sound server (heard − planned), ms: p50 {np.percentile(abs_err, 50):.1f}  "
               f"p99 {np.percentile(abs_err, 99):.1f}  max {abs_err.max():.1f}  "
               f"(signed mean {np.mean(errors) if errors else float('nan'):+.1f})")
+        jitter = np.abs(np.array(errors) - np.median(errors)) if errors else np.array([np.nan])
+        print(f"same, about the run's median (jitter; a constant offset is the monitor tapping the null sink "
+              f"ahead of its latency), ms: p50 {np.percentile(jitter, 50):.1f}  p99 {np.percentile(jitter, 99):.1f}  "
+              f"max {jitter.max():.1f}")
+        if joins:
+            print(f"joins between consecutive items (|heard spacing − planned duration|), ms: "
+                  f"p50 {np.percentile(joins, 50):.2f}  p99 {np.percentile(joins, 99):.2f}  max {max(joins):.2f}")
         print(f"engine's own as-run (actual − planned), ms: p50 {np.percentile(np.abs(logged), 50):.1f}  "
               f"p99 {np.percentile(np.abs(logged), 99):.1f}" if logged else "no as-run rows")
         print(f"longest near-silence inside the programme (gap): {longest_quiet_ms(inner):.1f} ms")
