@@ -136,6 +136,7 @@ class _DayBuilder:
         self._rotations: dict[tuple[str, str], list[LibraryItem]] = {}
         self._rules: dict[tuple[str, str], _Rules] = {}
         self._missing: set[str] = set()
+        self._special: dict[tuple[str, str, str], bool] = {}
 
     # -- the day -------------------------------------------------------------------------------------------
     def build(self, segments: list[tuple[Slot, Window]]) -> None:
@@ -329,7 +330,11 @@ class _DayBuilder:
             owed = self.state.item_plays[item.sha256] < self._rules_for(playlist, item).plays_min
             return (_PRIORITY_RANK.get(item.priority, 2) - (0.5 if owed else 0.0), k)
 
-        order = sorted(range(n), key=rank)
+        special = self._special.get((*key, pick.title or ""))
+        if special is None:
+            special = self._special[(*key, pick.title or "")] = any(
+                i.priority != "normal" or self._rules_for(playlist, i).plays_min for i in candidates)
+        order = sorted(range(n), key=rank) if special else range(n)
         for k in order:
             item = candidates[(start + k) % n]
             if not self._eligible(playlist, item, at, limit, exclude):
