@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from broadcaster.decode import Decoder
+from broadcaster.decode import Decoder, open_decoder
 from broadcaster.model import PlannedItem
 
 PREFETCH_SECONDS = 2.0  # start ffmpeg this early so its start-up never delays a block
@@ -76,7 +76,7 @@ class Event:
 class Mixer:
     def __init__(self, audio_dir: str | Path, *, sample_rate: int, channels: int, fade_seconds: float,
                  hard_fade_seconds: float = 1.5, interrupt_fade_seconds: float = 0.5,
-                 decoder_factory: Callable[..., Decoder] = Decoder):
+                 decoder_factory: Callable[..., Decoder] = open_decoder):
         self.audio_dir = Path(audio_dir)
         self.sr = sample_rate
         self.channels = channels
