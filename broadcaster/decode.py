@@ -152,21 +152,29 @@ class AvDecoder:
         self._frames = self._decode(stream, resampler, offset)
 
     def _decode(self, stream, resampler, offset: float):
-        skip = None
-        origin = stream.start_time or 0  # MP3 encoder delay shows up as a start time: output frame 0 is there
+        skip, direct = 0, None
         for frame in self._container.decode(stream):
-            if skip is None:  # trim to the exact frame after a seek, as ffmpeg -ss does
-                start = float((frame.pts - origin) * frame.time_base) if frame.pts is not None else 0.0
-                skip = max(0, round((offset - start) * self.sample_rate)) if offset > 0 else 0
-            for out in resampler.resample(frame):
-                data = out.to_ndarray().reshape(-1, self.channels)
+            if direct is None:  # first frame: decide once, per-frame attribute reads are costly in PyAV
+                # Already our format (most MP3s: planar float at the station rate): skip the resampler.
+                direct = frame.format.name == "fltp" and frame.sample_rate == self.sample_rate \
+                    and len(frame.layout.channels) == self.channels
+                if offset > 0 and frame.pts is not None:  # trim to the exact frame after a seek, like ffmpeg -ss
+                    origin = stream.start_time or 0  # MP3 encoder delay shows up as a start time
+                    start = float((frame.pts - origin) * frame.time_base)
+                    skip = max(0, round((offset - start) * self.sample_rate))
+            if direct:
+                converted = (frame.to_ndarray().T,)
+            else:
+                converted = (out.to_ndarray().reshape(-1, self.channels) for out in resampler.resample(frame))
+            for data in converted:
                 if skip:
                     cut = min(skip, data.shape[0])
                     data, skip = data[cut:], skip - cut
                 if data.shape[0]:
                     yield data
-        for out in resampler.resample(None):
-            yield out.to_ndarray().reshape(-1, self.channels)
+        if not direct:
+            for out in resampler.resample(None):
+                yield out.to_ndarray().reshape(-1, self.channels)
 
     def read_into(self, out: np.ndarray) -> int:
         want, got = out.shape[0], 0
