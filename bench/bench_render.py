@@ -216,14 +216,17 @@ def main() -> None:
 
 
 def _extrapolate(a: dict, b: dict, n1: int, n2: int, n: int, minutes: float) -> dict:
-    """Fit t = p·n + q·n² (append with crossfade copies the whole programme each time) through two runs."""
-    t1, t2 = a["seconds"], b["seconds"]
-    q = (t2 / n2 - t1 / n1) / (n2 - n1)
-    p = t1 / n1 - q * n1
-    t = max(p * n + q * n * n, t2 * n / n2)
+    """Fit t = p·n + q·n² (append with crossfade copies the whole programme each time) through two runs,
+    for wall and CPU seconds alike; never less than linear growth from the larger run."""
+    def fit(t1: float, t2: float) -> float:
+        q = (t2 / n2 - t1 / n1) / (n2 - n1)
+        p = t1 / n1 - q * n1
+        return max(p * n + q * n * n, t2 * n / n2)
+
     rss = b["rss_mb"] * n / n2  # it holds the whole programme decoded, several times over while appending
-    return {"variant": f"pydub ({n} items, extrapolated)", "seconds": t, "cpu_seconds": float("nan"),
-            "rss_mb": rss, "seconds_of_audio": minutes * 60, "load_before": float("nan")}
+    return {"variant": f"pydub ({n} items, extrapolated)", "seconds": fit(a["seconds"], b["seconds"]),
+            "cpu_seconds": fit(a["cpu_seconds"], b["cpu_seconds"]), "rss_mb": rss,
+            "seconds_of_audio": minutes * 60, "load_before": float("nan")}
 
 
 def _cpu_model() -> str:
