@@ -66,14 +66,18 @@ def _line(word, text: str, *, bold: bool = False, italic: bool = False, size: fl
     return paragraph
 
 
-def _borderless(word, cols: int):
-    table = word.add_table(rows=1, cols=cols)
+def _borderless(word, widths_cm: list[float]):
+    table = word.add_table(rows=1, cols=len(widths_cm))
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    return table.rows[0].cells
+    table.autofit = False
+    cells = table.rows[0].cells
+    for column, cell, width in zip(table.columns, cells, widths_cm):
+        column.width = cell.width = Cm(width)  # Word reads the cells, LibreOffice the grid
+    return cells
 
 
 def _header(word, header: Header) -> None:
-    left, right = _borderless(word, 2)
+    left, right = _borderless(word, [6.2, 10.3])  # the motto's first line must fit on one line
     center = WD_ALIGN_PARAGRAPH.CENTER
     left.paragraphs[0].add_run(header.parent_body).font.size = Pt(12)
     left.paragraphs[0].alignment = center
@@ -106,6 +110,8 @@ def _table(word, table: Table, width_cm: float) -> None:
     grid.style = "Table Grid"
     total = sum(table.widths)
     widths = [Cm(width_cm * w / total) for w in table.widths]
+    for column, width in zip(grid.columns, widths):
+        column.width = width
     for r, values in enumerate([table.columns, *table.rows]):
         bold = r == 0 or (table.total and r == len(table.rows))
         for c, value in enumerate(values):
@@ -117,7 +123,7 @@ def _table(word, table: Table, width_cm: float) -> None:
 
 
 def _signature(word, signature: Signature) -> None:
-    left, right = _borderless(word, 2)
+    left, right = _borderless(word, [8.2, 8.3])
     run = left.paragraphs[0].add_run("Nơi nhận:")
     run.bold, run.italic, run.font.size = True, True, Pt(12)
     for recipient in signature.recipients:

@@ -93,7 +93,7 @@ def report_document(report: Report, issued: date | None = None) -> Document:
             ["STT", "Thời gian phát", "Khung giờ cấm", "Giây trong khung", "Nội dung", "Loại", "Lý do"],
             [[str(i), f"{local_time(e.actual_start, zone)} – {local_time(e.actual_end, zone)[11:]}", e.blackout,
               vi_number(e.seconds, 1), f"{e.title} ({e.category})", KIND_VI[e.kind], e.reason or "(không ghi)"]
-             for i, e in enumerate(report.exceptions, 1)], [1.1, 3, 2.2, 1.5, 3, 1.6, 3]))
+             for i, e in enumerate(report.exceptions, 1)], [1.1, 2.8, 2.2, 1.5, 2.8, 2.4, 3]))
     else:
         doc.add(Para("Không có lượt phát nào trong giờ học trực tuyến."))
 

@@ -34,8 +34,12 @@ def _bold_row(sheet, values: list, font: Font = BOLD) -> list:
 
 
 def _widths(sheet, widths: list[float]) -> None:
+    """Column widths, and print landscape one page wide: a printed sheet keeps each row on one line."""
     for index, width in enumerate(widths):
         sheet.column_dimensions[chr(ord("A") + index)].width = width
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
 
 
 def render_report_xlsx(report: Report, items: Iterable[LoggedItem], out: str | Path) -> None:
@@ -109,6 +113,7 @@ def _item_sheets(book: Workbook, items: Iterable[LoggedItem]) -> None:
         count += 1
     if part == 0:
         sheet = book.create_sheet("Chi tiết")
+        _widths(sheet, [9, 11, 9, 9, 10, 8, 16, 36, 30, 20, 12, 18, 24])
         sheet.append(_bold_row(sheet, ITEM_COLUMNS))
         sheet.append(["Không có lượt phát nào trong kỳ. / No broadcasts were recorded."])
 
