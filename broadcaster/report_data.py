@@ -1,11 +1,12 @@
 """Report figures from the as-run log alone: per topic, per day, online-learning compliance, failures, integrity.
 
 Pure reading: the log is opened read-only, so making a report can never alter the evidence. Aggregation runs
-inside SQLite: one pass folds the period's rows into a small in-memory table keyed by (day, slot, item,
-category, status, level), and everything else (plays, distinct items, minutes, sessions, per-day and
-per-sub-period figures) is summed from those few thousand groups in Python. Large logs are split into id ranges
-read by parallel threads (sqlite3 releases the GIL while a statement runs). Only rows whose times overlap a
-blackout span are returned one by one. The plan is never consulted: what did not reach the log did not air.
+inside SQLite: one pass folds the period's rows into a small in-memory table keyed by (day, item, category,
+status, level), and plays, distinct items, minutes, per-day and per-sub-period figures are summed from those
+few thousand groups in Python; a second pass collects the (day, slot) pairs that make sessions. Large logs are
+split into id ranges read by parallel threads (sqlite3 releases the GIL while a statement runs). Only rows that
+failed or overlap a blackout span are returned one by one. The plan is never consulted: what did not reach the
+log did not air.
 """
 
 from __future__ import annotations
@@ -271,6 +272,7 @@ _IN_PERIOD = f"{_START} BETWEEN :lo AND :hi AND id BETWEEN :id_lo AND :id_hi"
 @dataclass
 class _Partial:
     groups: list[tuple] = field(default_factory=list)
+    sessions: list[tuple] = field(default_factory=list)
     overlaps: list[tuple] = field(default_factory=list)
     failures: list[tuple] = field(default_factory=list)
     error: BaseException | None = None
@@ -286,23 +288,28 @@ def _read_chunk(log_path: Path, clock: LocalClock, params: dict, spans: list[tup
         db.executemany("INSERT INTO spans VALUES (?, ?, ?, ?)", spans)
         # `listed` is the row id for rows reported one by one (not aired in full, or sounding in a blackout),
         # 0 for the rest; an upsert into this small keyed table is about twice as fast as a GROUP BY, which
-        # would sort every row.
-        db.execute("CREATE TEMP TABLE g (day INTEGER, slot TEXT, item TEXT, category TEXT, status TEXT, level TEXT, "
+        # would sort every row. Slots are folded apart (table s): in a log merged from many communes, slot
+        # names multiply the groups by the number of communes.
+        db.execute("CREATE TEMP TABLE g (day INTEGER, item TEXT, category TEXT, status TEXT, level TEXT, "
                    "listed INTEGER, n INTEGER, seconds REAL, "
-                   "PRIMARY KEY (day, slot, item, category, status, level, listed)) WITHOUT ROWID")
+                   "PRIMARY KEY (day, item, category, status, level, listed)) WITHOUT ROWID")
+        db.execute("CREATE TEMP TABLE s (day INTEGER, slot TEXT, PRIMARY KEY (day, slot)) WITHOUT ROWID")
         touches_blackout = (
             ":span_lo < julianday(actual_end) AND julianday(actual_start) < :span_hi AND EXISTS ("
             f"SELECT 1 FROM spans AS s WHERE s.day BETWEEN {clock.day_number('julianday(actual_start)')} "
             f"AND {clock.day_number('julianday(actual_end)')} "
             "AND julianday(actual_start) < s.hi AND julianday(actual_end) > s.lo)")
         db.execute(
-            f"INSERT INTO g SELECT {clock.day_number(_START)}, slot, "
+            f"INSERT INTO g SELECT {clock.day_number(_START)}, "
             "coalesce(nullif(sha256, ''), nullif(file, ''), title), category, status, level, "
             f"CASE WHEN status != 'aired' OR ({touches_blackout}) THEN id ELSE 0 END, 1, "
             "coalesce((julianday(actual_end) - julianday(actual_start)) * 86400, 0) "
             f"FROM log.asrun WHERE {_IN_PERIOD} "
             "ON CONFLICT DO UPDATE SET n = n + 1, seconds = seconds + excluded.seconds", params)
         out.groups = db.execute("SELECT * FROM g").fetchall()
+        db.execute(f"INSERT OR IGNORE INTO s SELECT {clock.day_number(_START)}, slot FROM log.asrun "
+                   f"WHERE status IN ('aired', 'partial') AND slot != '' AND {_IN_PERIOD}", params)
+        out.sessions = db.execute("SELECT * FROM s").fetchall()
         db.execute("CREATE TEMP TABLE listed AS SELECT listed AS id FROM g WHERE listed != 0")
         out.failures = db.execute(
             "SELECT id, planned_start, actual_start, actual_end, slot, category, title, status, level, reason "
@@ -366,14 +373,17 @@ def build_report(log_path: str | Path, station: Station, first: date, last: date
         if part.error:
             raise part.error
     groups = [(date.fromordinal(g[0] - _ORDINAL_TO_JDN).isoformat(), *g[1:]) for p in parts for g in p.groups]
+    sessions: dict[str, int] = defaultdict(int)
+    for day, _slot in {pair for p in parts for pair in p.sessions}:  # a chunk edge can split a session
+        sessions[date.fromordinal(day - _ORDINAL_TO_JDN).isoformat()] += 1
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     exceptions = [BlackoutException(*row) for p in parts for row in p.overlaps]
     return Report(
         station=station.identity, first=first, last=last, period=period, ref=ref,
-        topics=_topics(groups), days=_days(groups, days),
+        topics=_topics(groups), days=_days(groups, sessions, days),
         sub_periods=[SubPeriod(label, a, b, _topics([g for g in groups if a.isoformat() <= g[0] <= b.isoformat()]))
                      for label, a, b in split_period(first, last, period)],
-        items=len({g[2] for g in groups if g[4] == "aired"}),
+        items=len({g[1] for g in groups if g[3] == "aired"}),
         blackout_seconds=sum(e.seconds for e in exceptions), exceptions=exceptions,
         failures=[Failure(*row) for p in parts for row in p.failures],
         integrity=integrity or verify_chain(log_path), timezone=station.timezone)
@@ -385,7 +395,7 @@ def _topics(groups: list[tuple]) -> list[TopicFigures]:
     partial: dict[str, int] = defaultdict(int)
     partial_seconds: dict[str, float] = defaultdict(float)
     items: dict[str, set] = defaultdict(set)
-    for _day, _slot, item, category, status, _level, _listed, n, secs in groups:
+    for _day, item, category, status, _level, _listed, n, secs in groups:
         if status == "aired":
             plays[category] += n
             seconds[category] += secs
@@ -397,12 +407,9 @@ def _topics(groups: list[tuple]) -> list[TopicFigures]:
             for c in sorted(set(plays) | set(partial))]
 
 
-def _days(groups: list[tuple], days: list[date]) -> list[DayFigures]:
-    slots: dict[str, set] = defaultdict(set)
+def _days(groups: list[tuple], sessions: dict[str, int], days: list[date]) -> list[DayFigures]:
     by_topic: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0]))
-    for day, slot, _item, category, status, _level, _listed, n, secs in groups:
-        if status in SOUNDED and slot:
-            slots[day].add(slot)
+    for day, _item, category, status, _level, _listed, n, secs in groups:
         if status == "aired":
             figures = by_topic[day][category]
             figures[0] += n
@@ -410,7 +417,7 @@ def _days(groups: list[tuple], days: list[date]) -> list[DayFigures]:
     out = []
     for day in days:
         topics = {c: (p, m) for c, (p, m) in sorted(by_topic.get(day.isoformat(), {}).items())}
-        out.append(DayFigures(day, len(slots.get(day.isoformat(), ())), sum(p for p, _ in topics.values()),
+        out.append(DayFigures(day, sessions.get(day.isoformat(), 0), sum(p for p, _ in topics.values()),
                               sum(m for _, m in topics.values()), topics))
     return out
 
