@@ -44,7 +44,7 @@ def logbook_document(logbook: Logbook, slot_names: dict[str, str], issued: date 
                         STATUS_VI.get(i.status, i.status),
                         "; ".join(x for x in (LEVEL_VI.get(i.level, i.level) if i.level != "normal" else "",
                                               i.reason) if x)]
-                       for n, i in enumerate(session.items, 1)], [1.1, 1.9, 1.9, 6, 2.4, 1.6, 2.4, 4]))
+                       for n, i in enumerate(session.items, 1)], [1.3, 1.9, 1.9, 6, 2.4, 1.6, 2.4, 4]))
     doc.add(Para(f"Nhật ký phát sóng: {vi_number(logbook.integrity.rows)} dòng, "
                  + ("chuỗi băm toàn vẹn." if logbook.integrity.ok else "CHUỖI BĂM HỎNG."), "note"),
             Signature(["Đài Phát thanh huyện (để kiểm tra);", "Lưu: ĐTT."], "TRƯỞNG ĐÀI"))

@@ -93,7 +93,7 @@ def report_document(report: Report, issued: date | None = None) -> Document:
             ["STT", "Thời gian phát", "Khung giờ cấm", "Giây trong khung", "Nội dung", "Loại", "Lý do"],
             [[str(i), f"{local_time(e.actual_start, zone)} – {local_time(e.actual_end, zone)[11:]}", e.blackout,
               vi_number(e.seconds, 1), f"{e.title} ({e.category})", KIND_VI[e.kind], e.reason or "(không ghi)"]
-             for i, e in enumerate(report.exceptions, 1)], [1.1, 2.8, 2.2, 1.5, 2.8, 2.4, 3]))
+             for i, e in enumerate(report.exceptions, 1)], [1.3, 2.6, 3.2, 1.8, 2.6, 2.0, 3.0]))
     else:
         doc.add(Para("Không có lượt phát nào trong giờ học trực tuyến."))
 
@@ -105,7 +105,7 @@ def report_document(report: Report, issued: date | None = None) -> Document:
         doc.add(Table(["STT", "Thời gian (dự kiến / thực tế)", "Buổi", "Nội dung", "Tình trạng", "Lý do"],
                       [[str(i), local_time(f.actual_start or f.planned_start, zone), f.slot,
                         f"{f.title} ({f.category})", STATUS_VI.get(f.status, f.status), f.reason]
-                       for i, f in enumerate(shown, 1)], [1.1, 3, 1.3, 4, 2.2, 3.5]))
+                       for i, f in enumerate(shown, 1)], [1.3, 3, 1.5, 4, 2.2, 3.5]))
         if len(report.failures) > len(shown):
             doc.add(Para(f"(Chỉ liệt kê {len(shown)} trên {len(report.failures)} trường hợp; danh sách đầy đủ "
                          "trong bản JSON/CSV của báo cáo.)", "note"))
@@ -130,4 +130,4 @@ def topic_table(report: Report) -> Table:
     rows.append(["", "Tổng cộng", vi_number(report.plays), vi_number(report.items), minutes_text(report.minutes),
                  vi_number(report.partial_plays)])
     return Table(["STT", "Chủ đề", "Số lượt phát", "Số tin bài", "Tổng thời lượng (phút)",
-                  "Lượt phát không trọn vẹn"], rows, [1.1, 4, 1.8, 1.6, 2.2, 2], total=True)
+                  "Lượt phát không trọn vẹn"], rows, [1.3, 3.6, 1.9, 1.5, 2.6, 2], total=True)
