@@ -40,13 +40,13 @@ SLOTS = (("sang", 5, 30), ("trua", 11, 30), ("chieu", 17, 0))
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-def rows():
+def rows(communes: int = COMMUNES):
     """All rows in time order per commune-day, with the hash chain computed as AsRunLog.append would."""
     prev = GENESIS
     first = datetime(YEAR, 1, 1, tzinfo=ZONE)
     for d in range(DAYS):
         day = first + timedelta(days=d)
-        for c in range(COMMUNES):
+        for c in range(communes):
             for i in range(ITEMS_PER_DAY):
                 slot, hour, minute = SLOTS[i // 5]
                 category = CATEGORIES[i % 5]
@@ -74,7 +74,7 @@ def rows():
                 prev = row_hash
 
 
-def generate(path: Path) -> float:
+def generate(path: Path, communes: int = COMMUNES) -> float:
     if path.exists():
         path.unlink()
     AsRunLog(path).close()  # the real schema and indexes
@@ -82,7 +82,7 @@ def generate(path: Path) -> float:
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA synchronous=OFF")
         db.executemany(f"INSERT INTO asrun ({', '.join(_COLUMNS)}, prev_hash, row_hash) "
-                       f"VALUES ({', '.join('?' * (len(_COLUMNS) + 2))})", rows())
+                       f"VALUES ({', '.join('?' * (len(_COLUMNS) + 2))})", rows(communes))
     return time.perf_counter() - started
 
 
@@ -100,7 +100,8 @@ def run_measured(argv: list[str]) -> tuple[float, float]:
 def machine() -> str:
     model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                   if line.startswith("model name")), platform.processor())
-    return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+    return (f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+            f"load average {os.getloadavg()[0]:.1f} at start")
 
 
 def main() -> int:
@@ -148,10 +149,17 @@ def main() -> int:
                                       "--period", "month", "--format", fmt, "--out", str(out), "--log", str(log)])
         print(f"| `report --format {fmt}` (whole command incl. verification; {out.stat().st_size / 2**20:.1f} MB) "
               f"| {elapsed:.1f} s | {peak:.0f} MB |")
-    elapsed, peak = run_measured([sys.executable, "main.py", "logbook", "--week", f"{YEAR}-W08", "--format", "pdf",
-                                  "--out", str(log.parent / "logbook.pdf"), "--log", str(log)])
-    print(f"| `logbook --week {YEAR}-W08 --format pdf` (all 235 communes' sessions) | {elapsed:.1f} s "
-          f"| {peak:.0f} MB |")
+    one = log.parent / "asrun-one-commune-2021.sqlite"
+    generate(one, communes=1)
+    elapsed, peak = run_measured([sys.executable, "main.py", "report", "--from", str(first), "--to", str(last),
+                                  "--format", "pdf", "--out", str(log.parent / "one.pdf"), "--log", str(one)])
+    print(f"| one commune's year ({DAYS * ITEMS_PER_DAY:,} rows): `report --format pdf`, whole command | "
+          f"{elapsed:.1f} s | {peak:.0f} MB |")
+    for fmt in ("pdf", "docx", "xlsx"):
+        elapsed, peak = run_measured([sys.executable, "main.py", "logbook", "--week", f"{YEAR}-W08", "--format", fmt,
+                                      "--out", str(log.parent / f"logbook.{fmt}"), "--log", str(one)])
+        print(f"| one commune: `logbook --week {YEAR}-W08 --format {fmt}` | {elapsed:.1f} s | {peak:.0f} MB |")
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
     return 0
 
 
