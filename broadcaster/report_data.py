@@ -28,8 +28,8 @@ PERIODS = ("all", "day", "week", "month")
 SOUNDED = ("aired", "partial")  # statuses whose audio reached the loudspeakers
 _UNIX_EPOCH_JD = 2440587.5
 _ORDINAL_TO_JDN = 1721425  # date.toordinal() + this = Julian day number of that date
-_PARALLEL_FROM_ROWS = 200_000
-_BELOW_A_MILLISECOND = 0.4e-3 / 86400  # in days  # below this, one thread is as fast as several
+_PARALLEL_FROM_ROWS = 200_000  # below this, one thread is as fast as several
+_BELOW_A_MILLISECOND = 0.4e-3 / 86400  # in days
 
 
 @dataclass(frozen=True)
@@ -262,11 +262,25 @@ def period_bounds(zone: ZoneInfo, first: date, last: date) -> tuple[float, float
             julian(datetime.combine(last + timedelta(days=1), time(0), zone)))
 
 
+def period_params(zone: ZoneInfo, first: date, last: date) -> dict:
+    """Bounds for _IN_PERIOD: instants (Julian days) and text dates one day inside and outside the period.
+
+    A row's text stamp carries its own offset (at most 14 h), so its text date is within a day of the station's:
+    rows dated strictly inside the period are in it, rows dated over a day outside are not, and julianday() (the
+    costly part of a scan) is only evaluated for rows near either end. :hi is the period's end less 0.4 ms, below
+    the log's millisecond resolution, so one BETWEEN does."""
+    lo, hi = period_bounds(zone, first, last)
+    day = timedelta(days=1)
+    return {"lo": lo, "hi": hi - _BELOW_A_MILLISECOND, "in_lo": (first + day).isoformat(),
+            "in_hi": last.isoformat(), "out_lo": (first - day).isoformat(), "out_hi": (last + 2 * day).isoformat()}
+
+
 # Rows in the period: by actual start, or by planned start if the row never started (as AsRunLog.entries).
-# BETWEEN evaluates julianday() once (two comparisons would evaluate it twice); :hi is the period's end less
-# 0.4 ms, below the log's millisecond resolution.
-_START = "julianday(coalesce(actual_start, planned_start))"
-_IN_PERIOD = f"{_START} BETWEEN :lo AND :hi AND id BETWEEN :id_lo AND :id_hi"
+_STAMP = "coalesce(actual_start, planned_start)"
+_START = f"julianday({_STAMP})"
+_IN_PERIOD = (f"{_STAMP} >= :out_lo AND {_STAMP} < :out_hi "
+              f"AND ({_STAMP} >= :in_lo AND {_STAMP} < :in_hi OR {_START} BETWEEN :lo AND :hi) "
+              "AND id BETWEEN :id_lo AND :id_hi")
 
 
 @dataclass
@@ -295,7 +309,7 @@ def _read_chunk(log_path: Path, clock: LocalClock, params: dict, spans: list[tup
                    "PRIMARY KEY (day, item, category, status, level, listed)) WITHOUT ROWID")
         db.execute("CREATE TEMP TABLE s (day INTEGER, slot TEXT, PRIMARY KEY (day, slot)) WITHOUT ROWID")
         touches_blackout = (
-            ":span_lo < julianday(actual_end) AND julianday(actual_start) < :span_hi AND EXISTS ("
+            "actual_start < :spans_to AND actual_end > :spans_from AND EXISTS ("
             f"SELECT 1 FROM spans AS s WHERE s.day BETWEEN {clock.day_number('julianday(actual_start)')} "
             f"AND {clock.day_number('julianday(actual_end)')} "
             "AND julianday(actual_start) < s.hi AND julianday(actual_end) > s.lo)")
@@ -351,16 +365,19 @@ def build_report(log_path: str | Path, station: Station, first: date, last: date
         raise ValueError(f"period must be one of {PERIODS}")
     log_path = Path(log_path)
     clock = LocalClock(station.zone, first, last)
-    lo, hi = period_bounds(station.zone, first, last)
     db = open_read_only(log_path)
-    id_lo, id_hi = db.execute("SELECT coalesce(min(id), 0), coalesce(max(id), -1) FROM log.asrun").fetchone()
+    id_lo, id_hi = db.execute("SELECT coalesce((SELECT min(id) FROM log.asrun), 0), "
+                              "coalesce((SELECT max(id) FROM log.asrun), -1)").fetchone()  # two index lookups
     db.close()
     count = max(id_hi - id_lo + 1, 0)
     threads = threads or (min(os.cpu_count() or 1, 4) if count >= _PARALLEL_FROM_ROWS else 1)
     step = count // threads + 1
     spans = blackout_spans(station, first, last)
-    params = {"lo": lo, "hi": hi - _BELOW_A_MILLISECOND, "span_lo": min((s[1] for s in spans), default=0),
-              "span_hi": max((s[2] for s in spans), default=0)}
+    # Text bounds a day around the blackout days, so rows far from any blackout skip the exact check.
+    span_days = [date.fromordinal(s[0] - _ORDINAL_TO_JDN) for s in spans]
+    params = {**period_params(station.zone, first, last),
+              "spans_from": (min(span_days) - timedelta(days=1)).isoformat() if spans else "9999",
+              "spans_to": (max(span_days) + timedelta(days=2)).isoformat() if spans else "0000"}
     parts = [_Partial() for _ in range(threads)]
     workers = [threading.Thread(target=_read_chunk, args=(
         log_path, clock, {**params, "id_lo": id_lo + k * step, "id_hi": id_lo + (k + 1) * step - 1},
@@ -467,16 +484,16 @@ def logged_items(log_path: str | Path, station: Station, first: date, last: date
                  statuses: tuple[str, ...] = SOUNDED) -> Iterator[LoggedItem]:
     """Rows of [first, last] with these statuses in log order, streamed (a province-year is 1.3 M rows)."""
     clock = LocalClock(station.zone, first, last)
-    lo, hi = period_bounds(station.zone, first, last)
     db = open_read_only(Path(log_path))
     clock.install(db)
     b, e = "julianday(actual_start)", "julianday(actual_end)"
-    marks = ", ".join("?" * len(statuses))
+    params = period_params(station.zone, first, last) | {"id_lo": -(2**62), "id_hi": 2**62}
+    params |= {f"status{i}": status for i, status in enumerate(statuses)}
+    marks = ", ".join(f":status{i}" for i in range(len(statuses)))
     cur = db.execute(
         f"SELECT id, {clock.day(_START)}, {clock.clock(_START)}, coalesce({clock.clock(e)}, ''), "
         f"coalesce(({e} - {b}) * 86400, 0), slot, category, title, file, sha256, level, status, reason "
-        f"FROM log.asrun WHERE status IN ({marks}) AND {_START} BETWEEN ? AND ? ORDER BY id",
-        (*statuses, lo, hi - _BELOW_A_MILLISECOND))
+        f"FROM log.asrun WHERE status IN ({marks}) AND {_IN_PERIOD} ORDER BY id", params)
     try:
         for row in cur:
             yield LoggedItem(*row)
