@@ -19,7 +19,7 @@ from broadcaster.asrun import AsRunLog
 from broadcaster.cli import main
 from broadcaster.config import load_station
 from broadcaster.problems import BroadcasterError
-from broadcaster.report_data import build_report, split_period
+from broadcaster.report_data import build_report, logged_items, split_period
 from tests.fixtures_reports import (
     CONFIG,
     DEVICE_REASON,
@@ -100,12 +100,14 @@ def test_period_splits_into_weeks_and_months_that_add_up(demo_log):  # noqa: F81
 def test_rows_written_in_another_offset_count_on_the_station_day(tmp_path):
     log = tmp_path / "asrun.sqlite"
     utc = ZoneInfo("UTC")
-    with AsRunLog(log) as writer:  # 22 Feb 23:30 UTC is 23 Feb 06:30 in Cẩm Hưng
-        start = datetime(2021, 2, 22, 23, 30, tzinfo=utc)
-        writer.append(planned_start=start, actual_start=start, actual_end=start + timedelta(minutes=2),
-                      status="aired", slot="sang", category="bluezone", sha256="a" * 64)
-    report = build_report(log, load_station(CONFIG), date(2021, 2, 22), date(2021, 2, 23))
-    assert [d.plays for d in report.days] == [0, 1]
+    with AsRunLog(log) as writer:  # 22 Feb 23:30 UTC is 23 Feb 06:30 in Cẩm Hưng; 23 Feb 20:00 UTC is 24 Feb
+        for start in (datetime(2021, 2, 22, 23, 30, tzinfo=utc), datetime(2021, 2, 23, 20, 0, tzinfo=utc)):
+            writer.append(planned_start=start, actual_start=start, actual_end=start + timedelta(minutes=2),
+                          status="aired", slot="sang", category="bluezone", sha256="a" * 64)
+    station = load_station(CONFIG)
+    assert [d.plays for d in build_report(log, station, date(2021, 2, 22), date(2021, 2, 24)).days] == [0, 1, 1]
+    assert build_report(log, station, date(2021, 2, 23), date(2021, 2, 23)).plays == 1
+    assert [i.day for i in logged_items(log, station, date(2021, 2, 23), date(2021, 2, 23))] == ["2021-02-23"]
 
 
 def test_a_zone_with_daylight_saving_keeps_local_days(tmp_path):
