@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "broadcaster.commands.asrun",
     "broadcaster.commands.library",
     "broadcaster.commands.simulate",
+    "broadcaster.commands.report",
 )
 
 

@@ -226,6 +226,7 @@ class _DayBuilder:
             return total
 
         horizon = 2 * max((i.duration for i in self._rotation(playlist, playlist.fill or "")), default=0.0)
+        others = {p.category for p in playlist.sequence if p.category != playlist.fill}
         progress = bool(playlist.sequence)
         while progress:
             progress = False
@@ -234,6 +235,8 @@ class _DayBuilder:
                 if room.get(category) == 0:
                     continue
                 required = owed.get(category, 0) > 0
+                if category == playlist.fill and not required and not any(room.get(c) != 0 for c in others):
+                    continue  # only songs would follow: leave the rest to the subset-sum fill
                 budget_end = limit - timedelta(seconds=reserve(category if required else None))
                 if (budget_end - t).total_seconds() <= horizon and not required:
                     continue
