@@ -42,16 +42,17 @@ class WallClock:
     is a step (NTP slew is far slower than that). `on_step(seconds)` is called too, if given."""
 
     def __init__(self, zone: tzinfo, *, step_threshold: float = 0.05,
-                 on_step: Callable[[float], None] | None = None):
+                 on_step: Callable[[float], None] | None = None, wall: Callable[[], float] = time.time):
         self.zone = zone
         self.step_threshold = step_threshold
         self.on_step = on_step
+        self._wall = wall  # the system clock; replaceable so tests can step it without touching the machine's
         self._lock = threading.Lock()
-        self._wall0 = time.time()
+        self._wall0 = wall()
         self._mono0 = time.monotonic()
 
     def now(self) -> datetime:
-        return datetime.now(self.zone)
+        return datetime.fromtimestamp(self._wall(), self.zone)
 
     def monotonic(self) -> float:
         return time.monotonic()
@@ -61,7 +62,7 @@ class WallClock:
 
     def check_step(self) -> float:
         with self._lock:
-            wall, mono = time.time(), time.monotonic()
+            wall, mono = self._wall(), time.monotonic()
             step = (wall - self._wall0) - (mono - self._mono0)
             if abs(step) < self.step_threshold:
                 return 0.0

@@ -1,9 +1,10 @@
-"""Stream-decode an audio file to float32 frames at the station rate through an ffmpeg pipe.
+"""Stream-decode an audio file to float32 frames at the station rate: PyAV in-process, or an ffmpeg pipe.
 
-One ffmpeg process per file being played; the mixer reads as many frames as it needs per block into a buffer
-it owns, so memory stays at one pipe buffer per file however long the file is. `offset` seeks (ffmpeg `-ss`
-before `-i`, which is sample-accurate when decoding) to resume an item mid-way after a restart.
-A file that ends early, cannot be read or does not exist yields silence; `error` then says why.
+`open_decoder()` picks PyAV when it is installed, else one ffmpeg process per file being played. The mixer
+reads as many frames as it needs per block into a buffer it owns, so memory stays at a few decoded packets per
+file however long the file is. `offset` seeks (like ffmpeg `-ss` before `-i`: to the packet before, then trimmed
+to the exact frame) to resume an item mid-way after a restart. A file that ends early, cannot be read or does
+not exist yields silence; `error` then says why.
 """
 
 from __future__ import annotations
@@ -109,3 +110,109 @@ def file_sha256(path: str | Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+class AvDecoder:
+    """The same contract as `Decoder`, decoding in-process with PyAV (FFmpeg's own libraries, so the same
+    codecs, resampler and MP3 gapless handling as the ffmpeg command). It saves the ~60 ms of CPU an ffmpeg
+    process takes to start, per item: a third of the CPU of a simulated day with 30 s items."""
+
+    def __init__(self, path: str | Path, sample_rate: int, channels: int, *, offset: float = 0.0,
+                 loop: bool = False):
+        import av
+
+        self._av = av
+        self.path = Path(path)
+        self.channels = channels
+        self.sample_rate = sample_rate
+        self.loop = loop
+        self.error: str | None = None
+        self.frames_read = 0
+        self._left = np.zeros((0, channels), np.float32)
+        self._container = None
+        self._frames = iter(())
+        if not self.path.is_file():
+            self.error = f"file not found: {self.path}"
+            return
+        try:
+            self._open(offset)
+        except (av.FFmpegError, IndexError, ValueError) as err:
+            self.error = f"cannot decode {self.path.name}: {err}"
+            self.close()
+
+    def _open(self, offset: float) -> None:
+        av = self._av
+        self._container = av.open(str(self.path))
+        stream = self._container.streams.audio[0]
+        layout = "mono" if self.channels == 1 else "stereo"
+        resampler = av.AudioResampler(format="flt", layout=layout, rate=self.sample_rate)
+        if offset > 0:
+            origin = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
+            self._container.seek(int((offset + origin) * av.time_base))  # to the packet at or before it
+        self._frames = self._decode(stream, resampler, offset)
+
+    def _decode(self, stream, resampler, offset: float):
+        skip, direct = 0, None
+        for frame in self._container.decode(stream):
+            if direct is None:  # first frame: decide once, per-frame attribute reads are costly in PyAV
+                # Already our format (most MP3s: planar float at the station rate): skip the resampler.
+                direct = frame.format.name == "fltp" and frame.sample_rate == self.sample_rate \
+                    and len(frame.layout.channels) == self.channels
+                if offset > 0 and frame.pts is not None:  # trim to the exact frame after a seek, like ffmpeg -ss
+                    origin = stream.start_time or 0  # MP3 encoder delay shows up as a start time
+                    start = float((frame.pts - origin) * frame.time_base)
+                    skip = max(0, round((offset - start) * self.sample_rate))
+            if direct:
+                converted = (frame.to_ndarray().T,)
+            else:
+                converted = (out.to_ndarray().reshape(-1, self.channels) for out in resampler.resample(frame))
+            for data in converted:
+                if skip:
+                    cut = min(skip, data.shape[0])
+                    data, skip = data[cut:], skip - cut
+                if data.shape[0]:
+                    yield data
+        if not direct:
+            for out in resampler.resample(None):
+                yield out.to_ndarray().reshape(-1, self.channels)
+
+    def read_into(self, out: np.ndarray) -> int:
+        want, got = out.shape[0], 0
+        while got < want:
+            if self._left.shape[0] == 0:
+                try:
+                    self._left = next(self._frames)
+                    continue
+                except StopIteration:
+                    if not (self.loop and self.frames_read + got > 0 and self._container is not None):
+                        break
+                    self._container.close()
+                    self._open(0.0)
+                    continue
+                except self._av.FFmpegError as err:  # damaged data mid-file: the rest is silence
+                    self.error = f"cannot decode {self.path.name}: {err}"
+                    break
+            take = min(want - got, self._left.shape[0])
+            out[got:got + take] = self._left[:take]
+            self._left = self._left[take:]
+            got += take
+        if got < want:
+            out[got:].fill(0.0)
+        self.frames_read += got
+        return got
+
+    def close(self) -> None:
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+        self._frames = iter(())
+
+
+def open_decoder(path: str | Path, sample_rate: int, channels: int, *, offset: float = 0.0,
+                 loop: bool = False) -> Decoder | AvDecoder:
+    """PyAV when installed (faster), else an ffmpeg process."""
+    try:
+        import av  # noqa: F401
+    except ImportError:
+        return Decoder(path, sample_rate, channels, offset=offset, loop=loop)
+    return AvDecoder(path, sample_rate, channels, offset=offset, loop=loop)

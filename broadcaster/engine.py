@@ -257,7 +257,7 @@ class _Playback:
         self.next_check = 0.0
         self.sink_note = ""
         self.answered: list[BreakInTicket] = []
-        self.recent: list[float] = []  # last lateness readings, one a second: act on their median
+        self.recent: list[float] = []  # last lateness readings, 4 a second: act on their median
         self.flexible = False  # True for a break-in on an idle engine: its start may slip, its content not
 
     # ---- timing -------------------------------------------------------------------------------------------
@@ -345,7 +345,7 @@ class _Playback:
                 self.write(silence[:left])
                 left -= min(left, silence.shape[0])
         self.offset = self.sink_frame - self.mixer.pos
-        self.next_check = self.clock.monotonic() + 1.0
+        self.next_check = self.clock.monotonic() + 0.25
 
     def write(self, block: np.ndarray) -> None:
         self.sink.write(block)
@@ -378,15 +378,19 @@ class _Playback:
     def check_timing(self) -> None:
         if not self.sink.realtime or self.clock.monotonic() < self.next_check:
             return
-        self.next_check = self.clock.monotonic() + 1.0
+        self.next_check = self.clock.monotonic() + 0.25
         step = self.clock.check_step()
         if step:
             self.mono0 -= step  # the wall clock jumped: the plan's instants moved on the monotonic clock
+            self.recent.clear()  # readings from before the step no longer mean anything
+            logger.warning("wall clock stepped %+.3f s", step)
         late = self.lateness()
         if late is not None:
             self.recent.append(late)
             del self.recent[:-5]
-            late = sorted(self.recent)[len(self.recent) // 2] if len(self.recent) >= 3 or step else None
+            # act on a step at once; on drift only when the median of 3+ readings says so (one late callback
+            # on a busy machine is no reason to jump)
+            late = late if step else (sorted(self.recent)[len(self.recent) // 2] if len(self.recent) >= 3 else None)
         if late is not None and abs(late) > self.e.resync_threshold:
             self.recent.clear()
             logger.warning("%s: %+.1f ms off the clock (step %+.3f s): re-aligning", self.sink.name, late * 1000, step)

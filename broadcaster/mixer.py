@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from broadcaster.decode import Decoder
+from broadcaster.decode import Decoder, open_decoder
 from broadcaster.model import PlannedItem
 
 PREFETCH_SECONDS = 2.0  # start ffmpeg this early so its start-up never delays a block
@@ -76,7 +76,7 @@ class Event:
 class Mixer:
     def __init__(self, audio_dir: str | Path, *, sample_rate: int, channels: int, fade_seconds: float,
                  hard_fade_seconds: float = 1.5, interrupt_fade_seconds: float = 0.5,
-                 decoder_factory: Callable[..., Decoder] = Decoder):
+                 decoder_factory: Callable[..., Decoder] = open_decoder):
         self.audio_dir = Path(audio_dir)
         self.sr = sample_rate
         self.channels = channels
@@ -336,10 +336,16 @@ class Mixer:
         jump, self._jump = self._jump, 0
         self._jump_fade_in = True
         if jump > 0:  # skip ahead: decoders reopen at the new offset on their own (dec_pos mismatch)
-            self._join(q + jump, f"skipped {jump / self.sr:.3f} s to re-align with the clock")
+            note = f"skipped {jump / self.sr:.3f} s to re-align with the clock"
+            for v in self.voices:
+                if v.started and not v.ended:
+                    v.notes.append(note)
+            self._join(q + jump, note)
             return q + jump
         # hold silence: everything not over moves later (file offsets stay continuous); the hard stop stays
         for v in self.voices:
+            if v.started and not v.ended:
+                v.notes.append(f"held {-jump / self.sr:.3f} s of silence to re-align with the clock")
             v.start -= jump
             v.end -= jump
             if v.dec_pos >= 0:
@@ -392,17 +398,17 @@ class Mixer:
         hard_fade = hard and b > self.hard_stop - self.hard_fade
         if not (in_fade or out_fade or hard_fade):
             return None
-        k = np.arange(a, b, dtype=np.float64)
+        k = np.arange(a - v.start, b - v.start, dtype=np.float64)  # exact frame numbers; curves in float32
         env = np.ones(b - a, np.float32)
         if in_fade:
-            x = np.clip((k - v.start + 0.5) / v.fade_in, 0.0, 1.0)
-            env *= (_equal_power(x) if v.xfade_in else _raised_cosine(x)).astype(np.float32)
+            x = np.clip((k + 0.5) / v.fade_in, 0.0, 1.0).astype(np.float32)
+            env *= _equal_power(x) if v.xfade_in else _raised_cosine(x)
         if out_fade:
-            x = np.clip((v.end - k - 0.5) / v.fade_out, 0.0, 1.0)
-            env *= (_equal_power(x) if v.xfade_out else _raised_cosine(x)).astype(np.float32)
+            x = np.clip((v.end - v.start - k - 0.5) / v.fade_out, 0.0, 1.0).astype(np.float32)
+            env *= _equal_power(x) if v.xfade_out else _raised_cosine(x)
         if hard_fade:
-            x = np.clip((stop - k - 0.5) / self.hard_fade, 0.0, 1.0)
-            env *= _raised_cosine(x).astype(np.float32)
+            x = np.clip((stop - v.start - k - 0.5) / self.hard_fade, 0.0, 1.0).astype(np.float32)
+            env *= _raised_cosine(x)
         return env
 
     def take_events(self) -> list[Event]:
@@ -417,9 +423,9 @@ class Mixer:
 
 def _raised_cosine(x: np.ndarray) -> np.ndarray:
     """0 → 1 with zero slope at both ends: a short fade without a click."""
-    return 0.5 - 0.5 * np.cos(math.pi * x)
+    return np.float32(0.5) - np.float32(0.5) * np.cos(np.float32(math.pi) * x)
 
 
 def _equal_power(x: np.ndarray) -> np.ndarray:
     """sin ramp: the fading-in and fading-out items' powers sum to 1 across a crossfade."""
-    return np.sin(0.5 * math.pi * x)
+    return np.sin(np.float32(0.5 * math.pi) * x)

@@ -45,8 +45,13 @@ class Sink(Protocol):
     def close(self, drain: bool = True) -> None: ...
 
 
-def _to_int16(block: np.ndarray) -> bytes:
-    return (np.clip(block, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()
+def _to_int16(block: np.ndarray, scratch: np.ndarray | None = None) -> bytes:
+    """Float [-1, 1] to 16-bit PCM bytes, rounding to nearest; in place in `scratch` when given."""
+    tmp = scratch[:block.shape[0]] if scratch is not None and scratch.shape[0] >= block.shape[0] else None
+    tmp = np.multiply(block, 32767.0, out=tmp)
+    np.clip(tmp, -32767.0, 32767.0, out=tmp)
+    np.rint(tmp, out=tmp)
+    return tmp.astype("<i2").tobytes()
 
 
 class NullSink:
@@ -88,6 +93,7 @@ class WavFileSink:
         self.frames_written = 0
         self.underruns = 0
         self._wav: wave.Wave_write | None = None
+        self._scratch = np.zeros((0, channels), np.float32)
 
     def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,7 +104,9 @@ class WavFileSink:
         self.frames_written = 0
 
     def write(self, block: np.ndarray) -> None:
-        self._wav.writeframes(_to_int16(block))
+        if self._scratch.shape[0] < block.shape[0]:
+            self._scratch = np.zeros(block.shape, np.float32)
+        self._wav.writeframes(_to_int16(block, self._scratch))
         self.frames_written += block.shape[0]
 
     def heard_time(self, frame: int) -> float | None:

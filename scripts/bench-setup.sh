@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Extra packages for the benchmarks only (not needed on air): Liquidsoap from Debian, the peer that
-# bench/bench_playout.py (and the render benchmark) compare against. Safe to run again.
+# Optional: what the benchmarks compare against (not needed to run or test broadcaster).
+# Liquidsoap from Debian, for bench/bench_render.py and bench/bench_playout.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EXTRA_APT_PACKAGES="liquidsoap ${EXTRA_APT_PACKAGES:-}" bash scripts/setup.sh
+bash scripts/setup.sh
+if ! command -v liquidsoap >/dev/null; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends liquidsoap >/dev/null
+fi
 liquidsoap --version | head -1

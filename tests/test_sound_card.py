@@ -32,8 +32,8 @@ def audio(tmp_path):
 
 
 def play(tmp_path, audio, backend, *, devices=("default",), items_at=2.5, hard_stop_after=10.0,
-         files=(("n1.wav", 1.5), ("n2.wav", 1.5), ("n3.wav", 1.5))):
-    clock = WallClock(ZONE)
+         files=(("n1.wav", 1.5), ("n2.wav", 1.5), ("n3.wav", 1.5)), clock=None):
+    clock = clock or WallClock(ZONE)
     t0 = clock.now() + timedelta(seconds=items_at)
     mono_t0 = time.monotonic() + (t0 - clock.now()).total_seconds()
     items = chain(list(files), t0=t0)
@@ -135,3 +135,27 @@ def test_device_vanishing_mid_slot_is_logged_and_playout_recovers(tmp_path, audi
     assert statuses[-1] in (("long", "aired"), ("long", "partial"))  # back on air before the end of the slot
     assert result.sink_failures
     assert os.environ.get("PULSE_SERVER") == server.env["PULSE_SERVER"]  # (restored by monkeypatch after)
+
+
+def test_a_clock_step_mid_slot_is_detected_and_playout_re_aligns(tmp_path, audio, pulse):  # noqa: F811
+    offset = [0.0]
+    clock = WallClock(ZONE, wall=lambda: time.time() + offset[0])
+
+    def step():
+        time.sleep(2.5 + 1.7)  # 0.2 s into n2 (checked 4 times a second; the mixer runs ~0.5 s ahead)
+        offset[0] = 0.5  # the system clock is set 0.5 s forward
+
+    rec = Recorder(pulse)
+    thread = threading.Thread(target=step)
+    thread.start()
+    result, mono_t0, t0, _ = play(tmp_path, audio, "sounddevice", clock=clock)
+    thread.join()
+    time.sleep(0.2)
+    recording, rec_t0 = rec.stop()
+    assert len(result.resyncs) == 1 and abs(result.resyncs[0] - 0.5) < START_TOLERANCE
+    assert [e.status for e in result.entries] == ["aired", "partial", "aired"]
+    assert "re-align" in result.entries[1].reason
+    lag, height = find(recording, noise(3, 1.5)[RATE // 2:RATE])
+    heard = rec_t0 + lag / RATE - 0.5
+    assert height > 0.9
+    assert abs(heard - (mono_t0 + 3.0 - 0.5)) < START_TOLERANCE  # n3 on time by the new (stepped) clock

@@ -82,3 +82,21 @@ def test_slot_naming_a_missing_playlist_is_an_error(tmp_path):
     (station / "playlists" / "covid-2021.yaml").rename(station / "playlists" / "other.yaml")
     result = run("validate", cwd=station)
     assert result.returncode == 2 and "uses playlist 'covid-2021', which is not in" in result.stdout
+
+
+def test_validate_finds_hand_dropped_audio_and_playlists_naming_missing_files(tmp_path):
+    from fixtures_audio_files import make_audio
+
+    station = station_copy(tmp_path)
+    (tmp_path / "src").mkdir()
+    (station / "audio" / "covid-song").mkdir(parents=True)
+    clip = make_audio(tmp_path / "src" / "loa.wav", seconds=2.0)
+    assert run("ingest", str(clip), "--category", "bluezone", "--title", "Loa", cwd=station).returncode == 0
+    make_audio(station / "audio" / "covid-song" / "tha-tay.wav", seconds=2.0)  # dropped in by hand
+    playlist = station / "playlists" / "covid-2021.yaml"
+    playlist.write_text(playlist.read_text(encoding="utf-8").replace(
+        "  - category: news\n", "  - file: news/khong-co.mp3\n"), encoding="utf-8")
+    result = run("validate", cwd=station)
+    assert result.returncode == 2
+    assert "tha-tay.wav" in result.stdout and "not in the catalogue" in result.stdout
+    assert "file 'news/khong-co.mp3' is not in the library" in result.stdout
