@@ -17,15 +17,10 @@ from broadcaster.problems import BroadcasterError
 COMMAND_MODULES = (
     "broadcaster.commands.station",
     "broadcaster.commands.asrun",
-<<<<<<< HEAD
     "broadcaster.commands.run",
     "broadcaster.commands.library",
     "broadcaster.commands.simulate",
-=======
-    "broadcaster.commands.library",
-    "broadcaster.commands.simulate",
     "broadcaster.commands.report",
->>>>>>> engine
 )
 
 # Commands that must start fast import only their own module: the daemon has to be back on air within 2 s of a
