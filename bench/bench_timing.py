@@ -83,6 +83,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=1.0, help="programme (soak) length; 10 for the figures")
     parser.add_argument("--item-seconds", type=float, default=3.0, help="mean item length")
+    parser.add_argument("--resync-threshold", type=float, default=None,
+                        help="engine re-alignment threshold, seconds (default: the engine's)")
     parser.add_argument("--backend", default="sounddevice", choices=["sounddevice", "simpleaudio"])
     args = parser.parse_args()
 
@@ -96,7 +98,8 @@ def main() -> None:
                                  crossfade_categories=())
         setup = PlayoutSetup("Asia/Ho_Chi_Minh", work, work / "asrun.sqlite", work, work / "none.sqlite", settings)
         log = AsRunLog(setup.asrun_log)
-        engine = make_engine(setup, log)
+        tuning = {} if args.resync_threshold is None else {"resync_threshold": args.resync_threshold}
+        engine = make_engine(setup, log, **tuning)
         recorder = Recorder(server, channels=1)
         # One instant on both clocks: planned wall times → monotonic → recording frames.
         wall_now, mono_now = datetime.now(ZONE), time.monotonic()
@@ -107,7 +110,7 @@ def main() -> None:
         recording = recording[:, 0]
         load_after = os.getloadavg()
 
-        errors, qualities, found_at = [], [], {}
+        errors, qualities, found_at = [], [], {}  # found_at: item index → frame heard
         for k, item in enumerate(items):
             planned_mono = mono_now + (item.start - wall_now).total_seconds()
             expected = round((planned_mono - t0) * RATE)
@@ -120,9 +123,11 @@ def main() -> None:
         # Item k+1 heard exactly one planned duration after item k: no gap, no overlap (sample-exact joins).
         joins = [abs(found_at[k + 1] - found_at[k] - round(items[k].seconds * RATE)) / RATE * 1000.0
                  for k in range(len(items) - 1) if k in found_at and k + 1 in found_at]
-        first = round((mono_now + (items[0].start - wall_now).total_seconds() - t0) * RATE)
-        last = round((mono_now + (items[-1].end - wall_now).total_seconds() - t0) * RATE)
-        inner = recording[max(0, first + int(0.05 * RATE)):max(0, last - int(0.05 * RATE))]
+        # Gaps are looked for between where the first item was heard and where the last one ended.
+        k0, k1 = (min(found_at), max(found_at)) if found_at else (0, 0)
+        first = found_at.get(k0, 0)
+        last = found_at.get(k1, 0) + round(items[k1].seconds * RATE)
+        inner = recording[first + int(0.02 * RATE):max(first, last - int(0.02 * RATE))]
         abs_err = np.abs(np.array(errors)) if errors else np.array([np.nan])
         entries = log.entries()
         logged = [(datetime.fromisoformat(e.actual_start) - datetime.fromisoformat(e.planned_start)).total_seconds()
