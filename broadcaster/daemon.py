@@ -218,6 +218,7 @@ class Daemon:
             run = self._runs().get(key)
             if run is None or key in self._on_air or self._stop.is_set():
                 return
+            self._on_air[key] = OnAir(run, None, self.now())  # claimed: a re-plan now must not schedule it again
             resuming, self._resume_key = self._resume_key == key, None
         attempt = 0
         while not self._stop.is_set() and self.now() < run.hard_stop:
@@ -247,14 +248,12 @@ class Daemon:
                 attempt += 1
                 log.exception("run %s failed (attempt %d): %s", run.window.id, attempt, err)
                 _record_failure(self._asrun, run, err)
-            finally:
-                with self._lock:
-                    self._on_air.pop(key, None)
-                    if not self._on_air:
-                        OnAirState(self.setup.state).end()
             self._stop.wait(RETRY_SECONDS)
         with self._lock:
             self._done.add(key)
+            self._on_air.pop(key, None)
+            if not self._on_air:
+                OnAirState(self.setup.state).end()
 
     # ---- break-ins --------------------------------------------------------------------------------------
     def _take_break_ins(self) -> None:
