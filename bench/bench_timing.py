@@ -85,6 +85,8 @@ def main() -> None:
     parser.add_argument("--item-seconds", type=float, default=3.0, help="mean item length")
     parser.add_argument("--resync-threshold", type=float, default=None,
                         help="engine re-alignment threshold, seconds (default: the engine's)")
+    parser.add_argument("--engine-latency", action="store_true",
+                        help="time frames by PortAudio's per-callback latency (the engine's sink as is)")
     parser.add_argument("--backend", default="sounddevice", choices=["sounddevice", "simpleaudio"])
     args = parser.parse_args()
 
@@ -99,7 +101,7 @@ def main() -> None:
         setup = PlayoutSetup("Asia/Ho_Chi_Minh", work, work / "asrun.sqlite", work, work / "none.sqlite", settings)
         log = AsRunLog(setup.asrun_log)
         tuning = {} if args.resync_threshold is None else {"resync_threshold": args.resync_threshold}
-        engine = make_engine(setup, log, **tuning)
+        engine = make_engine(setup, log, steady_latency=not args.engine_latency, **tuning)
         recorder = Recorder(server, channels=1)
         # One instant on both clocks: planned wall times → monotonic → recording frames.
         wall_now, mono_now = datetime.now(ZONE), time.monotonic()
