@@ -89,7 +89,7 @@ def run_engine(cache: Path, plan, out: Path, null: bool) -> dict:
     log_path.unlink(missing_ok=True)
     settings = AudioSettings(sample_rate=RATE, channels=2)
     sink = (lambda d: NullSink()) if null else (lambda d: WavFileSink(out, RATE, 2))
-    with AsRunLog(log_path) as log:
+    with AsRunLog(log_path, durable=False) as log:  # as simulate does
         engine = Engine(cache, settings, sink, SimClock(zone, t0), log, zone)
         result = engine.play_run(items, items[-1].end + timedelta(seconds=1))
     return {"seconds_of_audio": result.frames / RATE, "rows": len(result.entries)}
