@@ -116,13 +116,13 @@ class Engine:
         self._stop.clear()
         run_start = items[0].start
         mixer = self._mixer()
+        join, note = None, ""
+        if resume_at is not None and resume_at > run_start:
+            join, note = resume_at, f"resumed after restart at {resume_at.astimezone(self.zone):%H:%M:%S}"
+        elif self.clock.now() + timedelta(seconds=self.preroll) < run_start:
+            # Wait outside the lock: a break-in meanwhile plays on its own instead of waiting for the slot.
+            self.clock.sleep_until(run_start - timedelta(seconds=self.preroll))
         with self._run_lock:
-            now = self.clock.now()
-            join, note = None, ""
-            if resume_at is not None and resume_at > run_start:
-                join, note = resume_at, f"resumed after restart at {resume_at.astimezone(self.zone):%H:%M:%S}"
-            elif now + timedelta(seconds=self.preroll) < run_start:
-                self.clock.sleep_until(run_start - timedelta(seconds=self.preroll))
             mixer.load(list(items), run_start, hard_stop, join_at=join, join_note=note)
             return self._run(mixer, run_start, "started late")
 
@@ -313,7 +313,7 @@ class _Playback:
             return
         self.align(late_note)
 
-    def align(self, late_note: str) -> None:
+    def align(self, late_note: str, kind: str = "skip") -> None:
         """Line the sink up with the clock: silence until mixer frame `pos` is heard on time, or skip ahead
         if it is already late."""
         sink = self.sink
@@ -337,7 +337,7 @@ class _Playback:
         frames = round(late * self.sr)
         logger.info("%s: run frame %d is %+.1f ms from its time", self.sink.name, self.mixer.pos, late * 1000)
         if frames > round(self.e.resync_threshold * self.sr):
-            self.mixer.seek(self.mixer.pos + frames, f"{late_note} by {late:.3f} s")
+            self.mixer.seek(self.mixer.pos + frames, f"{late_note} by {late:.3f} s", kind=kind)
         elif frames < 0:
             silence = np.zeros((min(-frames, 1 << 16), self.e.settings.channels), np.float32)
             left = -frames
@@ -415,7 +415,7 @@ class _Playback:
         except SinkFailure as err2:
             self.give_up(err2)
             return
-        self.align("sound card was unavailable")
+        self.align("sound card was unavailable", kind="fail")
 
     def give_up(self, err: SinkFailure) -> None:
         self.sink = None
