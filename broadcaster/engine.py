@@ -318,7 +318,8 @@ class _Playback:
         if it is already late."""
         sink = self.sink
         if sink.realtime:
-            silence = np.zeros((sink.block_frames, self.e.settings.channels), np.float32)
+            # small chunks: with big blocks the wait for a settled clock would overshoot by up to a block
+            silence = np.zeros((min(sink.block_frames, 1024), self.e.settings.channels), np.float32)
             opened = time.monotonic()
             settled = opened + getattr(sink, "settle_seconds", 0.0)  # first DAC times after a start are off
             while (sink.heard_time(self.sink_frame) is None or time.monotonic() < settled) \
