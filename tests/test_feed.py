@@ -1,0 +1,155 @@
+"""District feed, end to end with real parts: ffmpeg audio, Ed25519 keys, a static HTTP server on loopback,
+the library ingest, SQLite state, the collector service."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, time, timedelta
+
+from broadcaster.asrun import AsRunLog
+from broadcaster.cli import main as cli
+from broadcaster.feed.library_access import open_library
+from broadcaster.feed.report import build, read_feed_manifest, render
+from broadcaster.feed.sync import sync_once
+from broadcaster.feed_state import clear_replan_request, district_rules, replan_request
+from tests.fixtures_feed import collector, district, feed_server, make_audio, make_station, snapshot  # noqa: F401
+
+
+def commune(tmp_path, district, url, collector=None, station_id="xa-a", **extra):
+    feed = {"url": url, "public_key": str(district.pub), **extra}
+    if collector:
+        feed |= {"collector_url": collector.url, "collector_token": collector.token[station_id]}
+    return make_station(tmp_path / station_id, station_id=station_id, feed=feed)
+
+
+def test_keygen_writes_private_key_readable_only_by_owner(tmp_path):
+    assert cli(["district", "keygen", "--out", str(tmp_path / "k")]) == 0
+    assert stat.S_IMODE(os.stat(tmp_path / "k" / "district.key").st_mode) == 0o600
+    assert cli(["district", "keygen", "--out", str(tmp_path / "k")]) == 2  # never overwrites a key
+
+
+def test_published_clip_reaches_library_collector_and_district_report(tmp_path, district, feed_server, collector):
+    audio = make_audio(tmp_path / "src" / "bluezone.mp3")
+    manifest, clip = district.publish(audio, title="Cài đặt Bluezone", category="bluezone", plays_per_day=(3, 5),
+                                      valid_from="2021-02-17", valid_until="2099-03-12")
+    station = commune(tmp_path, district, feed_server.url, collector)
+
+    result = sync_once(station)
+
+    assert result.ok and result.added == [clip.sha256], result
+    item = open_library(station).get(clip.sha256)
+    assert item.title == "Cài đặt Bluezone" and item.category == "bluezone"
+    assert item.source == "district:cam-giang" and str(item.valid_until) == "2099-03-12"
+    assert (station.paths.audio / item.file).is_file()
+    assert district_rules(station) == [{
+        "sha256": clip.sha256, "category": "bluezone", "title": "Cài đặt Bluezone", "plays_per_day_min": 3,
+        "plays_per_day_max": 5, "priority": "normal", "valid_from": "2021-02-17", "valid_until": "2099-03-12",
+        "district": "cam-giang"}]
+    assert not list((station.paths.state / "feed-staging").iterdir())  # nothing left half-way
+    assert result.sent == 2 and result.queued == 0  # received + ingested receipts
+
+    # Yesterday it aired twice: the next sync sends the daily summary up.
+    yesterday = datetime.now(station.zone).date() - timedelta(days=1)
+    with AsRunLog(station.paths.asrun_log) as log:
+        for hour in (6, 17):
+            start = datetime.combine(yesterday, time(hour), station.zone)
+            log.append(planned_start=start, actual_start=start, actual_end=start + timedelta(seconds=90),
+                       status="aired", category="bluezone", title=item.title, file=item.file, sha256=clip.sha256)
+    again = sync_once(station)
+    assert again.sent == 1 and [s.status for s in again.sources] == ["unchanged"]
+    assert feed_server.statuses.get(304) == 1  # the manifest was not downloaded again
+
+    today = yesterday + timedelta(days=1)  # delivered counts receipts up to the end of the period: today's
+    report = build(collector.db, yesterday, today, sorted(collector.token), read_feed_manifest(district.feed))
+    row = report.clips[0]
+    assert (row.sha256, row.delivered, row.plays, row.minutes) == (clip.sha256, 1, 2, 3.0)
+    assert report.not_reporting == ["xa-b"]
+    assert "Cài đặt Bluezone" in render(report, "text") and "not_reporting,xa-b" in render(report, "csv")
+
+
+def test_usb_copy_in_inbox_is_verified_and_ingested(tmp_path, district):
+    import shutil
+
+    _, clip = district.publish(make_audio(tmp_path / "src" / "a.mp3"))
+    station = make_station(tmp_path / "xa-a", feed={"public_key": str(district.pub)})
+    shutil.copytree(district.feed, station.paths.inbox / "usb-2021-02-20")
+
+    result = sync_once(station)
+
+    assert result.ok and result.added == [clip.sha256]
+    assert open_library(station).get(clip.sha256) is not None
+
+
+def test_revoked_clip_leaves_rotation_and_asks_for_replan(tmp_path, district, feed_server):
+    _, keep = district.publish(make_audio(tmp_path / "src" / "a.mp3", freq=500))
+    _, gone = district.publish(make_audio(tmp_path / "src" / "b.mp3", freq=700), priority="emergency")
+    station = commune(tmp_path, district, feed_server.url)
+    first = sync_once(station)
+    assert sorted(first.added) == sorted([keep.sha256, gone.sha256]) and first.replan_requested
+    assert replan_request(station)["clips"] == [gone.sha256]  # the emergency clip re-plans today
+    clear_replan_request(station)
+
+    assert cli(["district", "revoke", gone.sha256[:10], "--feed", str(district.feed), "--key", str(district.key)]) == 0
+    result = sync_once(station)
+
+    assert result.sources[0].withdrawn == [gone.sha256]
+    assert open_library(station).get(gone.sha256) is None and open_library(station).get(keep.sha256)
+    assert [r["sha256"] for r in district_rules(station)] == [keep.sha256]
+    assert replan_request(station)["clips"] == [gone.sha256]
+
+
+def test_clip_not_targeted_at_this_commune_is_not_fetched(tmp_path, district, feed_server):
+    district.publish(make_audio(tmp_path / "src" / "a.mp3"), targets=("xa-b",))
+    station = commune(tmp_path, district, feed_server.url)
+    result = sync_once(station)
+    assert result.ok and result.added == [] and not any("clips/" in p for p, *_ in feed_server.seen)
+
+
+def test_collector_stores_a_resent_batch_once_and_refuses_bad_tokens(collector):
+    batch = json.dumps({"messages": [{"id": "m1", "kind": "receipt", "body": {"sha256": "x", "status": "ingested"}}]})
+
+    def post(token):
+        req = urllib.request.Request(collector.url + "messages", data=batch.encode(), method="POST",
+                                     headers={"Authorization": f"Bearer {token}"} if token else {})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as err:
+            return err.code, None
+
+    assert post(collector.token["xa-a"]) == (200, {"commune": "xa-a", "stored": 1, "duplicates": 0})
+    assert post(collector.token["xa-a"]) == (200, {"commune": "xa-a", "stored": 0, "duplicates": 1})
+    assert post(None)[0] == 401 and post("not-a-token-of-anyone")[0] == 401
+    from broadcaster.feed.collector import connect
+
+    db = connect(collector.db)
+    assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 1
+
+
+def test_unsent_receipts_stay_queued_until_the_collector_is_back(tmp_path, district, feed_server, collector):
+    _, clip = district.publish(make_audio(tmp_path / "src" / "a.mp3"))
+    down = "http://127.0.0.1:9/"  # discard port: nothing listens
+    station = commune(tmp_path, district, feed_server.url, collector_url=down, collector_token="x" * 20)
+    first = sync_once(station)
+    assert first.added == [clip.sha256] and first.sent == 0 and first.queued == 2 and first.outbox_error
+
+    station = commune(tmp_path, district, feed_server.url, collector)
+    second = sync_once(station)
+    assert second.sent == 2 and second.queued == 0
+    report = build(collector.db, datetime.now(UTC).date(), datetime.now(UTC).date(), ["xa-a"])
+    assert report.clips[0].delivered == 1
+
+
+def test_sync_command_prints_bilingual_result_and_exit_code(tmp_path, district, feed_server, capsys):
+    district.publish(make_audio(tmp_path / "src" / "a.mp3"))
+    station = commune(tmp_path, district, feed_server.url)
+    assert cli(["sync", "--once", "--config", str(station.file)]) == 0
+    assert "NHẬN/ACCEPTED v1" in capsys.readouterr().out
+    feed_server.faults["html"] = True
+    assert cli(["sync", "--once", "--config", str(station.file)]) == 1
+    assert "HTML" in capsys.readouterr().out
+    assert snapshot(station)["accepted"]  # still the accepted v1
