@@ -117,8 +117,12 @@ def sync_once(station: Station, *, feed_url: str | None = None, public_key: Path
             today = (now or datetime.now(UTC)).astimezone(station.zone).date()
             outbox.queue_daily_summaries(station.paths.asrun_log, station.zone, today)
             if flush and settings.collector_url and settings.collector_token:
-                flushed = outbox.flush(settings.collector_url, settings.collector_token, settings.timeout_seconds)
-                result.sent, result.outbox_error = flushed.sent, flushed.error
+                try:
+                    flushed = outbox.flush(settings.collector_url, settings.collector_token,
+                                           settings.timeout_seconds)
+                    result.sent, result.outbox_error = flushed.sent, flushed.error
+                except FeedError as err:  # a refused token: messages stay queued, the operator is told
+                    result.outbox_error = str(err)
             result.queued = outbox.pending()
         finally:
             outbox.close()
