@@ -45,6 +45,12 @@ def register(sub, common) -> None:
     _feed_args(ref)
     ref.set_defaults(handler=cmd_refresh)
 
+    srv = dsub.add_parser("serve", help="phục vụ thư mục feed qua HTTP / serve the feed folder over HTTP")
+    srv.add_argument("--feed", required=True)
+    srv.add_argument("--host", default="127.0.0.1")
+    srv.add_argument("--port", type=int, default=8080)
+    srv.set_defaults(handler=cmd_serve)
+
     tok = dsub.add_parser("token", help="cấp mã truy cập cho một xã / give a commune a collector token")
     tok.add_argument("commune")
     tok.add_argument("--tokens", required=True, help="YAML file commune-id: token")
@@ -133,6 +139,18 @@ def cmd_revoke(args) -> int:
 def cmd_refresh(args) -> int:
     manifest = feed_publish.refresh(Path(args.feed), Path(args.key), expires_days=args.expires_days)
     print(f"Đã ký lại / re-signed manifest v{manifest.version}, hết hạn / expires {manifest.expires}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from broadcaster.feed.static import FeedFileServer
+
+    server = FeedFileServer((args.host, args.port), Path(args.feed))
+    print(f"Đang phục vụ / serving {args.feed} at {server.url}", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
     return 0
 
 
