@@ -17,6 +17,7 @@ from broadcaster.problems import BroadcasterError
 COMMAND_MODULES = (
     "broadcaster.commands.station",
     "broadcaster.commands.asrun",
+    "broadcaster.commands.library",
     "broadcaster.commands.feed",
 )
 

@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/demo_library.sh   # generate the demo clips and ingest them (idempotent)
 .venv/bin/python main.py validate

@@ -1,0 +1,105 @@
+"""Ingest analysis speed: whole-file decode + BS.1770 loudness of an MP3, against ffmpeg's own ebur128 pass.
+
+    python bench/bench_ingest.py [--minutes 3] [--runs 3]
+
+Prints seconds, × real time and peak memory for `analyse()` (goal: at least 100× real time for a 3-minute
+MP3), for ffmpeg decoding alone, and for ffmpeg decoding + its ebur128 meter (the peer). Each side runs in a
+fresh child process so its peak RSS is its own; the Python figure excludes the ffmpeg child it starts, whose
+footprint is about that of "ffmpeg decode only".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_ANALYSE = """
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[2])
+from broadcaster.analysis import analyse
+rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t = time.perf_counter()
+a = analyse(sys.argv[1])
+seconds = time.perf_counter() - t
+print(json.dumps({"seconds": seconds, "duration": a.duration, "lufs": a.loudness_lufs,
+                  "rss_before_kb": rss0, "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+
+def make_mp3(path: Path, minutes: float) -> None:
+    """Music-like test signal: a chord, a pulsing bass and pink noise, MP3 128 kb/s CBR, 44.1 kHz stereo."""
+    source = ("aevalsrc=0.2*sin(2*PI*220*t)+0.15*sin(2*PI*277*t)+0.1*sin(2*PI*330*t)"
+              "+0.2*sin(2*PI*55*t)*lt(mod(t\\,0.5)\\,0.1):s=44100:c=stereo")
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", source, "-f", "lavfi", "-i",
+                    "anoisesrc=c=pink:a=0.05:r=44100", "-filter_complex", "amix=inputs=2:normalize=0,aformat=cl=stereo",
+                    "-t", str(minutes * 60), "-c:a", "libmp3lame", "-b:a", "128k", str(path)], check=True)
+
+
+def run_ours(path: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", _ANALYSE, str(path), str(ROOT)], capture_output=True, text=True,
+                         check=True).stdout
+    return json.loads(out)
+
+
+def run_ffmpeg(path: Path, *filters: str) -> dict:
+    """Time an ffmpeg child and read its peak RSS with wait4."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(["ffmpeg", "-nostdin", "-nostats", "-i", str(path), *filters, "-f", "null", "-"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr = proc.stderr.read().decode()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    result = {"seconds": time.perf_counter() - t, "rss_kb": usage.ru_maxrss}
+    if "ebur128" in filters:
+        result["lufs"] = float([line for line in stderr.splitlines() if line.strip().startswith("I:")][-1].split()[1])
+    return result
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    ffmpeg = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout.split("\n")[0]
+    return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, {ffmpeg.split(' Copyright')[0]}"
+
+
+def best(runs: int, fn, *args) -> dict:
+    results = [fn(*args) for _ in range(runs)]
+    return min(results, key=lambda r: r["seconds"])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=3.0)
+    parser.add_argument("--runs", type=int, default=3, help="best of N (default 3)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "song.mp3"
+        make_mp3(path, args.minutes)
+        real = args.minutes * 60
+        ours = best(args.runs, run_ours, path)
+        decode = best(args.runs, run_ffmpeg, path)
+        peer = best(args.runs, run_ffmpeg, path, "-filter_complex", "ebur128")
+    print(f"Machine: {machine()}")
+    print(f"File: {args.minutes:g} min MP3 128 kb/s 44.1 kHz stereo; best of {args.runs}")
+    print(f"{'':34}{'seconds':>9}{'× real time':>13}{'peak RSS':>12}{'LUFS':>8}")
+    print(f"{'analyse() (ffmpeg decode + numpy)':34}{ours['seconds']:9.3f}{real / ours['seconds']:13.0f}"
+          f"{ours['rss_kb'] / 1024:9.0f} MB{ours['lufs']:8.2f}")
+    print(f"{'  of which Python start-up/import':34}{'':9}{'':13}{ours['rss_before_kb'] / 1024:9.0f} MB")
+    print(f"{'ffmpeg decode only (-f null)':34}{decode['seconds']:9.3f}{real / decode['seconds']:13.0f}"
+          f"{decode['rss_kb'] / 1024:9.0f} MB")
+    print(f"{'peer: ffmpeg ebur128 filter':34}{peer['seconds']:9.3f}{real / peer['seconds']:13.0f}"
+          f"{peer['rss_kb'] / 1024:9.0f} MB{peer['lufs']:8.2f}")
+    return 0 if real / ours["seconds"] >= 100 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

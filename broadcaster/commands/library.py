@@ -1,0 +1,151 @@
+"""`ingest` and `library list|rebuild`: bring audio into the station library and look at it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import date
+
+from broadcaster.config import load_station
+from broadcaster.library import Library
+from broadcaster.model import LEVELS
+from broadcaster.problems import BroadcasterError, Problem, fail
+
+
+def register(sub, common) -> None:
+    ingest = sub.add_parser("ingest", parents=[common],
+                            help="nhập tệp âm thanh vào thư viện / add audio files to the library")
+    ingest.add_argument("files", nargs="+", metavar="FILE")
+    ingest.add_argument("--category", help="chủ đề / category, e.g. bluezone, khai-bao-y-te, covid-song")
+    ingest.add_argument("--title", help="tên bài / title (default: the file's title tag, else its name)")
+    ingest.add_argument("--valid-from", help="phát từ ngày / airs from YYYY-MM-DD")
+    ingest.add_argument("--valid-until", help="phát đến hết ngày / airs until YYYY-MM-DD inclusive")
+    ingest.add_argument("--priority", default="normal", help="normal | priority | emergency")
+    ingest.add_argument("--source", default="local", help="nguồn / source (default: local)")
+    ingest.set_defaults(handler=cmd_ingest)
+
+    library = sub.add_parser("library", help="thư viện âm thanh / the audio library")
+    library_sub = library.add_subparsers(dest="library_command", required=True, metavar="ACTION")
+    show = library_sub.add_parser("list", parents=[common], help="liệt kê thư viện / list the catalogue")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=cmd_list)
+    rebuild = library_sub.add_parser("rebuild", parents=[common],
+                                     help="dựng lại danh mục từ audio/ / rebuild the catalogue from audio/")
+    rebuild.set_defaults(handler=cmd_rebuild)
+
+
+def open_library(args) -> tuple[Library, float]:
+    station = load_station(args.config)
+    library = Library(station.paths.catalogue, station.paths.audio, output_channels=station.audio.channels)
+    return library, station.audio.target_lufs
+
+
+def cmd_ingest(args) -> int:
+    problems = _option_problems(args)
+    if problems:
+        raise BroadcasterError(problems)
+    library, target = open_library(args)
+    rejected = 0
+    for name in args.files:
+        try:
+            result = library.ingest(name, category=args.category, title=args.title,
+                                    valid_from=_day(args.valid_from, "--valid-from"),
+                                    valid_until=_day(args.valid_until, "--valid-until"),
+                                    priority=args.priority, source=args.source, target_lufs=target)
+        except BroadcasterError as err:
+            rejected += 1
+            for problem in err.problems:
+                print(f"TỪ CHỐI/REJECTED {problem}")
+            continue
+        item = result.item
+        if result.added:
+            print(f"ĐÃ THÊM/ADDED {name} → {item.file}  ({_mmss(item.duration)}, {item.sample_rate} Hz, "
+                  f"{item.channels} ch, {item.loudness_lufs:.1f} LUFS, gain {item.gain_db:+.1f} dB)")
+        else:
+            print(f"ĐÃ CÓ/ALREADY IN LIBRARY {name} = {item.file} (cùng nội dung / same audio, sha256 "
+                  f"{item.sha256[:12]}…)")
+    accepted = len(args.files) - rejected
+    print(f"{accepted}/{len(args.files)} tệp nhận, {rejected} từ chối / {accepted} accepted, {rejected} rejected")
+    return 2 if rejected else 0
+
+
+def cmd_list(args) -> int:
+    library, _ = open_library(args)
+    items, untracked = library.items(), library.untracked()
+    if args.json:
+        print(json.dumps({"items": [_json(item) for item in items],
+                          "untracked": [p.relative_to(library.audio_dir).as_posix() for p in untracked]},
+                         ensure_ascii=False, indent=2))
+        return 0
+    if not items:
+        print("Thư viện trống / the library is empty")
+    for item in items:
+        valid = ""
+        if item.valid_from or item.valid_until:
+            valid = f"  [{item.valid_from or '…'} → {item.valid_until or '…'}]"
+        print(f"{item.category:14} {_mmss(item.duration):>6} {item.loudness_lufs:6.1f} LUFS {item.gain_db:+5.1f} dB "
+              f"{item.priority:9} {item.file}  «{item.title}»{valid}")
+    total = sum(item.duration for item in items)
+    print(f"{len(items)} bài, tổng {_mmss(total)} / {len(items)} items, {_mmss(total)} in all")
+    for path in untracked:
+        print(Problem(str(path), "tệp chưa có trong danh mục", "file is not in the catalogue",
+                      "chạy: python main.py library rebuild (hoặc ingest)", "run: python main.py library rebuild "
+                      "(or ingest)", severity="warning"))
+    return 0
+
+
+def cmd_rebuild(args) -> int:
+    library, target = open_library(args)
+    report = library.rebuild(target_lufs=target)
+    for rel, same in report.duplicates:
+        print(Problem(str(library.audio_dir / rel), f"trùng nội dung với {same}; không đưa vào danh mục",
+                      f"same audio as {same}; left out of the catalogue", "xóa một trong hai tệp",
+                      "delete one of the two", severity="warning"))
+    for rel in report.dropped:
+        print(f"BỎ/DROPPED {rel}: tệp không còn / file is gone")
+    for problem in report.problems:
+        print(problem)
+    print(f"Danh mục: {len(report.catalogued)} bài ({report.analysed} phân tích lại), {len(report.problems)} tệp lỗi"
+          f" / catalogue: {len(report.catalogued)} items ({report.analysed} analysed), "
+          f"{len(report.problems)} files with problems")
+    return 2 if report.problems else 0
+
+
+def _option_problems(args) -> list[Problem]:
+    problems = []
+    if not args.category:
+        problems.append(Problem("--category", "thiếu chủ đề", "no category given",
+                                "thêm --category, ví dụ --category bluezone",
+                                "add --category, e.g. --category bluezone"))
+    if args.priority not in LEVELS:
+        problems.append(Problem("--priority", f"mức ưu tiên không biết: {args.priority!r}",
+                                f"unknown priority {args.priority!r}", f"dùng {', '.join(LEVELS)}",
+                                f"use {', '.join(LEVELS)}"))
+    for option, value in (("--valid-from", args.valid_from), ("--valid-until", args.valid_until)):
+        try:
+            _day(value, option)
+        except BroadcasterError as err:
+            problems += err.problems
+    return problems
+
+
+def _day(text: str | None, option: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise fail(option, f"ngày không hợp lệ: {text!r}", f"not a date: {text!r}", hint_vi="viết dạng YYYY-MM-DD",
+                   hint_en="write it as YYYY-MM-DD") from None
+
+
+def _mmss(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}:{secs:02d}" if minutes < 60 else f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
+
+
+def _json(item) -> dict:
+    data = asdict(item)
+    data["valid_from"] = item.valid_from.isoformat() if item.valid_from else None
+    data["valid_until"] = item.valid_until.isoformat() if item.valid_until else None
+    return data

@@ -1,0 +1,479 @@
+"""The station's audio library: files in `audio/<category>/`, catalogued in one SQLite file.
+
+`audio/` is the truth and the catalogue is an index of it: every ingested file gets a sidecar
+`<file>.meta.yaml` with what cannot be measured (title, category, source, validity, priority), so
+`rebuild()` recreates the catalogue from `audio/` alone. Ingest copies, never moves or changes the source,
+and is all-or-nothing: the copy is written to a hidden temp file in the target folder, synced and renamed
+into place, and the row is added last; any failure removes what was written.
+
+Revoked or removed items move to `audio/.retired/<category>/` with their sidecar (nothing is deleted, so a
+revoke can be checked or undone by moving the file back and running `rebuild`). Hidden files and folders
+are never catalogued.
+
+Gain: `target_lufs - loudness_lufs`, capped so the sample peak after gain stays at or below -1 dBFS, because
+the engine applies a plain gain with no limiter; a quiet file with sharp peaks therefore ends up a little
+below the target rather than clipping. A mono file played on a stereo output comes out of both channels, which
+BS.1770 counts as 3 dB louder than the mono measurement (ffmpeg's ebur128 `dualmono`), so its gain allows for
+that; `loudness_lufs` itself stays the plain BS.1770 figure of the file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import math
+import os
+import re
+import sqlite3
+import tempfile
+import unicodedata
+from collections.abc import Iterator
+from contextlib import closing, contextmanager, suppress
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import yaml
+
+from broadcaster.analysis import AudioAnalysis, analyse, sha256_of
+from broadcaster.model import LEVELS, LibraryItem
+from broadcaster.problems import BroadcasterError, Problem, fail
+from broadcaster.yamlio import Located, load_yaml
+
+AUDIO_EXTENSIONS = (".wav", ".mp3", ".ogg", ".oga", ".flac", ".m4a", ".aac", ".mp4")
+SIDECAR_SUFFIX = ".meta.yaml"
+RETIRED_DIR = ".retired"
+MAX_PEAK_DBFS = -1.0
+_CATEGORY = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_SIDECAR_KEYS = {"title", "category", "source", "valid_from", "valid_until", "priority", "sha256"}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    sha256 TEXT PRIMARY KEY,
+    file TEXT NOT NULL UNIQUE,          -- relative to the audio folder, '/' separated
+    title TEXT NOT NULL,
+    category TEXT NOT NULL,
+    duration REAL NOT NULL,
+    sample_rate INTEGER NOT NULL,
+    channels INTEGER NOT NULL,
+    codec TEXT NOT NULL,
+    loudness_lufs REAL NOT NULL,
+    peak_dbfs REAL NOT NULL,
+    gain_db REAL NOT NULL,
+    source TEXT NOT NULL,
+    valid_from TEXT,
+    valid_until TEXT,
+    priority TEXT NOT NULL,
+    added_at TEXT NOT NULL
+);
+"""
+_ITEM_COLUMNS = ("sha256", "file", "title", "category", "duration", "sample_rate", "channels", "loudness_lufs",
+                 "gain_db", "source", "valid_from", "valid_until", "priority")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    item: LibraryItem
+    added: bool  # False: the same audio (sha256) was already in the library as item.file
+
+
+@dataclass
+class RebuildReport:
+    catalogued: list[str] = field(default_factory=list)  # files now in the catalogue
+    analysed: int = 0  # files decoded again (the others kept their measurements: same sha256)
+    dropped: list[str] = field(default_factory=list)  # catalogue rows whose file is gone
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (file, same audio as file)
+    problems: list[Problem] = field(default_factory=list)  # files left out, and why
+
+
+DUAL_MONO_DB = 10 * math.log10(2)  # one channel's power counted twice
+
+
+def gain_for(loudness_lufs: float, peak_dbfs: float, target_lufs: float, *, dual_mono: bool = False) -> float:
+    """Gain to the station target, capped so the sample peak stays at or below -1 dBFS."""
+    as_played = loudness_lufs + (DUAL_MONO_DB if dual_mono else 0.0)
+    return round(min(target_lufs - as_played, MAX_PEAK_DBFS - peak_dbfs), 2)
+
+
+def slugify(text: str) -> str:
+    """ASCII file name from a Vietnamese title: 'Khai báo y tế' → 'khai-bao-y-te'."""
+    plain = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch)).lower()
+    return "-".join("".join(ch if ch.isascii() and ch.isalnum() else " " for ch in plain).split())[:80]
+
+
+class Library:
+    def __init__(self, catalogue_path: str | Path, audio_dir: str | Path, *, output_channels: int = 2):
+        self.catalogue_path = Path(catalogue_path)
+        self.audio_dir = Path(audio_dir)
+        self.output_channels = output_channels  # the station's sound card: mono files play on every channel
+
+    # -- reading -------------------------------------------------------------------------------------
+
+    def items(self) -> list[LibraryItem]:
+        return [_item(row) for row in self._query("SELECT * FROM items ORDER BY file")]
+
+    def get(self, sha256: str) -> LibraryItem | None:
+        rows = self._query("SELECT * FROM items WHERE sha256 = ?", (sha256,))
+        return _item(rows[0]) if rows else None
+
+    def by_file(self, rel: str) -> LibraryItem | None:
+        rows = self._query("SELECT * FROM items WHERE file = ?", (Path(rel).as_posix(),))
+        return _item(rows[0]) if rows else None
+
+    def untracked(self) -> list[Path]:
+        """Audio files in the audio folder that are not in the catalogue (dropped in by hand)."""
+        known = {row["file"] for row in self._query("SELECT file FROM items")}
+        return [p for p in self._audio_files() if self._rel(p) not in known]
+
+    # -- changing ------------------------------------------------------------------------------------
+
+    def ingest(self, src: str | Path, *, category: str, title: str | None = None, valid_from: date | None = None,
+               valid_until: date | None = None, priority: str = "normal", source: str = "local",
+               target_lufs: float = -16.0) -> IngestResult:
+        """Check, measure and copy one file into the library; raise `BroadcasterError` if it cannot air."""
+        src = Path(src)
+        _check_metadata(src, category, valid_from, valid_until, priority)
+        if src.suffix.lower() not in AUDIO_EXTENSIONS:
+            raise fail(str(src), f"đuôi tệp '{src.suffix}' không được nhận", f"file type '{src.suffix}' not accepted",
+                       hint_vi=f"dùng tệp {', '.join(AUDIO_EXTENSIONS)}",
+                       hint_en=f"use a {', '.join(AUDIO_EXTENSIONS)} file")
+        if src.is_file():  # a duplicate is known by its hash alone: no need to decode it again
+            existing = self.get(sha256_of(src))
+            if existing:
+                return IngestResult(existing, added=False)
+        measured = analyse(src)
+        with self._writing():
+            existing = self.get(measured.sha256)
+            if existing:
+                return IngestResult(existing, added=False)
+            title = (title or measured.tags.get("title") or src.stem).strip()
+            folder = self.audio_dir / category
+            rel = self._free_name(folder, slugify(title) or "audio", src.suffix.lower())
+            item = _new_item(measured, rel, title, category, source, valid_from, valid_until, priority, target_lufs,
+                             self.output_channels)
+            self._store(src, measured, item)
+        return IngestResult(item, added=True)
+
+    def set_validity(self, sha256: str, valid_from: date | None, valid_until: date | None) -> LibraryItem:
+        item = self._need(sha256)
+        _check_metadata(self.audio_dir / item.file, item.category, valid_from, valid_until, item.priority)
+        item = replace(item, valid_from=valid_from, valid_until=valid_until)
+        with self._writing(), self._db() as db:
+            _write_sidecar(self.audio_dir / item.file, item)  # sidecar first: rebuild must not lose the change
+            db.execute("UPDATE items SET valid_from = ?, valid_until = ? WHERE sha256 = ?",
+                       (_iso(valid_from), _iso(valid_until), sha256))
+        return item
+
+    def remove(self, sha256: str) -> Path:
+        """Take an item out of rotation: move its file and sidecar to audio/.retired/; return the new path."""
+        item = self._need(sha256)
+        audio = self.audio_dir / item.file
+        retired = self.audio_dir / RETIRED_DIR / item.file
+        with self._writing():
+            retired.parent.mkdir(parents=True, exist_ok=True)
+            if retired.exists() and sha256_of(retired) != sha256:
+                retired = retired.with_name(f"{retired.stem}-{sha256[:8]}{retired.suffix}")
+            # Row first: if the move fails the item is out of rotation anyway, and rebuild would re-add it.
+            with self._db() as db:
+                db.execute("DELETE FROM items WHERE sha256 = ?", (sha256,))
+            if audio.exists():
+                os.replace(audio, retired)
+            sidecar = _sidecar_path(audio)
+            if sidecar.exists():
+                os.replace(sidecar, _sidecar_path(retired))
+        return retired
+
+    def rebuild(self, target_lufs: float = -16.0) -> RebuildReport:
+        """Recreate the catalogue from the audio folder; the old catalogue is replaced only when done."""
+        with self._writing():
+            return self._rebuild(target_lufs)
+
+    def _rebuild(self, target_lufs: float) -> RebuildReport:
+        report = RebuildReport()
+        old = {}
+        if self.catalogue_path.exists():
+            with suppress(sqlite3.DatabaseError):  # a damaged catalogue is exactly what rebuild is for
+                old = {row["sha256"]: row for row in self._query("SELECT * FROM items")}
+        new_rows: dict[str, dict] = {}
+        for path in self._audio_files():
+            rel = self._rel(path)
+            try:
+                row = self._row_for(path, rel, old, target_lufs, report)
+            except BroadcasterError as err:
+                report.problems.extend(err.problems)
+                continue
+            if row["sha256"] in new_rows:
+                report.duplicates.append((rel, new_rows[row["sha256"]]["file"]))
+                continue
+            new_rows[row["sha256"]] = row
+        report.dropped = sorted(row["file"] for sha, row in old.items()
+                                if sha not in new_rows and not (self.audio_dir / row["file"]).exists())
+        self._replace_catalogue(list(new_rows.values()))
+        report.catalogued = sorted(row["file"] for row in new_rows.values())
+        return report
+
+    # -- internals -----------------------------------------------------------------------------------
+
+    def _row_for(self, path: Path, rel: str, old: dict, target_lufs: float, report: RebuildReport) -> dict:
+        meta = _read_sidecar(path)
+        parts = rel.split("/")
+        if "category" not in meta and len(parts) < 2:
+            raise BroadcasterError([Problem(
+                str(path), "tệp nằm ngoài thư mục chủ đề nên không biết chủ đề",
+                "file is not in a category folder, so its category is unknown",
+                "chuyển tệp vào audio/<chủ đề>/ hoặc dùng lệnh ingest",
+                "move it into audio/<category>/ or use the ingest command")])
+        sha = sha256_of(path)
+        if sha in old:  # same bytes: keep the measurements, but follow a changed station target
+            base = dict(old[sha])
+            base["gain_db"] = gain_for(base["loudness_lufs"], base["peak_dbfs"], target_lufs,
+                                       dual_mono=base["channels"] == 1 and self.output_channels > 1)
+        else:
+            measured = analyse(path)
+            report.analysed += 1
+            base = _row(_new_item(measured, rel, measured.tags.get("title") or path.stem, parts[0], "local",
+                                  None, None, "normal", target_lufs, self.output_channels), measured)
+        # The folder is the category (an operator may move a file by hand); the sidecar's copy is a record.
+        base.update(file=rel, sha256=sha, category=parts[0] if len(parts) > 1 else str(meta["category"]))
+        for key in ("title", "source", "priority"):
+            if meta.get(key):
+                base[key] = str(meta[key])
+        for key in ("valid_from", "valid_until"):
+            if key in meta:
+                base[key] = _iso(_as_date(meta[key], path, key))
+        if base["priority"] not in LEVELS:
+            raise fail(str(_sidecar_path(path)), f"mức ưu tiên không biết: {base['priority']!r}",
+                       f"unknown priority {base['priority']!r}", hint_vi=f"dùng {', '.join(LEVELS)}",
+                       hint_en=f"use {', '.join(LEVELS)}", field_name="priority")
+        return base
+
+    def _store(self, src: Path, measured: AudioAnalysis, item: LibraryItem) -> None:
+        dest = self.audio_dir / item.file
+        made_folder = not dest.parent.exists()
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        written: list[Path] = []
+        try:
+            _copy_verified(src, dest, measured.sha256)
+            written.append(dest)
+            _write_sidecar(dest, item)
+            written.append(_sidecar_path(dest))
+            with self._db() as db:
+                db.execute(f"INSERT INTO items VALUES ({', '.join('?' * 16)})", _values(_row(item, measured)))
+        except BaseException as err:
+            for path in written:
+                path.unlink(missing_ok=True)
+            if made_folder:
+                with suppress(OSError):
+                    dest.parent.rmdir()
+            if isinstance(err, sqlite3.Error | OSError):
+                raise fail(str(self.catalogue_path if isinstance(err, sqlite3.Error) else dest),
+                           f"không ghi được vào thư viện, chưa thêm gì ({err})",
+                           f"could not write to the library, nothing was added ({err})",
+                           hint_vi="kiểm tra chỗ trống trên đĩa và quyền ghi",
+                           hint_en="check free disk space and permissions") from err
+            raise
+
+    def _replace_catalogue(self, rows: list[dict]) -> None:
+        self.catalogue_path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.catalogue_path.parent, prefix=".rebuild-", suffix=".sqlite")
+        os.close(fd)
+        try:
+            with closing(sqlite3.connect(tmp)) as db, db:
+                db.executescript(_SCHEMA)
+                db.executemany(f"INSERT INTO items VALUES ({', '.join('?' * 16)})", [_values(r) for r in rows])
+            os.replace(tmp, self.catalogue_path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+
+    def _need(self, sha256: str) -> LibraryItem:
+        item = self.get(sha256)
+        if item is None:
+            raise fail(str(self.catalogue_path), f"không có mục {sha256[:12]}… trong thư viện",
+                       f"no item {sha256[:12]}… in the library", hint_vi="xem: python main.py library list",
+                       hint_en="see: python main.py library list")
+        return item
+
+    def _free_name(self, folder: Path, stem: str, suffix: str) -> str:
+        taken = {row["file"] for row in self._query("SELECT file FROM items")}
+        for n in range(1, 10_000):
+            name = f"{stem}{suffix}" if n == 1 else f"{stem}-{n}{suffix}"
+            rel = self._rel(folder / name)
+            if rel not in taken and not (folder / name).exists():
+                return rel
+        raise fail(str(folder), "quá nhiều tệp trùng tên", "too many files with this name", hint_vi="đặt tên khác",
+                   hint_en="choose another title")
+
+    def _audio_files(self) -> list[Path]:
+        if not self.audio_dir.is_dir():
+            return []
+        found = []
+        for folder, dirs, files in os.walk(self.audio_dir):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            found += [Path(folder) / f for f in sorted(files)
+                      if not f.startswith(".") and Path(f).suffix.lower() in AUDIO_EXTENSIONS]
+        return found
+
+    def _rel(self, path: Path) -> str:
+        return path.relative_to(self.audio_dir).as_posix()
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One writer at a time across processes (operator ingest and the district feed may overlap)."""
+        self.catalogue_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.catalogue_path.with_name(self.catalogue_path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        self.catalogue_path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(self.catalogue_path, timeout=30)) as db:
+            db.row_factory = sqlite3.Row
+            db.executescript(_SCHEMA)
+            with db:  # one transaction
+                yield db
+
+    def _query(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+        if not self.catalogue_path.exists():
+            return []
+        with self._db() as db:
+            return db.execute(sql, args).fetchall()
+
+
+def _check_metadata(src: Path, category: str, valid_from: date | None, valid_until: date | None,
+                    priority: str) -> None:
+    problems = []
+    if not _CATEGORY.match(category or ""):
+        problems.append(Problem(str(src), f"tên chủ đề không hợp lệ: {category!r}", f"invalid category {category!r}",
+                                "dùng chữ thường không dấu, số và '-', ví dụ khai-bao-y-te",
+                                "use lower-case ASCII letters, digits and '-', e.g. khai-bao-y-te",
+                                field="category"))
+    if priority not in LEVELS:
+        problems.append(Problem(str(src), f"mức ưu tiên không biết: {priority!r}", f"unknown priority {priority!r}",
+                                f"dùng {', '.join(LEVELS)}", f"use {', '.join(LEVELS)}", field="priority"))
+    if valid_from and valid_until and valid_until < valid_from:
+        problems.append(Problem(str(src), "ngày hết hạn trước ngày bắt đầu", "valid-until is before valid-from",
+                                "sửa lại ngày", "correct the dates", field="valid_until"))
+    if problems:
+        raise BroadcasterError(problems)
+
+
+def _new_item(measured: AudioAnalysis, rel: str, title: str, category: str, source: str, valid_from: date | None,
+              valid_until: date | None, priority: str, target_lufs: float, output_channels: int) -> LibraryItem:
+    return LibraryItem(
+        sha256=measured.sha256, file=rel, title=title, category=category, duration=round(measured.duration, 3),
+        sample_rate=measured.sample_rate, channels=measured.channels, loudness_lufs=measured.loudness_lufs,
+        gain_db=gain_for(measured.loudness_lufs, measured.peak_dbfs, target_lufs,
+                         dual_mono=measured.channels == 1 and output_channels > 1), source=source,
+        valid_from=valid_from, valid_until=valid_until, priority=priority)
+
+
+def _copy_verified(src: Path, dest: Path, sha256: str) -> None:
+    """Copy to a hidden temp file beside `dest`, check the hash, sync, rename: `dest` appears whole or not at all."""
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".ingest-", suffix=".part")
+    try:
+        digest = hashlib.sha256()
+        with open(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
+            while block := fin.read(1 << 20):
+                digest.update(block)
+                fout.write(block)
+            fout.flush()
+            os.fsync(fout.fileno())
+        if digest.hexdigest() != sha256:
+            raise fail(str(src), "tệp nguồn thay đổi trong lúc nhập", "the source file changed while it was ingested",
+                       hint_vi="đợi chép xong rồi nhập lại", hint_en="wait until it is fully copied, then ingest again")
+        os.replace(tmp, dest)
+        _fsync_dir(dest.parent)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sidecar_path(audio: Path) -> Path:
+    return audio.with_name(audio.name + SIDECAR_SUFFIX)
+
+
+def _write_sidecar(audio: Path, item: LibraryItem) -> None:
+    meta = {"title": item.title, "category": item.category, "source": item.source,
+            "valid_from": _iso(item.valid_from), "valid_until": _iso(item.valid_until), "priority": item.priority,
+            "sha256": item.sha256}
+    text = ("# Thông tin bài trong thư viện; sửa được, rồi chạy: python main.py library rebuild\n"
+            "# Library metadata for the audio file beside it; edit, then run: python main.py library rebuild\n"
+            + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False))
+    path = _sidecar_path(audio)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".meta-", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _read_sidecar(audio: Path) -> dict:
+    path = _sidecar_path(audio)
+    if not path.exists():
+        return {}
+    meta = load_yaml(path)
+    if meta is None:
+        return {}
+    if not isinstance(meta, Located):
+        raise fail(str(path), "tệp thông tin phải là bảng khóa: giá trị", "metadata file must be a mapping",
+                   hint_vi="xem một tệp .meta.yaml mẫu", hint_en="see another .meta.yaml")
+    unknown = sorted(set(meta) - _SIDECAR_KEYS)
+    if unknown:
+        raise fail(str(path), f"khóa không biết '{unknown[0]}'", f"unknown key '{unknown[0]}'",
+                   hint_vi=f"các khóa hợp lệ: {', '.join(sorted(_SIDECAR_KEYS))}",
+                   hint_en=f"valid keys: {', '.join(sorted(_SIDECAR_KEYS))}", line=meta.line_of(unknown[0]))
+    return dict(meta)
+
+
+def _as_date(value: object, path: Path, key: str) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise fail(str(_sidecar_path(path)), f"ngày không hợp lệ: {value!r}", f"not a date: {value!r}",
+                   hint_vi="viết ngày dạng YYYY-MM-DD", hint_en="write the date as YYYY-MM-DD",
+                   field_name=key) from None
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _row(item: LibraryItem, measured: AudioAnalysis) -> dict:
+    return {"sha256": item.sha256, "file": item.file, "title": item.title, "category": item.category,
+            "duration": item.duration, "sample_rate": item.sample_rate, "channels": item.channels,
+            "codec": measured.codec, "loudness_lufs": item.loudness_lufs, "peak_dbfs": measured.peak_dbfs,
+            "gain_db": item.gain_db, "source": item.source, "valid_from": _iso(item.valid_from),
+            "valid_until": _iso(item.valid_until), "priority": item.priority,
+            "added_at": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+_ROW_ORDER = ("sha256", "file", "title", "category", "duration", "sample_rate", "channels", "codec", "loudness_lufs",
+              "peak_dbfs", "gain_db", "source", "valid_from", "valid_until", "priority", "added_at")
+
+
+def _values(row: dict) -> tuple:
+    return tuple(row[key] for key in _ROW_ORDER)
+
+
+def _item(row: sqlite3.Row) -> LibraryItem:
+    values = {key: row[key] for key in _ITEM_COLUMNS}
+    values["valid_from"] = date.fromisoformat(row["valid_from"]) if row["valid_from"] else None
+    values["valid_until"] = date.fromisoformat(row["valid_until"]) if row["valid_until"] else None
+    return LibraryItem(**values)
