@@ -21,7 +21,7 @@ import fcntl
 import hashlib
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -38,8 +38,11 @@ from broadcaster.feed_state import FeedState, request_replan
 from broadcaster.problems import BroadcasterError
 
 STAGING_DIR = "feed-staging"
-# Clip refusals that cannot change on retry (same bytes, same verdict): not downloaded again.
-FINAL_REJECTIONS = ("bad-audio", "oversized")
+# Clip refusals that cannot change on retry (same bytes, same verdict): not downloaded again. "oversized" is
+# not final: the operator may raise feed.max_clip_mb, and a declared size over the limit costs no download.
+FINAL_REJECTIONS = ("bad-audio",)
+# A day is summarised only this long after it ended, so an item still playing at midnight is in its row.
+SUMMARY_DELAY = timedelta(hours=1)
 
 
 @dataclass
@@ -114,7 +117,7 @@ def sync_once(station: Station, *, feed_url: str | None = None, public_key: Path
                 request_replan(station, "district feed: priority/emergency clip arrived or a clip was withdrawn",
                                replan)
                 result.replan_requested = True
-            today = (now or datetime.now(UTC)).astimezone(station.zone).date()
+            today = ((now or datetime.now(UTC)) - SUMMARY_DELAY).astimezone(station.zone).date()
             outbox.queue_daily_summaries(station.paths.asrun_log, station.zone, today)
             if flush and settings.collector_url and settings.collector_token:
                 try:
@@ -216,6 +219,8 @@ def _apply(verified: Verified, source: HttpSource | FolderSource, station: Stati
         result.withdrawn.append(old.sha256)
         replan.append(old.sha256)
     staging = station.paths.state / STAGING_DIR
+    _tidy_staging(staging, keep={sha for sha, c in mine.items() if not (state.clip(sha) and
+                                                                       state.clip(sha).status == "ingested")})
     for clip in mine.values():
         known = state.clip(clip.sha256)
         if known and known.status == "ingested":
@@ -301,6 +306,15 @@ def _reject(clip: Clip, code: str, message: str, verified: Verified, state: Feed
                       version=m.version)
     outbox.receipt(sha256=clip.sha256, status="rejected", district=m.district, version=m.version,
                    title=clip.title, category=clip.category, code=code, reason=message[:500])
+
+
+def _tidy_staging(staging: Path, keep: set[str]) -> None:
+    """Drop what a crash or a withdrawn clip left in staging; keep .part files of clips still wanted."""
+    if not staging.is_dir():
+        return
+    for path in staging.iterdir():
+        if not (path.suffix == ".part" and path.stem in keep):
+            path.unlink(missing_ok=True)
 
 
 def _sha256(path: Path) -> str:
