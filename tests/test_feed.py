@@ -153,3 +153,29 @@ def test_sync_command_prints_bilingual_result_and_exit_code(tmp_path, district, 
     assert cli(["sync", "--once", "--config", str(station.file)]) == 1
     assert "HTML" in capsys.readouterr().out
     assert snapshot(station)["accepted"]  # still the accepted v1
+
+
+def test_feed_config_errors_name_file_line_and_key(tmp_path):
+    import pytest
+
+    from broadcaster.feed.settings import feed_settings
+    from broadcaster.problems import BroadcasterError
+
+    station = make_station(tmp_path / "xa-a", feed={"url": "http://x/", "max_clip_mb": -3, "colour": "red"})
+    with pytest.raises(BroadcasterError) as err:
+        feed_settings(station)
+    problems = {p.field: p for p in err.value.problems}
+    assert problems["feed.colour"].line == 7 and "unknown key" in problems["feed.colour"].message_en
+    assert problems["feed.max_clip_mb"].line == 6 and problems["feed.max_clip_mb"].message_vi
+    assert "public_key" in problems["feed.url"].message_en  # a feed without a pinned key is refused
+
+
+def test_withdrawn_clip_leaves_no_partial_download_behind(tmp_path, district, feed_server):
+    _, clip = district.publish(make_audio(tmp_path / "src" / "a.mp3", seconds=4))
+    feed_server.faults["cut"] = {f"{clip.sha256}.mp3": 3000}
+    station = commune(tmp_path, district, feed_server.url)
+    assert sync_once(station).sources[0].pending == {clip.sha256: "interrupted"}
+    district_revoke = ["district", "revoke", clip.sha256, "--feed", str(district.feed), "--key", str(district.key)]
+    assert cli(district_revoke) == 0
+    assert sync_once(station).ok
+    assert snapshot(station)["staged"] == []
