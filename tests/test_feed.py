@@ -9,6 +9,7 @@ import stat
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 
 from broadcaster.asrun import AsRunLog
 from broadcaster.cli import main as cli
@@ -179,3 +180,34 @@ def test_withdrawn_clip_leaves_no_partial_download_behind(tmp_path, district, fe
     assert cli(district_revoke) == 0
     assert sync_once(station).ok
     assert snapshot(station)["staged"] == []
+
+
+def test_district_collector_and_report_commands(tmp_path, district, feed_server, collector, capsys):
+    import socket
+    import subprocess
+    import sys
+
+    district.publish(make_audio(tmp_path / "src" / "a.mp3"), title="Khai báo y tế")
+    with socket.socket() as probe:  # a free port for the collector command
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    db = tmp_path / "cli-collector.sqlite"
+    service = subprocess.Popen([sys.executable, "main.py", "district", "collector", "--port", str(port), "--db",
+                                str(db), "--tokens", str(collector.tokens), "--config", str(tmp_path / "none.yaml")],
+                               stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
+    try:
+        assert "collector listening" in service.stdout.readline()
+        station = commune(tmp_path, district, feed_server.url, collector_url=f"http://127.0.0.1:{port}/",
+                          collector_token=collector.token["xa-a"])
+        assert sync_once(station).sent == 2
+    finally:
+        service.terminate()
+        service.wait(timeout=10)
+    today = datetime.now(UTC).date().isoformat()
+    args = ["district", "report", "--from", today, "--to", today, "--db", str(db), "--tokens", str(collector.tokens),
+            "--feed", str(district.feed), "--config", str(tmp_path / "none.yaml")]
+    assert cli(args + ["--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["clips"][0]["title"] == "Khai báo y tế" and report["clips"][0]["delivered"] == 1
+    assert report["not_reporting"] == ["xa-a", "xa-b"]  # receipts, but no daily summary yet
+    assert cli(args) == 0 and "Khai báo y tế" in capsys.readouterr().out

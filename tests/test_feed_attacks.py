@@ -13,6 +13,7 @@ from broadcaster.feed import signing
 from broadcaster.feed.library_access import open_library
 from broadcaster.feed.manifest import Clip, Manifest, seal, utc_iso
 from broadcaster.feed.sync import sync_once
+from broadcaster.problems import BroadcasterError
 from tests.fixtures_feed import collector, district, feed_server, make_audio, make_station, snapshot  # noqa: F401
 
 
@@ -169,7 +170,9 @@ def test_server_sending_more_than_declared_is_refused(tmp_path, district, synced
 def test_signed_clip_that_is_not_audio_is_rejected_with_a_receipt(tmp_path, district, synced):
     junk = tmp_path / "src" / "junk.mp3"
     junk.write_bytes(b"this is not audio at all" * 100)
-    _, clip = district.publish(junk)
+    with pytest.raises(BroadcasterError):  # the district's publish refuses it first
+        district.publish(junk)
+    _, clip = district.publish(junk, check_audio=False)  # a district that skipped its own check
     result = sync_once(synced).sources[0]
     assert result.rejected == {clip.sha256: "bad-audio"}
     assert snapshot(synced)["staged"] == [] and open_library(synced).get(clip.sha256) is None

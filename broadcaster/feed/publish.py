@@ -19,6 +19,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from broadcaster.analysis import analyse
 from broadcaster.feed import signing
 from broadcaster.feed.manifest import AUDIO_EXTENSIONS, Clip, Manifest, Revocation, open_envelope, seal, utc_iso
 from broadcaster.problems import fail
@@ -85,8 +86,12 @@ def _write(feed: Path, private: Ed25519PrivateKey, previous: Manifest | None, di
 def publish(feed: Path, key: Path, audio: Path, *, category: str, title: str, valid_from: str | None = None,
             valid_until: str | None = None, plays_per_day: tuple[int, int] | None = None, priority: str = "normal",
             targets: tuple[str, ...] | str = "all", district: str | None = None,
-            expires_days: float = DEFAULT_EXPIRES_DAYS, now: datetime | None = None) -> tuple[Manifest, Clip]:
-    """Add (or re-publish with new metadata) one clip and sign the next manifest version."""
+            expires_days: float = DEFAULT_EXPIRES_DAYS, now: datetime | None = None,
+            check_audio: bool = True) -> tuple[Manifest, Clip]:
+    """Add (or re-publish with new metadata) one clip and sign the next manifest version.
+
+    The file is decoded whole first (the library's own check), so a clip that cannot air is refused here
+    rather than by every commune."""
     now = now or datetime.now(UTC)
     private = signing.load_private(key)
     audio = Path(audio)
@@ -96,6 +101,8 @@ def publish(feed: Path, key: Path, audio: Path, *, category: str, title: str, va
     if ext not in AUDIO_EXTENSIONS:
         raise fail(str(audio), f"đuôi tệp '.{ext}' không được hỗ trợ", f"file type '.{ext}' is not supported",
                    hint_vi="dùng " + ", ".join(AUDIO_EXTENSIONS), hint_en="use " + ", ".join(AUDIO_EXTENSIONS))
+    if check_audio:
+        analyse(audio)  # raises BroadcasterError, in both languages, naming the file and the fault
     sha, size = file_sha256(audio)
     with _locked(feed):
         previous = current(feed, private)
