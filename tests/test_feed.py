@@ -209,5 +209,20 @@ def test_district_collector_and_report_commands(tmp_path, district, feed_server,
     assert cli(args + ["--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["clips"][0]["title"] == "Khai báo y tế" and report["clips"][0]["delivered"] == 1
-    assert report["not_reporting"] == ["xa-a", "xa-b"]  # receipts, but no daily summary yet
+    assert report["not_reporting"] == ["xa-b"]  # xa-a sent receipts today; xa-b sent nothing
     assert cli(args) == 0 and "Khai báo y tế" in capsys.readouterr().out
+
+
+def test_a_day_with_nothing_aired_is_still_summarised_once(tmp_path):
+    from zoneinfo import ZoneInfo
+
+    from broadcaster.feed.outbox import Outbox
+
+    box = Outbox(tmp_path / "outbox.sqlite", "xa-a")
+    today = datetime(2021, 2, 20).date()
+    box.db.execute("INSERT INTO meta VALUES ('since', '2021-02-17')")
+    zone = ZoneInfo("Asia/Ho_Chi_Minh")
+    assert box.queue_daily_summaries(tmp_path / "no-asrun.sqlite", zone, today) == 3  # 17, 18, 19 Feb
+    assert box.queue_daily_summaries(tmp_path / "no-asrun.sqlite", zone, today) == 0
+    bodies = [json.loads(b) for (b,) in box.db.execute("SELECT body FROM outbox ORDER BY body")]
+    assert [b["day"] for b in bodies] == ["2021-02-17", "2021-02-18", "2021-02-19"] and bodies[0]["items"] == []

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     last_error TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS summarised (day TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -119,15 +120,21 @@ class Outbox:
                             [(error, i) for i in ids])
 
     def queue_daily_summaries(self, asrun_path: Path, zone: ZoneInfo, today: date) -> int:
-        """One summary per finished station day (plays and minutes per clip and category, from the as-run
-        log); days already summarised are skipped. Looks back SUMMARY_LOOKBACK_DAYS days at most."""
-        if not Path(asrun_path).exists():
-            return 0
+        """One summary per finished station day since this outbox began (plays and minutes per clip and
+        category, from the as-run log) — also for a day when nothing aired, so a missing day at the district
+        means the box was off or offline. Days already summarised are skipped; looks back
+        SUMMARY_LOOKBACK_DAYS days at most."""
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('since', ?)", (today.isoformat(),))
+        since = date.fromisoformat(self.db.execute("SELECT value FROM meta WHERE key = 'since'").fetchone()[0])
         first = today - timedelta(days=SUMMARY_LOOKBACK_DAYS)
         done = {r[0] for r in self.db.execute("SELECT day FROM summarised")}
-        with AsRunLog(asrun_path) as log:
-            entries = log.entries(datetime.combine(first, time(0), zone), datetime.combine(today, time(0), zone))
-        days: dict[str, dict] = {}
+        # Every day since the outbox began, plus earlier days the log has entries for (log older than the feed).
+        start = max(since, first)
+        days: dict[str, dict] = {(start + timedelta(days=n)).isoformat(): {} for n in range((today - start).days)}
+        entries = []
+        if Path(asrun_path).exists():
+            with AsRunLog(asrun_path) as log:
+                entries = log.entries(datetime.combine(first, time(0), zone), datetime.combine(today, time(0), zone))
         for e in entries:
             stamp = datetime.fromisoformat(e.actual_start or e.planned_start).astimezone(zone)
             day = days.setdefault(stamp.date().isoformat(), {})

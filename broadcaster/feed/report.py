@@ -2,7 +2,8 @@
 
 Per clip: communes targeted, delivered (an "ingested" receipt), rejected, plays aired and minutes (from the
 communes' daily as-run summaries). Per commune: clips delivered, plays and minutes of district clips, all
-plays, days reported. Communes not reporting: those with a token but no daily summary in the period.
+plays, days reported. Communes not reporting: those with a token that sent neither a daily summary for a day in
+the period nor any message during it.
 """
 
 from __future__ import annotations
@@ -123,7 +124,8 @@ def build(db_path: Path, date_from: date, date_to: date, communes: list[str] | N
         for name in ("minutes", "all_minutes"):
             if hasattr(row, name):
                 setattr(row, name, round(getattr(row, name), 1))
-    reporting = {c for c, _ in summaries}
+    heard = {c for c, kind, received_at, _ in rows if date_from.isoformat() <= received_at[:10] <= date_to.isoformat()}
+    reporting = {c for c, _ in summaries} | heard
     return DistrictReport(date_from.isoformat(), date_to.isoformat(),
                           sorted(clips.values(), key=lambda c: (c.category, c.title, c.sha256)),
                           sorted(per_commune.values(), key=lambda c: c.commune),
