@@ -31,7 +31,9 @@ AUDIO_EXTENSIONS = ("mp3", "wav", "ogg", "flac", "m4a", "opus")
 # A clip's name is fully determined by its hash: nothing in a manifest can point outside clips/.
 _CLIP_NAME = re.compile(r"^clips/([0-9a-f]{64})\.(" + "|".join(AUDIO_EXTENSIONS) + r")$")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
-_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+DISTRICT_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+# Same rule as the library's categories (they become folder names under audio/).
+CATEGORY = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 
 def utc_iso(moment: datetime) -> str:
@@ -171,7 +173,7 @@ def parse_manifest(payload: bytes, where: str) -> Manifest:
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise _malformed(where, "version must be a whole number ≥ 1")
     district = raw.get("district")
-    if not isinstance(district, str) or not _ID.match(district):
+    if not isinstance(district, str) or not DISTRICT_ID.match(district):
         raise _malformed(where, "district id missing or not a plain name")
     try:
         issued, expires = parse_utc(raw["issued"]), parse_utc(raw["expires"])
@@ -223,8 +225,8 @@ def _parse_clip(item: object, name: str, where: str) -> Clip:
             raise _malformed(where, f"{name}: targets must be 'all' or a list of commune ids")
         targets = tuple(targets)
     category, title = item.get("category"), item.get("title")
-    if not isinstance(category, str) or not category or not isinstance(title, str):
-        raise _malformed(where, f"{name}: category and title are required")
+    if not isinstance(category, str) or not CATEGORY.match(category) or not isinstance(title, str):
+        raise _malformed(where, f"{name}: category (lower-case ASCII, digits, '-') and title are required")
     return Clip(sha, size, file, category, title, item.get("priority", "normal"), item.get("valid_from"),
                 item.get("valid_until"), quota[0], quota[1], targets, str(item.get("published", "")))
 
