@@ -114,7 +114,8 @@ def collector(tmp_path):
     token = {c: add_token(tokens, c) for c in ("xa-a", "xa-b")}
     from broadcaster.feed.collector import load_tokens
 
-    server = CollectorServer(("127.0.0.1", 0), tmp_path / "district" / "collector.sqlite", load_tokens(tokens))
+    server = CollectorServer(("127.0.0.1", 0), tmp_path / "district" / "collector.sqlite", load_tokens(tokens),
+                             tokens)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield Collector(server, tokens, server.db_path, token)

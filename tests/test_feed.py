@@ -125,10 +125,14 @@ def test_collector_stores_a_resent_batch_once_and_refuses_bad_tokens(collector):
     assert post(collector.token["xa-a"]) == (200, {"commune": "xa-a", "stored": 1, "duplicates": 0})
     assert post(collector.token["xa-a"]) == (200, {"commune": "xa-a", "stored": 0, "duplicates": 1})
     assert post(None)[0] == 401 and post("not-a-token-of-anyone")[0] == 401
+    from broadcaster.feed.collector import add_token
+
+    new = add_token(collector.tokens, "xa-c")  # a new commune, while the collector runs
+    assert post(new) == (200, {"commune": "xa-c", "stored": 1, "duplicates": 0})
     from broadcaster.feed.collector import connect
 
     db = connect(collector.db)
-    assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 1
+    assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 2
 
 
 def test_unsent_receipts_stay_queued_until_the_collector_is_back(tmp_path, district, feed_server, collector):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from broadcaster.problems import fail
+from broadcaster.problems import BroadcasterError, fail
 
 MAX_BODY = 4 * 1024 * 1024
 KINDS = ("receipt", "summary")
@@ -98,13 +98,28 @@ def add_token(path: Path, commune: str) -> str:
 class CollectorServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], db_path: Path, tokens: dict[str, str]):
+    def __init__(self, address: tuple[str, int], db_path: Path, tokens: dict[str, str],
+                 tokens_path: Path | None = None):
         self.db_path = Path(db_path)
         self.tokens = tokens
+        self.tokens_path = tokens_path
+        self._tokens_mtime = tokens_path.stat().st_mtime_ns if tokens_path else 0
         connect(self.db_path).close()
         super().__init__(address, CollectorHandler)
 
+    def _reload_tokens(self) -> None:
+        """A token added with `district token` works without restarting the collector."""
+        if self.tokens_path is None:
+            return
+        try:
+            mtime = self.tokens_path.stat().st_mtime_ns
+            if mtime != self._tokens_mtime:
+                self.tokens, self._tokens_mtime = load_tokens(self.tokens_path), mtime
+        except (OSError, BroadcasterError):
+            pass  # keep the tokens we had; a half-edited file must not lock every commune out
+
     def commune_for(self, header: str | None) -> str | None:
+        self._reload_tokens()
         if not header or not header.startswith("Bearer "):
             return None
         given = header[len("Bearer "):].strip().encode()
@@ -169,4 +184,4 @@ class CollectorHandler(BaseHTTPRequestHandler):
 
 
 def make_server(host: str, port: int, db_path: Path, tokens_path: Path) -> CollectorServer:
-    return CollectorServer((host, port), db_path, load_tokens(tokens_path))
+    return CollectorServer((host, port), db_path, load_tokens(tokens_path), Path(tokens_path))
