@@ -6,7 +6,8 @@ Rounds, all communes starting together:
   1. new clip   — every commune fetches the manifest and downloads the clip (first sync);
   2. repeat     — nothing new, conditional requests (If-None-Match) → 304s;
   3. repeat     — nothing new, validators forgotten (unconditional) → the full manifest again;
-  4. next clip  — a second clip is published; conditional request sees the change, downloads it.
+  4. next clip  — a second clip is published; conditional request sees the change, downloads it;
+  5. receipts   — every commune posts its 4 queued receipts to one collector (`district collector`) at once.
 Per round: wall time until every commune has the clip, errors, the server process's CPU time while serving
 (user+sys, getrusage, start-up excluded) and body bytes the server sent. The server is `FeedFileServer`
 (ThreadingHTTPServer) in its own process; communes are threads in --procs worker processes, each with its own
@@ -24,6 +25,7 @@ import multiprocessing as mp
 import os
 import platform
 import resource
+import secrets
 import shutil
 import signal
 import subprocess
@@ -33,6 +35,8 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -84,7 +88,8 @@ def make_audio(path: Path, seconds: float) -> Path:
     return path
 
 
-def worker(stations: list[str], start_at: float, want: str, ingest: bool, forget: bool, out) -> None:
+def worker(stations: list[str], start_at: float, want: str, ingest: bool, forget: bool, out,
+           flush: bool = False) -> None:
     """Sync each station in its own thread, all starting at start_at; report (seconds, ok, detail) each."""
     results = []
     lock = threading.Lock()
@@ -104,12 +109,14 @@ def worker(stations: list[str], start_at: float, want: str, ingest: bool, forget
                 library.known[sha] = LibraryItem(sha, "", "", "", 0, 0, 0, 0, 0)
         time.sleep(max(0.0, start_at - time.time()))
         try:
-            result = sync_once(station, library=library, flush=False, inbox=False)
+            result = sync_once(station, library=library, flush=flush, inbox=False)
             source = result.sources[0]
             has = want in source.added or (library.get(want) if library else None) is not None or (
                 not source.added and source.status != "rejected" and not source.pending and not source.rejected)
-            ok = source.status != "rejected" and not source.pending and not source.rejected and has
-            detail = source.code or ",".join(source.pending.values()) or ",".join(source.rejected.values())
+            ok = source.status != "rejected" and not source.pending and not source.rejected and has and not (
+                flush and (result.queued or result.outbox_error))
+            detail = source.code or ",".join(source.pending.values()) or ",".join(source.rejected.values()) or (
+                result.outbox_error if flush else "")
             if library is not None:
                 (station.paths.state / "bench-have.json").write_text(json.dumps(sorted(library.known)))
         except Exception as err:  # noqa: BLE001 - a bench counts every failure
@@ -126,14 +133,15 @@ def worker(stations: list[str], start_at: float, want: str, ingest: bool, forget
 
 
 def run_round(name: str, configs: list[str], procs: int, want: str, ingest: bool, feed: Path, port: int,
-              forget: bool = False) -> dict:
+              forget: bool = False, flush: bool = False) -> dict:
     server = subprocess.Popen([sys.executable, __file__, "--serve", str(feed), "--port", str(port)],
                               stdout=subprocess.PIPE, text=True)
     assert server.stdout.readline().startswith("serving")
     queue: mp.Queue = mp.Queue()
     start_at = time.time() + 2.0
     chunks = [configs[i::procs] for i in range(procs)]
-    workers = [mp.Process(target=worker, args=(chunk, start_at, want, ingest, forget, queue)) for chunk in chunks]
+    workers = [mp.Process(target=worker, args=(chunk, start_at, want, ingest, forget, queue, flush))
+               for chunk in chunks]
     for w in workers:
         w.start()
     results = [r for _ in workers for r in queue.get()]
@@ -149,6 +157,30 @@ def run_round(name: str, configs: list[str], procs: int, want: str, ingest: bool
             "median_s": round(sorted(r[0] for r in results)[len(results) // 2], 2),
             "server_cpu_s": round(stats["cpu_s"], 2), "server_body_bytes": stats["bytes_sent"],
             "server_statuses": stats["statuses"]}
+
+
+def collector_round(configs: list[str], args, want: str, feed: Path, work: Path) -> dict:
+    """Every commune posts its queued receipts (4 each, from rounds 1 and 4) to one collector at once."""
+    db = work / "collector.sqlite"
+    service = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "district", "collector", "--port",
+                                str(args.port + 1), "--db", str(db), "--tokens", str(work / "tokens.yaml"),
+                                "--config", str(work / "none.yaml")], stdout=subprocess.PIPE, text=True)
+    assert "collector" in service.stdout.readline()
+    before = _cpu_seconds(service.pid)
+    result = run_round("5 receipts to the collector (4 per commune)", configs, args.procs, want, args.ingest,
+                       feed, args.port, flush=True)
+    result["collector_cpu_s"] = round(_cpu_seconds(service.pid) - before, 2)
+    service.terminate()
+    service.wait()
+    import sqlite3
+
+    result["collector_messages_stored"] = sqlite3.connect(db).execute("SELECT count(*) FROM messages").fetchone()[0]
+    return result
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def serve(feed: Path, port: int) -> int:
@@ -187,14 +219,16 @@ def main() -> int:
         feed = work / "feed"
         first = make_audio(work / "spot-1.mp3", args.seconds)
         _, clip1 = publish.publish(feed, private, first, category="bluezone", title="Bluezone", district="bench")
-        configs = []
-        for i in range(args.communes):
-            folder = work / "communes" / f"xa-{i:03d}"
+        configs, tokens = [], {f"xa-{i:03d}": secrets.token_urlsafe(24) for i in range(args.communes)}
+        (work / "tokens.yaml").write_text(yaml.safe_dump(tokens), encoding="utf-8")
+        for commune, token in tokens.items():
+            folder = work / "communes" / commune
             folder.mkdir(parents=True)
             (folder / "config.yaml").write_text(
-                f"station: {{commune: Xã {i}, name: Đài {i}, id: xa-{i:03d}}}\n"
+                f"station: {{commune: Xã {commune}, name: Đài {commune}, id: {commune}}}\n"
                 "slots:\n  - {id: sang, start: 05:30, end: 06:30, playlist: p}\n"
-                f"feed: {{url: 'http://127.0.0.1:{args.port}/', public_key: '{public}', timeout_seconds: 120}}\n",
+                f"feed: {{url: 'http://127.0.0.1:{args.port}/', public_key: '{public}', timeout_seconds: 120,\n"
+                f"       collector_url: 'http://127.0.0.1:{args.port + 1}/', collector_token: '{token}'}}\n",
                 encoding="utf-8")
             configs.append(str(folder / "config.yaml"))
         rounds = [run_round("1 new clip (first sync)", configs, args.procs, clip1.sha256, args.ingest, feed,
@@ -207,6 +241,7 @@ def main() -> int:
         _, clip2 = publish.publish(feed, private, second, category="bluezone", title="Bluezone 2")
         rounds.append(run_round("4 next clip, conditional GET", configs, args.procs, clip2.sha256, args.ingest,
                                 feed, args.port))
+        rounds.append(collector_round(configs, args, clip2.sha256, feed, work))
         info = {"machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} CPUs, "
                            f"{platform.system()} {platform.release()}, Python {platform.python_version()}",
                 "communes": args.communes, "worker_processes": args.procs, "clip_bytes": clip1.size,
