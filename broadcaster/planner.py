@@ -136,6 +136,7 @@ class _DayBuilder:
         self._rotations: dict[tuple[str, str], list[LibraryItem]] = {}
         self._rules: dict[tuple[str, str], _Rules] = {}
         self._missing: set[str] = set()
+        self._special: dict[tuple[str, str, str], bool] = {}
 
     # -- the day -------------------------------------------------------------------------------------------
     def build(self, segments: list[tuple[Slot, Window]]) -> None:
@@ -225,6 +226,7 @@ class _DayBuilder:
             return total
 
         horizon = 2 * max((i.duration for i in self._rotation(playlist, playlist.fill or "")), default=0.0)
+        others = {p.category for p in playlist.sequence if p.category != playlist.fill}
         progress = bool(playlist.sequence)
         while progress:
             progress = False
@@ -233,6 +235,8 @@ class _DayBuilder:
                 if room.get(category) == 0:
                     continue
                 required = owed.get(category, 0) > 0
+                if category == playlist.fill and not required and not any(room.get(c) != 0 for c in others):
+                    continue  # only songs would follow: leave the rest to the subset-sum fill
                 budget_end = limit - timedelta(seconds=reserve(category if required else None))
                 if (budget_end - t).total_seconds() <= horizon and not required:
                     continue
@@ -329,7 +333,11 @@ class _DayBuilder:
             owed = self.state.item_plays[item.sha256] < self._rules_for(playlist, item).plays_min
             return (_PRIORITY_RANK.get(item.priority, 2) - (0.5 if owed else 0.0), k)
 
-        order = sorted(range(n), key=rank)
+        special = self._special.get((*key, pick.title or ""))
+        if special is None:
+            special = self._special[(*key, pick.title or "")] = any(
+                i.priority != "normal" or self._rules_for(playlist, i).plays_min for i in candidates)
+        order = sorted(range(n), key=rank) if special else range(n)
         for k in order:
             item = candidates[(start + k) % n]
             if not self._eligible(playlist, item, at, limit, exclude):

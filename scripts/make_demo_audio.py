@@ -1,7 +1,7 @@
 """Make the demo station's clips, true to the founding letter (Sở TT&TT Hải Dương, 02/2021).
 
 Speech clips are Vietnamese text-to-speech (espeak-ng, voice `vi`) of the letter's Annex I how-to text, its
-section 2, and the station's own ident; the 16 "Covid-prevention songs" are synthetic (chords, bass, melody and
+section 2, and the station's own ident; the 22 "Covid-prevention songs" are synthetic (chords, bass, melody and
 a beat, made with numpy, MP3 128 kb/s). Each clip carries its title as a tag, so `python main.py ingest`
 picks it up without `--title`. Output: `<out>/<category>/<name>.<ext>`. Files already there are kept, and the
 output is deterministic, so running it again changes nothing and ingest sees duplicates.
@@ -23,7 +23,7 @@ import numpy as np
 
 RATE = 44100
 SPEECH_LIMITS = (20.0, 90.0)  # seconds: a spot an operator can fit between songs
-SONGS = 16
+SONGS = 22  # enough that two 60-minute sessions fill without repeating a song within 2 hours
 
 # (category, file stem, title, text, extension). Texts from the letter; the idents are the station's own.
 SPEECH = [

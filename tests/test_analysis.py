@@ -65,8 +65,8 @@ def test_mp3_with_id3v2_and_ape_tags_decodes_cleanly_and_gives_its_title(tmp_pat
 
 def test_long_file_is_decoded_to_the_end(tmp_path):
     # Longer than many read chunks, so a chunking bug would show as a wrong length.
-    path = make_audio(tmp_path / "long.flac", 61.7, 44100, 2)
-    assert analyse(path).duration == pytest.approx(61.7, abs=0.001)
+    path = make_audio(tmp_path / "long.flac", 20.3, 44100, 2)  # 6.8 read chunks
+    assert analyse(path).duration == pytest.approx(20.3, abs=0.001)
 
 
 def reasons(path: Path) -> str:
@@ -135,3 +135,15 @@ def test_silent_or_near_silent_file_is_refused(tmp_path, source):
 def test_quiet_but_audible_file_is_accepted(tmp_path):
     path = make_audio(tmp_path / "quiet.wav", 2, 48000, 1, source="aevalsrc=0.01*sin(2*PI*997*t):s={rate}")
     assert analyse(path).loudness_lufs == pytest.approx(-43.0, abs=0.1)  # -40 dBFS peak, -3 dB RMS
+
+
+def test_cover_art_in_mp3_and_m4a_is_not_mistaken_for_the_audio(files, tmp_path):
+    cover = tmp_path / "cover.jpg"
+    ffmpeg("-f", "lavfi", "-i", "color=c=blue:s=300x300:d=1", "-frames:v", "1", str(cover))
+    for name in ("cbr128.mp3", "aac.m4a"):
+        path = tmp_path / f"cover-{name}"
+        ffmpeg("-i", str(files / name), "-i", str(cover), "-map", "0:a", "-map", "1:v", "-c:a", "copy", "-c:v",
+               "mjpeg", "-disposition:v", "attached_pic", str(path))
+        result = analyse(path)
+        assert (result.codec, result.channels) == (analyse(files / name).codec, 2)
+        assert result.duration == pytest.approx(3.0, abs=0.05)

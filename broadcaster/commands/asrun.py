@@ -31,7 +31,7 @@ def open_log(args) -> tuple[AsRunLog, object]:
     path = Path(args.log) if args.log else station.paths.asrun_log
     if not path.exists():
         raise fail(str(path), "không có nhật ký phát sóng", "no as-run log at this path",
-                   "kiểm tra --log hoặc paths.asrun_log", "check --log or paths.asrun_log")
+                   hint_vi="kiểm tra --log hoặc paths.asrun_log", hint_en="check --log or paths.asrun_log")
     return AsRunLog(path), station.zone
 
 
@@ -40,7 +40,7 @@ def parse_day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise fail("--date", f"ngày không hợp lệ: {text!r}", f"not a date: {text!r}",
-                   "viết dạng YYYY-MM-DD", "write it as YYYY-MM-DD") from None
+                   hint_vi="viết dạng YYYY-MM-DD", hint_en="write it as YYYY-MM-DD") from None
 
 
 def cmd_show(args) -> int:

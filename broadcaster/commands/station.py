@@ -94,7 +94,7 @@ def cmd_plan(args) -> int:
         first = date.fromisoformat(args.date)
     except ValueError:
         raise fail("--date", f"ngày không hợp lệ: {args.date!r}", f"not a date: {args.date!r}",
-                   "viết dạng YYYY-MM-DD", "write it as YYYY-MM-DD") from None
+                   hint_vi="viết dạng YYYY-MM-DD", hint_en="write it as YYYY-MM-DD") from None
     if not 1 <= args.days <= 3660:
         raise fail("--days", "số ngày phải từ 1 đến 3660", "--days must be 1 to 3660")
     playlists = load_playlists(station)

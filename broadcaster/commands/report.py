@@ -1,0 +1,136 @@
+"""`report` and `logbook`: results reports and the weekly logbook for the district, from the as-run log only."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+from broadcaster.commands.asrun import open_log
+from broadcaster.config import load_station
+from broadcaster.logbook import build_logbook, parse_iso_week
+from broadcaster.problems import fail
+from broadcaster.report_data import PERIODS, build_report, logged_items
+
+REPORT_FORMATS = ("json", "csv", "xlsx", "docx", "pdf")
+LOGBOOK_FORMATS = ("docx", "pdf", "xlsx")
+
+
+def register(sub, common) -> None:
+    report = sub.add_parser("report", parents=[common],
+                            help="báo cáo kết quả tuyên truyền / results report from the as-run log")
+    report.add_argument("--from", dest="first", required=True, help="YYYY-MM-DD, first day (station time)")
+    report.add_argument("--to", dest="last", required=True, help="YYYY-MM-DD, last day, included")
+    report.add_argument("--period", choices=PERIODS[1:], help="split into days, ISO weeks or months")
+    report.add_argument("--format", choices=REPORT_FORMATS, default="json")
+    report.add_argument("--out", help="output file (json: standard output if omitted)")
+    report.add_argument("--ref", help='directive answered, e.g. "Công văn số 123/STTTT-TTBCXB"')
+    report.add_argument("--log", help="as-run log file (default: paths.asrun_log from config)")
+    report.set_defaults(handler=cmd_report)
+    logbook = sub.add_parser("logbook", parents=[common],
+                             help="sổ nhật ký chương trình phát thanh hàng tuần / the weekly broadcast logbook")
+    logbook.add_argument("--week", required=True, help="ISO week, e.g. 2021-W08")
+    logbook.add_argument("--format", choices=LOGBOOK_FORMATS, default="docx")
+    logbook.add_argument("--out", required=True, help="output file")
+    logbook.add_argument("--log", help="as-run log file (default: paths.asrun_log from config)")
+    logbook.set_defaults(handler=cmd_logbook)
+
+
+def _log_path(args) -> Path:
+    log, _zone = open_log(args)  # the same --log / paths.asrun_log rules and errors as `log show`
+    log.close()
+    return log.path
+
+
+def _day(text: str, flag: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise fail(flag, f"ngày không hợp lệ: {text!r}", f"not a date: {text!r}",
+                   hint_vi="viết dạng YYYY-MM-DD", hint_en="write it as YYYY-MM-DD") from None
+
+
+def _out(args, fmt: str) -> Path:
+    if not args.out:
+        raise fail("--out", f"cần --out cho định dạng {fmt}", f"--out is required for {fmt}",
+                   hint_vi="ví dụ --out bao-cao.docx", hint_en="e.g. --out report.docx")
+    path = Path(args.out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def cmd_report(args) -> int:
+    first, last = _day(args.first, "--from"), _day(args.last, "--to")
+    if last < first:
+        raise fail("--to", "ngày kết thúc trước ngày bắt đầu", "--to is before --from")
+    station = load_station(args.config)
+    log_path = _log_path(args)
+    report = build_report(log_path, station, first, last, args.period or "all", args.ref)
+    fmt = args.format
+    if fmt == "json":
+        text = json.dumps(report.to_json(), ensure_ascii=False, indent=2)
+        if args.out:
+            _out(args, fmt).write_text(text + "\n", encoding="utf-8")
+        else:
+            print(text)
+    elif fmt == "csv":
+        from broadcaster.reports.csv_render import render_items_csv
+
+        render_items_csv(logged_items(log_path, station, first, last), _out(args, fmt))
+    elif fmt == "xlsx":
+        from broadcaster.reports.xlsx_render import render_report_xlsx
+
+        render_report_xlsx(report, logged_items(log_path, station, first, last), _out(args, fmt))
+    else:
+        from broadcaster.reports.report_outline import report_document
+
+        document = report_document(report)
+        if fmt == "docx":
+            from broadcaster.reports.docx_render import render_docx
+
+            render_docx(document, _out(args, fmt))
+        else:
+            from broadcaster.reports.pdf_render import render_pdf
+
+            render_pdf(document, _out(args, fmt))
+    if not report.integrity.ok:
+        print(f"CẢNH BÁO/WARNING: nhật ký hỏng tại dòng {report.integrity.first_bad_id} / as-run log broken at row "
+              f"{report.integrity.first_bad_id}: {report.integrity.message}", file=sys.stderr)
+    if args.out:
+        print(f"OK: {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_logbook(args) -> int:
+    try:
+        year, week = parse_iso_week(args.week)
+    except ValueError:
+        raise fail("--week", f"tuần không hợp lệ: {args.week!r}", f"not an ISO week: {args.week!r}",
+                   hint_vi="viết dạng YYYY-Www, ví dụ 2021-W08", hint_en="write it as YYYY-Www, e.g. 2021-W08") \
+            from None
+    station = load_station(args.config)
+    logbook = build_logbook(_log_path(args), station, year, week)
+    slot_names = {s.id: s.name for s in station.slots}
+    out = _out(args, args.format)
+    if args.format == "xlsx":
+        from broadcaster.reports.xlsx_render import render_logbook_xlsx
+
+        render_logbook_xlsx(logbook, slot_names, out)
+    else:
+        from broadcaster.reports.logbook_outline import logbook_document
+
+        document = logbook_document(logbook, slot_names)
+        if args.format == "docx":
+            from broadcaster.reports.docx_render import render_docx
+
+            render_docx(document, out)
+        else:
+            from broadcaster.reports.pdf_render import render_pdf
+
+            render_pdf(document, out)
+    if not logbook.integrity.ok:
+        print(f"CẢNH BÁO/WARNING: nhật ký hỏng tại dòng {logbook.integrity.first_bad_id} / as-run log broken at "
+              f"row {logbook.integrity.first_bad_id}", file=sys.stderr)
+    print(f"OK: {out}", file=sys.stderr)
+    return 0

@@ -1,0 +1,28 @@
+"""Every aired item of a period as CSV: one row per aired or partial play, in log order.
+
+UTF-8 with a byte-order mark, so spreadsheet programs open the Vietnamese text correctly. Columns are the
+stable interface documented in docs/cli.md ("Reports")."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from pathlib import Path
+
+from broadcaster.report_data import LoggedItem
+
+COLUMNS = ["id", "date", "start", "end", "seconds", "slot", "category", "title", "file", "sha256", "level",
+           "status", "reason"]
+
+
+def render_items_csv(items: Iterable[LoggedItem], out: str | Path) -> int:
+    count = 0
+    with open(out, "w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        for item in items:
+            writer.writerow([item.id, item.day, item.start, item.end, f"{item.seconds:.3f}", item.slot,
+                             item.category, item.title, item.file, item.sha256, item.level, item.status,
+                             item.reason])
+            count += 1
+    return count
