@@ -204,3 +204,16 @@ def test_collector_refusing_token_keeps_messages_queued(tmp_path, district, feed
 
     right = make_station(tmp_path / "xa-a", feed=feed | {"collector_token": collector.token["xa-a"]})
     assert sync_once(right).sent == 2
+
+
+def test_full_disk_leaves_the_clip_pending_and_downloads_nothing(tmp_path, district, synced, feed_server,
+                                                                  monkeypatch):
+    import shutil as sh
+
+    _, clip = district.publish(make_audio(tmp_path / "src" / "second.mp3", freq=660))
+    real = sh.disk_usage
+    monkeypatch.setattr(sh, "disk_usage", lambda p: real(p)._replace(free=10 * 2**20))  # a nearly full SD card
+    result = sync_once(synced).sources[0]
+    assert result.pending == {clip.sha256: "disk-full"} and not any(clip.sha256 in p for p, *_ in feed_server.seen)
+    monkeypatch.undo()
+    assert sync_once(synced).sources[0].added == [clip.sha256]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -41,6 +42,9 @@ STAGING_DIR = "feed-staging"
 # Clip refusals that cannot change on retry (same bytes, same verdict): not downloaded again. "oversized" is
 # not final: the operator may raise feed.max_clip_mb, and a declared size over the limit costs no download.
 FINAL_REJECTIONS = ("bad-audio",)
+# Clip problems that are not the clip's fault: the clip stays pending and is tried again next sync.
+RETRIED = ("interrupted", "unreachable", "http-error", "not-found", "missing", "disk-full", "io-error")
+DISK_MARGIN = 50 * 2**20
 # A day is summarised only this long after it ended, so an item still playing at midnight is in its row.
 SUMMARY_DELAY = timedelta(hours=1)
 
@@ -231,7 +235,7 @@ def _apply(verified: Verified, source: HttpSource | FolderSource, station: Stati
         try:
             _fetch_and_ingest(clip, source, staging, station, settings, library, verified, state, outbox, result)
         except FeedError as err:
-            if err.code == "interrupted" or err.code in ("unreachable", "http-error", "not-found", "missing"):
+            if err.code in RETRIED:
                 result.pending[clip.sha256] = err.code
                 continue
             result.rejected[clip.sha256] = err.code
@@ -250,6 +254,12 @@ def _fetch_and_ingest(clip: Clip, source: HttpSource | FolderSource, staging: Pa
                          f"the clip is {clip.size} bytes, over the limit of {settings.max_clip_bytes}",
                          "tăng feed.max_clip_mb nếu đúng là cần", "raise feed.max_clip_mb if it is really needed")
     staging.mkdir(parents=True, exist_ok=True)
+    # The clip needs room twice (staging, then the library's copy) plus a margin for the logs and catalogue.
+    free = shutil.disk_usage(staging).free
+    if free < 2 * clip.size + DISK_MARGIN:
+        raise feed_error("disk-full", str(staging), f"không đủ chỗ trống trên đĩa ({free // 2**20} MB)",
+                         f"not enough free disk space ({free // 2**20} MB) for a {clip.size // 2**20 + 1} MB clip",
+                         "xóa bớt tệp cũ (thư mục audio/.retired)", "free some space (e.g. audio/.retired)")
     part = staging / f"{clip.sha256}.part"
     result.bytes_downloaded += source.download(clip, part, settings.max_clip_bytes)
     if part.stat().st_size != clip.size or _sha256(part) != clip.sha256:
@@ -268,6 +278,9 @@ def _fetch_and_ingest(clip: Clip, source: HttpSource | FolderSource, staging: Pa
                                   target_lufs=station.audio.target_lufs)
     except BroadcasterError as err:
         raise FeedError(err.problems, "bad-audio") from None
+    except OSError as err:  # disk full, permissions: not the clip's fault, so retried next sync
+        raise feed_error("io-error", str(staged), f"lỗi ghi đĩa khi nhập tin bài: {err}",
+                         f"disk error while ingesting: {err}") from None
     finally:
         staged.unlink(missing_ok=True)  # the library made its own copy; nothing half-done stays behind
     state.record_clip(sha256=clip.sha256, keyid=verified.keyid, district=m.district, category=clip.category,
