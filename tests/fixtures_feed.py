@@ -54,11 +54,18 @@ def district(tmp_path) -> District:
 
 class FaultyFeedHandler(FeedFileHandler):
     """The static handler, with faults the tests switch on through the server's `faults` dict:
-    html: answer every request with an HTML page; cut: {file name: n} send only n bytes of that file once."""
+    html: answer every request with an HTML page; cut: {file name: n} send only n bytes of that file once.
+    Paths under /moved/ are redirected (301) to the same path without it."""
 
     def do_GET(self) -> None:
         faults = self.server.faults
         self.server.seen.append((self.path, self.headers.get("Range"), self.headers.get("If-None-Match")))
+        if self.path.startswith("/moved/"):  # the district moved its feed: permanent redirect to the new place
+            self.send_response(301)
+            self.send_header("Location", self.path[len("/moved"):])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if faults.get("html"):
             data = b"<!DOCTYPE html><html><body>Wi-Fi login</body></html>"
             self.send_response(200)

@@ -230,3 +230,12 @@ def test_a_day_with_nothing_aired_is_still_summarised_once(tmp_path):
     assert box.queue_daily_summaries(tmp_path / "no-asrun.sqlite", zone, today) == 0
     bodies = [json.loads(b) for (b,) in box.db.execute("SELECT body FROM outbox ORDER BY body")]
     assert [b["day"] for b in bodies] == ["2021-02-17", "2021-02-18", "2021-02-19"] and bodies[0]["items"] == []
+
+
+def test_redirected_feed_is_followed_for_manifest_and_resumed_clip(tmp_path, district, feed_server):
+    _, clip = district.publish(make_audio(tmp_path / "src" / "a.mp3", seconds=4))
+    feed_server.faults["cut"] = {f"{clip.sha256}.mp3": 4000}
+    station = commune(tmp_path, district, feed_server.url + "moved/")
+    assert sync_once(station).sources[0].pending == {clip.sha256: "interrupted"}
+    assert sync_once(station).added == [clip.sha256]
+    assert (f"/{clip.file}", "bytes=4000-", None) in feed_server.seen  # Range survives the redirect
