@@ -113,6 +113,8 @@ def feed_settings(station: Station) -> FeedSettings:
     r = _Reader(station, "feed")
     r.check_keys(_FEED_KEYS)
     url = r.text("url")
+    if url and "://" not in url:  # a folder (a mounted share): relative to config.yaml like every other path
+        url = str(r.base / url)
     token = r.text("collector_token")
     token_file = r.path("collector_token_file")
     if token_file is not None:
