@@ -239,3 +239,10 @@ def test_redirected_feed_is_followed_for_manifest_and_resumed_clip(tmp_path, dis
     assert sync_once(station).sources[0].pending == {clip.sha256: "interrupted"}
     assert sync_once(station).added == [clip.sha256]
     assert (f"/{clip.file}", "bytes=4000-", None) in feed_server.seen  # Range survives the redirect
+
+
+def test_validate_reports_feed_section_problems(tmp_path, capsys):
+    station = make_station(tmp_path / "xa-a", feed={"url": "http://x/", "public_key": "missing.pub"})
+    assert cli(["validate", "--config", str(station.file)]) == 2
+    out = capsys.readouterr().out
+    assert "missing.pub" in out and "district public key file not found" in out

@@ -6,6 +6,7 @@ import json
 from datetime import date
 
 from broadcaster.config import Station, load_station
+from broadcaster.feed.settings import feed_problems
 from broadcaster.model import LibraryItem
 from broadcaster.plan_view import plans_to_json, rundown, timeline_png
 from broadcaster.planner import plan_days
@@ -76,6 +77,7 @@ def cmd_validate(args) -> int:
         problems.extend(err.problems)
     items = library_items(station)
     problems.extend(library_problems(station, playlists, items))
+    problems.extend(feed_problems(station))
     for p in problems:
         print(p)
     errors = sum(p.severity == "error" for p in problems)

@@ -148,3 +148,22 @@ def collector_settings(station: Station) -> CollectorSettings:
                                  tokens=r.path("tokens"), feed=r.path("feed"))
     r.done()
     return settings
+
+
+def feed_problems(station: Station) -> list[Problem]:
+    """Everything wrong with the feed/collector sections, for `validate` (which lists rather than stops)."""
+    from broadcaster.feed.signing import load_public
+
+    problems: list[Problem] = []
+    for read in (feed_settings, collector_settings):
+        try:
+            settings = read(station)
+        except BroadcasterError as err:
+            problems.extend(err.problems)
+            continue
+        if isinstance(settings, FeedSettings) and settings.public_key:
+            try:
+                load_public(settings.public_key)
+            except BroadcasterError as err:
+                problems.extend(err.problems)
+    return problems
