@@ -3,7 +3,8 @@
 The planner reads `district_rules(station)`: one dict per district clip now in the library, with its
 plays-per-day quota, priority and validity. The daemon polls `replan_request(station)`: sync leaves a marker
 file `<paths.state>/replan-requested` when a priority/emergency clip arrived or a clip was withdrawn, meaning
-"re-plan the rest of today"; the daemon re-plans, then calls `clear_replan_request(station)`.
+"re-plan the rest of today" (its "emergency" list: clips to air at once); the daemon re-plans, then calls
+`clear_replan_request(station)`.
 
 Also kept here: the last manifest version accepted per district key (rollback protection), the HTTP validators
 for conditional requests, and the folder (USB) manifests already looked at.
@@ -168,12 +169,16 @@ def district_rules(station: Station) -> list[dict]:
         state.close()
 
 
-def request_replan(station: Station, reason: str, clips: list[str]) -> Path:
-    """Ask the daemon to re-plan the rest of today (written atomically; a newer request replaces an older)."""
+def request_replan(station: Station, reason: str, clips: list[str], emergency: list[str] = ()) -> Path:
+    """Ask the daemon to re-plan the rest of today (written atomically; a newer request replaces an older).
+
+    `emergency` lists newly arrived emergency clips (khẩn cấp): Circular 39/2020 says they air immediately,
+    so the daemon may break in with them rather than wait for the next slot."""
     marker = station.paths.state / REPLAN_MARKER
     marker.parent.mkdir(parents=True, exist_ok=True)
     tmp = marker.with_name(f".{REPLAN_MARKER}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps({"requested": now_iso(), "reason": reason, "clips": clips}), encoding="utf-8")
+    tmp.write_text(json.dumps({"requested": now_iso(), "reason": reason, "clips": clips,
+                               "emergency": list(emergency)}), encoding="utf-8")
     os.replace(tmp, marker)
     return marker
 

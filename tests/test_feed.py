@@ -92,6 +92,7 @@ def test_revoked_clip_leaves_rotation_and_asks_for_replan(tmp_path, district, fe
     first = sync_once(station)
     assert sorted(first.added) == sorted([keep.sha256, gone.sha256]) and first.replan_requested
     assert replan_request(station)["clips"] == [gone.sha256]  # the emergency clip re-plans today
+    assert replan_request(station)["emergency"] == [gone.sha256]  # ... and may break in at once
     clear_replan_request(station)
 
     assert cli(["district", "revoke", gone.sha256[:10], "--feed", str(district.feed), "--key", str(district.key)]) == 0

@@ -118,8 +118,9 @@ def sync_once(station: Station, *, feed_url: str | None = None, public_key: Path
                 result.sources.append(_sync_source(source, key, station, settings, state, outbox, lib,
                                                    now or datetime.now(UTC), replan))
             if replan:
+                emergency = [sha for sha in result.added if (c := state.clip(sha)) and c.priority == "emergency"]
                 request_replan(station, "district feed: priority/emergency clip arrived or a clip was withdrawn",
-                               replan)
+                               replan, emergency)
                 result.replan_requested = True
             today = ((now or datetime.now(UTC)) - SUMMARY_DELAY).astimezone(station.zone).date()
             outbox.queue_daily_summaries(station.paths.asrun_log, station.zone, today)
