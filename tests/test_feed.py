@@ -68,7 +68,7 @@ def test_published_clip_reaches_library_collector_and_district_report(tmp_path, 
     report = build(collector.db, yesterday, today, sorted(collector.token), read_feed_manifest(district.feed))
     row = report.clips[0]
     assert (row.sha256, row.delivered, row.plays, row.minutes) == (clip.sha256, 1, 2, 3.0)
-    assert report.not_reporting == ["xa-b"]
+    assert report.not_reporting == ["xa-b"] and row.not_delivered == ["xa-b"]
     assert "Cài đặt Bluezone" in render(report, "text") and "not_reporting,xa-b" in render(report, "csv")
 
 

@@ -29,6 +29,7 @@ class ClipRow:
     rejected: int = 0
     plays: int = 0
     minutes: float = 0.0
+    not_delivered: list[str] = field(default_factory=list)  # targeted communes without an "ingested" receipt
 
 
 @dataclass
@@ -75,8 +76,10 @@ def build(db_path: Path, date_from: date, date_to: date, communes: list[str] | N
         db.close()
     clips: dict[str, ClipRow] = {}
     expected = set(communes or [])
+    targets: dict[str, set[str]] = {}
     if manifest:
         for c in manifest.clips:
+            targets[c.sha256] = expected if c.targets == "all" else set(c.targets)
             targeted = len(expected) if c.targets == "all" and expected else (
                 "all" if c.targets == "all" else len(c.targets))
             clips[c.sha256] = ClipRow(c.sha256, c.title, c.category, targeted)
@@ -124,6 +127,8 @@ def build(db_path: Path, date_from: date, date_to: date, communes: list[str] | N
         for name in ("minutes", "all_minutes"):
             if hasattr(row, name):
                 setattr(row, name, round(getattr(row, name), 1))
+    for sha, wanted in targets.items():
+        clips[sha].not_delivered = sorted(c for c in wanted if (c, sha) not in delivered)
     heard = {c for c, kind, received_at, _ in rows if date_from.isoformat() <= received_at[:10] <= date_to.isoformat()}
     reporting = {c for c, _ in summaries} | heard
     return DistrictReport(date_from.isoformat(), date_to.isoformat(),
@@ -143,6 +148,9 @@ def render(report: DistrictReport, fmt: str) -> str:
         for c in report.clips:
             writer.writerow(["clip", c.sha256, c.title, c.category, c.targeted, c.delivered, c.rejected, c.plays,
                              c.minutes, "", "", "", ""])
+        for c in report.clips:
+            for commune in c.not_delivered:
+                writer.writerow(["not_delivered", c.sha256, c.title, c.category, commune] + [""] * 8)
         for m in report.communes:
             writer.writerow(["commune", m.commune, "", "", "", m.delivered, m.rejected, m.plays, m.minutes,
                              m.all_plays, m.all_minutes, m.days_reported, m.last_heard])
@@ -156,6 +164,8 @@ def render(report: DistrictReport, fmt: str) -> str:
     for c in report.clips:
         lines.append(f"  {c.sha256[:12]:12}  {c.title[:32]:32}  {c.targeted!s:>5}  {c.delivered:5}  "
                      f"{c.rejected:7}  {c.plays:5}  {c.minutes:7.1f}")
+        if c.not_delivered:
+            lines.append(f"  {'':12}  chưa nhận / not delivered: {', '.join(c.not_delivered)}")
     lines += ["", "Theo xã / per commune:",
               f"  {'xã / commune':20}  {'nhận/got':>8}  {'lượt/plays':>10}  {'phút/min':>8}  "
               f"{'tổng lượt/all':>13}  {'ngày báo/days':>13}  lần cuối / last heard"]
