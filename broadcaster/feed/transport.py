@@ -95,8 +95,8 @@ class HttpSource:
                                              f"the server sent more than the declared {clip.size} bytes")
                         out.write(chunk)
         except FeedError as err:
-            if err.code == "oversized":
-                part.unlink(missing_ok=True)
+            if err.code in ("oversized", "bad-range"):
+                part.unlink(missing_ok=True)  # never resume from bytes we cannot trust
             raise
         except urllib.error.HTTPError as err:
             if err.code == 416:
