@@ -247,3 +247,12 @@ def test_validate_reports_feed_section_problems(tmp_path, capsys):
     assert cli(["validate", "--config", str(station.file)]) == 2
     out = capsys.readouterr().out
     assert "missing.pub" in out and "district public key file not found" in out
+
+
+def test_server_without_etag_gets_if_modified_since_and_answers_304(tmp_path, district, feed_server):
+    district.publish(make_audio(tmp_path / "src" / "a.mp3"))
+    feed_server.faults["no_etag"] = True
+    station = commune(tmp_path, district, feed_server.url)
+    assert sync_once(station).ok
+    again = sync_once(station)
+    assert again.ok and again.sources[0].status == "unchanged" and feed_server.statuses.get(304) == 1

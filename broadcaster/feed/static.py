@@ -32,9 +32,10 @@ class FeedFileServer(ThreadingHTTPServer):
         self._count = threading.Lock()
         super().__init__(address, handler or FeedFileHandler)
 
-    def count(self, status: int, sent: int) -> None:
+    def count(self, status: int | None, sent: int) -> None:
         with self._count:
-            self.statuses[status] = self.statuses.get(status, 0) + 1
+            if status is not None:
+                self.statuses[status] = self.statuses.get(status, 0) + 1
             self.bytes_sent += sent
 
     @property
@@ -50,6 +51,10 @@ class FeedFileHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
         pass
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.server.count(code, 0)  # before the client can see the answer, so counts are never behind
+        super().send_response(code, message)
 
     def resolve(self) -> Path | None:
         """The file for the request path, never outside the root (no '..', no hidden files)."""
@@ -67,7 +72,7 @@ class FeedFileHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
-        self.server.count(status, len(data))
+        self.server.count(None, len(data))
 
     def do_HEAD(self) -> None:
         self.do_GET()
@@ -89,7 +94,6 @@ class FeedFileHandler(BaseHTTPRequestHandler):
             self.send_header("ETag", etag)
             self.send_header("Last-Modified", modified)
             self.end_headers()
-            self.server.count(304, 0)
             return
         start, end, status = 0, st.st_size - 1, 200
         wanted = self.headers.get("Range")
@@ -100,7 +104,6 @@ class FeedFileHandler(BaseHTTPRequestHandler):
                 self.send_header("Content-Range", f"bytes */{st.st_size}")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
-                self.server.count(416, 0)
                 return
             start, status = int(m.group(1)), 206
             end = min(int(m.group(2)), st.st_size - 1) if m.group(2) else st.st_size - 1
@@ -115,9 +118,8 @@ class FeedFileHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Range", f"bytes {start}-{end}/{st.st_size}")
         self.end_headers()
         if self.command == "HEAD":
-            self.server.count(status, 0)
             return
-        self.server.count(status, self.send_body(path, start, length))
+        self.server.count(None, self.send_body(path, start, length))
 
     def send_body(self, path: Path, start: int, length: int) -> int:
         sent = 0
