@@ -256,3 +256,21 @@ def test_server_without_etag_gets_if_modified_since_and_answers_304(tmp_path, di
     assert sync_once(station).ok
     again = sync_once(station)
     assert again.ok and again.sources[0].status == "unchanged" and feed_server.statuses.get(304) == 1
+
+
+def test_district_quota_reaches_the_planner(tmp_path, district):
+    import shutil
+
+    from broadcaster.plan_inputs import planner_inputs
+    from broadcaster.playlists import Quota
+
+    _, clip = district.publish(make_audio(tmp_path / "src" / "a.mp3"), plays_per_day=(2, 4))
+    station = make_station(tmp_path / "xa-a", feed={"public_key": str(district.pub)})
+    shutil.copytree(district.feed, station.paths.inbox / "usb")
+    assert sync_once(station).ok
+    station.paths.playlists.mkdir(parents=True, exist_ok=True)
+    (station.paths.playlists / "p.yaml").write_text("sequence: [bluezone]\n", encoding="utf-8")
+    playlists, items = planner_inputs(station)
+    assert clip.sha256 in {i.sha256 for i in items}
+    rules = [r for p in playlists.values() for r in p.items if r.sha256 == clip.sha256]
+    assert rules and rules[0].plays == Quota(2, 4)
