@@ -358,6 +358,13 @@ def verify_chain(log_path: Path) -> Integrity:
     return Integrity(check.ok, check.rows, check.first_bad_id, check.message)
 
 
+def _verify_into(log_path: Path, out: list) -> None:
+    try:
+        out.append(verify_chain(log_path))
+    except BaseException as err:  # re-raised in the calling thread
+        out.append(err)
+
+
 def build_report(log_path: str | Path, station: Station, first: date, last: date, period: str = "all",
                  ref: str | None = None, threads: int | None = None, integrity: Integrity | None = None) -> Report:
     """Every figure of a results report for [first, last] (local days, inclusive) from the as-run log."""
@@ -382,13 +389,16 @@ def build_report(log_path: str | Path, station: Station, first: date, last: date
     workers = [threading.Thread(target=_read_chunk, args=(
         log_path, clock, {**params, "id_lo": id_lo + k * step, "id_hi": id_lo + (k + 1) * step - 1},
         spans, parts[k])) for k in range(threads)]
+    checked: list[Integrity | BaseException] = []
+    if integrity is None:  # verifying is Python work and the scans are SQLite work: they overlap on two cores
+        workers.append(threading.Thread(target=_verify_into, args=(log_path, checked)))
     for w in workers:
         w.start()
     for w in workers:
         w.join()
-    for part in parts:
-        if part.error:
-            raise part.error
+    for failure in [p.error for p in parts if p.error] + [c for c in checked if isinstance(c, BaseException)]:
+        raise failure
+    integrity = integrity or checked[0]
     groups = [(date.fromordinal(g[0] - _ORDINAL_TO_JDN).isoformat(), *g[1:]) for p in parts for g in p.groups]
     sessions: dict[str, int] = defaultdict(int)
     for day, _slot in {pair for p in parts for pair in p.sessions}:  # a chunk edge can split a session
@@ -403,7 +413,7 @@ def build_report(log_path: str | Path, station: Station, first: date, last: date
         items=len({g[1] for g in groups if g[3] == "aired"}),
         blackout_seconds=sum(e.seconds for e in exceptions), exceptions=exceptions,
         failures=[Failure(*row) for p in parts for row in p.failures],
-        integrity=integrity or verify_chain(log_path), timezone=station.timezone)
+        integrity=integrity, timezone=station.timezone)
 
 
 def _topics(groups: list[tuple]) -> list[TopicFigures]:
