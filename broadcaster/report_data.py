@@ -301,12 +301,12 @@ def _read_chunk(log_path: Path, clock: LocalClock, params: dict, spans: list[tup
         db.execute("CREATE INDEX spans_day ON spans(day)")
         db.executemany("INSERT INTO spans VALUES (?, ?, ?, ?)", spans)
         # `listed` is the row id for rows reported one by one (not aired in full, or sounding in a blackout),
-        # 0 for the rest; an upsert into this small keyed table is about twice as fast as a GROUP BY, which
+        # 0 for the rest, so every row with listed = 0 is "aired" and status need not be in the key (each key
+        # column costs); an upsert into this small keyed table is about twice as fast as a GROUP BY, which
         # would sort every row. Slots are folded apart (table s): in a log merged from many communes, slot
         # names multiply the groups by the number of communes.
-        db.execute("CREATE TEMP TABLE g (day INTEGER, item TEXT, category TEXT, status TEXT, level TEXT, "
-                   "listed INTEGER, n INTEGER, seconds REAL, "
-                   "PRIMARY KEY (day, item, category, status, level, listed)) WITHOUT ROWID")
+        db.execute("CREATE TEMP TABLE g (day INTEGER, item TEXT, category TEXT, listed INTEGER, status TEXT, "
+                   "n INTEGER, seconds REAL, PRIMARY KEY (day, item, category, listed)) WITHOUT ROWID")
         db.execute("CREATE TEMP TABLE s (day INTEGER, slot TEXT, PRIMARY KEY (day, slot)) WITHOUT ROWID")
         touches_blackout = (
             "actual_start < :spans_to AND actual_end > :spans_from AND EXISTS ("
@@ -315,8 +315,8 @@ def _read_chunk(log_path: Path, clock: LocalClock, params: dict, spans: list[tup
             "AND julianday(actual_start) < s.hi AND julianday(actual_end) > s.lo)")
         db.execute(
             f"INSERT INTO g SELECT {clock.day_number(_START)}, "
-            "coalesce(nullif(sha256, ''), nullif(file, ''), title), category, status, level, "
-            f"CASE WHEN status != 'aired' OR ({touches_blackout}) THEN id ELSE 0 END, 1, "
+            "coalesce(nullif(sha256, ''), nullif(file, ''), title), category, "
+            f"CASE WHEN status != 'aired' OR ({touches_blackout}) THEN id ELSE 0 END, status, 1, "
             "coalesce((julianday(actual_end) - julianday(actual_start)) * 86400, 0) "
             f"FROM log.asrun WHERE {_IN_PERIOD} "
             "ON CONFLICT DO UPDATE SET n = n + 1, seconds = seconds + excluded.seconds", params)
@@ -410,7 +410,7 @@ def build_report(log_path: str | Path, station: Station, first: date, last: date
         topics=_topics(groups), days=_days(groups, sessions, days),
         sub_periods=[SubPeriod(label, a, b, _topics([g for g in groups if a.isoformat() <= g[0] <= b.isoformat()]))
                      for label, a, b in split_period(first, last, period)],
-        items=len({g[1] for g in groups if g[3] == "aired"}),
+        items=len({g[1] for g in groups if g[4] == "aired"}),
         blackout_seconds=sum(e.seconds for e in exceptions), exceptions=exceptions,
         failures=[Failure(*row) for p in parts for row in p.failures],
         integrity=integrity, timezone=station.timezone)
@@ -422,7 +422,7 @@ def _topics(groups: list[tuple]) -> list[TopicFigures]:
     partial: dict[str, int] = defaultdict(int)
     partial_seconds: dict[str, float] = defaultdict(float)
     items: dict[str, set] = defaultdict(set)
-    for _day, item, category, status, _level, _listed, n, secs in groups:
+    for _day, item, category, _listed, status, n, secs in groups:
         if status == "aired":
             plays[category] += n
             seconds[category] += secs
@@ -436,7 +436,7 @@ def _topics(groups: list[tuple]) -> list[TopicFigures]:
 
 def _days(groups: list[tuple], sessions: dict[str, int], days: list[date]) -> list[DayFigures]:
     by_topic: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0]))
-    for day, _item, category, status, _level, _listed, n, secs in groups:
+    for day, _item, category, _listed, status, n, secs in groups:
         if status == "aired":
             figures = by_topic[day][category]
             figures[0] += n
