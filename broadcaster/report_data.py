@@ -2,11 +2,11 @@
 
 Pure reading: the log is opened read-only, so making a report can never alter the evidence. Aggregation runs
 inside SQLite: one pass folds the period's rows into a small in-memory table keyed by (day, item, category,
-status, level), and plays, distinct items, minutes, per-day and per-sub-period figures are summed from those
+listed row), and plays, distinct items, minutes, per-day and per-sub-period figures are summed from those
 few thousand groups in Python; a second pass collects the (day, slot) pairs that make sessions. Large logs are
 split into id ranges read by parallel threads (sqlite3 releases the GIL while a statement runs). Only rows that
 failed or overlap a blackout span are returned one by one. The plan is never consulted: what did not reach the
-log did not air.
+log did not air. The hash chain is verified (AsRunLog.verify) in a thread alongside the scans.
 """
 
 from __future__ import annotations
