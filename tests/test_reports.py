@@ -172,6 +172,8 @@ def documents(tmp_path_factory) -> dict[str, str]:
         for fmt in ("docx", "pdf", "xlsx"):
             assert run_cli("logbook", "--week", "2021-W08", "--format", fmt, "--out", str(out / f"{name}-{fmt}.{fmt}"),
                            "--log", str(log)) == 0
+    assert run_cli("logbook", "--week", "2021-W20", "--format", "pdf", "--out", str(out / "logbook-empty-pdf.pdf"),
+                   "--log", str(good)) == 0
     office = sorted(str(p) for p in out.iterdir() if p.suffix in (".docx", ".xlsx"))
     converted = base / "converted"
     subprocess.run([soffice, "--headless", f"-env:UserInstallation={(base / 'lo-profile').as_uri()}",
@@ -244,7 +246,7 @@ def test_figures_agree_across_every_format_and_with_the_log(documents):
 
 def test_empty_period_says_no_broadcasts_were_recorded(documents):
     assert json.loads(documents["empty-json"])["totals"]["plays"] == 0
-    for key in ("empty-pdf", "empty-docx", "empty-xlsx"):
+    for key in ("empty-pdf", "empty-docx", "empty-xlsx", "logbook-empty-pdf"):
         assert "không ghi nhận buổi phát nào" in flat(documents[key + ":page1"]), key
     assert documents["empty-csv"].splitlines()[0].startswith("id,date,start")
 

@@ -64,24 +64,25 @@ def cmd_report(args) -> int:
     first, last = _day(args.first, "--from"), _day(args.last, "--to")
     if last < first:
         raise fail("--to", "ngày kết thúc trước ngày bắt đầu", "--to is before --from")
+    fmt = args.format
+    out = _out(args, fmt) if fmt != "json" or args.out else None  # before the work, not after
     station = load_station(args.config)
     log_path = _log_path(args)
     report = build_report(log_path, station, first, last, args.period or "all", args.ref)
-    fmt = args.format
     if fmt == "json":
         text = json.dumps(report.to_json(), ensure_ascii=False, indent=2)
-        if args.out:
-            _out(args, fmt).write_text(text + "\n", encoding="utf-8")
+        if out:
+            out.write_text(text + "\n", encoding="utf-8")
         else:
             print(text)
     elif fmt == "csv":
         from broadcaster.reports.csv_render import render_items_csv
 
-        render_items_csv(logged_items(log_path, station, first, last), _out(args, fmt))
+        render_items_csv(logged_items(log_path, station, first, last), out)
     elif fmt == "xlsx":
         from broadcaster.reports.xlsx_render import render_report_xlsx
 
-        render_report_xlsx(report, logged_items(log_path, station, first, last), _out(args, fmt))
+        render_report_xlsx(report, logged_items(log_path, station, first, last), out)
     else:
         from broadcaster.reports.report_outline import report_document
 
@@ -89,11 +90,11 @@ def cmd_report(args) -> int:
         if fmt == "docx":
             from broadcaster.reports.docx_render import render_docx
 
-            render_docx(document, _out(args, fmt))
+            render_docx(document, out)
         else:
             from broadcaster.reports.pdf_render import render_pdf
 
-            render_pdf(document, _out(args, fmt))
+            render_pdf(document, out)
     if not report.integrity.ok:
         print(f"CẢNH BÁO/WARNING: nhật ký hỏng tại dòng {report.integrity.first_bad_id} / as-run log broken at row "
               f"{report.integrity.first_bad_id}: {report.integrity.message}", file=sys.stderr)
