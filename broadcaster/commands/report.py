@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from broadcaster.commands.asrun import open_log
@@ -86,7 +86,7 @@ def cmd_report(args) -> int:
     else:
         from broadcaster.reports.report_outline import report_document
 
-        document = report_document(report)
+        document = report_document(report, issued=datetime.now(station.zone).date())  # the station's today
         if fmt == "docx":
             from broadcaster.reports.docx_render import render_docx
 
@@ -121,7 +121,7 @@ def cmd_logbook(args) -> int:
     else:
         from broadcaster.reports.logbook_outline import logbook_document
 
-        document = logbook_document(logbook, slot_names)
+        document = logbook_document(logbook, slot_names, issued=datetime.now(station.zone).date())
         if args.format == "docx":
             from broadcaster.reports.docx_render import render_docx
 
