@@ -231,7 +231,8 @@ class LocalClock:
         return f"strftime('%H:%M:%S', {jd} + {self.fixed!r})" if self.fixed is not None else f"local_clock({jd})"
 
     def _moment(self, jd: float | None) -> datetime | None:
-        return None if jd is None else datetime.fromtimestamp((jd - _UNIX_EPOCH_JD) * 86400, self.zone)
+        # rounded to the log's millisecond, as SQLite does: a float Julian day is a few microseconds off
+        return None if jd is None else datetime.fromtimestamp(round((jd - _UNIX_EPOCH_JD) * 86400, 3), self.zone)
 
     def _day(self, jd: float | None) -> str | None:
         moment = self._moment(jd)

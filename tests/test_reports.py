@@ -124,6 +124,8 @@ def test_a_zone_with_daylight_saving_keeps_local_days(tmp_path):
                           status="aired", slot="sang", category="bluezone", sha256="a" * 64)
     report = build_report(log, station, date(2021, 3, 27), date(2021, 3, 29))
     assert [d.plays for d in report.days] == [1, 0, 1]
+    items = logged_items(log, station, date(2021, 3, 27), date(2021, 3, 29))
+    assert [(i.day, i.start) for i in items] == [("2021-03-27", "00:10:00"), ("2021-03-29", "00:10:00")]
 
 
 def test_bad_dates_and_weeks_are_told_in_both_languages(demo_log, capsys):  # noqa: F811
