@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "broadcaster.commands.library",
     "broadcaster.commands.simulate",
     "broadcaster.commands.report",
+    "broadcaster.commands.feed",
 )
 
 
