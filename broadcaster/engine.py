@@ -20,10 +20,14 @@ API (the daemon, play-now and simulate use only this):
 - `sink_factory(device)` makes a sink for one entry of `settings.output_devices`. If opening or writing fails
   (`SinkFailure`), the engine logs the items that lost air as `failed` with the reason, retries with backoff
   over the configured devices in order, and goes on where the clock says it should be once one works.
-- Break-ins (Circular 39/2020): `emergency` (khẩn cấp) interrupts now with a short fade, is refused inside a
-  blackout unless `confirm=True`; `priority` (ưu tiên) airs at the next item boundary of the run on air (later
-  items move later; the hard stop still holds), is refused inside a blackout. With no run on air a break-in
-  plays at once on its own.
+- Call `play_run` up to `preroll` (1.5 s) before the first item or earlier: the engine waits (without holding
+  its run lock), opens the sink `preroll` ahead and lines frame 0 up with the start. Called later, it joins late.
+- Break-ins (Circular 39/2020): `emergency` (khẩn cấp) interrupts now with a short fade (0.5 s), is refused
+  inside a blackout unless `confirm=True`, and is never cut by the hard stop; the plan then goes on where the
+  clock says (items it covered are `skipped`, the one it interrupted resumes as a second, `partial` row).
+  `priority` (ưu tiên) airs at the next item boundary of the run on air (later items move later; the hard stop
+  still holds), is refused inside a blackout. With no run on air a break-in plays at once on its own thread.
+  The ticket is answered once the sink has played the item out.
 - As-run rows: one per item that reached (or failed to reach) the sink; actual start/end are the times the
   first/last frame is heard (sink latency included), millisecond precision, station zone.
 """
