@@ -123,9 +123,15 @@ class Engine:
         join, note = None, ""
         if resume_at is not None and resume_at > run_start:
             join, note = resume_at, f"resumed after restart at {resume_at.astimezone(self.zone):%H:%M:%S}"
-        elif self.clock.now() + timedelta(seconds=self.preroll) < run_start:
-            # Wait outside the lock: a break-in meanwhile plays on its own instead of waiting for the slot.
-            self.clock.sleep_until(run_start - timedelta(seconds=self.preroll))
+        else:
+            # Wait outside the lock (a break-in meanwhile plays on its own instead of waiting for the slot), in
+            # short naps so that stop() is heard.
+            ready = run_start - timedelta(seconds=self.preroll)
+            while self.clock.now() < ready and not self._stop.is_set():
+                self.clock.sleep_until(min(ready, self.clock.now() + timedelta(seconds=0.5)))
+            if self._stop.is_set():
+                self._stop.clear()
+                return RunResult()
         with self._run_lock:
             mixer.load(list(items), run_start, hard_stop, join_at=join, join_note=note)
             return self._run(mixer, run_start, "started late")

@@ -222,3 +222,18 @@ def test_an_emergency_is_not_cut_by_the_slot_end(tmp_path, audio):
     assert height > 0.999 and lag > 3 * RATE
     em = next(e for e in result.entries if e.level == "emergency")
     assert em.status == "aired" and em.reason == "đê vỡ"
+
+
+def test_stop_while_waiting_for_a_run_returns_at_once(tmp_path, audio):
+    import threading
+    import time
+
+    from broadcaster.clock import WallClock
+
+    clock = WallClock(ZONE)
+    items = chain([("n1.wav", 3.0)], t0=clock.now() + timedelta(hours=1))
+    engine = Engine(audio, SETTINGS, lambda d: NullSink(), clock, AsRunLog(tmp_path / "a.sqlite"), ZONE)
+    threading.Timer(0.3, engine.stop).start()
+    began = time.monotonic()
+    result = engine.play_run(items, items[-1].end)
+    assert time.monotonic() - began < 2 and not result.entries
