@@ -31,7 +31,7 @@ def main() -> None:
     playlists = load_playlists(station)
     source = "demo catalogue"
     try:
-        from broadcaster.commands.station import library_items
+        from broadcaster.plan_inputs import library_items
 
         items = library_items(station)
     except Exception:  # noqa: BLE001 - the bench still runs before the library is built

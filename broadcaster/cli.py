@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "broadcaster.commands.library",
     "broadcaster.commands.simulate",
     "broadcaster.commands.report",
+    "broadcaster.commands.feed",
 )
 
 # Commands that must start fast import only their own module: the daemon has to be back on air within 2 s of a

@@ -128,7 +128,8 @@ class AvDecoder:
         self.loop = loop
         self.error: str | None = None
         self.frames_read = 0
-        self._left = np.zeros((0, channels), np.float32)
+        self._left: np.ndarray | list[np.ndarray] = np.zeros((0, channels), np.float32)  # decoded, not yet read
+        self._left_at = self._left_size = 0
         self._container = None
         self._frames = iter(())
         if not self.path.is_file():
@@ -162,15 +163,18 @@ class AvDecoder:
                     origin = stream.start_time or 0  # MP3 encoder delay shows up as a start time
                     start = float((frame.pts - origin) * frame.time_base)
                     skip = max(0, round((offset - start) * self.sample_rate))
-            if direct:
-                converted = (frame.to_ndarray().T,)
+            if direct:  # one 1-D view per channel straight on the frame's planes: no copy, no vstack
+                samples = frame.samples
+                converted = ([np.frombuffer(plane, np.float32, samples) for plane in frame.planes],)
             else:
                 converted = (out.to_ndarray().reshape(-1, self.channels) for out in resampler.resample(frame))
-            for data in converted:
+            for data in converted:  # an (n, channels) array, or a list of per-channel arrays
                 if skip:
-                    cut = min(skip, data.shape[0])
-                    data, skip = data[cut:], skip - cut
-                if data.shape[0]:
+                    size = len(data[0]) if isinstance(data, list) else data.shape[0]
+                    cut = min(skip, size)
+                    data = [c[cut:] for c in data] if isinstance(data, list) else data[cut:]
+                    skip -= cut
+                if len(data[0]) if isinstance(data, list) else data.shape[0]:
                     yield data
         if not direct:
             for out in resampler.resample(None):
@@ -179,9 +183,11 @@ class AvDecoder:
     def read_into(self, out: np.ndarray) -> int:
         want, got = out.shape[0], 0
         while got < want:
-            if self._left.shape[0] == 0:
+            if self._left_size - self._left_at == 0:
                 try:
                     self._left = next(self._frames)
+                    self._left_at = 0
+                    self._left_size = len(self._left[0]) if isinstance(self._left, list) else self._left.shape[0]
                     continue
                 except StopIteration:
                     if not (self.loop and self.frames_read + got > 0 and self._container is not None):
@@ -192,9 +198,14 @@ class AvDecoder:
                 except self._av.FFmpegError as err:  # damaged data mid-file: the rest is silence
                     self.error = f"cannot decode {self.path.name}: {err}"
                     break
-            take = min(want - got, self._left.shape[0])
-            out[got:got + take] = self._left[:take]
-            self._left = self._left[take:]
+            at = self._left_at
+            take = min(want - got, self._left_size - at)
+            if isinstance(self._left, list):
+                for channel, plane in enumerate(self._left):
+                    out[got:got + take, channel] = plane[at:at + take]
+            else:
+                out[got:got + take] = self._left[at:at + take]
+            self._left_at += take
             got += take
         if got < want:
             out[got:].fill(0.0)

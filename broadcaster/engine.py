@@ -20,10 +20,14 @@ API (the daemon, play-now and simulate use only this):
 - `sink_factory(device)` makes a sink for one entry of `settings.output_devices`. If opening or writing fails
   (`SinkFailure`), the engine logs the items that lost air as `failed` with the reason, retries with backoff
   over the configured devices in order, and goes on where the clock says it should be once one works.
-- Break-ins (Circular 39/2020): `emergency` (khẩn cấp) interrupts now with a short fade, is refused inside a
-  blackout unless `confirm=True`; `priority` (ưu tiên) airs at the next item boundary of the run on air (later
-  items move later; the hard stop still holds), is refused inside a blackout. With no run on air a break-in
-  plays at once on its own.
+- Call `play_run` up to `preroll` (1.5 s) before the first item or earlier: the engine waits (without holding
+  its run lock), opens the sink `preroll` ahead and lines frame 0 up with the start. Called later, it joins late.
+- Break-ins (Circular 39/2020): `emergency` (khẩn cấp) interrupts now with a short fade (0.5 s), is refused
+  inside a blackout unless `confirm=True`, and is never cut by the hard stop; the plan then goes on where the
+  clock says (items it covered are `skipped`, the one it interrupted resumes as a second, `partial` row).
+  `priority` (ưu tiên) airs at the next item boundary of the run on air (later items move later; the hard stop
+  still holds), is refused inside a blackout. With no run on air a break-in plays at once on its own thread.
+  The ticket is answered once the sink has played the item out.
 - As-run rows: one per item that reached (or failed to reach) the sink; actual start/end are the times the
   first/last frame is heard (sink latency included), millisecond precision, station zone.
 """
@@ -116,13 +120,19 @@ class Engine:
         self._stop.clear()
         run_start = items[0].start
         mixer = self._mixer()
+        join, note = None, ""
+        if resume_at is not None and resume_at > run_start:
+            join, note = resume_at, f"resumed after restart at {resume_at.astimezone(self.zone):%H:%M:%S}"
+        else:
+            # Wait outside the lock (a break-in meanwhile plays on its own instead of waiting for the slot), in
+            # short naps so that stop() is heard.
+            ready = run_start - timedelta(seconds=self.preroll)
+            while self.clock.now() < ready and not self._stop.is_set():
+                self.clock.sleep_until(min(ready, self.clock.now() + timedelta(seconds=0.5)))
+            if self._stop.is_set():
+                self._stop.clear()
+                return RunResult()
         with self._run_lock:
-            now = self.clock.now()
-            join, note = None, ""
-            if resume_at is not None and resume_at > run_start:
-                join, note = resume_at, f"resumed after restart at {resume_at.astimezone(self.zone):%H:%M:%S}"
-            elif now + timedelta(seconds=self.preroll) < run_start:
-                self.clock.sleep_until(run_start - timedelta(seconds=self.preroll))
             mixer.load(list(items), run_start, hard_stop, join_at=join, join_note=note)
             return self._run(mixer, run_start, "started late")
 
@@ -313,12 +323,13 @@ class _Playback:
             return
         self.align(late_note)
 
-    def align(self, late_note: str) -> None:
+    def align(self, late_note: str, kind: str = "skip") -> None:
         """Line the sink up with the clock: silence until mixer frame `pos` is heard on time, or skip ahead
         if it is already late."""
         sink = self.sink
         if sink.realtime:
-            silence = np.zeros((sink.block_frames, self.e.settings.channels), np.float32)
+            # small chunks: with big blocks the wait for a settled clock would overshoot by up to a block
+            silence = np.zeros((min(sink.block_frames, 1024), self.e.settings.channels), np.float32)
             opened = time.monotonic()
             settled = opened + getattr(sink, "settle_seconds", 0.0)  # first DAC times after a start are off
             while (sink.heard_time(self.sink_frame) is None or time.monotonic() < settled) \
@@ -337,7 +348,7 @@ class _Playback:
         frames = round(late * self.sr)
         logger.info("%s: run frame %d is %+.1f ms from its time", self.sink.name, self.mixer.pos, late * 1000)
         if frames > round(self.e.resync_threshold * self.sr):
-            self.mixer.seek(self.mixer.pos + frames, f"{late_note} by {late:.3f} s")
+            self.mixer.seek(self.mixer.pos + frames, f"{late_note} by {late:.3f} s", kind=kind)
         elif frames < 0:
             silence = np.zeros((min(-frames, 1 << 16), self.e.settings.channels), np.float32)
             left = -frames
@@ -415,7 +426,7 @@ class _Playback:
         except SinkFailure as err2:
             self.give_up(err2)
             return
-        self.align("sound card was unavailable")
+        self.align("sound card was unavailable", kind="fail")
 
     def give_up(self, err: SinkFailure) -> None:
         self.sink = None

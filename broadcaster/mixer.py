@@ -57,6 +57,7 @@ class Voice:
     started: bool = False
     ended: bool = False
     failed: str = ""  # why it cannot play (reported when its time comes)
+    exempt: bool = False  # an emergency: the hard stop does not cut it
     decoder: Decoder | None = None
     bed: Decoder | None = None
     dec_pos: int = -1  # mixer frame the decoder's next frame belongs to
@@ -220,7 +221,7 @@ class Mixer:
     def _breakin_voice(self, item: PlannedItem, start: int, end: int, reason: str) -> Voice:
         return Voice(item=item, start=start, end=end, offset=0, gain=10 ** (item.gain_db / 20),
                      fade_in=self.fade, fade_out=self.fade, kind="break-in", reason=reason,
-                     planned_frames=end - start)
+                     planned_frames=end - start, exempt=item.level == "emergency")
 
     def seek(self, frame: int, note: str, kind: str = "skip") -> None:
         """Before rendering, or after the sink was down: continue at `frame` (later than now). Items on air
@@ -229,7 +230,7 @@ class Mixer:
             return
         for v in self.voices:
             if v.started and not v.ended:
-                if min(v.end, self.hard_stop) <= frame:
+                if self._stop_of(v) <= frame:
                     v.ended = True
                     self._close_voice(v)
                     self._pending.append(Event(kind, v, None, note))
@@ -264,12 +265,15 @@ class Mixer:
     # ---- rendering ----------------------------------------------------------------------------------------
     @property
     def end_frame(self) -> int:
-        last = max((v.end for v in self.voices if not v.ended), default=self.pos)
-        return min(last, self.hard_stop)
+        return max((self._stop_of(v) for v in self.voices if not v.ended), default=self.pos)
+
+    def _stop_of(self, v: Voice) -> int:
+        """Where `v` stops: its end, or the hard stop if that comes first (emergencies are exempt)."""
+        return v.end if v.exempt else min(v.end, self.hard_stop)
 
     @property
     def done(self) -> bool:
-        return not self.voices or self.pos >= self.hard_stop
+        return not self.voices or (self.pos >= self.hard_stop and not any(v.exempt for v in self.voices))
 
     def render(self, out: np.ndarray) -> list[Event]:
         """Mix the next `len(out)` frames into `out` (overwritten). Returns what happened in them."""
@@ -289,8 +293,10 @@ class Mixer:
                 ahead += 1
             # Open the decoders of the next items early (by time and by count): ffmpeg's start-up (~60 ms
             # here) then overlaps mixing instead of stalling it, which matters most when simulating.
-            if (v.start >= prefetch and ahead > PREFETCH_ITEMS) or v.start >= self.hard_stop:
+            if v.start >= prefetch and ahead > PREFETCH_ITEMS:
                 break
+            if v.start >= self.hard_stop and not v.exempt:
+                continue
             if v.failed:
                 if v.start < q:
                     v.ended = True
@@ -301,20 +307,21 @@ class Mixer:
                     continue
             if v.start >= q:
                 continue
-            a, b = max(v.start, p), min(v.end, q, self.hard_stop)
+            stop = self._stop_of(v)
+            a, b = max(v.start, p), min(stop, q)
             if not v.started:
                 v.started = True
                 events.append(Event("start", v, a - p))
             if b > a:
                 self._mix_voice(v, a, b, out[a - p:b - p])
-            if min(v.end, self.hard_stop) <= q:
+            if stop <= q:
                 v.ended = True
-                if v.end > self.hard_stop:
+                if stop < v.end:
                     v.notes.append("faded out before the hard stop (slot end or blackout)")
-                events.append(Event("end", v, max(0, min(v.end, self.hard_stop) - p)))
+                events.append(Event("end", v, max(0, stop - p)))
                 self._close_voice(v)
         self.voices = [v for v in self.voices if not v.ended]
-        if not any(v.start < self.hard_stop for v in self.voices):  # what is left cannot air any more
+        if not any(v.start < self.hard_stop or v.exempt for v in self.voices):  # what is left cannot air
             for v in self.voices:
                 v.ended = True
                 self._close_voice(v)
@@ -391,8 +398,8 @@ class Mixer:
 
     def _envelope(self, v: Voice, a: int, b: int) -> np.ndarray | None:
         """Gain curve over frames [a, b) of `v`, or None when it is flat 1 there (the common case)."""
-        stop = min(v.end, self.hard_stop)
-        hard = v.end > self.hard_stop
+        stop = self._stop_of(v)
+        hard = stop < v.end
         in_fade = a < v.start + v.fade_in
         out_fade = b > v.end - v.fade_out
         hard_fade = hard and b > self.hard_stop - self.hard_fade

@@ -2,11 +2,11 @@
 
 Pure reading: the log is opened read-only, so making a report can never alter the evidence. Aggregation runs
 inside SQLite: one pass folds the period's rows into a small in-memory table keyed by (day, item, category,
-status, level), and plays, distinct items, minutes, per-day and per-sub-period figures are summed from those
+listed row), and plays, distinct items, minutes, per-day and per-sub-period figures are summed from those
 few thousand groups in Python; a second pass collects the (day, slot) pairs that make sessions. Large logs are
 split into id ranges read by parallel threads (sqlite3 releases the GIL while a statement runs). Only rows that
 failed or overlap a blackout span are returned one by one. The plan is never consulted: what did not reach the
-log did not air.
+log did not air. The hash chain is verified (AsRunLog.verify) in a thread alongside the scans.
 """
 
 from __future__ import annotations
@@ -231,7 +231,8 @@ class LocalClock:
         return f"strftime('%H:%M:%S', {jd} + {self.fixed!r})" if self.fixed is not None else f"local_clock({jd})"
 
     def _moment(self, jd: float | None) -> datetime | None:
-        return None if jd is None else datetime.fromtimestamp((jd - _UNIX_EPOCH_JD) * 86400, self.zone)
+        # rounded to the log's millisecond, as SQLite does: a float Julian day is a few microseconds off
+        return None if jd is None else datetime.fromtimestamp(round((jd - _UNIX_EPOCH_JD) * 86400, 3), self.zone)
 
     def _day(self, jd: float | None) -> str | None:
         moment = self._moment(jd)
@@ -301,12 +302,12 @@ def _read_chunk(log_path: Path, clock: LocalClock, params: dict, spans: list[tup
         db.execute("CREATE INDEX spans_day ON spans(day)")
         db.executemany("INSERT INTO spans VALUES (?, ?, ?, ?)", spans)
         # `listed` is the row id for rows reported one by one (not aired in full, or sounding in a blackout),
-        # 0 for the rest; an upsert into this small keyed table is about twice as fast as a GROUP BY, which
+        # 0 for the rest, so every row with listed = 0 is "aired" and status need not be in the key (each key
+        # column costs); an upsert into this small keyed table is about twice as fast as a GROUP BY, which
         # would sort every row. Slots are folded apart (table s): in a log merged from many communes, slot
         # names multiply the groups by the number of communes.
-        db.execute("CREATE TEMP TABLE g (day INTEGER, item TEXT, category TEXT, status TEXT, level TEXT, "
-                   "listed INTEGER, n INTEGER, seconds REAL, "
-                   "PRIMARY KEY (day, item, category, status, level, listed)) WITHOUT ROWID")
+        db.execute("CREATE TEMP TABLE g (day INTEGER, item TEXT, category TEXT, listed INTEGER, status TEXT, "
+                   "n INTEGER, seconds REAL, PRIMARY KEY (day, item, category, listed)) WITHOUT ROWID")
         db.execute("CREATE TEMP TABLE s (day INTEGER, slot TEXT, PRIMARY KEY (day, slot)) WITHOUT ROWID")
         touches_blackout = (
             "actual_start < :spans_to AND actual_end > :spans_from AND EXISTS ("
@@ -315,8 +316,8 @@ def _read_chunk(log_path: Path, clock: LocalClock, params: dict, spans: list[tup
             "AND julianday(actual_start) < s.hi AND julianday(actual_end) > s.lo)")
         db.execute(
             f"INSERT INTO g SELECT {clock.day_number(_START)}, "
-            "coalesce(nullif(sha256, ''), nullif(file, ''), title), category, status, level, "
-            f"CASE WHEN status != 'aired' OR ({touches_blackout}) THEN id ELSE 0 END, 1, "
+            "coalesce(nullif(sha256, ''), nullif(file, ''), title), category, "
+            f"CASE WHEN status != 'aired' OR ({touches_blackout}) THEN id ELSE 0 END, status, 1, "
             "coalesce((julianday(actual_end) - julianday(actual_start)) * 86400, 0) "
             f"FROM log.asrun WHERE {_IN_PERIOD} "
             "ON CONFLICT DO UPDATE SET n = n + 1, seconds = seconds + excluded.seconds", params)
@@ -358,6 +359,13 @@ def verify_chain(log_path: Path) -> Integrity:
     return Integrity(check.ok, check.rows, check.first_bad_id, check.message)
 
 
+def _verify_into(log_path: Path, out: list) -> None:
+    try:
+        out.append(verify_chain(log_path))
+    except BaseException as err:  # re-raised in the calling thread
+        out.append(err)
+
+
 def build_report(log_path: str | Path, station: Station, first: date, last: date, period: str = "all",
                  ref: str | None = None, threads: int | None = None, integrity: Integrity | None = None) -> Report:
     """Every figure of a results report for [first, last] (local days, inclusive) from the as-run log."""
@@ -382,13 +390,16 @@ def build_report(log_path: str | Path, station: Station, first: date, last: date
     workers = [threading.Thread(target=_read_chunk, args=(
         log_path, clock, {**params, "id_lo": id_lo + k * step, "id_hi": id_lo + (k + 1) * step - 1},
         spans, parts[k])) for k in range(threads)]
+    checked: list[Integrity | BaseException] = []
+    if integrity is None:  # verifying is Python work and the scans are SQLite work: they overlap on two cores
+        workers.append(threading.Thread(target=_verify_into, args=(log_path, checked)))
     for w in workers:
         w.start()
     for w in workers:
         w.join()
-    for part in parts:
-        if part.error:
-            raise part.error
+    for failure in [p.error for p in parts if p.error] + [c for c in checked if isinstance(c, BaseException)]:
+        raise failure
+    integrity = integrity or checked[0]
     groups = [(date.fromordinal(g[0] - _ORDINAL_TO_JDN).isoformat(), *g[1:]) for p in parts for g in p.groups]
     sessions: dict[str, int] = defaultdict(int)
     for day, _slot in {pair for p in parts for pair in p.sessions}:  # a chunk edge can split a session
@@ -400,10 +411,10 @@ def build_report(log_path: str | Path, station: Station, first: date, last: date
         topics=_topics(groups), days=_days(groups, sessions, days),
         sub_periods=[SubPeriod(label, a, b, _topics([g for g in groups if a.isoformat() <= g[0] <= b.isoformat()]))
                      for label, a, b in split_period(first, last, period)],
-        items=len({g[1] for g in groups if g[3] == "aired"}),
+        items=len({g[1] for g in groups if g[4] == "aired"}),
         blackout_seconds=sum(e.seconds for e in exceptions), exceptions=exceptions,
         failures=[Failure(*row) for p in parts for row in p.failures],
-        integrity=integrity or verify_chain(log_path), timezone=station.timezone)
+        integrity=integrity, timezone=station.timezone)
 
 
 def _topics(groups: list[tuple]) -> list[TopicFigures]:
@@ -412,7 +423,7 @@ def _topics(groups: list[tuple]) -> list[TopicFigures]:
     partial: dict[str, int] = defaultdict(int)
     partial_seconds: dict[str, float] = defaultdict(float)
     items: dict[str, set] = defaultdict(set)
-    for _day, item, category, status, _level, _listed, n, secs in groups:
+    for _day, item, category, _listed, status, n, secs in groups:
         if status == "aired":
             plays[category] += n
             seconds[category] += secs
@@ -426,7 +437,7 @@ def _topics(groups: list[tuple]) -> list[TopicFigures]:
 
 def _days(groups: list[tuple], sessions: dict[str, int], days: list[date]) -> list[DayFigures]:
     by_topic: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0]))
-    for day, _item, category, status, _level, _listed, n, secs in groups:
+    for day, _item, category, _listed, status, n, secs in groups:
         if status == "aired":
             figures = by_topic[day][category]
             figures[0] += n

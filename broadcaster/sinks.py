@@ -150,8 +150,9 @@ class SoundDeviceSink:
         self.underruns = 0
         # What we keep ahead of PortAudio: rides out scheduling hiccups on a busy machine; an emergency
         # break-in reaches the air this much later.
-        blocks = max(2, round(queue_seconds * sample_rate / block_frames))
-        self._queue: queue.Queue[np.ndarray] = queue.Queue(maxsize=blocks)
+        self._capacity = max(2 * block_frames, round(queue_seconds * sample_rate))  # frames, whatever the writes
+        self._queue: queue.Queue[np.ndarray] = queue.Queue()
+        self._room = threading.Event()  # set by the callback whenever it took audio
         self._current: np.ndarray | None = None
         self._current_pos = 0
         self._consumed = 0  # frames handed to PortAudio (silence fill excluded)
@@ -178,7 +179,8 @@ class SoundDeviceSink:
                 sd.query_devices(device, "output")
             self._stream = sd.OutputStream(
                 samplerate=self.sample_rate, channels=self.channels, dtype="float32", device=device,
-                blocksize=0, latency=self.latency, callback=self._callback, finished_callback=self._finished)
+                blocksize=self.block_frames, latency=self.latency, callback=self._callback,
+                finished_callback=self._finished)
             self._stream.start()
         except (ValueError, sd.PortAudioError) as err:
             self._stream = None
@@ -214,6 +216,7 @@ class SoundDeviceSink:
                 self.underruns += 1
         with self._lock:
             self._consumed += filled
+        self._room.set()
 
     def _finished(self) -> None:
         if self._error is None:
@@ -224,15 +227,15 @@ class SoundDeviceSink:
             raise SinkFailure(str(self.device), "not open")
         data = np.array(block, dtype=np.float32, copy=True)  # the engine reuses its buffer
         deadline = time.monotonic() + self.stall_timeout
-        while True:
+        while self.frames_written - self._consumed >= self._capacity:  # wait for room, not forever
             if self._error or not self._stream.active:
                 raise SinkFailure(str(self.device), self._error or "the output stream stopped")
-            try:
-                self._queue.put(data, timeout=0.1)
-                break
-            except queue.Full:
-                if time.monotonic() > deadline:
-                    raise SinkFailure(str(self.device), f"took no audio for {self.stall_timeout:.1f} s") from None
+            if time.monotonic() > deadline:
+                raise SinkFailure(str(self.device), f"took no audio for {self.stall_timeout:.1f} s")
+            self._room.clear()
+            if self.frames_written - self._consumed >= self._capacity:
+                self._room.wait(0.1)
+        self._queue.put(data)
         self.frames_written += data.shape[0]
 
     def heard_time(self, frame: int) -> float | None:

@@ -206,3 +206,34 @@ def test_null_sink_mixes_a_long_run_without_growing(tmp_path, audio):
     result = engine.play_run(items, T0 + timedelta(hours=1))
     assert len(result.entries) == 40 and all(e.status == "aired" for e in result.entries)
     assert result.frames == round((40 * 2.5 + 0.5) * RATE)
+
+
+def test_an_emergency_is_not_cut_by_the_slot_end(tmp_path, audio):
+    write_wav(audio / "em.wav", noise(8, 2.0))
+    items = chain([("n1.wav", 3.0)])
+    fired = []
+
+    def trigger(frames):
+        if frames >= 2 * RATE and not fired:
+            fired.append(holder["engine"].break_in(audio / "em.wav", "emergency", "đê vỡ"))
+
+    out, result, _ = run(tmp_path, audio, items, T0 + timedelta(seconds=3.0), on_write=trigger)
+    lag, height = find(out, noise(8, 2.0)[round(0.8 * RATE):round(1.6 * RATE)])  # after the slot end
+    assert height > 0.999 and lag > 3 * RATE
+    em = next(e for e in result.entries if e.level == "emergency")
+    assert em.status == "aired" and em.reason == "đê vỡ"
+
+
+def test_stop_while_waiting_for_a_run_returns_at_once(tmp_path, audio):
+    import threading
+    import time
+
+    from broadcaster.clock import WallClock
+
+    clock = WallClock(ZONE)
+    items = chain([("n1.wav", 3.0)], t0=clock.now() + timedelta(hours=1))
+    engine = Engine(audio, SETTINGS, lambda d: NullSink(), clock, AsRunLog(tmp_path / "a.sqlite"), ZONE)
+    threading.Timer(0.3, engine.stop).start()
+    began = time.monotonic()
+    result = engine.play_run(items, items[-1].end)
+    assert time.monotonic() - began < 2 and not result.entries

@@ -124,6 +124,8 @@ def test_a_zone_with_daylight_saving_keeps_local_days(tmp_path):
                           status="aired", slot="sang", category="bluezone", sha256="a" * 64)
     report = build_report(log, station, date(2021, 3, 27), date(2021, 3, 29))
     assert [d.plays for d in report.days] == [1, 0, 1]
+    items = logged_items(log, station, date(2021, 3, 27), date(2021, 3, 29))
+    assert [(i.day, i.start) for i in items] == [("2021-03-27", "00:10:00"), ("2021-03-29", "00:10:00")]
 
 
 def test_bad_dates_and_weeks_are_told_in_both_languages(demo_log, capsys):  # noqa: F811
@@ -172,6 +174,8 @@ def documents(tmp_path_factory) -> dict[str, str]:
         for fmt in ("docx", "pdf", "xlsx"):
             assert run_cli("logbook", "--week", "2021-W08", "--format", fmt, "--out", str(out / f"{name}-{fmt}.{fmt}"),
                            "--log", str(log)) == 0
+    assert run_cli("logbook", "--week", "2021-W20", "--format", "pdf", "--out", str(out / "logbook-empty-pdf.pdf"),
+                   "--log", str(good)) == 0
     office = sorted(str(p) for p in out.iterdir() if p.suffix in (".docx", ".xlsx"))
     converted = base / "converted"
     subprocess.run([soffice, "--headless", f"-env:UserInstallation={(base / 'lo-profile').as_uri()}",
@@ -244,7 +248,7 @@ def test_figures_agree_across_every_format_and_with_the_log(documents):
 
 def test_empty_period_says_no_broadcasts_were_recorded(documents):
     assert json.loads(documents["empty-json"])["totals"]["plays"] == 0
-    for key in ("empty-pdf", "empty-docx", "empty-xlsx"):
+    for key in ("empty-pdf", "empty-docx", "empty-xlsx", "logbook-empty-pdf"):
         assert "không ghi nhận buổi phát nào" in flat(documents[key + ":page1"]), key
     assert documents["empty-csv"].splitlines()[0].startswith("id,date,start")
 

@@ -64,3 +64,24 @@ def test_simulate_without_audio_still_logs_every_item(tmp_path):
     assert not list(out.glob("*.wav"))
     with AsRunLog(out / "asrun.sqlite") as log:
         assert len(log.entries()) == 15 and log.verify().ok
+
+
+def test_simulate_command_plans_and_plays_a_day_from_the_station_files(tmp_path, capsys):
+    from broadcaster.cli import main
+
+    (tmp_path / "config.yaml").write_text(CONFIG.replace("paths: {audio: audio}\n", ""), encoding="utf-8")
+    (tmp_path / "playlists").mkdir()
+    (tmp_path / "playlists" / "p.yaml").write_text("name: p\nsequence:\n  - category: spot\nfill: spot\n",
+                                                   encoding="utf-8")
+    files = [write_wav(tmp_path / "in" / f"spot{seed}.wav", noise(seed, 20.0)) for seed in (1, 2, 3)]
+    config = str(tmp_path / "config.yaml")
+    assert main(["ingest", *map(str, files), "--category", "spot", "--config", config]) == 0
+    out = tmp_path / "sim"
+    assert main(["simulate", "--date", "2021-02-22", "--out", str(out), "--config", config]) == 0
+    wavs = list(out.glob("*.wav"))
+    assert [w.name for w in wavs] == ["2021-02-22_sang_053000.wav"]
+    assert 55 * RATE <= len(read_wav(wavs[0])) <= 60 * RATE  # 3 × 20 s spots rotated into a 60 s slot
+    with AsRunLog(out / "asrun.sqlite") as log:
+        rows = log.entries()
+    assert rows and all(r.status == "aired" and r.category == "spot" for r in rows)
+    assert "1 buổi phát / slot runs" in capsys.readouterr().out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from broadcaster.commands.asrun import open_log
@@ -64,36 +64,37 @@ def cmd_report(args) -> int:
     first, last = _day(args.first, "--from"), _day(args.last, "--to")
     if last < first:
         raise fail("--to", "ngày kết thúc trước ngày bắt đầu", "--to is before --from")
+    fmt = args.format
+    out = _out(args, fmt) if fmt != "json" or args.out else None  # before the work, not after
     station = load_station(args.config)
     log_path = _log_path(args)
     report = build_report(log_path, station, first, last, args.period or "all", args.ref)
-    fmt = args.format
     if fmt == "json":
         text = json.dumps(report.to_json(), ensure_ascii=False, indent=2)
-        if args.out:
-            _out(args, fmt).write_text(text + "\n", encoding="utf-8")
+        if out:
+            out.write_text(text + "\n", encoding="utf-8")
         else:
             print(text)
     elif fmt == "csv":
         from broadcaster.reports.csv_render import render_items_csv
 
-        render_items_csv(logged_items(log_path, station, first, last), _out(args, fmt))
+        render_items_csv(logged_items(log_path, station, first, last), out)
     elif fmt == "xlsx":
         from broadcaster.reports.xlsx_render import render_report_xlsx
 
-        render_report_xlsx(report, logged_items(log_path, station, first, last), _out(args, fmt))
+        render_report_xlsx(report, logged_items(log_path, station, first, last), out)
     else:
         from broadcaster.reports.report_outline import report_document
 
-        document = report_document(report)
+        document = report_document(report, issued=datetime.now(station.zone).date())  # the station's today
         if fmt == "docx":
             from broadcaster.reports.docx_render import render_docx
 
-            render_docx(document, _out(args, fmt))
+            render_docx(document, out)
         else:
             from broadcaster.reports.pdf_render import render_pdf
 
-            render_pdf(document, _out(args, fmt))
+            render_pdf(document, out)
     if not report.integrity.ok:
         print(f"CẢNH BÁO/WARNING: nhật ký hỏng tại dòng {report.integrity.first_bad_id} / as-run log broken at row "
               f"{report.integrity.first_bad_id}: {report.integrity.message}", file=sys.stderr)
@@ -120,7 +121,7 @@ def cmd_logbook(args) -> int:
     else:
         from broadcaster.reports.logbook_outline import logbook_document
 
-        document = logbook_document(logbook, slot_names)
+        document = logbook_document(logbook, slot_names, issued=datetime.now(station.zone).date())
         if args.format == "docx":
             from broadcaster.reports.docx_render import render_docx
 

@@ -6,7 +6,9 @@ import json
 from datetime import date
 
 from broadcaster.config import Station, load_station
+from broadcaster.feed.settings import feed_problems
 from broadcaster.model import LibraryItem
+from broadcaster.plan_inputs import library_items, planner_inputs
 from broadcaster.plan_view import plans_to_json, rundown, timeline_png
 from broadcaster.planner import plan_days
 from broadcaster.playlists import load_playlists
@@ -23,14 +25,6 @@ def register(sub, common) -> None:
     plan.add_argument("--json", action="store_true", help="the stable JSON form (docs/cli.md)")
     plan.add_argument("--png", metavar="FILE", help="also draw a timeline picture")
     plan.set_defaults(handler=cmd_plan)
-
-
-def library_items(station: Station) -> list[LibraryItem]:
-    from broadcaster.library import Library  # the catalogue adapter (SQLite); the planner never sees it
-
-    if not station.paths.catalogue.exists():
-        return []
-    return Library(station.paths.catalogue, station.paths.audio).items()
 
 
 def library_problems(station: Station, playlists: dict, items: list[LibraryItem]) -> list[Problem]:
@@ -76,6 +70,7 @@ def cmd_validate(args) -> int:
         problems.extend(err.problems)
     items = library_items(station)
     problems.extend(library_problems(station, playlists, items))
+    problems.extend(feed_problems(station))
     for p in problems:
         print(p)
     errors = sum(p.severity == "error" for p in problems)
@@ -97,8 +92,8 @@ def cmd_plan(args) -> int:
                    hint_vi="viết dạng YYYY-MM-DD", hint_en="write it as YYYY-MM-DD") from None
     if not 1 <= args.days <= 3660:
         raise fail("--days", "số ngày phải từ 1 đến 3660", "--days must be 1 to 3660")
-    playlists = load_playlists(station)
-    plans = plan_days(station, playlists, library_items(station), first, args.days)
+    playlists, items = planner_inputs(station)
+    plans = plan_days(station, playlists, items, first, args.days)
     if args.json:
         print(json.dumps(plans_to_json(plans, station.timezone), ensure_ascii=False, indent=2))
     else:

@@ -1,0 +1,249 @@
+"""`district ...` (publish clips, collect results) and `sync` (a commune fetches its district feed)."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import date
+from pathlib import Path
+
+from broadcaster.config import load_station
+from broadcaster.feed import publish as feed_publish
+from broadcaster.feed import signing
+from broadcaster.feed.settings import collector_settings, feed_settings
+from broadcaster.model import LEVELS
+from broadcaster.problems import fail
+
+
+def register(sub, common) -> None:
+    district = sub.add_parser("district", help="đài huyện: đăng tin bài, thu kết quả / district: publish, collect")
+    dsub = district.add_subparsers(dest="district_command", required=True, metavar="ACTION")
+
+    keygen = dsub.add_parser("keygen", help="tạo cặp khóa Ed25519 / make an Ed25519 key pair")
+    keygen.add_argument("--out", required=True, help="folder for district.key (secret, 0600) and district.pub")
+    keygen.set_defaults(handler=cmd_keygen)
+
+    pub = dsub.add_parser("publish", help="đăng một tin bài vào feed / add a clip to the feed")
+    pub.add_argument("file")
+    _feed_args(pub)
+    pub.add_argument("--category", required=True)
+    pub.add_argument("--title", required=True)
+    pub.add_argument("--valid-from", help="YYYY-MM-DD")
+    pub.add_argument("--valid-until", help="YYYY-MM-DD")
+    pub.add_argument("--plays-per-day", help="MIN-MAX, e.g. 3-5 (or one number)")
+    pub.add_argument("--priority", choices=LEVELS, default="normal")
+    pub.add_argument("--targets", default="all", help="all, or commune ids separated by commas")
+    pub.add_argument("--district", help="district id (first publish only; default 'district')")
+    pub.set_defaults(handler=cmd_publish)
+
+    rev = dsub.add_parser("revoke", help="thu hồi tin bài / withdraw a clip")
+    rev.add_argument("clip", help="sha256 (or a unique prefix) or clip file name")
+    _feed_args(rev)
+    rev.set_defaults(handler=cmd_revoke)
+
+    ref = dsub.add_parser("refresh", help="ký lại, gia hạn / re-sign with a new version and expiry (daily cron)")
+    _feed_args(ref)
+    ref.set_defaults(handler=cmd_refresh)
+
+    srv = dsub.add_parser("serve", help="phục vụ thư mục feed qua HTTP / serve the feed folder over HTTP")
+    srv.add_argument("--feed", required=True)
+    srv.add_argument("--host", default="127.0.0.1")
+    srv.add_argument("--port", type=int, default=8080)
+    srv.set_defaults(handler=cmd_serve)
+
+    tok = dsub.add_parser("token", help="cấp mã truy cập cho một xã / give a commune a collector token")
+    tok.add_argument("commune")
+    tok.add_argument("--tokens", required=True, help="YAML file commune-id: token")
+    tok.set_defaults(handler=cmd_token)
+
+    col = dsub.add_parser("collector", parents=[common], help="trạm thu kết quả / run the collector service")
+    col.add_argument("--host")
+    col.add_argument("--port", type=int)
+    col.add_argument("--db", help="SQLite file (default: collector.db from config, or paths.state/collector.sqlite)")
+    col.add_argument("--tokens", help="YAML file commune-id: token")
+    col.set_defaults(handler=cmd_collector)
+
+    rep = dsub.add_parser("report", parents=[common], help="báo cáo tin bài theo xã / per clip and commune report")
+    rep.add_argument("--from", dest="date_from", required=True, help="YYYY-MM-DD")
+    rep.add_argument("--to", dest="date_to", required=True, help="YYYY-MM-DD")
+    rep.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    rep.add_argument("--db")
+    rep.add_argument("--tokens", help="communes expected to report (default: collector.tokens)")
+    rep.add_argument("--feed", help="feed folder, for titles and targets (default: collector.feed)")
+    rep.set_defaults(handler=cmd_report)
+
+    sync = sub.add_parser("sync", parents=[common], help="xã: nhận tin bài từ huyện / fetch the district feed")
+    sync.add_argument("--once", action="store_true", help="sync once and exit (default: every interval_minutes)")
+    sync.add_argument("--feed-url", help="override feed.url (http(s) URL or a folder)")
+    sync.add_argument("--public-key", help="override feed.public_key")
+    sync.add_argument("--no-send", action="store_true", help="queue receipts but do not post them")
+    sync.set_defaults(handler=cmd_sync)
+
+
+def _feed_args(parser) -> None:
+    parser.add_argument("--feed", required=True, help="feed folder (served as static files)")
+    parser.add_argument("--key", required=True, help="district private key (district.key)")
+    parser.add_argument("--expires-days", type=float, default=feed_publish.DEFAULT_EXPIRES_DAYS,
+                        help="manifest lifetime; communes refuse it after that (default 7)")
+
+
+def cmd_keygen(args) -> int:
+    private, public = signing.generate(Path(args.out))
+    key = signing.load_public(public)
+    print(f"Khóa bí mật / private key: {private} (giữ kín / keep secret)")
+    print(f"Khóa công khai / public key: {public} (gửi các xã / give to communes)  key id {signing.key_id(key)}")
+    return 0
+
+
+def _day(text: str | None, option: str) -> str | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise fail(option, f"ngày không hợp lệ: {text!r}", f"not a date: {text!r}",
+                   hint_vi="viết dạng YYYY-MM-DD", hint_en="write it as YYYY-MM-DD") from None
+
+
+def _quota(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", text)
+    if not match or (match.group(2) and int(match.group(2)) < int(match.group(1))):
+        raise fail("--plays-per-day", f"số lượt/ngày không hợp lệ: {text!r}", f"not a plays-per-day range: {text!r}",
+                   hint_vi="viết dạng 3-5", hint_en="write it as MIN-MAX, e.g. 3-5")
+    low = int(match.group(1))
+    return low, int(match.group(2) or low)
+
+
+def cmd_publish(args) -> int:
+    valid_from, valid_until = _day(args.valid_from, "--valid-from"), _day(args.valid_until, "--valid-until")
+    if valid_from and valid_until and valid_until < valid_from:
+        raise fail("--valid-until", "ngày kết thúc trước ngày bắt đầu", "--valid-until is before --valid-from")
+    targets = "all" if args.targets.strip() == "all" else tuple(t.strip() for t in args.targets.split(",") if t.strip())
+    manifest, clip = feed_publish.publish(
+        Path(args.feed), Path(args.key), Path(args.file), category=args.category, title=args.title,
+        valid_from=valid_from, valid_until=valid_until, plays_per_day=_quota(args.plays_per_day),
+        priority=args.priority, targets=targets or "all", district=args.district, expires_days=args.expires_days)
+    print(f"Đã đăng / published {clip.file} ({clip.size} bytes) '{clip.title}' → "
+          f"manifest v{manifest.version}, hết hạn / expires {manifest.expires}")
+    return 0
+
+
+def cmd_revoke(args) -> int:
+    manifest, clip = feed_publish.revoke(Path(args.feed), Path(args.key), args.clip, expires_days=args.expires_days)
+    print(f"Đã thu hồi / revoked {clip.sha256[:12]} '{clip.title}' → manifest v{manifest.version}")
+    return 0
+
+
+def cmd_refresh(args) -> int:
+    manifest = feed_publish.refresh(Path(args.feed), Path(args.key), expires_days=args.expires_days)
+    print(f"Đã ký lại / re-signed manifest v{manifest.version}, hết hạn / expires {manifest.expires}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from broadcaster.feed.static import FeedFileServer
+
+    server = FeedFileServer((args.host, args.port), Path(args.feed))
+    print(f"Đang phục vụ / serving {args.feed} at {server.url}", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
+
+
+def cmd_token(args) -> int:
+    from broadcaster.feed.collector import add_token
+
+    token = add_token(Path(args.tokens), args.commune)
+    print(f"{args.commune}: {token}")
+    print("Ghi vào config.yaml của xã: feed.collector_token / put it in the commune's feed.collector_token")
+    return 0
+
+
+def _collector_defaults(args):
+    if Path(args.config).exists():
+        return collector_settings(load_station(args.config))
+    from broadcaster.feed.settings import CollectorSettings
+
+    return CollectorSettings(db=Path("data/collector.sqlite"))
+
+
+def cmd_collector(args) -> int:
+    from broadcaster.feed.collector import make_server
+
+    settings = _collector_defaults(args)
+    tokens = args.tokens or settings.tokens
+    if not tokens:
+        raise fail("--tokens", "chưa có tệp mã truy cập", "no token file given",
+                   hint_vi="dùng --tokens hoặc collector.tokens", hint_en="pass --tokens or set collector.tokens")
+    server = make_server(args.host or settings.host, args.port or settings.port, Path(args.db or settings.db),
+                         Path(tokens))
+    host, port = server.server_address[:2]
+    print(f"Trạm thu đang chạy / collector listening on http://{host}:{port}/messages", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
+
+
+def cmd_report(args) -> int:
+    from broadcaster.feed.collector import load_tokens
+    from broadcaster.feed.report import build, read_feed_manifest, render
+
+    settings = _collector_defaults(args)
+    tokens = args.tokens or settings.tokens
+    feed = args.feed or settings.feed
+    db = Path(args.db or settings.db)
+    if not db.exists():
+        raise fail(str(db), "chưa có cơ sở dữ liệu của trạm thu", "no collector database here",
+                   hint_vi="kiểm tra --db", hint_en="check --db")
+    report = build(db, date.fromisoformat(_day(args.date_from, "--from")),
+                   date.fromisoformat(_day(args.date_to, "--to")),
+                   sorted(load_tokens(Path(tokens))) if tokens else None,
+                   read_feed_manifest(Path(feed)) if feed else None)
+    print(render(report, args.format), end="")
+    return 0
+
+
+def cmd_sync(args) -> int:
+    from broadcaster.feed.sync import sync_once
+
+    station = load_station(args.config)
+    interval = feed_settings(station).interval_minutes
+    while True:
+        result = sync_once(station, feed_url=args.feed_url,
+                           public_key=Path(args.public_key) if args.public_key else None, flush=not args.no_send)
+        _print_sync(result)
+        if args.once:
+            return 0 if result.ok else 1
+        time.sleep(interval * 60)
+
+
+def _print_sync(result) -> None:
+    if result.busy:
+        print("Đang có lần đồng bộ khác / another sync is running")
+    if not result.sources:
+        print("Không có nguồn tin bài (feed.url, thư mục inbox) / no feed source (feed.url, inbox)")
+    for s in result.sources:
+        head = {"accepted": "NHẬN/ACCEPTED", "unchanged": "KHÔNG ĐỔI/UNCHANGED", "rejected": "TỪ CHỐI/REJECTED",
+                "skipped": "BỎ QUA/SKIPPED"}[s.status]
+        version = f" v{s.version}" if s.version else ""
+        print(f"{head}{version}  {s.source}")
+        if s.message:
+            print("  " + s.message.replace("\n", "\n  "))
+        for sha in s.added:
+            print(f"  + {sha[:12]} đã vào thư viện / in the library")
+        for sha in s.withdrawn:
+            print(f"  - {sha[:12]} đã rút khỏi lịch phát / withdrawn")
+        for sha, code in s.rejected.items():
+            print(f"  ! {sha[:12]} bị từ chối / rejected: {code}")
+        for sha, code in s.pending.items():
+            print(f"  … {sha[:12]} chưa tải xong, lần sau thử lại / not yet, retried next sync: {code}")
+    if result.replan_requested:
+        print("Đã yêu cầu lập lại lịch hôm nay / re-plan of today requested")
+    print(f"Gửi lên huyện / sent: {result.sent}, còn chờ / queued: {result.queued}"
+          + (f" ({result.outbox_error})" if result.outbox_error else ""))

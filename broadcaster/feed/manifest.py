@@ -1,0 +1,237 @@
+"""The feed manifest: what a district offers its communes, and the signed envelope that carries it.
+
+`manifest.json` in a feed folder is one JSON envelope (like TUF's signed metadata, or apt's InRelease):
+
+    {"format": "broadcaster-feed-envelope/1",
+     "signed": "<the manifest, as JSON text>",
+     "signatures": [{"keyid": "<16 hex>", "alg": "ed25519", "sig": "<base64>"}]}
+
+The signature covers the exact UTF-8 bytes of "signed" — no re-serialising, no canonical-JSON pitfalls — and
+manifest and signature travel in one file, so one atomic rename publishes both and no web cache can pair a new
+manifest with an old signature. The manifest inside is described in docs/cli.md ("District feed").
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from broadcaster.feed import signing
+from broadcaster.feed.errors import feed_error
+from broadcaster.model import LEVELS
+
+ENVELOPE_FORMAT = "broadcaster-feed-envelope/1"
+MANIFEST_FORMAT = "broadcaster-feed/1"
+AUDIO_EXTENSIONS = ("mp3", "wav", "ogg", "flac", "m4a", "opus")
+# A clip's name is fully determined by its hash: nothing in a manifest can point outside clips/.
+_CLIP_NAME = re.compile(r"^clips/([0-9a-f]{64})\.(" + "|".join(AUDIO_EXTENSIONS) + r")$")
+_SHA = re.compile(r"^[0-9a-f]{64}$")
+DISTRICT_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+# Same rule as the library's categories (they become folder names under audio/).
+CATEGORY = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+def utc_iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def parse_utc(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError("time without zone")
+    return moment
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One clip offered by the district."""
+
+    sha256: str
+    size: int
+    file: str  # clips/<sha256>.<ext>, relative to the feed folder
+    category: str
+    title: str
+    priority: str = "normal"
+    valid_from: str | None = None  # YYYY-MM-DD, station's local date
+    valid_until: str | None = None
+    plays_per_day_min: int | None = None
+    plays_per_day_max: int | None = None
+    targets: tuple[str, ...] | str = "all"  # "all" or commune ids (station.id)
+    published: str = ""
+
+    def targets_station(self, station_id: str) -> bool:
+        return self.targets == "all" or station_id in self.targets
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["targets"] = self.targets if self.targets == "all" else list(self.targets)
+        return data
+
+
+@dataclass(frozen=True)
+class Revocation:
+    sha256: str
+    revoked: str  # UTC ISO time
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    district: str
+    version: int
+    issued: str  # UTC ISO
+    expires: str
+    clips: tuple[Clip, ...] = ()
+    revoked: tuple[Revocation, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict:
+        return {"format": MANIFEST_FORMAT, "district": self.district, "version": self.version,
+                "issued": self.issued, "expires": self.expires, "clips": [c.to_json() for c in self.clips],
+                "revoked": [asdict(r) for r in self.revoked]}
+
+    def is_expired(self, now: datetime) -> bool:
+        return now >= parse_utc(self.expires)
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A manifest whose signature checked out, with the exact envelope bytes it came in."""
+
+    manifest: Manifest
+    envelope: bytes
+    keyid: str
+
+
+def seal(manifest: Manifest, private: Ed25519PrivateKey) -> bytes:
+    """The envelope bytes for a manifest, signed."""
+    signed = json.dumps(manifest.to_json(), ensure_ascii=False, indent=1)
+    sig = signing.sign(private, signed.encode("utf-8"))
+    envelope = {"format": ENVELOPE_FORMAT, "signed": signed, "signatures": [
+        {"keyid": signing.key_id(private.public_key()), "alg": "ed25519", "sig": base64.b64encode(sig).decode()}]}
+    return (json.dumps(envelope, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+def open_envelope(data: bytes, public: Ed25519PublicKey, where: str) -> Verified:
+    """Check the envelope's signature with the pinned key, then parse and check the manifest inside.
+
+    Order matters: nothing inside "signed" is looked at before its signature checks out."""
+    head = data[:200].lstrip().lower()
+    if head.startswith((b"<!doctype", b"<html", b"<")):
+        raise feed_error("not-json", where, "máy chủ trả về trang HTML chứ không phải danh mục tin bài",
+                         "the server returned an HTML page, not a feed manifest",
+                         "kiểm tra địa chỉ feed.url (có thể bị cổng đăng nhập Wi-Fi chặn)",
+                         "check feed.url (a Wi-Fi login page or proxy may be in the way)")
+    try:
+        envelope = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise feed_error("not-json", where, "danh mục tin bài không đọc được (không phải JSON)",
+                         "the manifest is not valid JSON", "kiểm tra địa chỉ feed.url", "check feed.url") from None
+    if not isinstance(envelope, dict) or envelope.get("format") != ENVELOPE_FORMAT \
+            or not isinstance(envelope.get("signed"), str):
+        raise feed_error("not-json", where, "tệp không phải danh mục tin bài đã ký của huyện",
+                         "this is not a signed district feed manifest")
+    signatures = envelope.get("signatures")
+    if not isinstance(signatures, list) or not signatures:
+        raise feed_error("missing-signature", where, "danh mục tin bài không có chữ ký", "the manifest is not signed",
+                         "báo đài huyện ký lại (district publish/refresh)", "ask the district to re-sign it")
+    wanted = signing.key_id(public)
+    mine = [s for s in signatures if isinstance(s, dict) and s.get("keyid") == wanted]
+    if not mine:
+        others = ", ".join(str(s.get("keyid")) for s in signatures if isinstance(s, dict))
+        raise feed_error("wrong-key", where, f"danh mục được ký bằng khóa khác ({others}), không phải khóa huyện "
+                         f"đã cài ({wanted})", f"the manifest is signed by another key ({others}), not the pinned "
+                         f"district key ({wanted})", "kiểm tra feed.url và feed.public_key",
+                         "check feed.url and feed.public_key")
+    payload = envelope["signed"].encode("utf-8")
+    for entry in mine:
+        try:
+            sig = base64.b64decode(str(entry.get("sig", "")), validate=True)
+        except ValueError:
+            continue
+        if signing.verify(public, sig, payload):
+            break
+    else:
+        raise feed_error("bad-signature", where, "chữ ký sai: danh mục đã bị sửa hoặc giả mạo",
+                         "bad signature: the manifest was altered or forged", "không dùng; báo đài huyện",
+                         "nothing was used; tell the district")
+    return Verified(parse_manifest(payload, where), data, wanted)
+
+
+def parse_manifest(payload: bytes, where: str) -> Manifest:
+    try:
+        raw = json.loads(payload)
+    except json.JSONDecodeError:
+        raise _malformed(where, "not JSON") from None
+    if not isinstance(raw, dict) or raw.get("format") != MANIFEST_FORMAT:
+        raise _malformed(where, f"format is not {MANIFEST_FORMAT}")
+    version = raw.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise _malformed(where, "version must be a whole number ≥ 1")
+    district = raw.get("district")
+    if not isinstance(district, str) or not DISTRICT_ID.match(district):
+        raise _malformed(where, "district id missing or not a plain name")
+    try:
+        issued, expires = parse_utc(raw["issued"]), parse_utc(raw["expires"])
+    except (KeyError, TypeError, ValueError):
+        raise _malformed(where, "issued/expires missing or not ISO times") from None
+    if expires <= issued:
+        raise _malformed(where, "expires is not after issued")
+    clips, seen = [], set()
+    for index, item in enumerate(raw.get("clips") or []):
+        clip = _parse_clip(item, f"clips[{index}]", where)
+        if clip.sha256 in seen:
+            raise _malformed(where, f"clips[{index}]: clip listed twice")
+        seen.add(clip.sha256)
+        clips.append(clip)
+    revoked = []
+    for index, item in enumerate(raw.get("revoked") or []):
+        if not isinstance(item, dict) or not _SHA.match(str(item.get("sha256", ""))):
+            raise _malformed(where, f"revoked[{index}]: sha256 missing")
+        revoked.append(Revocation(item["sha256"], str(item.get("revoked", "")), str(item.get("title", ""))))
+    return Manifest(district, version, raw["issued"], raw["expires"], tuple(clips), tuple(revoked))
+
+
+def _parse_clip(item: object, name: str, where: str) -> Clip:
+    if not isinstance(item, dict):
+        raise _malformed(where, f"{name} is not a mapping")
+    sha, file = str(item.get("sha256", "")), str(item.get("file", ""))
+    if not _SHA.match(sha):
+        raise _malformed(where, f"{name}: sha256 is not 64 hex digits")
+    match = _CLIP_NAME.match(file)
+    if not match or match.group(1) != sha:
+        raise _malformed(where, f"{name}: file name {file!r} is not clips/<sha256>.<audio ext> (unsafe or wrong)")
+    size = item.get("size")
+    if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+        raise _malformed(where, f"{name}: size must be a positive whole number")
+    if item.get("priority", "normal") not in LEVELS:
+        raise _malformed(where, f"{name}: priority must be one of {', '.join(LEVELS)}")
+    for key in ("valid_from", "valid_until"):
+        if item.get(key) is not None:
+            try:
+                date.fromisoformat(str(item[key]))
+            except ValueError:
+                raise _malformed(where, f"{name}: {key} is not a date") from None
+    quota = [item.get("plays_per_day_min"), item.get("plays_per_day_max")]
+    if any(q is not None and (not isinstance(q, int) or isinstance(q, bool) or q < 0) for q in quota):
+        raise _malformed(where, f"{name}: plays per day must be whole numbers")
+    targets = item.get("targets", "all")
+    if targets != "all":
+        if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+            raise _malformed(where, f"{name}: targets must be 'all' or a list of commune ids")
+        targets = tuple(targets)
+    category, title = item.get("category"), item.get("title")
+    if not isinstance(category, str) or not CATEGORY.match(category) or not isinstance(title, str):
+        raise _malformed(where, f"{name}: category (lower-case ASCII, digits, '-') and title are required")
+    return Clip(sha, size, file, category, title, item.get("priority", "normal"), item.get("valid_from"),
+                item.get("valid_until"), quota[0], quota[1], targets, str(item.get("published", "")))
+
+
+def _malformed(where: str, detail: str):
+    return feed_error("malformed", where, f"danh mục tin bài sai cấu trúc: {detail}",
+                      f"malformed manifest: {detail}", "không dùng; báo đài huyện",
+                      "nothing was used; tell the district")

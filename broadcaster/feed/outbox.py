@@ -1,0 +1,162 @@
+"""Messages a commune owes its district (clip receipts, daily as-run summaries), queued on disk until sent.
+
+The outbox is SQLite under paths.state (outbox.sqlite). Each message has an id derived from what it says
+(commune, kind, clip, status… or day), so queuing the same fact twice is a no-op, and the collector stores by
+(commune, id), so a batch re-sent after a lost reply is not counted twice. Unsent messages stay queued and go
+with the next flush.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from urllib.parse import urljoin
+from zoneinfo import ZoneInfo
+
+from broadcaster.asrun import AsRunLog
+from broadcaster.feed.errors import feed_error
+
+OUTBOX_FILE = "outbox.sqlite"
+BATCH = 100
+SUMMARY_LOOKBACK_DAYS = 14
+PLAYED = ("aired", "partial")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,            -- receipt | summary
+    body TEXT NOT NULL,            -- JSON
+    created TEXT NOT NULL,
+    sent_at TEXT,                  -- NULL while queued
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS summarised (day TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def message_id(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class FlushResult:
+    sent: int
+    queued: int
+    error: str = ""
+
+
+class Outbox:
+    def __init__(self, path: Path, commune: str):
+        self.path = Path(path)
+        self.commune = commune
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def queue(self, kind: str, body: dict, msg_id: str) -> bool:
+        cur = self.db.execute("INSERT OR IGNORE INTO outbox (id, kind, body, created) VALUES (?, ?, ?, ?)",
+                              (msg_id, kind, json.dumps(body, ensure_ascii=False),
+                               datetime.now(UTC).isoformat(timespec="seconds")))
+        return cur.rowcount == 1
+
+    def receipt(self, *, sha256: str, status: str, district: str, version: int, title: str = "",
+                category: str = "", code: str = "", reason: str = "") -> bool:
+        """status: received | ingested | rejected | withdrawn. One receipt per (clip, status, code)."""
+        body = {"sha256": sha256, "status": status, "code": code, "reason": reason, "district": district,
+                "manifest_version": version, "title": title, "category": category,
+                "at": datetime.now(UTC).isoformat(timespec="seconds")}
+        return self.queue("receipt", body, message_id(self.commune, "receipt", sha256, status, code))
+
+    def pending(self) -> int:
+        return self.db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+
+    def flush(self, url: str, token: str, timeout: float = 30.0) -> FlushResult:
+        """POST queued messages in batches; stop at the first failure and keep the rest queued."""
+        endpoint = urljoin(url if url.endswith("/") else url + "/", "messages")
+        sent = 0
+        while True:
+            rows = self.db.execute("SELECT id, kind, body, created FROM outbox WHERE sent_at IS NULL ORDER BY "
+                                   "created, id LIMIT ?", (BATCH,)).fetchall()
+            if not rows:
+                return FlushResult(sent, 0)
+            payload = json.dumps({"commune": self.commune, "messages": [
+                {"id": r[0], "kind": r[1], "body": json.loads(r[2]), "created": r[3]} for r in rows]},
+                ensure_ascii=False).encode("utf-8")
+            request = urllib.request.Request(endpoint, data=payload, method="POST", headers={
+                "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+            ids = [r[0] for r in rows]
+            try:
+                with urllib.request.urlopen(request, timeout=timeout) as resp:
+                    resp.read()
+            except urllib.error.HTTPError as err:
+                self._failed(ids, f"HTTP {err.code}")
+                if err.code in (401, 403):
+                    raise feed_error("unauthorized", endpoint, "trạm thu của huyện từ chối mã truy cập (token)",
+                                     f"the district collector refused our token (HTTP {err.code})",
+                                     "kiểm tra feed.collector_token với đài huyện",
+                                     "check feed.collector_token with the district") from None
+                return FlushResult(sent, self.pending(), f"HTTP {err.code}")
+            except (urllib.error.URLError, OSError) as err:
+                self._failed(ids, str(getattr(err, "reason", err)))
+                return FlushResult(sent, self.pending(), str(getattr(err, "reason", err)))
+            stamp = datetime.now(UTC).isoformat(timespec="seconds")
+            self.db.executemany("UPDATE outbox SET sent_at = ? WHERE id = ?", [(stamp, i) for i in ids])
+            sent += len(ids)
+
+    def _failed(self, ids: list[str], error: str) -> None:
+        self.db.executemany("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                            [(error, i) for i in ids])
+
+    def queue_daily_summaries(self, asrun_path: Path, zone: ZoneInfo, today: date) -> int:
+        """One summary per finished station day since this outbox began (plays and minutes per clip and
+        category, from the as-run log) — also for a day when nothing aired, so a missing day at the district
+        means the box was off or offline. Days already summarised are skipped; looks back
+        SUMMARY_LOOKBACK_DAYS days at most."""
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('since', ?)", (today.isoformat(),))
+        since = date.fromisoformat(self.db.execute("SELECT value FROM meta WHERE key = 'since'").fetchone()[0])
+        first = today - timedelta(days=SUMMARY_LOOKBACK_DAYS)
+        done = {r[0] for r in self.db.execute("SELECT day FROM summarised")}
+        # Every day since the outbox began, plus earlier days the log has entries for (log older than the feed).
+        start = max(since, first)
+        days: dict[str, dict] = {(start + timedelta(days=n)).isoformat(): {} for n in range((today - start).days)}
+        entries = []
+        if Path(asrun_path).exists():
+            with AsRunLog(asrun_path) as log:
+                entries = log.entries(datetime.combine(first, time(0), zone), datetime.combine(today, time(0), zone))
+        for e in entries:
+            stamp = datetime.fromisoformat(e.actual_start or e.planned_start).astimezone(zone)
+            day = days.setdefault(stamp.date().isoformat(), {})
+            item = day.setdefault(e.sha256 or e.file, {"sha256": e.sha256, "category": e.category,
+                                                       "title": e.title, "plays": 0, "seconds": 0.0, "failed": 0})
+            if e.status in PLAYED and e.actual_start and e.actual_end:
+                item["plays"] += 1
+                item["seconds"] += (datetime.fromisoformat(e.actual_end)
+                                    - datetime.fromisoformat(e.actual_start)).total_seconds()
+            else:
+                item["failed"] += 1
+        queued = 0
+        for day, items in sorted(days.items()):
+            if day in done:
+                continue
+            by_category: dict[str, dict] = {}
+            for item in items.values():
+                cat = by_category.setdefault(item["category"], {"plays": 0, "minutes": 0.0})
+                cat["plays"] += item["plays"]
+                cat["minutes"] = round(cat["minutes"] + item["seconds"] / 60, 2)
+            body = {"day": day, "items": sorted(items.values(), key=lambda i: (i["category"], i["title"])),
+                    "by_category": by_category}
+            queued += self.queue("summary", body, message_id(self.commune, "summary", day))
+            self.db.execute("INSERT OR IGNORE INTO summarised VALUES (?)", (day,))
+        return queued

@@ -1,0 +1,184 @@
+"""District side: add, revoke and re-sign clips in a feed folder of static files.
+
+A feed folder is `manifest.json` (the signed envelope, see manifest.py) plus `clips/<sha256>.<ext>`. Every
+change writes the clip first and the manifest last, each by write-to-temp + fsync + rename, so a web server
+serving the folder never shows a manifest naming a clip that is not there yet, nor half a file. A lock file
+keeps two publishers from losing each other's changes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from broadcaster.analysis import analyse
+from broadcaster.feed import signing
+from broadcaster.feed.manifest import (
+    AUDIO_EXTENSIONS,
+    CATEGORY,
+    DISTRICT_ID,
+    Clip,
+    Manifest,
+    Revocation,
+    open_envelope,
+    seal,
+    utc_iso,
+)
+from broadcaster.problems import fail
+
+MANIFEST_NAME = "manifest.json"
+DEFAULT_EXPIRES_DAYS = 7
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def file_sha256(path: Path) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+@contextmanager
+def _locked(feed: Path) -> Iterator[None]:
+    feed.mkdir(parents=True, exist_ok=True)
+    with open(feed / ".publish.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def current(feed: Path, private: Ed25519PrivateKey) -> Manifest | None:
+    """The feed's manifest, checked with our own key (a feed we did not sign is not ours to extend)."""
+    path = feed / MANIFEST_NAME
+    if not path.exists():
+        return None
+    return open_envelope(path.read_bytes(), private.public_key(), str(path)).manifest
+
+
+def _write(feed: Path, private: Ed25519PrivateKey, previous: Manifest | None, district: str | None,
+           clips: tuple[Clip, ...], revoked: tuple[Revocation, ...], now: datetime, expires_days: float) -> Manifest:
+    name = previous.district if previous else (district or "district")
+    if previous and district and district != previous.district:
+        raise fail(str(feed), f"feed này thuộc huyện '{previous.district}', không phải '{district}'",
+                   f"this feed belongs to district '{previous.district}', not '{district}'")
+    manifest = Manifest(district=name, version=(previous.version + 1) if previous else 1, issued=utc_iso(now),
+                        expires=utc_iso(now + timedelta(days=expires_days)), clips=clips, revoked=revoked)
+    atomic_write(feed / MANIFEST_NAME, seal(manifest, private))
+    return manifest
+
+
+def publish(feed: Path, key: Path, audio: Path, *, category: str, title: str, valid_from: str | None = None,
+            valid_until: str | None = None, plays_per_day: tuple[int, int] | None = None, priority: str = "normal",
+            targets: tuple[str, ...] | str = "all", district: str | None = None,
+            expires_days: float = DEFAULT_EXPIRES_DAYS, now: datetime | None = None,
+            check_audio: bool = True) -> tuple[Manifest, Clip]:
+    """Add (or re-publish with new metadata) one clip and sign the next manifest version.
+
+    The file is decoded whole first (the library's own check), so a clip that cannot air is refused here
+    rather than by every commune."""
+    now = now or datetime.now(UTC)
+    private = signing.load_private(key)
+    audio = Path(audio)
+    if not audio.is_file():
+        raise fail(str(audio), "không tìm thấy tệp âm thanh", "audio file not found")
+    ext = audio.suffix.lower().lstrip(".")
+    if ext not in AUDIO_EXTENSIONS:
+        raise fail(str(audio), f"đuôi tệp '.{ext}' không được hỗ trợ", f"file type '.{ext}' is not supported",
+                   hint_vi="dùng " + ", ".join(AUDIO_EXTENSIONS), hint_en="use " + ", ".join(AUDIO_EXTENSIONS))
+    if not CATEGORY.match(category) or not title.strip():
+        raise fail("--category", f"tên chủ đề không hợp lệ: {category!r} (hoặc thiếu tiêu đề)",
+                   f"invalid category {category!r} (or empty title)",
+                   hint_vi="dùng chữ thường không dấu, số và '-', ví dụ khai-bao-y-te",
+                   hint_en="use lower-case ASCII letters, digits and '-', e.g. khai-bao-y-te")
+    if district is not None and not DISTRICT_ID.match(district):
+        raise fail("--district", f"mã huyện không hợp lệ: {district!r}", f"invalid district id {district!r}",
+                   hint_vi="dùng chữ thường không dấu, số, '-', ví dụ cam-giang",
+                   hint_en="use lower-case ASCII letters, digits and '-', e.g. cam-giang")
+    if check_audio:
+        analyse(audio)  # raises BroadcasterError, in both languages, naming the file and the fault
+    sha, size = file_sha256(audio)
+    with _locked(feed):
+        previous = current(feed, private)
+        clips_dir = feed / "clips"
+        clips_dir.mkdir(exist_ok=True)
+        target = clips_dir / f"{sha}.{ext}"
+        if not target.exists():
+            tmp = clips_dir / f".{sha}.tmp-{os.getpid()}"
+            shutil.copyfile(audio, tmp)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+            _fsync_dir(clips_dir)
+        clip = Clip(sha256=sha, size=size, file=f"clips/{sha}.{ext}", category=category, title=title,
+                    priority=priority, valid_from=valid_from, valid_until=valid_until,
+                    plays_per_day_min=plays_per_day[0] if plays_per_day else None,
+                    plays_per_day_max=plays_per_day[1] if plays_per_day else None,
+                    targets=targets, published=utc_iso(now))
+        old = previous.clips if previous else ()
+        clips = tuple(c for c in old if c.sha256 != sha) + (clip,)
+        revoked = tuple(r for r in (previous.revoked if previous else ()) if r.sha256 != sha)
+        return _write(feed, private, previous, district, clips, revoked, now, expires_days), clip
+
+
+def revoke(feed: Path, key: Path, clip_ref: str, *, expires_days: float = DEFAULT_EXPIRES_DAYS,
+           now: datetime | None = None) -> tuple[Manifest, Clip]:
+    """Withdraw a clip (by sha256, a unique prefix of it, or its file name) in the next manifest version."""
+    now = now or datetime.now(UTC)
+    private = signing.load_private(key)
+    with _locked(feed):
+        previous = current(feed, private)
+        ref = Path(clip_ref).name.split(".")[0].lower()
+        found = [c for c in (previous.clips if previous else ()) if ref and c.sha256.startswith(ref)]
+        if len(found) != 1:
+            raise fail(str(feed / MANIFEST_NAME), f"không thấy đúng một tin bài khớp '{clip_ref}'",
+                       f"no single clip matches '{clip_ref}' ({len(found)} found)",
+                       hint_vi="dùng mã sha256 đầy đủ", hint_en="give the full sha256")
+        clip = found[0]
+        revocation = Revocation(clip.sha256, utc_iso(now), clip.title)
+        manifest = _write(feed, private, previous, None, tuple(c for c in previous.clips if c is not clip),
+                          previous.revoked + (revocation,), now, expires_days)
+        # The file goes only after the manifest stops naming it; a commune mid-download retries and then sees
+        # the revocation.
+        (feed / clip.file).unlink(missing_ok=True)
+        return manifest, clip
+
+
+def refresh(feed: Path, key: Path, *, expires_days: float = DEFAULT_EXPIRES_DAYS,
+            now: datetime | None = None) -> Manifest:
+    """Re-sign the same content with a new version and expiry (run daily from cron so communes never see an
+    expired feed)."""
+    now = now or datetime.now(UTC)
+    private = signing.load_private(key)
+    with _locked(feed):
+        previous = current(feed, private)
+        if previous is None:
+            raise fail(str(feed / MANIFEST_NAME), "feed chưa có danh mục", "the feed has no manifest yet",
+                       hint_vi="đăng tin bài đầu tiên bằng 'district publish'", hint_en="publish a clip first")
+        return _write(feed, private, previous, None, previous.clips, previous.revoked, now, expires_days)
+

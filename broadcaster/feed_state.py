@@ -1,0 +1,195 @@
+"""What this commune has accepted from its district feed, kept in SQLite under paths.state (feed.sqlite).
+
+The planner reads `district_rules(station)`: one dict per district clip now in the library, with its
+plays-per-day quota, priority and validity. The daemon polls `replan_request(station)`: sync leaves a marker
+file `<paths.state>/replan-requested` when a priority/emergency clip arrived or a clip was withdrawn, meaning
+"re-plan the rest of today" (its "emergency" list: clips to air at once); the daemon re-plans, then calls
+`clear_replan_request(station)`.
+
+Also kept here: the last manifest version accepted per district key (rollback protection), the HTTP validators
+for conditional requests, and the folder (USB) manifests already looked at.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from broadcaster.config import Station
+
+STATE_FILE = "feed.sqlite"
+REPLAN_MARKER = "replan-requested"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS accepted (
+    keyid TEXT PRIMARY KEY,        -- the district key that signed it
+    district TEXT NOT NULL,
+    version INTEGER NOT NULL,      -- never goes down: older manifests are rollbacks
+    envelope_sha256 TEXT NOT NULL,
+    envelope BLOB NOT NULL,        -- re-used when the server answers 304 Not Modified
+    expires TEXT NOT NULL,
+    accepted_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS http_cache (url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT);
+CREATE TABLE IF NOT EXISTS folder_seen (envelope_sha256 TEXT PRIMARY KEY, outcome TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS clips (
+    sha256 TEXT PRIMARY KEY,
+    keyid TEXT NOT NULL,
+    district TEXT NOT NULL,
+    category TEXT NOT NULL,
+    title TEXT NOT NULL,
+    priority TEXT NOT NULL DEFAULT 'normal',
+    valid_from TEXT,
+    valid_until TEXT,
+    plays_per_day_min INTEGER,
+    plays_per_day_max INTEGER,
+    status TEXT NOT NULL,          -- ingested | rejected | withdrawn
+    reason TEXT NOT NULL DEFAULT '',
+    added INTEGER NOT NULL DEFAULT 0,  -- 1 if the feed added it to the library (so only then may it remove it)
+    version INTEGER NOT NULL,
+    updated TEXT NOT NULL
+);
+"""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Accepted:
+    keyid: str
+    district: str
+    version: int
+    envelope_sha256: str
+    envelope: bytes
+
+
+@dataclass(frozen=True)
+class ClipState:
+    sha256: str
+    status: str
+    reason: str
+    added: bool
+    priority: str
+    valid_from: str | None
+    valid_until: str | None
+    plays_per_day_min: int | None
+    plays_per_day_max: int | None
+
+
+class FeedState:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(_SCHEMA)
+
+    @classmethod
+    def of(cls, station: Station) -> FeedState:
+        return cls(station.paths.state / STATE_FILE)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def accepted(self, keyid: str) -> Accepted | None:
+        row = self.db.execute("SELECT keyid, district, version, envelope_sha256, envelope FROM accepted "
+                              "WHERE keyid = ?", (keyid,)).fetchone()
+        return Accepted(*row) if row else None
+
+    def accept(self, keyid: str, district: str, version: int, envelope: bytes, expires: str) -> None:
+        self.db.execute(
+            "INSERT INTO accepted VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(keyid) DO UPDATE SET district=excluded."
+            "district, version=excluded.version, envelope_sha256=excluded.envelope_sha256, envelope=excluded."
+            "envelope, expires=excluded.expires, accepted_at=excluded.accepted_at WHERE excluded.version >= version",
+            (keyid, district, version, hashlib.sha256(envelope).hexdigest(), envelope, expires, now_iso()))
+
+    def validators(self, url: str) -> tuple[str | None, str | None]:
+        row = self.db.execute("SELECT etag, last_modified FROM http_cache WHERE url = ?", (url,)).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def save_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        self.db.execute("INSERT OR REPLACE INTO http_cache VALUES (?, ?, ?)", (url, etag, last_modified))
+
+    def folder_outcome(self, envelope: bytes) -> str | None:
+        row = self.db.execute("SELECT outcome FROM folder_seen WHERE envelope_sha256 = ?",
+                              (hashlib.sha256(envelope).hexdigest(),)).fetchone()
+        return row[0] if row else None
+
+    def remember_folder(self, envelope: bytes, outcome: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO folder_seen VALUES (?, ?, ?)",
+                        (hashlib.sha256(envelope).hexdigest(), outcome, now_iso()))
+
+    def clip(self, sha256: str) -> ClipState | None:
+        row = self.db.execute("SELECT sha256, status, reason, added, priority, valid_from, valid_until, "
+                              "plays_per_day_min, plays_per_day_max FROM clips WHERE sha256 = ?", (sha256,)).fetchone()
+        return ClipState(row[0], row[1], row[2], bool(row[3]), *row[4:]) if row else None
+
+    def clips_with_status(self, keyid: str, status: str) -> list[ClipState]:
+        rows = self.db.execute("SELECT sha256 FROM clips WHERE keyid = ? AND status = ?", (keyid, status))
+        return [self.clip(r[0]) for r in rows.fetchall()]
+
+    def record_clip(self, *, sha256: str, keyid: str, district: str, category: str, title: str, priority: str,
+                    valid_from: str | None, valid_until: str | None, plays_per_day_min: int | None,
+                    plays_per_day_max: int | None, status: str, reason: str, added: bool, version: int) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO clips VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (sha256, keyid, district, category, title, priority, valid_from, valid_until, plays_per_day_min,
+             plays_per_day_max, status, reason, int(added), version, now_iso()))
+
+    def set_status(self, sha256: str, status: str, reason: str = "") -> None:
+        self.db.execute("UPDATE clips SET status = ?, reason = ?, updated = ? WHERE sha256 = ?",
+                        (status, reason, now_iso(), sha256))
+
+    def rules(self) -> list[dict]:
+        cur = self.db.execute(
+            "SELECT sha256, category, title, plays_per_day_min, plays_per_day_max, priority, valid_from, valid_until,"
+            " district FROM clips WHERE status = 'ingested' ORDER BY category, sha256")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def district_rules(station: Station) -> list[dict]:
+    """Per district clip in the library: sha256, category, title, plays_per_day_min/max (None = no quota),
+    priority, valid_from/valid_until (ISO dates or None), district. For the planner; read-only."""
+    path = station.paths.state / STATE_FILE
+    if not path.exists():
+        return []
+    state = FeedState(path)
+    try:
+        return state.rules()
+    finally:
+        state.close()
+
+
+def request_replan(station: Station, reason: str, clips: list[str], emergency: list[str] = ()) -> Path:
+    """Ask the daemon to re-plan the rest of today (written atomically; a newer request replaces an older).
+
+    `emergency` lists newly arrived emergency clips (khẩn cấp): Circular 39/2020 says they air immediately,
+    so the daemon may break in with them rather than wait for the next slot."""
+    marker = station.paths.state / REPLAN_MARKER
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    tmp = marker.with_name(f".{REPLAN_MARKER}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps({"requested": now_iso(), "reason": reason, "clips": clips,
+                               "emergency": list(emergency)}), encoding="utf-8")
+    os.replace(tmp, marker)
+    return marker
+
+
+def replan_request(station: Station) -> dict | None:
+    marker = station.paths.state / REPLAN_MARKER
+    try:
+        return json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def clear_replan_request(station: Station) -> None:
+    (station.paths.state / REPLAN_MARKER).unlink(missing_ok=True)
