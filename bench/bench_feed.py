@@ -1,6 +1,6 @@
 """Benchmark: one district feed on one static server on loopback, N communes syncing at once.
 
-    /work/main/.venv/bin/python bench/bench_feed.py [--communes 300] [--procs 4] [--seconds 90] [--ingest]
+    .venv/bin/python bench/bench_feed.py [--communes 300] [--procs 4] [--seconds 90] [--ingest]
 
 Rounds, all communes starting together:
   1. new clip   — every commune fetches the manifest and downloads the clip (first sync);

@@ -161,20 +161,23 @@ class AsRunLog:
         prev = GENESIS
         count = 0
         expected_id = None
+        n = len(_COLUMNS)
+        encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        sha256 = hashlib.sha256
         cur = self._db.execute(f"SELECT id, {', '.join(_COLUMNS)}, prev_hash, row_hash FROM asrun ORDER BY id")
-        for row in cur:
-            count += 1
-            row_id = row[0]
-            values = dict(zip(_COLUMNS, row[1:1 + len(_COLUMNS)]))
-            prev_hash, row_hash = row[-2], row[-1]
-            if expected_id is not None and row_id != expected_id:
-                return ChainCheck(False, count, expected_id, f"row {expected_id} is missing (deleted)")
-            if prev_hash != prev:
-                return ChainCheck(False, count, row_id, f"row {row_id} does not follow the row before it")
-            if _row_hash(prev, values) != row_hash:
-                return ChainCheck(False, count, row_id, f"row {row_id} was changed after it was written")
-            prev = row_hash
-            expected_id = row_id + 1
+        cur.arraysize = 4096
+        while rows := cur.fetchmany():
+            for row in rows:  # the hot loop for a province-year (1.3 M rows): no per-row dicts
+                count += 1
+                row_id = row[0]
+                if expected_id is not None and row_id != expected_id:
+                    return ChainCheck(False, count, expected_id, f"row {expected_id} is missing (deleted)")
+                if row[n + 1] != prev:
+                    return ChainCheck(False, count, row_id, f"row {row_id} does not follow the row before it")
+                if sha256((prev + encode(list(row[1:n + 1]))).encode("utf-8")).hexdigest() != row[n + 2]:
+                    return ChainCheck(False, count, row_id, f"row {row_id} was changed after it was written")
+                prev = row[n + 2]
+                expected_id = row_id + 1
         return ChainCheck(True, count)
 
 

@@ -5,7 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-[ -x "$PY" ] || PY=/work/main/.venv/bin/python
 ROOT=$(pwd)
 W=$(mktemp -d /tmp/demo-feed.XXXX)
 cleanup() { kill "${SERVE:-}" "${COLLECT:-}" 2>/dev/null || true; }
