@@ -87,7 +87,7 @@ def child(args) -> None:
         items.append(PlannedItem(start=at, end=at + timedelta(seconds=seconds), slot="bench", category="song",
                                  title=name, file=name, sha256="0" * 64, gain_db=-1.0, duration=seconds))
         at += timedelta(seconds=seconds)
-    settings = AudioSettings(output_devices=("default",), crossfade_categories=())
+    settings = AudioSettings(output_devices=("default",), crossfade_categories=(), block_frames=plan["block_frames"])
     work = Path(tempfile.mkdtemp(prefix="bench-playout-log."))
     setup = PlayoutSetup("Asia/Ho_Chi_Minh", folder, work / "asrun.sqlite", work, work / "none.sqlite", settings)
     engine = make_engine(setup, AsRunLog(setup.asrun_log))
@@ -116,6 +116,7 @@ def main() -> None:
     parser.add_argument("--play-minutes", type=float, default=None, help="wall time played (default: programme)")
     parser.add_argument("--song-seconds", type=float, default=180.0)
     parser.add_argument("--no-liquidsoap", action="store_true")
+    parser.add_argument("--block-frames", type=int, default=2048, help="mixer block (audio.block_frames)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -142,7 +143,7 @@ def main() -> None:
         stop = start + timedelta(minutes=play_minutes)
         plan = work / "plan.json"
         plan.write_text(json.dumps({"folder": str(work), "start": start.isoformat(), "stop": stop.isoformat(),
-                                    "items": names}))
+                                    "items": names, "block_frames": args.block_frames}))
         (work / "list.m3u").write_text("".join(f"{work / n}\n" for n, _ in names))
         (work / "bench.liq").write_text(LIQ.format(m3u=work / "list.m3u"))
 
@@ -174,6 +175,8 @@ def main() -> None:
         played = play_minutes * 60
         ours_cpu = report["cpu_self"] + report["cpu_children"]
         print(f"machine: nproc={os.cpu_count()} {cpu_model()}; load avg now {os.getloadavg()[0]:.1f}")
+        print(f"mixer block {args.block_frames} frames; ffmpeg decoders are not always reaped before the engine "
+              f"exits, so their CPU (0.16 s per 3-minute MP3 here, ~3 s per hour) may be missing below")
         print(f"programme {args.programme_minutes:g} min ({len(names)} MP3 items of ~{args.song_seconds:g} s), "
               f"played {play_minutes:g} min of it in real time"
               + ("; CPU per hour extrapolated from that wall time" if play_minutes < args.programme_minutes else ""))
