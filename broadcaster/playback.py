@@ -59,7 +59,7 @@ def sink_factory_for(setup: PlayoutSetup, *, steady_latency: bool = True):
             super()._callback(outdata, frames, t, status)
             self._callbacks += 1
             reported = t.outputBufferDacTime - t.currentTime
-            if self._ahead is None and self._callbacks >= 20 and 0.0 <= reported < 2.0:
+            if self._ahead is None and self._callbacks >= 4 and 0.0 <= reported < 2.0:
                 self._ahead = reported
             if self._ahead is not None:
                 with self._lock:

@@ -1,25 +1,23 @@
-"""Play one clip on its own (play-now without a daemon, or an emergency between runs), logged like any item.
+"""Play one clip on its own (play-now without a daemon), logged like a break-in from the daemon.
 
 The clip gets the library's gain when the library can analyse it (loudness to the station target); otherwise it
-plays at unity gain and says so. It is a one-item run for the engine, so the row in the as-run log has the same
-shape as every other: planned start, actual start and end, level, and the operator's reason.
+plays at unity gain and says so. It is a break-in on an idle engine, so the as-run row has the same shape as the
+daemon's: actual start and end, level, and the operator's reason; the engine applies the same blackout rule.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+import time
+from datetime import datetime
 from pathlib import Path
 
-from broadcaster.decode import file_sha256, probe_duration
-from broadcaster.model import PlannedItem
-from broadcaster.playback import NotedLog, make_engine
+from broadcaster.asrun import AsRunLog
+from broadcaster.decode import probe_duration
+from broadcaster.playback import make_engine
 from broadcaster.playout_setup import PlayoutSetup
 
 log = logging.getLogger("broadcaster.play-now")
-
-LEAD_SECONDS = 0.5  # time for the engine to open the device before the first sample
-
 
 def clip_gain(setup: PlayoutSetup, file: Path) -> tuple[float, str | None]:
     """The clip's gain to the station target: the library's if the same audio is catalogued, else measured now.
@@ -36,29 +34,21 @@ def clip_gain(setup: PlayoutSetup, file: Path) -> tuple[float, str | None]:
     return (known.gain_db if known else gain_for(found.loudness_lufs, found.peak_dbfs, setup.audio.target_lufs)), None
 
 
-def clip_item(setup: PlayoutSetup, file: Path, level: str, start: datetime) -> tuple[PlannedItem, str | None]:
-    """The clip as a planned item starting at `start`, and a warning if it could not be analysed."""
-    gain, warning = clip_gain(setup, file)
-    duration = probe_duration(file)
-    category = "khan-cap" if level == "emergency" else "uu-tien" if level == "priority" else "break-in"
-    item = PlannedItem(start=start, end=start + timedelta(seconds=duration), slot="", category=category,
-                       title=file.stem, file=str(file.resolve()), sha256=file_sha256(file), gain_db=gain,
-                       duration=duration, level=level)
-    return item, warning
-
-
 def play_file(setup: PlayoutSetup, file: Path, level: str, reason: str, *, start: datetime | None = None,
-              engine_factory=make_engine) -> None:
-    """Play `file` now (or at `start`) to its end on the configured device; blocks until it has aired."""
-    start = start or datetime.now(setup.zone) + timedelta(seconds=LEAD_SECONDS)
-    item, warning = clip_item(setup, file, level, start)
+              confirm: bool = False, blackouts=(), engine_factory=make_engine):
+    """Play `file` on the configured device as an idle engine's break-in (starts as soon as the device is open,
+    never cut short), at `start` if given; blocks until it has aired and returns its as-run row."""
+    gain, warning = clip_gain(setup, file)
     if warning:
         log.warning("%s: %s", file, warning)
-    asrun = NotedLog(setup.asrun_log)
-    note = f"{level}: {reason}" if reason else level
-    asrun.note(item.start, note + (f" ({warning})" if warning else ""))
+    if start is not None:
+        time.sleep(max(0.0, (start - datetime.now(setup.zone)).total_seconds()))
+    asrun = AsRunLog(setup.asrun_log)
     try:
-        engine = engine_factory(setup, asrun)
-        engine.play_run([item], item.end + timedelta(seconds=0.5))
+        engine = engine_factory(setup, asrun, blackouts)
+        category = "khan-cap" if level == "emergency" else "uu-tien"
+        ticket = engine.break_in(file.resolve(), level, reason + (f" ({warning})" if warning else ""),
+                                 confirm=confirm, gain_db=gain, category=category)
+        return ticket.wait(timeout=probe_duration(file) + 30.0)
     finally:
         asrun.close()

@@ -88,8 +88,13 @@ def cmd_play_now(args) -> int:
             start = first.start
     from broadcaster.standalone import play_file
 
-    play_file(setup if not args.state else _with_state(setup, state), file, args.level, args.reason, start=start)
-    print("Đã phát xong / aired")
+    blackouts = [b for p in plans for b in p.blackouts]
+    entry = play_file(setup if not args.state else _with_state(setup, state), file, args.level, args.reason,
+                      start=start, confirm=args.confirm, blackouts=blackouts)
+    if entry is None or entry.status not in ("aired", "partial"):
+        print(f"Không phát được / not aired: {entry.reason if entry else 'no answer from the engine'}")
+        return 1
+    print(f"Đã phát xong / aired ({entry.status}, {entry.actual_start} → {entry.actual_end})")
     return 0
 
 
