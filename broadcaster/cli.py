@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "broadcaster.commands.station",
     "broadcaster.commands.asrun",
     "broadcaster.commands.library",
+    "broadcaster.commands.simulate",
     "broadcaster.commands.report",
     "broadcaster.commands.feed",
 )

@@ -1,0 +1,243 @@
+"""Render a 60-minute programme of 120 MP3 items (2 s crossfades, per-item gains) to a WAV, side by side:
+
+  engine-wav   broadcaster's engine (SimClock + WavFileSink): the code `simulate` runs
+  engine-null  the same with --no-audio's NullSink (every block mixed, nothing written)
+  pydub        naive pydub AudioSegment: from_mp3, apply_gain, append(crossfade=2000), export; it is
+               quadratic, so it runs on the first --pydub-items items and is extrapolated (said so in the output)
+  liquidsoap   Liquidsoap from Debian (scripts/bench-setup.sh), unsynced clock, output.file(%wav)
+
+Each runs in its own process so peak RSS (ru_maxrss) is its own. Times are wall-clock seconds including process
+start-up; "× real time" is programme length / time.
+
+Run: .venv/bin/python bench/bench_render.py [--cache DIR] [--items 120] [--minutes 60] [--only engine-wav,...]
+The MP3s are made once with ffmpeg into --cache (default /tmp/broadcaster-bench-render).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CROSSFADE = 2.0
+RATE = 44100
+
+
+def programme(items: int, minutes: float) -> list[tuple[str, float, float]]:
+    """(file name, seconds, gain dB) per item; lengths vary ±4 s and sum to `minutes` after crossfades."""
+    base = (minutes * 60 + (items - 1) * CROSSFADE) / items
+    jitter = [((i * 7) % 9 - 4) for i in range(items)]
+    mean = sum(jitter) / items
+    return [(f"item{i:03d}.mp3", round(base + j - mean, 3), round(((i * 5) % 13 - 6) / 2, 1))
+            for i, j in enumerate(jitter)]
+
+
+def make_audio(cache: Path, plan: list[tuple[str, float, float]]) -> None:
+    cache.mkdir(parents=True, exist_ok=True)
+
+    def one(i_entry):
+        i, (name, seconds, _) = i_entry
+        target = cache / name
+        if target.exists():
+            return
+        tmp = target.with_suffix(".part.mp3")
+        f1, f2 = 110 + (i * 37) % 300, 220 + (i * 53) % 500
+        subprocess.run(
+            ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+             f"aevalsrc=0.25*sin(2*PI*{f1}*t)+0.15*sin(2*PI*{f2}*t):s={RATE}:c=stereo:d={seconds}",
+             "-f", "lavfi", "-i", f"anoisesrc=c=pink:a=0.05:r={RATE}:d={seconds}",
+             "-filter_complex", "amix=inputs=2:normalize=0,aformat=cl=stereo", "-c:a", "libmp3lame", "-b:a",
+             "128k", str(tmp)], check=True)
+        tmp.rename(target)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        list(pool.map(one, enumerate(plan)))
+
+
+# ---- the variants, each run in a child process --------------------------------------------------------------
+def run_engine(cache: Path, plan, out: Path, null: bool) -> dict:
+    from broadcaster.asrun import AsRunLog
+    from broadcaster.clock import SimClock
+    from broadcaster.config import AudioSettings
+    from broadcaster.engine import Engine
+    from broadcaster.model import PlannedItem
+    from broadcaster.sinks import NullSink, WavFileSink
+
+    zone = ZoneInfo("Asia/Ho_Chi_Minh")
+    t0 = datetime(2021, 2, 22, 5, 30, tzinfo=zone)
+    items, at = [], 0.0
+    for i, (name, seconds, gain) in enumerate(plan):
+        begin = at - (CROSSFADE if i else 0.0)
+        start = t0 + timedelta(seconds=begin)
+        items.append(PlannedItem(start=start, end=start + timedelta(seconds=seconds), slot="sang", category="song",
+                                 title=name, file=name, sha256="", gain_db=gain, duration=seconds,
+                                 crossfade_in=CROSSFADE if i else 0.0))
+        at = begin + seconds
+    log_path = out.with_suffix(".sqlite")
+    log_path.unlink(missing_ok=True)
+    settings = AudioSettings(sample_rate=RATE, channels=2)
+    sink = (lambda d: NullSink()) if null else (lambda d: WavFileSink(out, RATE, 2))
+    with AsRunLog(log_path, durable=False) as log:  # as simulate does
+        engine = Engine(cache, settings, sink, SimClock(zone, t0), log, zone)
+        result = engine.play_run(items, items[-1].end + timedelta(seconds=1))
+    return {"seconds_of_audio": result.frames / RATE, "rows": len(result.entries)}
+
+
+def run_pydub(cache: Path, plan, out: Path) -> dict:
+    import warnings
+
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    from pydub import AudioSegment
+
+    program = None
+    for name, _, gain in plan:
+        segment = AudioSegment.from_mp3(cache / name).apply_gain(gain)
+        program = segment if program is None else program.append(segment, crossfade=round(CROSSFADE * 1000))
+    program.export(out, format="wav")
+    return {"seconds_of_audio": len(program) / 1000}
+
+
+def run_liquidsoap(cache: Path, plan, out: Path) -> dict:
+    work = out.parent
+    m3u = work / "liquidsoap.m3u"
+    m3u.write_text("".join(f'annotate:liq_amplify="{gain} dB":{cache / name}\n' for name, _, gain in plan))
+    script = work / "render.liq"
+    script.write_text(f"""
+settings.init.allow_root.set(true)
+settings.log.stdout.set(false)
+settings.log.file.set(false)
+s = playlist(mode="normal", reload_mode="never", loop=false, "{m3u}")
+s = amplify(1.0, override="liq_amplify", s)
+s = crossfade(duration={CROSSFADE}, fade_in={CROSSFADE}, fade_out={CROSSFADE}, s)
+clock.assign_new(sync="none", [s])
+output.file(%wav, "{out}", fallible=true, on_stop=shutdown, s)
+""")
+    subprocess.run(["liquidsoap", str(script)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return {"seconds_of_audio": wav_seconds(out)}
+
+
+def wav_seconds(path: Path) -> float:
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
+                          "default=nw=1:nk=1", str(path)], capture_output=True, text=True)
+    try:
+        return float(out.stdout)
+    except ValueError:
+        return 0.0
+
+
+def child(args) -> None:
+    plan = programme(args.items, args.minutes)
+    if args.variant == "pydub":
+        plan = plan[:args.pydub_items]
+    out = Path(args.work) / f"{args.variant}.wav"
+    runner = {"engine-wav": lambda: run_engine(args.cache, plan, out, False),
+              "engine-null": lambda: run_engine(args.cache, plan, out, True),
+              "pydub": lambda: run_pydub(args.cache, plan, out),
+              "liquidsoap": lambda: run_liquidsoap(args.cache, plan, out)}[args.variant]
+    print(json.dumps(runner()))
+
+
+def measure(args, variant: str, extra: list[str] = ()) -> dict:
+    cmd = [sys.executable, __file__, "--child", variant, "--cache", str(args.cache), "--work", str(args.work),
+           "--items", str(args.items), "--minutes", str(args.minutes), *extra]
+    load = os.getloadavg()[0]
+    began = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    took = time.perf_counter() - began
+    output = proc.stdout.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        return {"variant": variant, "error": f"exit {os.waitstatus_to_exitcode(status)}"}
+    result = json.loads(output.strip().splitlines()[-1])
+    cpu = usage.ru_utime + usage.ru_stime
+    # ru_maxrss of the child itself; its ffmpeg/liquidsoap grandchildren are counted for liquidsoap only
+    # (it is the child's own child and is waited for), ffmpeg decoders of the engine are separate processes.
+    return {"variant": variant, "seconds": took, "cpu_seconds": cpu, "rss_mb": usage.ru_maxrss / 1024,
+            "load_before": load, **result}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/broadcaster-bench-render"))
+    parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--items", type=int, default=120)
+    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--pydub-items", type=int, default=30, help="pydub runs on this many, then extrapolates")
+    parser.add_argument("--only", default="engine-wav,engine-null,pydub,liquidsoap")
+    parser.add_argument("--child", dest="variant", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    args.work = args.work or args.cache / "out"
+    if args.variant:
+        child(args)
+        return
+    plan = programme(args.items, args.minutes)
+    began = time.perf_counter()
+    make_audio(args.cache, plan)
+    args.work.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"{_cpu_model()}, Python {platform.python_version()}; audio ready in {time.perf_counter() - began:.1f} s")
+    print(f"programme: {args.items} MP3 items, {args.minutes:g} min after {CROSSFADE:g} s crossfades, gains -3..+3 dB")
+    rows = []
+    for variant in args.only.split(","):
+        if variant == "liquidsoap" and not shutil.which("liquidsoap"):
+            print("liquidsoap: not installed (bash scripts/bench-setup.sh)")
+            continue
+        if variant == "pydub":
+            small = max(2, args.pydub_items // 2)
+            a = measure(args, "pydub", ["--pydub-items", str(small)])
+            b = measure(args, "pydub", ["--pydub-items", str(args.pydub_items)])
+            rows += [dict(a, variant=f"pydub ({small} items)"), dict(b, variant=f"pydub ({args.pydub_items} items)")]
+            if "error" not in a and "error" not in b and args.pydub_items < args.items:
+                rows.append(_extrapolate(a, b, small, args.pydub_items, args.items, args.minutes))
+            continue
+        rows.append(measure(args, variant))
+    print(f"{'variant':34} {'wall s':>8} {'CPU s':>8} {'× real time':>12} {'peak RSS MB':>12} {'audio min':>10} "
+          f"{'load':>5}")
+    for r in rows:
+        if "error" in r:
+            print(f"{r['variant']:34} {r['error']}")
+            continue
+        speed = r["seconds_of_audio"] / r["seconds"] if r["seconds"] else 0
+        print(f"{r['variant']:34} {r['seconds']:8.2f} {r.get('cpu_seconds', float('nan')):8.2f} {speed:12.0f} "
+              f"{r.get('rss_mb', float('nan')):12.0f} {r['seconds_of_audio'] / 60:10.1f} "
+              f"{r.get('load_before', float('nan')):5.1f}")
+
+
+def _extrapolate(a: dict, b: dict, n1: int, n2: int, n: int, minutes: float) -> dict:
+    """Fit t = p·n + q·n² (append with crossfade copies the whole programme each time) through two runs,
+    for wall and CPU seconds alike; never less than linear growth from the larger run."""
+    def fit(t1: float, t2: float) -> float:
+        q = (t2 / n2 - t1 / n1) / (n2 - n1)
+        p = t1 / n1 - q * n1
+        return max(p * n + q * n * n, t2 * n / n2)
+
+    rss = b["rss_mb"] * n / n2  # it holds the whole programme decoded, several times over while appending
+    return {"variant": f"pydub ({n} items, extrapolated)", "seconds": fit(a["seconds"], b["seconds"]),
+            "cpu_seconds": fit(a["cpu_seconds"], b["cpu_seconds"]), "rss_mb": rss,
+            "seconds_of_audio": minutes * 60, "load_before": float("nan")}
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+if __name__ == "__main__":
+    main()

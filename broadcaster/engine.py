@@ -1,0 +1,477 @@
+"""The playout engine: plays runs of planned items through a sink, on time, and logs what really aired.
+
+API (the daemon, play-now and simulate use only this):
+
+    engine = Engine(audio_dir, settings, sink_factory, clock, log, zone, blackouts=day_plan.blackouts)
+    result = engine.play_run(items, hard_stop)      # blocks until the run is over; returns RunResult
+    ticket = engine.break_in(path, "emergency", "bão số 5", confirm=False)   # from any thread
+    ticket.wait()                                    # -> the as-run entry (or None if refused/skipped)
+    engine.set_blackouts(windows)                    # the day's blackouts (a new day, a re-plan)
+    engine.stop()                                    # fade out and return from play_run
+
+- `items` are one run: the items of one slot (or what is left of it), in order, with tz-aware start/end.
+  `hard_stop` is when all audio must have ended (slot end or blackout start, whichever comes first); anything
+  still sounding then is faded out before it, anything that no longer fits is logged `skipped`.
+- Timing is anchored to the clock: frame m of the run is heard at items[0].start + m / rate. If the engine
+  starts late (restart after a crash or power cut, or `resume_at` given), it joins the item that should be on
+  air at the right offset and logs it `partial` ("resumed after restart ..."). On a real-time sink the engine
+  measures when frames are heard (the sink reports the DAC time) and re-aligns if the sink drifts or the wall
+  clock steps by more than `resync_threshold`.
+- `sink_factory(device)` makes a sink for one entry of `settings.output_devices`. If opening or writing fails
+  (`SinkFailure`), the engine logs the items that lost air as `failed` with the reason, retries with backoff
+  over the configured devices in order, and goes on where the clock says it should be once one works.
+- Call `play_run` up to `preroll` (1.5 s) before the first item or earlier: the engine waits (without holding
+  its run lock), opens the sink `preroll` ahead and lines frame 0 up with the start. Called later, it joins late.
+- Break-ins (Circular 39/2020): `emergency` (khẩn cấp) interrupts now with a short fade (0.5 s), is refused
+  inside a blackout unless `confirm=True`, and is never cut by the hard stop; the plan then goes on where the
+  clock says (items it covered are `skipped`, the one it interrupted resumes as a second, `partial` row).
+  `priority` (ưu tiên) airs at the next item boundary of the run on air (later items move later; the hard stop
+  still holds), is refused inside a blackout. With no run on air a break-in plays at once on its own thread.
+  The ticket is answered once the sink has played the item out.
+- As-run rows: one per item that reached (or failed to reach) the sink; actual start/end are the times the
+  first/last frame is heard (sink latency included), millisecond precision, station zone.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+
+import numpy as np
+
+from broadcaster.asrun import AsRunEntry, AsRunLog
+from broadcaster.clock import Clock
+from broadcaster.config import AudioSettings
+from broadcaster.decode import file_sha256, probe_duration
+from broadcaster.mixer import Event, Mixer, Voice
+from broadcaster.model import PlannedItem, Window
+from broadcaster.problems import BroadcasterError, Problem
+from broadcaster.sinks import Sink, SinkFailure
+
+SinkFactory = Callable[[str], Sink]
+logger = logging.getLogger(__name__)
+
+
+class BreakInRefused(BroadcasterError):
+    """A break-in that the rules do not allow now (blackout)."""
+
+
+@dataclass
+class BreakInTicket:
+    item: PlannedItem
+    level: str
+    reason: str
+    done: threading.Event = field(default_factory=threading.Event)
+    entry: AsRunEntry | None = None
+
+    def wait(self, timeout: float | None = None) -> AsRunEntry | None:
+        self.done.wait(timeout)
+        return self.entry
+
+
+@dataclass
+class RunResult:
+    entries: list[AsRunEntry] = field(default_factory=list)
+    underruns: int = 0
+    resyncs: list[float] = field(default_factory=list)  # seconds of each re-alignment (+ = was late)
+    sink_failures: list[str] = field(default_factory=list)
+    frames: int = 0
+
+
+class Engine:
+    def __init__(self, audio_dir: str | Path, settings: AudioSettings, sink_factory: SinkFactory, clock: Clock,
+                 log: AsRunLog, zone: tzinfo, *, blackouts: Sequence[Window] = (), preroll: float = 1.5,
+                 resync_threshold: float = 0.02, retry_delays: Sequence[float] = (0.5, 1, 2, 4, 8)):
+        self.audio_dir = Path(audio_dir)
+        self.settings = settings
+        self.sink_factory = sink_factory
+        self.clock = clock
+        self.log = log
+        self.zone = zone
+        self.preroll = preroll
+        self.resync_threshold = resync_threshold
+        self.retry_delays = tuple(retry_delays)
+        self._blackouts: list[Window] = list(blackouts)
+        self._requests: queue.Queue[BreakInTicket] = queue.Queue()
+        self._run_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._on_air = False
+        self._stop = threading.Event()
+        self._tickets: dict[int, BreakInTicket] = {}
+
+    # ---- public -------------------------------------------------------------------------------------------
+    def set_blackouts(self, windows: Sequence[Window]) -> None:
+        with self._state_lock:
+            self._blackouts = list(windows)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def play_run(self, items: Sequence[PlannedItem], hard_stop: datetime, *,
+                 resume_at: datetime | None = None) -> RunResult:
+        if not items:
+            return RunResult()
+        self._stop.clear()
+        run_start = items[0].start
+        mixer = self._mixer()
+        join, note = None, ""
+        if resume_at is not None and resume_at > run_start:
+            join, note = resume_at, f"resumed after restart at {resume_at.astimezone(self.zone):%H:%M:%S}"
+        else:
+            # Wait outside the lock (a break-in meanwhile plays on its own instead of waiting for the slot), in
+            # short naps so that stop() is heard.
+            ready = run_start - timedelta(seconds=self.preroll)
+            while self.clock.now() < ready and not self._stop.is_set():
+                self.clock.sleep_until(min(ready, self.clock.now() + timedelta(seconds=0.5)))
+            if self._stop.is_set():
+                self._stop.clear()
+                return RunResult()
+        with self._run_lock:
+            mixer.load(list(items), run_start, hard_stop, join_at=join, join_note=note)
+            return self._run(mixer, run_start, "started late")
+
+    def break_in(self, file: str | Path, level: str, reason: str, confirm: bool = False, *,
+                 title: str | None = None, gain_db: float = 0.0, category: str = "break-in") -> BreakInTicket:
+        """Queue a break-in; thread-safe. Raises BreakInRefused inside a blackout (emergency without confirm,
+        or priority)."""
+        if level not in ("priority", "emergency"):
+            raise ValueError("level must be 'priority' or 'emergency'")
+        path = Path(file) if Path(file).is_absolute() else self.audio_dir / file
+        now = self.clock.now()
+        blackout = self._blackout_at(now)
+        if blackout is not None and (level == "priority" or not confirm):
+            until = blackout.end.astimezone(self.zone).strftime("%H:%M")
+            raise BreakInRefused([Problem(
+                "play-now",
+                f"đang trong giờ cấm phát '{blackout.name}' (đến {until}); "
+                + ("tin ưu tiên không được phát" if level == "priority" else "tin khẩn cấp cần xác nhận --confirm"),
+                f"inside blackout '{blackout.name}' (until {until}); "
+                + ("priority items may not air" if level == "priority" else "an emergency needs --confirm"),
+                "chờ hết giờ cấm phát" if level == "priority" else "thêm --confirm nếu thật sự khẩn cấp",
+                "wait until the blackout ends" if level == "priority" else "add --confirm if it really is urgent")])
+        duration = probe_duration(path)
+        item = PlannedItem(start=now, end=now + timedelta(seconds=duration), slot="", category=category,
+                           title=title or path.stem, file=str(path), sha256=file_sha256(path), gain_db=gain_db,
+                           duration=duration, level=level)
+        ticket = BreakInTicket(item, level, reason)
+        with self._state_lock:
+            self._requests.put(ticket)
+            idle = not self._on_air
+        if idle:
+            threading.Thread(target=self._play_alone, name="break-in", daemon=True).start()
+        return ticket
+
+    # ---- runs ---------------------------------------------------------------------------------------------
+    def _mixer(self) -> Mixer:
+        return Mixer(self.audio_dir, sample_rate=self.settings.sample_rate, channels=self.settings.channels,
+                     fade_seconds=self.settings.fade_seconds)
+
+    def _play_alone(self) -> None:
+        with self._run_lock:
+            if self._requests.empty():
+                return  # a run picked it up meanwhile
+            now = self.clock.now()
+            start = now + timedelta(seconds=0.2)
+            stop = self._next_blackout_start(now) or start + timedelta(days=1)
+            mixer = self._mixer()
+            mixer.load([], start, stop)
+            self._run(mixer, start, "started late", idle_break_in=True)
+
+    def _blackout_at(self, moment: datetime) -> Window | None:
+        with self._state_lock:
+            return next((b for b in self._blackouts if b.start <= moment < b.end), None)
+
+    def _next_blackout_start(self, moment: datetime) -> datetime | None:
+        with self._state_lock:
+            return min((b.start for b in self._blackouts if b.start > moment), default=None)
+
+    def _run(self, mixer: Mixer, run_start: datetime, late_note: str, idle_break_in: bool = False) -> RunResult:
+        result = RunResult()
+        play = _Playback(self, mixer, run_start, result)
+        play.flexible = idle_break_in
+        with self._state_lock:
+            self._on_air = True
+        try:
+            if idle_break_in:
+                self._take_requests(mixer, play)
+            play.start(late_note)
+            while not mixer.done:
+                if self._stop.is_set():
+                    mixer.stop_all("stopped by the operator")
+                    self._stop.clear()
+                self._take_requests(mixer, play)
+                play.step()
+            play.finish()
+        finally:
+            mixer.close()
+            with self._state_lock:
+                self._on_air = False
+            # Break-ins that arrived as the run ended play on their own.
+            if not self._requests.empty():
+                threading.Thread(target=self._play_alone, name="break-in", daemon=True).start()
+        return result
+
+    def _take_requests(self, mixer: Mixer, play: _Playback) -> None:
+        while True:
+            try:
+                ticket = self._requests.get_nowait()
+            except queue.Empty:
+                return
+            if ticket.level == "emergency" and mixer.voices:
+                voice = mixer.interrupt(ticket.item, ticket.reason)
+            elif ticket.level == "emergency" or not mixer.voices:
+                voice = mixer.play_now(ticket.item, ticket.reason)
+            else:
+                voice = mixer.insert_at_boundary(ticket.item, ticket.reason)
+            if voice is None:
+                ticket.entry = self.log.append(
+                    planned_start=None, actual_start=None, actual_end=None, status="skipped",
+                    title=ticket.item.title, file=ticket.item.file, sha256=ticket.item.sha256,
+                    category=ticket.item.category, level=ticket.level,
+                    reason=f"{ticket.reason}; no item boundary before the slot end")
+                play.result.entries.append(ticket.entry)
+                ticket.done.set()
+            else:
+                self._tickets[id(voice)] = ticket
+
+    def _logged(self, voice: Voice, entry: AsRunEntry, play: _Playback) -> None:
+        ticket = self._tickets.pop(id(voice), None)
+        if ticket is not None:
+            ticket.entry = entry
+            play.answered.append(ticket)  # told once the sink has played it out
+
+
+class _Playback:
+    """One run on one sink at a time: block loop, timing, sink failures, as-run rows."""
+
+    def __init__(self, engine: Engine, mixer: Mixer, run_start: datetime, result: RunResult):
+        self.e = engine
+        self.mixer = mixer
+        self.result = result
+        self.sr = engine.settings.sample_rate
+        self.clock = engine.clock
+        self.run_start = run_start
+        # When mixer frame 0 must be heard, on the monotonic clock (moves if the wall clock steps).
+        self.mono0 = self.clock.monotonic() + (run_start - self.clock.now()).total_seconds()
+        self.sink: Sink | None = None
+        self.sink_frame = 0
+        self.offset = 0  # sink frame - mixer frame
+        self.sink_wall0: datetime | None = None  # non-real-time sinks: wall time of sink frame 0
+        self.buf = np.zeros((0, engine.settings.channels), np.float32)
+        self.next_check = 0.0
+        self.sink_note = ""
+        self.answered: list[BreakInTicket] = []
+        self.recent: list[float] = []  # last lateness readings, 4 a second: act on their median
+        self.flexible = False  # True for a break-in on an idle engine: its start may slip, its content not
+
+    # ---- timing -------------------------------------------------------------------------------------------
+    def heard_wall(self, sink_frame: int) -> datetime:
+        if self.sink.realtime:
+            mono = self.sink.heard_time(sink_frame)
+            if mono is not None:
+                return self.clock.now() + timedelta(seconds=mono - self.clock.monotonic())
+            return self.clock.now()
+        return self.sink_wall0 + timedelta(seconds=sink_frame / self.sr)
+
+    def lateness(self) -> float | None:
+        """Seconds the next mixer frame will be heard after it should be (negative: early)."""
+        heard = self.sink.heard_time(self.sink_frame)
+        if heard is None:
+            return None
+        return heard - (self.mono0 + self.mixer.pos / self.sr)
+
+    # ---- sink ---------------------------------------------------------------------------------------------
+    def open_sink(self) -> None:
+        """Open the first configured device that works, retrying with backoff until the hard stop."""
+        attempt = 0
+        errors: list[str] = []
+        while True:
+            for device in self.e.settings.output_devices:
+                try:
+                    sink = self.e.sink_factory(device)
+                    sink.open()
+                except SinkFailure as err:
+                    errors.append(str(err))
+                    continue
+                self.sink = sink
+                self.sink_frame = 0
+                self.sink_wall0 = self.clock.now()
+                if errors:
+                    self.sink_note = f"on {sink.name} after: {'; '.join(dict.fromkeys(errors))}"
+                    self.result.sink_failures.extend(errors)
+                return
+            delay = self.e.retry_delays[min(attempt, len(self.e.retry_delays) - 1)]
+            attempt += 1
+            if self.clock.now() + timedelta(seconds=delay) >= self._hard_stop_wall() or self.e._stop.is_set():
+                raise SinkFailure(",".join(self.e.settings.output_devices), "; ".join(dict.fromkeys(errors)))
+            self.clock.sleep_until(self.clock.now() + timedelta(seconds=delay))
+
+    def _hard_stop_wall(self) -> datetime:
+        return self.run_start + timedelta(seconds=self.mixer.hard_stop / self.sr)
+
+    def start(self, late_note: str) -> None:
+        try:
+            self.open_sink()
+        except SinkFailure as err:
+            self.give_up(err)
+            return
+        self.align(late_note)
+
+    def align(self, late_note: str, kind: str = "skip") -> None:
+        """Line the sink up with the clock: silence until mixer frame `pos` is heard on time, or skip ahead
+        if it is already late."""
+        sink = self.sink
+        if sink.realtime:
+            # small chunks: with big blocks the wait for a settled clock would overshoot by up to a block
+            silence = np.zeros((min(sink.block_frames, 1024), self.e.settings.channels), np.float32)
+            opened = time.monotonic()
+            settled = opened + getattr(sink, "settle_seconds", 0.0)  # first DAC times after a start are off
+            while (sink.heard_time(self.sink_frame) is None or time.monotonic() < settled) \
+                    and time.monotonic() < opened + 3.0:
+                self.write(silence)
+            late = self.lateness() or 0.0
+        else:  # a file has no clock: wait (instantly, on a SimClock) for the right moment, no silence
+            due = self.run_start + timedelta(seconds=self.mixer.pos / self.sr)
+            self.clock.sleep_until(due)
+            self.sink_wall0 = self.clock.now() - timedelta(seconds=self.sink_frame / self.sr)
+            late = (self.sink_wall0 - due).total_seconds() + self.sink_frame / self.sr
+        if self.flexible and late > 0:  # a break-in has no slot time to keep: start it late, never cut it
+            self.mono0 += late
+            self.run_start += timedelta(seconds=late)
+            late = 0.0
+        frames = round(late * self.sr)
+        logger.info("%s: run frame %d is %+.1f ms from its time", self.sink.name, self.mixer.pos, late * 1000)
+        if frames > round(self.e.resync_threshold * self.sr):
+            self.mixer.seek(self.mixer.pos + frames, f"{late_note} by {late:.3f} s", kind=kind)
+        elif frames < 0:
+            silence = np.zeros((min(-frames, 1 << 16), self.e.settings.channels), np.float32)
+            left = -frames
+            while left > 0:
+                self.write(silence[:left])
+                left -= min(left, silence.shape[0])
+        self.offset = self.sink_frame - self.mixer.pos
+        self.next_check = self.clock.monotonic() + 0.25
+
+    def write(self, block: np.ndarray) -> None:
+        self.sink.write(block)
+        self.sink_frame += block.shape[0]
+        if not self.sink.realtime:  # pace: a SimClock jumps, a WallClock waits for real time
+            self.clock.sleep_until(self.sink_wall0 + timedelta(seconds=self.sink_frame / self.sr))
+
+    # ---- loop ---------------------------------------------------------------------------------------------
+    def step(self) -> None:
+        if self.sink is None:
+            self.mixer.seek(self.mixer.hard_stop, "no sound device", kind="fail")
+            self.log_events(self.mixer.render(self.buf[:0]), 0)
+            return
+        n = min(self.sink.block_frames, max(1, self.mixer.end_frame - self.mixer.pos))
+        if self.buf.shape[0] < n:
+            self.buf = np.zeros((n, self.e.settings.channels), np.float32)
+        block = self.buf[:n]
+        block_sink_start = self.sink_frame
+        events = self.mixer.render(block)
+        self.log_events(events, block_sink_start)
+        try:
+            self.write(block)
+        except SinkFailure as err:
+            self.on_failure(err)
+            return
+        self.result.frames += n
+        self.offset = self.sink_frame - self.mixer.pos
+        self.check_timing()
+
+    def check_timing(self) -> None:
+        if not self.sink.realtime or self.clock.monotonic() < self.next_check:
+            return
+        self.next_check = self.clock.monotonic() + 0.25
+        step = self.clock.check_step()
+        if step:
+            self.mono0 -= step  # the wall clock jumped: the plan's instants moved on the monotonic clock
+            self.recent.clear()  # readings from before the step no longer mean anything
+            logger.warning("wall clock stepped %+.3f s", step)
+        late = self.lateness()
+        if late is not None:
+            self.recent.append(late)
+            del self.recent[:-5]
+            # act on a step at once; on drift only when the median of 3+ readings says so (one late callback
+            # on a busy machine is no reason to jump)
+            late = late if step else (sorted(self.recent)[len(self.recent) // 2] if len(self.recent) >= 3 else None)
+        if late is not None and abs(late) > self.e.resync_threshold:
+            self.recent.clear()
+            logger.warning("%s: %+.1f ms off the clock (step %+.3f s): re-aligning", self.sink.name, late * 1000, step)
+            self.mixer.jump(round(late * self.sr))
+            self.result.resyncs.append(late)
+
+    def on_failure(self, err: SinkFailure) -> None:
+        self.result.sink_failures.append(str(err))
+        failed_at = self.clock.now()
+        try:
+            self.sink.close(drain=False)
+        except Exception:  # noqa: BLE001 - a dead device may fail to close too; it is gone either way
+            pass
+        for v in self.mixer.voices:
+            if v.started and not v.ended and v.actual_start is not None:
+                self.append(v, "failed", v.actual_start, failed_at, f"sound card failed: {err}")
+                v.actual_start = None  # the rest of it, if any, gets its own row when the card is back
+                v.notes.append("resumed after a sound card failure")
+        self.sink = None
+        try:
+            self.open_sink()
+        except SinkFailure as err2:
+            self.give_up(err2)
+            return
+        self.align("sound card was unavailable", kind="fail")
+
+    def give_up(self, err: SinkFailure) -> None:
+        self.sink = None
+        self.mixer.seek(self.mixer.hard_stop, f"no working sound device: {err.reason}", kind="fail")
+        self.log_events(self.mixer.render(self.buf[:0]), 0)
+
+    def finish(self) -> None:
+        self.log_events(self.mixer.take_events(), self.sink_frame)
+        if self.sink is not None:
+            try:
+                self.sink.close(drain=True)
+            except SinkFailure:
+                pass
+            self.result.underruns += self.sink.underruns
+        for ticket in self.answered:
+            ticket.done.set()
+
+    # ---- as-run rows --------------------------------------------------------------------------------------
+    def log_events(self, events: list[Event], block_sink_start: int) -> None:
+        for ev in events:
+            v = ev.voice
+            if ev.kind == "start":
+                v.actual_start = self.heard_wall(block_sink_start + ev.at)
+                if self.sink_note:
+                    v.info.append(self.sink_note)
+                    self.sink_note = ""
+            elif ev.kind == "end":
+                if v.actual_start is None:  # resumed after a failure: starts at this run's first block
+                    v.actual_start = self.heard_wall(block_sink_start)
+                end = self.heard_wall(block_sink_start + ev.at)
+                whole = not v.notes and v.end - v.start == v.planned_frames and v.offset == 0
+                self.append(v, "aired" if whole else "partial", v.actual_start, end, "")
+            else:
+                status = "failed" if ev.kind == "fail" else "skipped"
+                end = self.clock.now() if v.actual_start else None
+                self.append(v, status, v.actual_start, end, ev.reason)
+
+    def append(self, v: Voice, status: str, start: datetime | None, end: datetime | None, reason: str) -> None:
+        item = v.item
+        parts = ([v.reason] if v.reason else []) + v.notes + v.info + ([reason] if reason else [])
+        entry = self.e.log.append(
+            planned_start=None if v.kind == "break-in" else item.start,
+            actual_start=start.astimezone(self.e.zone) if start else None,
+            actual_end=end.astimezone(self.e.zone) if end else None, status=status, slot=item.slot,
+            category=item.category, title=item.title, file=item.file, sha256=item.sha256, level=item.level,
+            reason="; ".join(dict.fromkeys(parts)))
+        self.result.entries.append(entry)
+        self.e._logged(v, entry, self)

@@ -1,0 +1,438 @@
+"""Mix the items of one run (a slot, or the part of it left after a restart) into fixed-size blocks.
+
+Every boundary is a frame index computed from the plan's start and end times relative to the run start, so
+consecutive items meet sample-exactly (no gap, no overlap unless the plan crossfades) and nothing drifts however
+long the run. Per item: gain, short raised-cosine fades against clicks, an equal-power crossfade where the plan
+overlaps it with the previous item, and an optional looped music bed ducked under it. A hard stop (slot end or
+blackout start) is absolute: an item still sounding near it is faded out so that all audio ends before it.
+
+The mixer is driven by one thread (the engine's); changes (`interrupt`, `insert_at_boundary`, `jump`) take
+effect from the next block. `render()` returns events (item started, ended, skipped, failed) with the frame
+inside the block where they happened, so the engine can turn them into times at the sound card.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from broadcaster.decode import Decoder, open_decoder
+from broadcaster.model import PlannedItem
+
+PREFETCH_SECONDS = 2.0  # start ffmpeg this early so its start-up never delays a block
+PREFETCH_ITEMS = 2
+JUMP_FADE_SECONDS = 0.01  # fade around a re-alignment jump
+
+
+def frames_between(a: datetime, b: datetime, sample_rate: int) -> int:
+    """Frames from `a` to `b`, from integer microseconds so it is the same on every call."""
+    micros = (b - a) // timedelta(microseconds=1)
+    return (micros * sample_rate + 500_000) // 1_000_000
+
+
+@dataclass(eq=False)
+class Voice:
+    """One item as the mixer plays it: frames relative to the run start."""
+
+    item: PlannedItem
+    start: int
+    end: int  # exclusive
+    offset: int  # frame of the file heard at `start`
+    gain: float
+    fade_in: int
+    fade_out: int
+    xfade_in: bool = False  # equal-power (crossfade) instead of raised-cosine
+    xfade_out: bool = False
+    kind: str = "plan"  # "plan" or "break-in"
+    reason: str = ""  # of a break-in
+    notes: list[str] = field(default_factory=list)  # why it is partial
+    info: list[str] = field(default_factory=list)  # worth logging, does not make it partial
+    actual_start: datetime | None = None  # set by the engine from the sink's clock
+    planned_frames: int = 0  # end - start as planned, to tell aired from partial
+    started: bool = False
+    ended: bool = False
+    failed: str = ""  # why it cannot play (reported when its time comes)
+    exempt: bool = False  # an emergency: the hard stop does not cut it
+    decoder: Decoder | None = None
+    bed: Decoder | None = None
+    dec_pos: int = -1  # mixer frame the decoder's next frame belongs to
+
+    def file_offset_at(self, frame: int) -> int:
+        return self.offset + (frame - self.start)
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str  # "start", "end", "skip", "fail"
+    voice: Voice
+    at: int | None  # frame within the block just rendered (None for skip/fail before airing)
+    reason: str = ""
+
+
+class Mixer:
+    def __init__(self, audio_dir: str | Path, *, sample_rate: int, channels: int, fade_seconds: float,
+                 hard_fade_seconds: float = 1.5, interrupt_fade_seconds: float = 0.5,
+                 decoder_factory: Callable[..., Decoder] = open_decoder):
+        self.audio_dir = Path(audio_dir)
+        self.sr = sample_rate
+        self.channels = channels
+        self.fade = max(1, round(fade_seconds * sample_rate))
+        self.hard_fade = max(1, round(hard_fade_seconds * sample_rate))
+        self.interrupt_fade = max(1, round(interrupt_fade_seconds * sample_rate))
+        self._open = decoder_factory
+        self.voices: list[Voice] = []
+        self.pos = 0
+        self.hard_stop = 0
+        self.run_start: datetime | None = None
+        self._pending: list[Event] = []
+        self._scratch = np.zeros((0, channels), np.float32)
+        self._bed_scratch = np.zeros((0, channels), np.float32)
+        self._jump = 0
+        self._jump_fade_in = False
+
+    # ---- building the run -------------------------------------------------------------------------------
+    def load(self, items: list[PlannedItem], run_start: datetime, hard_stop: datetime, *,
+             join_at: datetime | None = None, join_note: str = "") -> None:
+        """Set up a run; frame 0 is `run_start`. With `join_at`, playing starts there: items that ended
+        before it are dropped (they are not this run's business), the one on air is joined at the right
+        offset and marked partial with `join_note`."""
+        self.close()
+        self.run_start = run_start
+        self.hard_stop = frames_between(run_start, hard_stop, self.sr)
+        self.voices = []
+        for i, item in enumerate(items):
+            start = frames_between(run_start, item.start, self.sr)
+            end = frames_between(run_start, item.end, self.sr)
+            xf = round(item.crossfade_in * self.sr) if i else 0
+            v = Voice(item=item, start=start, end=end, offset=0, gain=10 ** (item.gain_db / 20),
+                      fade_in=max(self.fade, round(item.fade_in * self.sr)),
+                      fade_out=max(self.fade, round(item.fade_out * self.sr)), planned_frames=end - start)
+            if xf > 0:
+                v.fade_in, v.xfade_in = xf, True
+                prev = self.voices[-1]
+                prev.fade_out, prev.xfade_out = max(1, prev.end - start), True
+            self.voices.append(v)
+        self.pos = 0
+        if join_at is not None:
+            self.pos = max(0, frames_between(run_start, join_at, self.sr))
+            self._join(self.pos, join_note, drop_past=True)
+
+    def _join(self, frame: int, note: str, *, drop_past: bool = False, kind: str = "skip") -> None:
+        """Items not yet started whose start is before `frame` join there; those already over are dropped
+        (`drop_past`) or reported as `kind` ("skip" or "fail") with `note`."""
+        keep = []
+        for v in self.voices:
+            if v.started or v.ended or v.start >= frame:
+                keep.append(v)
+                continue
+            if v.end <= frame:
+                if not drop_past:
+                    v.ended = True
+                    self._close_voice(v)
+                    self._pending.append(Event(kind, v, None, note))
+                continue
+            v.offset += frame - v.start
+            v.start = frame
+            v.fade_in, v.xfade_in = self.fade, False
+            v.notes.append(note)
+            keep.append(v)
+        self.voices = keep
+
+    # ---- changes while playing (called from the engine thread between blocks) ---------------------------
+    def interrupt(self, item: PlannedItem, reason: str) -> Voice:
+        """Emergency: fade out everything on air now, play `item`, then rejoin the plan where the wall
+        clock says it should be (items covered by the emergency are skipped)."""
+        cut_at = self.pos + self.interrupt_fade
+        length = max(1, round(item.duration * self.sr))
+        em = self._breakin_voice(item, cut_at, cut_at + length, reason)
+        after = cut_at + length
+        for v in list(self.voices):
+            if v.started and not v.ended and v.end > cut_at:
+                old_end = v.end
+                v.end = cut_at
+                v.fade_out, v.xfade_out = self.interrupt_fade, False
+                v.notes.append(f"interrupted by emergency: {reason}")
+                if old_end > after:  # the rest of it airs after the emergency, wall-anchored
+                    self.voices.append(Voice(
+                        item=v.item, start=after, end=old_end, offset=v.file_offset_at(after), gain=v.gain,
+                        fade_in=self.fade, fade_out=self.fade, planned_frames=v.planned_frames,
+                        notes=[f"resumed after emergency: {reason}"]))
+        self._join_after(cut_at, after, f"pre-empted by emergency: {reason}")
+        self.voices.append(em)
+        self._sort()
+        return em
+
+    def _join_after(self, frm: int, to: int, note: str) -> None:
+        for v in list(self.voices):
+            if v.started or v.ended or v.start < frm or v.start >= to or v.kind != "plan":
+                continue
+            if v.end <= to:
+                v.ended = True
+                self.voices.remove(v)
+                self._pending.append(Event("skip", v, None, note))
+            else:
+                v.offset += to - v.start
+                v.start = to
+                v.fade_in, v.xfade_in = self.fade, False
+                v.notes.append(note)
+
+    def insert_at_boundary(self, item: PlannedItem, reason: str) -> Voice | None:
+        """Priority: play `item` at the next item boundary; later items move later by its length (the hard
+        stop still holds, so whatever no longer fits is faded or skipped). None if there is no boundary
+        before the hard stop."""
+        future = [v for v in self.voices if not v.started and not v.ended and v.start >= self.pos]
+        boundary = min((v.start for v in future), default=max((v.end for v in self.voices), default=self.pos))
+        boundary = max(boundary, self.pos)
+        # The item(s) sounding across the boundary (a crossfade) now end on their own with a short fade.
+        at = boundary
+        for v in self.voices:
+            if not v.ended and v.start < boundary < v.end:
+                at = max(at, v.end)
+                if v.xfade_out:
+                    v.fade_out, v.xfade_out = self.fade, False
+        if at >= self.hard_stop:
+            return None
+        length = max(1, round(item.duration * self.sr))
+        shift = at + length - boundary
+        for v in future:
+            v.start += shift
+            v.end += shift
+            if v.xfade_in:
+                v.fade_in, v.xfade_in = self.fade, False
+            v.notes.append(f"moved {shift / self.sr:.3f} s later by priority break-in")
+        pr = self._breakin_voice(item, at, at + length, reason)
+        self.voices.append(pr)
+        self._sort()
+        return pr
+
+    def play_now(self, item: PlannedItem, reason: str) -> Voice:
+        """A break-in on an idle mixer: starts at the current position."""
+        length = max(1, round(item.duration * self.sr))
+        v = self._breakin_voice(item, self.pos, self.pos + length, reason)
+        self.voices.append(v)
+        self._sort()
+        return v
+
+    def _breakin_voice(self, item: PlannedItem, start: int, end: int, reason: str) -> Voice:
+        return Voice(item=item, start=start, end=end, offset=0, gain=10 ** (item.gain_db / 20),
+                     fade_in=self.fade, fade_out=self.fade, kind="break-in", reason=reason,
+                     planned_frames=end - start, exempt=item.level == "emergency")
+
+    def seek(self, frame: int, note: str, kind: str = "skip") -> None:
+        """Before rendering, or after the sink was down: continue at `frame` (later than now). Items on air
+        that ended meanwhile are reported as `kind`; the others rejoin at the right offset."""
+        if frame <= self.pos:
+            return
+        for v in self.voices:
+            if v.started and not v.ended:
+                if self._stop_of(v) <= frame:
+                    v.ended = True
+                    self._close_voice(v)
+                    self._pending.append(Event(kind, v, None, note))
+                else:
+                    v.notes.append(note)
+        self._join(frame, note, kind=kind)
+        self.pos = frame
+
+    def stop_all(self, reason: str) -> None:
+        """Fade out what is on air and drop everything after it (the engine is stopping)."""
+        cut_at = self.pos + self.interrupt_fade
+        keep = []
+        for v in self.voices:
+            if v.started and not v.ended:
+                if v.end > cut_at:
+                    v.end = cut_at
+                    v.fade_out, v.xfade_out = self.interrupt_fade, False
+                    v.notes.append(reason)
+                keep.append(v)
+            else:
+                self._close_voice(v)
+        self.voices = keep
+
+    def jump(self, frames: int) -> None:
+        """Re-align with the wall clock: skip `frames` (> 0, the sink fell behind) or hold silence
+        (< 0, it ran ahead). Applied after a short fade at the end of the next block."""
+        self._jump += frames
+
+    def _sort(self) -> None:
+        self.voices.sort(key=lambda v: v.start)
+
+    # ---- rendering ----------------------------------------------------------------------------------------
+    @property
+    def end_frame(self) -> int:
+        return max((self._stop_of(v) for v in self.voices if not v.ended), default=self.pos)
+
+    def _stop_of(self, v: Voice) -> int:
+        """Where `v` stops: its end, or the hard stop if that comes first (emergencies are exempt)."""
+        return v.end if v.exempt else min(v.end, self.hard_stop)
+
+    @property
+    def done(self) -> bool:
+        return not self.voices or (self.pos >= self.hard_stop and not any(v.exempt for v in self.voices))
+
+    def render(self, out: np.ndarray) -> list[Event]:
+        """Mix the next `len(out)` frames into `out` (overwritten). Returns what happened in them."""
+        n = out.shape[0]
+        if self._scratch.shape[0] < n:
+            self._scratch = np.zeros((n, self.channels), np.float32)
+            self._bed_scratch = np.zeros((n, self.channels), np.float32)
+        events, self._pending = self._pending, []
+        p, q = self.pos, self.pos + n
+        out.fill(0.0)
+        prefetch = q + round(PREFETCH_SECONDS * self.sr)
+        ahead = 0
+        for v in self.voices:
+            if v.ended:
+                continue
+            if v.start >= q:
+                ahead += 1
+            # Open the decoders of the next items early (by time and by count): ffmpeg's start-up (~60 ms
+            # here) then overlaps mixing instead of stalling it, which matters most when simulating.
+            if v.start >= prefetch and ahead > PREFETCH_ITEMS:
+                break
+            if v.start >= self.hard_stop and not v.exempt:
+                continue
+            if v.failed:
+                if v.start < q:
+                    v.ended = True
+                    events.append(Event("fail", v, None, v.failed))
+                continue
+            if v.decoder is None or (v.start < q and v.dec_pos != max(v.start, p)):
+                if not self._open_voice(v, max(v.start, p)):
+                    continue
+            if v.start >= q:
+                continue
+            stop = self._stop_of(v)
+            a, b = max(v.start, p), min(stop, q)
+            if not v.started:
+                v.started = True
+                events.append(Event("start", v, a - p))
+            if b > a:
+                self._mix_voice(v, a, b, out[a - p:b - p])
+            if stop <= q:
+                v.ended = True
+                if stop < v.end:
+                    v.notes.append("faded out before the hard stop (slot end or blackout)")
+                events.append(Event("end", v, max(0, stop - p)))
+                self._close_voice(v)
+        self.voices = [v for v in self.voices if not v.ended]
+        if not any(v.start < self.hard_stop or v.exempt for v in self.voices):  # what is left cannot air
+            for v in self.voices:
+                v.ended = True
+                self._close_voice(v)
+                events.append(Event("skip", v, None, "no time left before the hard stop (slot end or blackout)"))
+            self.voices = []
+        self.pos = self._apply_jump(out, q)
+        return events
+
+    def _apply_jump(self, out: np.ndarray, q: int) -> int:
+        """Fade in after a jump, fade out before one; returns the position of the next block."""
+        n = out.shape[0]
+        ramp = min(n, max(1, round(JUMP_FADE_SECONDS * self.sr)))
+        if self._jump_fade_in:
+            out[:ramp] *= _raised_cosine(np.arange(ramp) / ramp)[:, None]
+            self._jump_fade_in = False
+        if not self._jump:
+            return q
+        out[n - ramp:] *= _raised_cosine(1.0 - np.arange(1, ramp + 1) / ramp)[:, None]
+        jump, self._jump = self._jump, 0
+        self._jump_fade_in = True
+        if jump > 0:  # skip ahead: decoders reopen at the new offset on their own (dec_pos mismatch)
+            note = f"skipped {jump / self.sr:.3f} s to re-align with the clock"
+            for v in self.voices:
+                if v.started and not v.ended:
+                    v.notes.append(note)
+            self._join(q + jump, note)
+            return q + jump
+        # hold silence: everything not over moves later (file offsets stay continuous); the hard stop stays
+        for v in self.voices:
+            if v.started and not v.ended:
+                v.notes.append(f"held {-jump / self.sr:.3f} s of silence to re-align with the clock")
+            v.start -= jump
+            v.end -= jump
+            if v.dec_pos >= 0:
+                v.dec_pos -= jump
+        return q
+
+    def _open_voice(self, v: Voice, frame: int) -> bool:
+        self._close_voice(v)
+        item = v.item
+        offset = v.file_offset_at(frame) / self.sr
+        v.decoder = self._open(self.audio_dir / item.file, self.sr, self.channels, offset=offset)
+        if item.bed_file:
+            v.bed = self._open(self.audio_dir / item.bed_file, self.sr, self.channels,
+                               offset=(frame - v.start) / self.sr, loop=True)
+        v.dec_pos = frame
+        if v.decoder.error:  # a missing file is a failed item, not silence on air
+            v.failed = v.decoder.error
+            self._close_voice(v)
+            return False
+        return True
+
+    def _close_voice(self, v: Voice) -> None:
+        for dec in (v.decoder, v.bed):
+            if dec is not None:
+                dec.close()
+        v.decoder = v.bed = None
+
+    def _mix_voice(self, v: Voice, a: int, b: int, dst: np.ndarray) -> None:
+        seg = self._scratch[:b - a]
+        v.decoder.read_into(seg)
+        if v.bed is not None:
+            bed = self._bed_scratch[:b - a]
+            v.bed.read_into(bed)
+            bed *= 10 ** ((v.item.bed_gain_db + v.item.duck_db) / 20) / v.gain
+            seg += bed
+        v.dec_pos = b
+        env = self._envelope(v, a, b)
+        if env is None:
+            dst += seg * np.float32(v.gain)
+        else:
+            env *= v.gain
+            dst += seg * env[:, None]
+
+    def _envelope(self, v: Voice, a: int, b: int) -> np.ndarray | None:
+        """Gain curve over frames [a, b) of `v`, or None when it is flat 1 there (the common case)."""
+        stop = self._stop_of(v)
+        hard = stop < v.end
+        in_fade = a < v.start + v.fade_in
+        out_fade = b > v.end - v.fade_out
+        hard_fade = hard and b > self.hard_stop - self.hard_fade
+        if not (in_fade or out_fade or hard_fade):
+            return None
+        k = np.arange(a - v.start, b - v.start, dtype=np.float64)  # exact frame numbers; curves in float32
+        env = np.ones(b - a, np.float32)
+        if in_fade:
+            x = np.clip((k + 0.5) / v.fade_in, 0.0, 1.0).astype(np.float32)
+            env *= _equal_power(x) if v.xfade_in else _raised_cosine(x)
+        if out_fade:
+            x = np.clip((v.end - v.start - k - 0.5) / v.fade_out, 0.0, 1.0).astype(np.float32)
+            env *= _equal_power(x) if v.xfade_out else _raised_cosine(x)
+        if hard_fade:
+            x = np.clip((stop - v.start - k - 0.5) / self.hard_fade, 0.0, 1.0).astype(np.float32)
+            env *= _raised_cosine(x)
+        return env
+
+    def take_events(self) -> list[Event]:
+        """Events decided outside render() (a seek past the end) that no block reported yet."""
+        events, self._pending = self._pending, []
+        return events
+
+    def close(self) -> None:
+        for v in self.voices:
+            self._close_voice(v)
+
+
+def _raised_cosine(x: np.ndarray) -> np.ndarray:
+    """0 → 1 with zero slope at both ends: a short fade without a click."""
+    return np.float32(0.5) - np.float32(0.5) * np.cos(np.float32(math.pi) * x)
+
+
+def _equal_power(x: np.ndarray) -> np.ndarray:
+    """sin ramp: the fading-in and fading-out items' powers sum to 1 across a crossfade."""
+    return np.sin(np.float32(0.5 * math.pi) * x)

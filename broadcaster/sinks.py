@@ -1,0 +1,353 @@
+"""Where mixed audio goes: the sound card (sounddevice or simpleaudio), a WAV file, or nowhere.
+
+A `Sink` takes float32 blocks (frames × channels) and blocks the caller until it has taken them. Real-time
+sinks also say when a given frame is heard (`heard_time`), which is how the engine starts items on time and
+logs when they really aired. A sound card that is missing, or that stops taking audio mid-slot, raises
+`SinkFailure`; the engine decides what to do (retry, fall back to the next device, log it).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import wave
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+
+class SinkFailure(Exception):
+    """The sound device is missing or stopped working."""
+
+    def __init__(self, device: str, reason: str):
+        super().__init__(f"sound device {device!r}: {reason}")
+        self.device = device
+        self.reason = reason
+
+
+class Sink(Protocol):
+    name: str
+    realtime: bool  # True: write() is paced by a sound card; False: as fast as the caller goes
+    block_frames: int  # block size this sink works best with
+    frames_written: int
+    underruns: int
+
+    def open(self) -> None: ...
+
+    def write(self, block: np.ndarray) -> None: ...
+
+    def heard_time(self, frame: int) -> float | None:
+        """time.monotonic() at which sink frame `frame` (counted from open) is heard; None if not known yet
+        (or for sinks that are not real-time)."""
+
+    def close(self, drain: bool = True) -> None: ...
+
+
+def _to_int16(block: np.ndarray, scratch: np.ndarray | None = None) -> bytes:
+    """Float [-1, 1] to 16-bit PCM bytes, rounding to nearest; in place in `scratch` when given."""
+    tmp = scratch[:block.shape[0]] if scratch is not None and scratch.shape[0] >= block.shape[0] else None
+    tmp = np.multiply(block, 32767.0, out=tmp)
+    np.clip(tmp, -32767.0, 32767.0, out=tmp)
+    np.rint(tmp, out=tmp)
+    return tmp.astype("<i2").tobytes()
+
+
+class NullSink:
+    """Discards everything (simulate --no-audio still mixes every block)."""
+
+    realtime = False
+
+    def __init__(self, block_frames: int = 65536, name: str = "null"):
+        self.name = name
+        self.block_frames = block_frames
+        self.frames_written = 0
+        self.underruns = 0
+
+    def open(self) -> None:
+        self.frames_written = 0
+
+    def write(self, block: np.ndarray) -> None:
+        self.frames_written += block.shape[0]
+
+    def heard_time(self, frame: int) -> float | None:
+        return None
+
+    def close(self, drain: bool = True) -> None:
+        pass
+
+
+class WavFileSink:
+    """16-bit PCM WAV written as it goes (the header is patched on every write, so a crash leaves a
+    readable file)."""
+
+    realtime = False
+
+    def __init__(self, path: str | Path, sample_rate: int, channels: int, block_frames: int = 65536):
+        self.path = Path(path)
+        self.name = str(self.path)
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self.block_frames = block_frames
+        self.frames_written = 0
+        self.underruns = 0
+        self._wav: wave.Wave_write | None = None
+        self._scratch = np.zeros((0, channels), np.float32)
+
+    def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._wav = wave.open(str(self.path), "wb")
+        self._wav.setnchannels(self.channels)
+        self._wav.setsampwidth(2)
+        self._wav.setframerate(self.sample_rate)
+        self.frames_written = 0
+
+    def write(self, block: np.ndarray) -> None:
+        if self._scratch.shape[0] < block.shape[0]:
+            self._scratch = np.zeros(block.shape, np.float32)
+        self._wav.writeframes(_to_int16(block, self._scratch))
+        self.frames_written += block.shape[0]
+
+    def heard_time(self, frame: int) -> float | None:
+        return None
+
+    def close(self, drain: bool = True) -> None:
+        if self._wav is not None:
+            self._wav.close()
+            self._wav = None
+
+
+def _device_arg(device: str | int | None) -> str | int | None:
+    if device is None or device == "default":
+        return None
+    if isinstance(device, int) or str(device).isdigit():
+        return int(device)
+    return device
+
+
+class SoundDeviceSink:
+    """A continuous PortAudio output stream (never `sd.play()`, which clips the start and end of each call).
+
+    The stream's callback takes blocks from a short queue; `write()` waits for room. When the callback stops
+    taking audio (device gone, sound server dead) `write()` times out and raises `SinkFailure` instead of
+    hanging the engine. The callback records PortAudio's DAC time for the frames it hands over, which gives
+    `heard_time()` to within the driver's own accuracy."""
+
+    realtime = True
+    settle_seconds = 0.25  # PortAudio's first DAC times after start are off by ~25 ms here; later ones agree
+
+    def __init__(self, device: str | int | None, sample_rate: int, channels: int, block_frames: int = 2048,
+                 latency: float = 0.1, queue_seconds: float = 0.4, stall_timeout: float = 2.0):
+        self.device = device
+        self.name = f"sounddevice:{device if device is not None else 'default'}"
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self.block_frames = block_frames
+        self.latency = latency
+        self.stall_timeout = stall_timeout
+        self.frames_written = 0
+        self.underruns = 0
+        # What we keep ahead of PortAudio: rides out scheduling hiccups on a busy machine; an emergency
+        # break-in reaches the air this much later.
+        self._capacity = max(2 * block_frames, round(queue_seconds * sample_rate))  # frames, whatever the writes
+        self._queue: queue.Queue[np.ndarray] = queue.Queue()
+        self._room = threading.Event()  # set by the callback whenever it took audio
+        self._current: np.ndarray | None = None
+        self._current_pos = 0
+        self._consumed = 0  # frames handed to PortAudio (silence fill excluded)
+        self._anchor: tuple[int, float] | None = None  # (frame, monotonic time it is heard)
+        self._stream = None
+        self._error: str | None = None
+        self._lock = threading.Lock()
+
+    def open(self) -> None:
+        try:
+            import sounddevice as sd
+        except OSError as err:  # libportaudio2 missing raises OSError, not ImportError
+            raise SinkFailure(str(self.device), f"PortAudio not available: {err}") from err
+        self._sd = sd
+        device = _device_arg(self.device)
+        try:
+            try:
+                sd.query_devices(device, "output")
+            except (ValueError, sd.PortAudioError):
+                # PortAudio lists devices once per initialisation: re-scan to see a device that came back.
+                # (This invalidates other streams of this process; the engine has only one.)
+                sd._terminate()
+                sd._initialize()
+                sd.query_devices(device, "output")
+            self._stream = sd.OutputStream(
+                samplerate=self.sample_rate, channels=self.channels, dtype="float32", device=device,
+                blocksize=self.block_frames, latency=self.latency, callback=self._callback,
+                finished_callback=self._finished)
+            self._stream.start()
+        except (ValueError, sd.PortAudioError) as err:
+            self._stream = None
+            raise SinkFailure(str(self.device), str(err)) from err
+
+    def _callback(self, outdata, frames, t, status) -> None:
+        if status.output_underflow:
+            self.underruns += 1
+        # PortAudio's ALSA clock is wall time here: map it to monotonic now, so a wall-clock step cannot move it.
+        to_mono = time.monotonic() - t.currentTime
+        ahead = t.outputBufferDacTime - t.currentTime
+        if not 0.0 <= ahead < 2.0:  # some ALSA paths report 0 at first: use the stream's latency instead
+            ahead = self._stream.latency
+        with self._lock:
+            self._anchor = (self._consumed, t.currentTime + to_mono + ahead)
+        filled = 0
+        while filled < frames:
+            if self._current is None:
+                try:
+                    self._current = self._queue.get_nowait()
+                    self._current_pos = 0
+                except queue.Empty:
+                    break
+            take = min(frames - filled, self._current.shape[0] - self._current_pos)
+            outdata[filled:filled + take] = self._current[self._current_pos:self._current_pos + take]
+            filled += take
+            self._current_pos += take
+            if self._current_pos >= self._current.shape[0]:
+                self._current = None
+        if filled < frames:
+            outdata[filled:] = 0.0
+            if self.frames_written > self._consumed + filled:  # data existed but came too late
+                self.underruns += 1
+        with self._lock:
+            self._consumed += filled
+        self._room.set()
+
+    def _finished(self) -> None:
+        if self._error is None:
+            self._error = "the output stream stopped"
+
+    def write(self, block: np.ndarray) -> None:
+        if self._stream is None:
+            raise SinkFailure(str(self.device), "not open")
+        data = np.array(block, dtype=np.float32, copy=True)  # the engine reuses its buffer
+        deadline = time.monotonic() + self.stall_timeout
+        while self.frames_written - self._consumed >= self._capacity:  # wait for room, not forever
+            if self._error or not self._stream.active:
+                raise SinkFailure(str(self.device), self._error or "the output stream stopped")
+            if time.monotonic() > deadline:
+                raise SinkFailure(str(self.device), f"took no audio for {self.stall_timeout:.1f} s")
+            self._room.clear()
+            if self.frames_written - self._consumed >= self._capacity:
+                self._room.wait(0.1)
+        self._queue.put(data)
+        self.frames_written += data.shape[0]
+
+    def heard_time(self, frame: int) -> float | None:
+        with self._lock:
+            anchor = self._anchor
+        if anchor is None:
+            return None
+        return anchor[1] + (frame - anchor[0]) / self.sample_rate
+
+    def close(self, drain: bool = True) -> None:
+        if self._stream is None:
+            return
+        if drain:
+            deadline = time.monotonic() + self.stall_timeout + len(self._queue.queue) * 0.5
+            while (self._consumed < self.frames_written and time.monotonic() < deadline
+                   and self._stream.active and not self._error):
+                time.sleep(0.01)
+            time.sleep(self._stream.latency)  # what PortAudio holds after our last frame
+        try:
+            self._stream.abort()
+            self._stream.close()
+        except self._sd.PortAudioError:
+            pass
+        self._stream = None
+
+
+class SimpleAudioSink:
+    """simpleaudio backend. Honest limits: simpleaudio can only play whole buffers, each on its own ALSA
+    stream to the default device. So audio goes out in chunks of `chunk_seconds`, each started at its due
+    time on the monotonic clock (t_first + frame / rate), not when the previous one ends, which keeps it
+    anchored; but each stream's start-up latency varies by a few ms, so chunk joins can have a tiny gap or
+    overlap. No device choice ("default" only), no latency report, no underrun report from the driver
+    (late chunks are counted as underruns here). Use sounddevice for air; this is a fallback for machines
+    where PortAudio does not work."""
+
+    realtime = True
+
+    def __init__(self, device: str | int | None, sample_rate: int, channels: int, chunk_seconds: float = 0.5):
+        if device not in (None, "default"):
+            raise SinkFailure(str(device), "simpleaudio can only play to the default device")
+        self.name = "simpleaudio:default"
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self.block_frames = 4096
+        self.chunk_frames = max(1024, round(chunk_seconds * sample_rate))
+        self.frames_written = 0
+        self.underruns = 0
+        self._chunk = np.zeros((self.chunk_frames, channels), np.float32)
+        self._fill = 0
+        self._chunk_start = 0  # sink frame of the chunk being filled
+        self._playing: list = []
+        self._t_first: float | None = None  # monotonic time sink frame 0 was handed to ALSA
+
+    def open(self) -> None:
+        try:
+            import simpleaudio
+        except ImportError as err:
+            raise SinkFailure("default", f"simpleaudio not installed: {err}") from err
+        self._sa = simpleaudio
+        self.frames_written = 0
+        self._fill = 0
+        self._chunk_start = 0
+        self._t_first = None
+
+    def write(self, block: np.ndarray) -> None:
+        i = 0
+        while i < block.shape[0]:
+            take = min(block.shape[0] - i, self.chunk_frames - self._fill)
+            self._chunk[self._fill:self._fill + take] = block[i:i + take]
+            self._fill += take
+            i += take
+            if self._fill == self.chunk_frames or self._t_first is None:  # the first block plays at once
+                self._play_chunk()
+        self.frames_written += block.shape[0]
+
+    def _play_chunk(self) -> None:
+        data = _to_int16(self._chunk[:self._fill])
+        if self._t_first is not None:
+            due = self._t_first + self._chunk_start / self.sample_rate
+            wait = due - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            elif wait < -0.005:
+                self.underruns += 1
+        try:
+            play = self._sa.play_buffer(data, self.channels, 2, self.sample_rate)
+        except Exception as err:  # simpleaudio raises its own SimpleaudioError from C
+            raise SinkFailure("default", f"simpleaudio: {err}") from err
+        if self._t_first is None:
+            self._t_first = time.monotonic()
+        self._playing = [p for p in self._playing if p.is_playing()] + [play]
+        self._chunk_start += self._fill
+        self._fill = 0
+
+    def heard_time(self, frame: int) -> float | None:
+        if self._t_first is None:
+            return None
+        return self._t_first + frame / self.sample_rate
+
+    def close(self, drain: bool = True) -> None:
+        if self._fill and drain:
+            self._play_chunk()
+        for play in self._playing:
+            if drain:
+                play.wait_done()
+            else:
+                play.stop()
+        self._playing = []
+
+
+def sound_card_sink(backend: str, device: str, sample_rate: int, channels: int, block_frames: int) -> Sink:
+    """The sink for one configured device under the configured backend."""
+    if backend == "simpleaudio":
+        return SimpleAudioSink(device, sample_rate, channels)
+    return SoundDeviceSink(device, sample_rate, channels, block_frames=block_frames)

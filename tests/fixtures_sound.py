@@ -1,0 +1,152 @@
+"""A real sound server for tests: headless PulseAudio with a null sink, and a recorder of what it played.
+
+Import the fixtures explicitly (`from tests.fixtures_sound import pulse, Recorder`). `pulse` uses the server
+named by PULSE_SERVER when it answers (scripts/test.sh starts one), else starts its own with
+scripts/pulse-null-sink.sh and stops it afterwards. Nothing here is mocked: audio goes PortAudio → ALSA →
+PulseAudio → null sink, and `Recorder` reads the sink's monitor back with `parec`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RATE = 44100
+
+
+def _answers(env: dict) -> bool:
+    return subprocess.run(["pactl", "info"], env=env, capture_output=True, timeout=10).returncode == 0
+
+
+@dataclass
+class PulseServer:
+    env: dict  # PULSE_SERVER etc.
+    own: bool
+    runtime: str
+
+    def pactl(self, *args: str) -> str:
+        return subprocess.run(["pactl", *args], env=self.env, capture_output=True, text=True, timeout=10).stdout
+
+    def kill(self) -> None:
+        """Stop the server dead (the device vanishes under a playing stream)."""
+        pid = Path(self.runtime, "pid").read_text().split()[0]
+        os.kill(int(pid), 9)
+        for _ in range(50):
+            if not _answers(self.env):
+                break
+            time.sleep(0.05)
+
+    def restart(self) -> None:
+        """Start a server again on the same socket (the device comes back)."""
+        Path(self.runtime, "pid").unlink(missing_ok=True)
+        subprocess.run(_daemon_command(self.runtime), env=self.env, stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=30, check=True)
+        for _ in range(50):
+            if _answers(self.env):
+                break
+            time.sleep(0.1)
+        self.pactl("set-default-sink", "vsink")
+        self.pactl("set-default-source", "vsink.monitor")
+
+
+def _daemon_command(runtime: str) -> list[str]:
+    # Same recipe as scripts/pulse-null-sink.sh (see docs/audio-ci.md for why the silent loopback is there).
+    return ["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "--disallow-exit", "--disable-shm=yes", "-n",
+            f"--log-target=file:{runtime}/pulse.log",
+            f"--load=module-native-protocol-unix socket={runtime}/native auth-anonymous=1",
+            "--load=module-null-sink sink_name=vsink rate=44100 channels=2",
+            "--load=module-null-source source_name=silence rate=44100 channels=2",
+            "--load=module-loopback source=silence sink=vsink latency_msec=20"]
+
+
+def start_server() -> PulseServer:
+    """A private server (scripts/pulse-null-sink.sh); stop it with `.kill()` and remove `.runtime`."""
+    out = subprocess.run(["bash", str(ROOT / "scripts" / "pulse-null-sink.sh")], capture_output=True, text=True,
+                         check=True, timeout=30).stdout
+    env = dict(os.environ)
+    for part in out.replace("export ", "").split():
+        key, _, value = part.partition("=")
+        env[key] = value
+    return PulseServer(env, True, env["PULSE_RUNTIME_PATH"])
+
+
+def stop_server(server: PulseServer) -> None:
+    try:
+        server.kill()
+    except (OSError, ValueError):
+        pass
+    shutil.rmtree(server.runtime, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pulse():
+    if not shutil.which("pulseaudio") or not shutil.which("parec"):
+        pytest.skip("pulseaudio / pulseaudio-utils not installed (scripts/setup.sh installs them)")
+    env = dict(os.environ)
+    if env.get("PULSE_SERVER") and _answers(env):
+        server = PulseServer(env, False, env.get("PULSE_RUNTIME_PATH", ""))
+    else:
+        server = start_server()
+    saved = {k: os.environ.get(k) for k in ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH")}
+    os.environ.update({k: server.env[k] for k in saved if k in server.env})  # PortAudio/ALSA read these
+    yield server
+    if server.own:
+        stop_server(server)
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+class Recorder:
+    """Records the null sink's monitor with parec. Each chunk's arrival is timed on time.monotonic(), so
+    frame k of the recording was played at about `t0 + k / RATE` where t0 is the earliest (least delayed)
+    estimate over all chunks: an independent clock for start-time checks."""
+
+    def __init__(self, server: PulseServer, channels: int = 2):
+        self.channels = channels
+        self._proc = subprocess.Popen(
+            ["parec", "-d", "vsink.monitor", "--format=float32le", f"--rate={RATE}", f"--channels={channels}",
+             "--latency-msec=5", "--raw"], env=server.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self._chunks: list[bytes] = []
+        self._t0 = float("inf")
+        self._frames = 0
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 5
+        while self._frames < RATE // 10 and time.monotonic() < deadline:  # monitor is delivering
+            time.sleep(0.01)
+
+    def _read(self) -> None:
+        fd = self._proc.stdout.fileno()
+        frame_bytes = 4 * self.channels
+        pending = b""
+        while True:
+            data = os.read(fd, 1 << 14)
+            now = time.monotonic()
+            if not data:
+                return
+            pending += data
+            whole = len(pending) // frame_bytes * frame_bytes
+            self._chunks.append(pending[:whole])
+            pending = pending[whole:]
+            self._frames += whole // frame_bytes
+            self._t0 = min(self._t0, now - self._frames / RATE)
+
+    def stop(self) -> tuple[np.ndarray, float]:
+        """The recording (frames × channels) and the monotonic time of its frame 0."""
+        self._proc.terminate()
+        self._proc.wait(5)
+        self._thread.join(5)
+        audio = np.frombuffer(b"".join(self._chunks), "<f4").reshape(-1, self.channels)
+        return audio, self._t0

@@ -1,0 +1,72 @@
+"""Both decoders (PyAV in-process and the ffmpeg pipe) give the same frames, seek exactly, and fail softly."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+
+from broadcaster.decode import AvDecoder, Decoder
+from tests.engine_audio import RATE, find, noise, write_mp3, write_wav
+
+DECODERS = [pytest.param(AvDecoder, id="pyav"), pytest.param(Decoder, id="ffmpeg-pipe")]
+
+
+def read_all(decoder, frames: int) -> np.ndarray:
+    out = np.zeros((frames, 2), np.float32)
+    got = decoder.read_into(out[: frames // 3])
+    got += decoder.read_into(out[frames // 3:])  # block by block, as the mixer reads
+    decoder.close()
+    return out
+
+
+@pytest.mark.parametrize("make", DECODERS)
+def test_wav_decodes_exactly_and_seeks_to_the_frame(tmp_path, make):
+    source = noise(7, 2.0)
+    path = write_wav(tmp_path / "n.wav", source)
+    whole = read_all(make(path, RATE, 2), 2 * RATE)
+    assert np.abs(whole - source).max() < 1.5 / 32767
+    part = read_all(make(path, RATE, 2, offset=0.75), RATE)
+    assert np.abs(part - source[round(0.75 * RATE):round(1.75 * RATE)]).max() < 1.5 / 32767
+
+
+@pytest.mark.parametrize("make", DECODERS)
+def test_mono_22050_hz_mp3_is_resampled_to_the_station_format(tmp_path, make):
+    # 88200 frames at 22050 Hz: 4 s of mono, like the demo's speech clips
+    wav = write_wav(tmp_path / "m.wav", noise(5, 2.0, channels=1), rate=22050)
+    mp3 = tmp_path / "m.mp3"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(wav), str(mp3)], check=True)
+    whole = read_all(make(mp3, RATE, 2), 4 * RATE)
+    assert np.allclose(whole[:, 0], whole[:, 1])
+    assert np.abs(whole[round(3.8 * RATE):round(3.9 * RATE)]).max() > 0.05  # 4 s long at 44100 Hz too
+    part = read_all(make(mp3, RATE, 2, offset=0.5), RATE)
+    lag, height = find(whole, part[RATE // 4:RATE // 2])
+    assert height > 0.99 and abs(lag - round(0.75 * RATE)) <= 2
+
+
+@pytest.mark.parametrize("make", DECODERS)
+def test_mp3_seek_matches_decoding_from_the_start(tmp_path, make):
+    path = write_mp3(tmp_path / "n.mp3", noise(3, 3.0))
+    whole = read_all(make(path, RATE, 2), 3 * RATE)
+    part = read_all(make(path, RATE, 2, offset=1.25), RATE)
+    lag, height = find(whole, part[RATE // 4:RATE // 2])
+    assert lag == round(1.5 * RATE) and height > 0.99
+
+
+@pytest.mark.parametrize("make", DECODERS)
+def test_missing_and_broken_files_give_silence_and_a_reason(tmp_path, make):
+    missing = make(tmp_path / "gone.mp3", RATE, 2)
+    assert "not found" in missing.error
+    (tmp_path / "bad.mp3").write_bytes(b"not audio at all" * 100)
+    bad = make(tmp_path / "bad.mp3", RATE, 2)
+    out = np.ones((1000, 2), np.float32)
+    assert bad.read_into(out) == 0 and not out.any()
+    assert bad.error
+
+
+@pytest.mark.parametrize("make", DECODERS)
+def test_a_looped_bed_keeps_going(tmp_path, make):
+    path = write_wav(tmp_path / "bed.wav", noise(4, 0.5))
+    out = read_all(make(path, RATE, 2, loop=True), 2 * RATE)
+    assert np.abs(out[round(1.6 * RATE):]).max() > 0.1
