@@ -67,7 +67,7 @@ class AudioSettings:
     crossfade_seconds: float = 2.0
     crossfade_categories: tuple[str, ...] = ("covid-song",)  # consecutive items of these categories overlap
     fade_seconds: float = 0.05  # short fade in/out of every item against clicks
-    block_frames: int = 2048
+    block_frames: int = 2048  # 46 ms: 1.42% of a core; 8192 halves that but resume-after-restart then skips
 
 
 @dataclass(frozen=True)

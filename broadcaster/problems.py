@@ -46,7 +46,7 @@ class BroadcasterError(Exception):
         return "\n".join(str(p) for p in self.problems)
 
 
-def fail(file: str, vi: str, en: str, *, hint_vi: str = "", hint_en: str = "", line: int | None = None,
+def fail(file: str, vi: str, en: str, hint_vi: str = "", hint_en: str = "", *, line: int | None = None,
          field_name: str | None = None) -> BroadcasterError:
     """Build a one-problem error: `raise fail(...)`."""
     return BroadcasterError([Problem(file, vi, en, hint_vi, hint_en, line, field_name)])

@@ -72,9 +72,8 @@ def simulate_plans(station: Station, plans: list[DayPlan], out: Path, *, audio: 
 
 
 def cmd_simulate(args) -> int:
-    from broadcaster.commands.station import library_items  # the catalogue adapter lives with validate/plan
+    from broadcaster.plan_inputs import planner_inputs
     from broadcaster.planner import plan_days
-    from broadcaster.playlists import load_playlists
 
     try:
         first = date.fromisoformat(args.date)
@@ -82,7 +81,8 @@ def cmd_simulate(args) -> int:
         raise fail("--date", f"ngày không hợp lệ: {args.date!r}", f"not a date: {args.date!r}",
                    "viết dạng YYYY-MM-DD", "write it as YYYY-MM-DD") from None
     station = load_station(args.config)
-    plans = plan_days(station, load_playlists(station), library_items(station), first, max(args.days, 1))
+    playlists, items = planner_inputs(station)
+    plans = plan_days(station, playlists, items, first, max(args.days, 1))
     began = time.perf_counter()
     stats = simulate_plans(station, plans, Path(args.out), audio=not args.no_audio)
     took = time.perf_counter() - began
