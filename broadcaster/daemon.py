@@ -317,12 +317,48 @@ class Daemon:
                                 args=["new day"], id="midnight", misfire_grace_time=None, coalesce=True)
         with self._lock:
             self._schedule()
+        self._schedule_feed_sync()
         if self._resume_key:  # let the engine get the device going before the planner's heavy imports
             deadline = time.monotonic() + 3.0
             while self._resume_key and time.monotonic() < deadline:
                 time.sleep(0.05)
             time.sleep(1.0)
         self.replan("start")
+
+    def _schedule_feed_sync(self) -> None:
+        """The district feed every feed.interval_minutes, in a scheduler worker thread: a slow 3G sync never
+        holds up playout, and a new emergency or priority clip drops the replan marker that _poll_inputs sees."""
+        try:
+            from broadcaster.config import load_station
+            from broadcaster.feed.settings import feed_settings
+
+            settings = feed_settings(load_station(self.config))
+        except Exception as err:  # a broken config is reported by replan(); no feed until it is fixed
+            log.warning("district feed not scheduled: %s", err)
+            return
+        if not settings.url and not settings.public_key:
+            return  # this station takes no district feed
+        self._scheduler.add_job(self._sync_feed, "interval", minutes=settings.interval_minutes, id="feed-sync",
+                                next_run_time=datetime.now(self.setup.zone) + timedelta(seconds=5),
+                                coalesce=True, max_instances=1, misfire_grace_time=None)
+        log.info("district feed: syncing every %g min", settings.interval_minutes)
+
+    def _sync_feed(self) -> None:
+        from broadcaster.config import load_station
+        from broadcaster.feed.sync import sync_once
+
+        try:
+            result = sync_once(load_station(self.config))
+        except Exception:
+            log.exception("district feed sync failed (playout goes on)")
+            return
+        if result.busy:
+            return
+        problems = "; ".join(f"{s.source}: {s.code or s.status} {s.message}".strip() for s in result.sources
+                             if s.status == "rejected")
+        log.log(logging.INFO if result.ok else logging.WARNING,
+                "district feed: %s; %d new clip(s), %d receipt(s) sent, %d queued",
+                "ok" if result.ok else problems or "problems", len(result.added), result.sent, result.queued)
 
     def _settle_crash(self) -> None:
         left = OnAirState(self.setup.state).left_over()

@@ -13,20 +13,14 @@ from broadcaster.config import Station, load_station
 from broadcaster.model import DayPlan
 
 
-def library_items(station: Station) -> list:
-    from broadcaster.library import Library
-
-    return list(Library(station.paths.catalogue, station.paths.audio).items())
-
-
 def make_plans(config: Path, days: list[date]) -> tuple[Station, list[DayPlan]]:
     """Load everything fresh (so an edit anywhere is seen) and plan each of `days`."""
-    from broadcaster.planner import plan_day
-    from broadcaster.playlists import load_playlists
+    from broadcaster.plan_inputs import planner_inputs
+    from broadcaster.planner import Catalogue, plan_day
 
     station = load_station(config)
-    playlists = load_playlists(station)
-    items = library_items(station)
+    playlists, items = planner_inputs(station)
+    items = Catalogue(items)
     return station, [plan_day(station, playlists, items, day) for day in days]
 
 

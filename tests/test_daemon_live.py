@@ -179,3 +179,25 @@ def test_play_now_without_a_daemon_plays_it_here_and_logs_level_and_reason(tmp_p
     assert [(r["level"], r["category"]) for r in rows] == [("priority", "uu-tien")]
     assert "Họp dân 19h" in rows[0]["reason"] and rows[0]["status"] in ("aired", "partial")
     assert rows[0]["sha256"]  # analysed like at ingest
+
+
+def test_daemon_syncs_the_district_feed_on_its_own(tmp_path, pulse):
+    """A signed feed folder (as a USB copy or a mounted share would be) reaches the library without any command."""
+    from broadcaster.feed import publish, signing
+    from broadcaster.library import Library
+    from tests.fixtures_feed import make_audio
+
+    env, _ = pulse
+    private, public = signing.generate(tmp_path / "keys")
+    _, clip = publish.publish(tmp_path / "feed", private, make_audio(tmp_path / "src" / "bz.mp3"),
+                              category="bluezone", title="Bluezone mới", district="cam-giang")
+    config, _ = station_dir(tmp_path / "station", 300, 60)
+    config.write_text(config.read_text(encoding="utf-8") + f"feed:\n  url: {tmp_path / 'feed'}\n"
+                      f"  public_key: {public}\n  interval_minutes: 1\n", encoding="utf-8")
+    daemon = DaemonProcess(config, env)
+    try:
+        assert daemon.wait_for("district feed: ok; 1 new clip", 40), daemon.text()
+    finally:
+        assert daemon.stop() == 0
+    item = Library(tmp_path / "station" / "data" / "library.sqlite", tmp_path / "station" / "audio").get(clip.sha256)
+    assert item is not None and item.title == "Bluezone mới"
