@@ -106,6 +106,16 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class QuotaMiss:
+    """A broadcast day on which a topic aired fewer times than its playlists' daily minimum."""
+
+    day: date
+    category: str
+    aired: int
+    minimum: int
+
+
+@dataclass(frozen=True)
 class Integrity:
     ok: bool
     rows: int
@@ -129,6 +139,7 @@ class Report:
     failures: list[Failure]
     integrity: Integrity
     timezone: str = "Asia/Ho_Chi_Minh"
+    quota_misses: list[QuotaMiss] = field(default_factory=list)
 
     @property
     def plays(self) -> int:
@@ -182,6 +193,8 @@ class Report:
                           "actual_start": f.actual_start, "actual_end": f.actual_end, "slot": f.slot,
                           "category": f.category, "title": f.title, "level": f.level, "reason": f.reason}
                          for f in self.failures],
+            "quota_misses": [{"date": q.day.isoformat(), "category": q.category, "aired": q.aired,
+                              "minimum": q.minimum} for q in self.quota_misses],
             "log_integrity": {"ok": self.integrity.ok, "rows": self.integrity.rows,
                               "first_bad_id": self.integrity.first_bad_id, "message": self.integrity.message},
         }
@@ -510,3 +523,19 @@ def logged_items(log_path: str | Path, station: Station, first: date, last: date
             yield LoggedItem(*row)
     finally:
         db.close()
+
+
+def quota_misses(report: Report, station: Station, minimums: dict[str, int]) -> list[QuotaMiss]:
+    """Days with slots in the config on which a topic aired (status aired) less than its daily minimum.
+
+    The minimums come from the playlists' rules (e.g. Bluezone 3-5 a day), not from any plan: what counts is
+    what the log says aired."""
+    misses = []
+    for figures in report.days:
+        if not any(slot.when.applies(figures.day) for slot in station.slots):
+            continue  # no broadcast was due that day
+        for category, minimum in sorted(minimums.items()):
+            aired = figures.by_topic.get(category, (0, 0.0))[0]
+            if minimum and aired < minimum:
+                misses.append(QuotaMiss(figures.day, category, aired, minimum))
+    return misses

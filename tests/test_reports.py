@@ -274,3 +274,16 @@ def test_logbook_lists_each_session_with_its_times_and_items_in_order(documents)
         assert "Chủ nhật, 28/02/2021" in text and "Trước kỳ báo cáo" not in text
         assert "thiết bị âm thanh" in text  # the failed item stays in its session, with its reason
     assert "Buổi sáng / morning" in documents["logbook-xlsx"]
+
+
+def test_days_short_of_the_playlists_daily_minimum_are_listed(demo_log, capsys):  # noqa: F811
+    # The demo playlists ask for Bluezone and health declarations 3-5 times a day. In the log, Monday aired
+    # Bluezone twice (the evening one failed), Tuesday once; health declarations once on Monday, none after.
+    assert run_cli(*week_report(demo_log, "--format", "json")) == 0
+    misses = json.loads(capsys.readouterr().out)["quota_misses"]
+    got = {(m["date"], m["category"]): (m["aired"], m["minimum"]) for m in misses}
+    assert got[("2021-02-22", "bluezone")] == (2, 3)
+    assert got[("2021-02-23", "bluezone")] == (1, 3)
+    assert got[("2021-02-22", "khai-bao-y-te")] == (1, 3)
+    assert got[("2021-02-28", "khai-bao-y-te")] == (0, 3)
+    assert len(misses) == 14  # 7 broadcast days × 2 topics with a minimum, none met

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
 from broadcaster.commands.asrun import open_log
 from broadcaster.config import load_station
 from broadcaster.logbook import build_logbook, parse_iso_week
-from broadcaster.problems import fail
-from broadcaster.report_data import PERIODS, build_report, logged_items
+from broadcaster.problems import BroadcasterError, fail
+from broadcaster.report_data import PERIODS, build_report, logged_items, quota_misses
 
 REPORT_FORMATS = ("json", "csv", "xlsx", "docx", "pdf")
 LOGBOOK_FORMATS = ("docx", "pdf", "xlsx")
@@ -69,6 +70,7 @@ def cmd_report(args) -> int:
     station = load_station(args.config)
     log_path = _log_path(args)
     report = build_report(log_path, station, first, last, args.period or "all", args.ref)
+    report = replace(report, quota_misses=quota_misses(report, station, daily_minimums(station)))
     if fmt == "json":
         text = json.dumps(report.to_json(), ensure_ascii=False, indent=2)
         if out:
@@ -135,3 +137,22 @@ def cmd_logbook(args) -> int:
               f"row {logbook.integrity.first_bad_id}", file=sys.stderr)
     print(f"OK: {out}", file=sys.stderr)
     return 0
+
+
+def daily_minimums(station) -> dict[str, int]:
+    """Per topic, the highest plays-per-day minimum among the playlists the station's slots use."""
+    from broadcaster.playlists import load_playlists
+
+    try:
+        playlists = load_playlists(station)
+    except BroadcasterError as err:  # a report still comes out; it just cannot judge quotas
+        print(f"CẢNH BÁO/WARNING: không đọc được danh sách phát, bỏ qua kiểm tra hạn mức / playlists unreadable, "
+              f"quota check skipped ({err.problems[0]})", file=sys.stderr)
+        return {}
+    used = {slot.playlist for slot in station.slots}
+    minimums: dict[str, int] = {}
+    for playlist in playlists.values():
+        if playlist.id in used:
+            for category, rule in playlist.categories.items():
+                minimums[category] = max(minimums.get(category, 0), rule.plays.min)
+    return minimums

@@ -112,6 +112,12 @@ def report_document(report: Report, issued: date | None = None) -> Document:
     else:
         doc.add(Para("Không có sự cố; mọi lượt phát trong nhật ký đều phát trọn vẹn."))
 
+    if report.quota_misses:
+        doc.add(Para("Những ngày chưa phát đủ số lượt tối thiểu theo kế hoạch tuyên truyền:"), Table(
+            ["STT", "Ngày", "Chủ đề", "Đã phát", "Tối thiểu"],
+            [[str(i), q.day.strftime("%d/%m/%Y"), q.category, str(q.aired), str(q.minimum)]
+             for i, q in enumerate(report.quota_misses[:LISTED_ROWS_MAX], 1)], [1.3, 3, 4, 2.5, 2.5]))
+
     doc.add(Para("IV. TÍNH TOÀN VẸN CỦA NHẬT KÝ PHÁT SÓNG", "heading"))
     if report.integrity.ok:
         doc.add(Para(f"Chuỗi băm của nhật ký phát sóng đã được kiểm tra: {vi_number(report.integrity.rows)} dòng, "
