@@ -36,6 +36,7 @@ from pathlib import Path
 import yaml
 
 from broadcaster.analysis import AudioAnalysis, analyse, sha256_of
+from broadcaster.durable import fsync_dir
 from broadcaster.model import LEVELS, LibraryItem
 from broadcaster.problems import BroadcasterError, Problem, fail
 from broadcaster.yamlio import Located, load_yaml
@@ -384,17 +385,11 @@ def _copy_verified(src: Path, dest: Path, sha256: str) -> None:
             raise fail(str(src), "tệp nguồn thay đổi trong lúc nhập", "the source file changed while it was ingested",
                        hint_vi="đợi chép xong rồi nhập lại", hint_en="wait until it is fully copied, then ingest again")
         os.replace(tmp, dest)
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
     finally:
         Path(tmp).unlink(missing_ok=True)
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _sidecar_path(audio: Path) -> Path:

@@ -20,6 +20,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from broadcaster.analysis import analyse
+from broadcaster.durable import fsync_dir
 from broadcaster.feed import signing
 from broadcaster.feed.manifest import (
     AUDIO_EXTENSIONS,
@@ -45,15 +46,9 @@ def atomic_write(path: Path, data: bytes) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def file_sha256(path: Path) -> tuple[str, int]:
@@ -134,7 +129,7 @@ def publish(feed: Path, key: Path, audio: Path, *, category: str, title: str, va
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
             os.replace(tmp, target)
-            _fsync_dir(clips_dir)
+            fsync_dir(clips_dir)
         clip = Clip(sha256=sha, size=size, file=f"clips/{sha}.{ext}", category=category, title=title,
                     priority=priority, valid_from=valid_from, valid_until=valid_until,
                     plays_per_day_min=plays_per_day[0] if plays_per_day else None,
@@ -181,4 +176,3 @@ def refresh(feed: Path, key: Path, *, expires_days: float = DEFAULT_EXPIRES_DAYS
             raise fail(str(feed / MANIFEST_NAME), "feed chưa có danh mục", "the feed has no manifest yet",
                        hint_vi="đăng tin bài đầu tiên bằng 'district publish'", hint_en="publish a clip first")
         return _write(feed, private, previous, None, previous.clips, previous.revoked, now, expires_days)
-
