@@ -116,7 +116,7 @@ def main() -> None:
     parser.add_argument("--play-minutes", type=float, default=None, help="wall time played (default: programme)")
     parser.add_argument("--song-seconds", type=float, default=180.0)
     parser.add_argument("--no-liquidsoap", action="store_true")
-    parser.add_argument("--block-frames", type=int, default=2048, help="mixer block (audio.block_frames)")
+    parser.add_argument("--block-frames", type=int, default=8192, help="mixer block (audio.block_frames default)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

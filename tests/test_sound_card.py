@@ -159,3 +159,35 @@ def test_a_clock_step_mid_slot_is_detected_and_playout_re_aligns(tmp_path, audio
     heard = rec_t0 + lag / RATE - 0.5
     assert height > 0.9
     assert abs(heard - (mono_t0 + 3.0 - 0.5)) < START_TOLERANCE  # n3 on time by the new (stepped) clock
+
+
+@pytest.mark.parametrize("block_frames", [2048, 8192])
+def test_the_daemons_sink_knows_when_frames_are_heard_soon_after_opening(tmp_path, pulse, block_frames):  # noqa: F811
+    """A restart must be back on air within 2 s, and the engine cannot line up before the sink can say when a
+    frame will be heard. That wait must not grow with the block: when the daemon's sink read its latency at the
+    20th callback, 8192-frame blocks (186 ms each) made it 3.7 s, the resumed engine found itself 4 s late and
+    skipped the rest of the item cut by the crash (tests/test_daemon_live.py kill -9 test)."""
+    from broadcaster.playback import sink_factory_for
+    from broadcaster.playout_setup import PlayoutSetup
+
+    settings = AudioSettings(output_devices=("default",), block_frames=block_frames)
+    setup = PlayoutSetup("Asia/Ho_Chi_Minh", tmp_path, tmp_path / "asrun.sqlite", tmp_path, tmp_path / "c.sqlite",
+                         settings)
+    recorder = Recorder(pulse)  # as in the daemon tests (the first stream on a fresh server can take ~2 s)
+    sink = sink_factory_for(setup)("default")
+    sink.open()
+    try:
+        opened = time.monotonic()
+        silence = np.zeros((1024, 2), np.float32)
+        frames = 0
+        while sink.heard_time(frames) is None and time.monotonic() < opened + 3.0:
+            sink.write(silence)
+            frames += 1024
+        known = time.monotonic() - opened
+        heard = sink.heard_time(frames)
+        assert heard is not None and known < 1.0, f"{known:.2f} s before the sink could time a frame"
+        # ...and the frame written now is heard within a second (queue + device latency), not seconds later.
+        assert heard - time.monotonic() < 1.0
+    finally:
+        sink.close(drain=False)
+        recorder.stop()
