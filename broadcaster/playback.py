@@ -52,10 +52,10 @@ def make_engine(setup: PlayoutSetup, log: AsRunLog, blackouts: Sequence[Window] 
     from broadcaster.engine import Engine
 
     # preroll 1 s (engine default 0.3): time to open the device and line it up even on a busy PC.
-    # resync 0.1 s (engine default 0.02): through PulseAudio the DAC-time estimate wanders by 20-60 ms, and at
-    # 0.02 s the engine chased it (125 re-alignments, items up to 6 s late in a 10-minute soak,
-    # bench/bench_timing.py); at 0.1 s the same soak has none and sample-exact joins. Real clock steps and
-    # sound-card drift beyond 0.1 s are still corrected.
+    # resync 0.1 s (engine default 0.02): the sink keeps the device on the nominal rate itself (SoundDeviceSink),
+    # so a re-alignment is for a real clock step or an underrun; the engine's own jump for "early" readings
+    # repeats itself without taking effect (101 jumps in 2 minutes at 0.01 s, bench/bench_timing.py
+    # --resync-threshold 0.01), so it is kept for large errors only.
     return Engine(setup.audio_dir, setup.audio, sink_factory_for(setup),
                   WallClock(setup.zone), log, setup.zone,
                   blackouts=blackouts, **({"preroll": 1.0, "resync_threshold": 0.1} | tuning))

@@ -152,6 +152,7 @@ class SoundDeviceSink:
     rate_span_seconds = 20.0  # medians spanning this long before the device's own rate is fitted
     history = 1024  # medians kept for the fit (~6 minutes at 2048 frames)
     max_drift = 1e-3  # the device's rate is trusted to be within 1000 ppm of nominal
+    adapt_rate = True  # repeat/drop single samples so the device plays sink frames at the nominal rate
 
     def __init__(self, device: str | int | None, sample_rate: int, channels: int, block_frames: int = 2048,
                  latency: float = 0.1, queue_seconds: float = 0.4, stall_timeout: float = 2.0):
@@ -177,6 +178,10 @@ class SoundDeviceSink:
         self._estimates: list[float] = []  # estimates of the base not yet pooled
         self._history: collections.deque[tuple[int, float]] = collections.deque(maxlen=self.history)
         self._fit: tuple[int, float, float] | None = None  # (stream frame p0, base at p0, base change per frame)
+        self._rate_error = 0.0  # device rate / nominal - 1, as fitted
+        self._adapt_from = 0  # sink frame from which the rate error counts
+        self._adapted = 0  # stream frames added (+) or dropped (-) so far to keep the nominal rate
+        self._scratch = np.zeros((0, channels), np.float32)
         self._anchor: tuple[int, int] = (0, 0)  # (sink frame, stream frame) at the last callback
         self._stream = None
         self._error: str | None = None
@@ -214,6 +219,8 @@ class SoundDeviceSink:
             self.underruns += 1
             self._estimates.clear()
             self._history.clear()
+            with self._lock:
+                self._fit, self._rate_error, self._adapt_from, self._adapted = None, 0.0, self._consumed, 0
             return
         ahead = t.outputBufferDacTime - t.currentTime
         if self._callbacks <= self.skip_callbacks or not 0.0 < ahead < 2.0:
@@ -231,36 +238,63 @@ class SoundDeviceSink:
             fit = (ref, float(np.median(base)), 0.0)  # too short to see the device's rate: nominal rate
         else:
             slope, at_ref = np.polyfit(played - ref, base, 1)
-            slope = float(np.clip(slope, -self.max_drift, self.max_drift) / self.sample_rate)
+            slope = float(np.clip(slope * self.sample_rate, -self.max_drift, self.max_drift)) / self.sample_rate
             fit = (ref, float(at_ref), slope)
         with self._lock:
+            if fit[2] != 0.0 and self.adapt_rate:
+                # stream frames per sink frame - 1; base falling by `slope` per frame = device that fast
+                self._rate_error = -fit[2] * self.sample_rate / (1.0 + fit[2] * self.sample_rate)
             self._fit = fit
 
     def _callback(self, outdata, frames, t, status) -> None:
         self._measure(t, status)
         with self._lock:
             self._anchor = (self._consumed, self._played)
+        # Keep the device on the nominal rate: it plays `1 + rate_error` stream frames per nominal second, so
+        # that many more (or fewer) frames go out than the queue gives: one sample repeated (or dropped) every
+        # 1 / |rate_error| frames, inaudible, and sink frames are then heard at the nominal rate.
+        with self._lock:
+            owed = round(self._rate_error * (self._consumed - self._adapt_from) - self._adapted)
+        owed = max(-2, min(2, owed))
+        want = frames - owed
+        if self._scratch.shape[0] < want:
+            self._scratch = np.zeros((want + 2, self.channels), np.float32)
+        buf = self._scratch[:want]
         filled = 0
-        while filled < frames:
+        while filled < want:
             if self._current is None:
                 try:
                     self._current = self._queue.get_nowait()
                     self._current_pos = 0
                 except queue.Empty:
                     break
-            take = min(frames - filled, self._current.shape[0] - self._current_pos)
-            outdata[filled:filled + take] = self._current[self._current_pos:self._current_pos + take]
+            take = min(want - filled, self._current.shape[0] - self._current_pos)
+            buf[filled:filled + take] = self._current[self._current_pos:self._current_pos + take]
             filled += take
             self._current_pos += take
             if self._current_pos >= self._current.shape[0]:
                 self._current = None
-        if filled < frames:
+        if filled < want:  # ran dry: no rate adaptation in this callback
+            outdata[:filled] = buf[:filled]
             outdata[filled:] = 0.0
+            owed = 0
             if self.frames_written > self._consumed + filled:  # data existed but came too late
                 self.underruns += 1
+        elif owed > 0:  # repeat samples in the middle of the block
+            mid = want // 2
+            outdata[:mid] = buf[:mid]
+            outdata[mid:mid + owed] = buf[mid - 1:mid] if mid else 0.0
+            outdata[mid + owed:] = buf[mid:]
+        elif owed < 0:  # drop samples in the middle of the block
+            mid = frames // 2
+            outdata[:mid] = buf[:mid]
+            outdata[mid:] = buf[mid - owed:]
+        else:
+            outdata[:] = buf
         with self._lock:
             self._consumed += filled
             self._played += frames
+            self._adapted += owed
         self._room.set()
 
     def _finished(self) -> None:
@@ -287,11 +321,11 @@ class SoundDeviceSink:
         """Sink frames not yet handed over are heard right after the last one handed over (the queue plays on
         without gaps unless it runs dry, which is an underrun)."""
         with self._lock:
-            fit, (consumed, played) = self._fit, self._anchor
+            fit, (consumed, played), rate_error = self._fit, self._anchor, self._rate_error
         if fit is None:
             return None
         p0, base, slope = fit
-        p = played + frame - consumed
+        p = played + (frame - consumed) * (1.0 + rate_error)
         return base + slope * (p - p0) + p / self.sample_rate
 
     def close(self, drain: bool = True) -> None:
