@@ -8,6 +8,7 @@ logs when they really aired. A sound card that is missing, or that stops taking 
 
 from __future__ import annotations
 
+import collections
 import queue
 import threading
 import time
@@ -131,11 +132,27 @@ class SoundDeviceSink:
 
     The stream's callback takes blocks from a short queue; `write()` waits for room. When the callback stops
     taking audio (device gone, sound server dead) `write()` times out and raises `SinkFailure` instead of
-    hanging the engine. The callback records PortAudio's DAC time for the frames it hands over, which gives
-    `heard_time()` to within the driver's own accuracy."""
+    hanging the engine.
+
+    When a frame is heard (`heard_time`): frame p of the stream (counting the silence the callback fills in) is
+    heard at `base + p / rate`. Every callback gives an estimate of `base` from PortAudio's DAC time (mapped to
+    the monotonic clock) minus the frames handed over before it. One callback's figure is not to be trusted
+    on its own: through ALSA → PulseAudio the first callbacks report a latency of 0 (a sink that took that
+    figure started items ~90 ms early), and a callback can run late on a busy machine. So the estimates are
+    pooled `calibrate_callbacks` at a time into medians (`heard_time` is None until the first median), and
+    once the medians span `rate_span_seconds` a straight line is fitted through them: a sound card's sample
+    clock is not the monotonic clock (PulseAudio's null sink here plays about 190 ppm fast, 0.19 ms per
+    second, measured on its monitor), and a `base` frozen at the start would be 11 ms off after a minute.
+    After an underrun (silence nobody counted went on the air) the fit starts afresh."""
 
     realtime = True
-    settle_seconds = 0.25  # PortAudio's first DAC times after start are off by ~25 ms here; later ones agree
+    settle_seconds = 0.0  # heard_time() itself says None until the stream is measured
+    skip_callbacks = 4  # PortAudio's first callbacks prime the buffer: their DAC times are off
+    calibrate_callbacks = 8  # estimates pooled into one median (~0.4 s at 2048 frames, 44.1 kHz)
+    rate_span_seconds = 20.0  # medians spanning this long before the device's own rate is fitted
+    history = 1024  # medians kept for the fit (~6 minutes at 2048 frames)
+    max_drift = 1e-3  # the device's rate is trusted to be within 1000 ppm of nominal
+    adapt_rate = True  # repeat/drop single samples so the device plays sink frames at the nominal rate
 
     def __init__(self, device: str | int | None, sample_rate: int, channels: int, block_frames: int = 2048,
                  latency: float = 0.1, queue_seconds: float = 0.4, stall_timeout: float = 2.0):
@@ -155,8 +172,17 @@ class SoundDeviceSink:
         self._room = threading.Event()  # set by the callback whenever it took audio
         self._current: np.ndarray | None = None
         self._current_pos = 0
-        self._consumed = 0  # frames handed to PortAudio (silence fill excluded)
-        self._anchor: tuple[int, float] | None = None  # (frame, monotonic time it is heard)
+        self._consumed = 0  # sink frames handed to PortAudio (silence fill excluded)
+        self._played = 0  # stream frames handed to PortAudio (silence fill included)
+        self._callbacks = 0
+        self._estimates: list[float] = []  # estimates of the base not yet pooled
+        self._history: collections.deque[tuple[int, float]] = collections.deque(maxlen=self.history)
+        self._fit: tuple[int, float, float] | None = None  # (stream frame p0, base at p0, base change per frame)
+        self._rate_error = 0.0  # device rate / nominal - 1, as fitted
+        self._adapt_from = 0  # sink frame from which the rate error counts
+        self._adapted = 0  # stream frames added (+) or dropped (-) so far to keep the nominal rate
+        self._scratch = np.zeros((0, channels), np.float32)
+        self._anchor: tuple[int, int] = (0, 0)  # (sink frame, stream frame) at the last callback
         self._stream = None
         self._error: str | None = None
         self._lock = threading.Lock()
@@ -186,36 +212,89 @@ class SoundDeviceSink:
             self._stream = None
             raise SinkFailure(str(self.device), str(err)) from err
 
-    def _callback(self, outdata, frames, t, status) -> None:
-        if status.output_underflow:
+    def _measure(self, t, status) -> None:
+        """One more estimate of the base from this callback's DAC time; refit the clock when due."""
+        self._callbacks += 1
+        if status.output_underflow:  # the device played silence nobody counted: measure afresh
             self.underruns += 1
-        # PortAudio's ALSA clock is wall time here: map it to monotonic now, so a wall-clock step cannot move it.
-        to_mono = time.monotonic() - t.currentTime
+            self._estimates.clear()
+            self._history.clear()
+            with self._lock:
+                self._fit, self._rate_error, self._adapt_from, self._adapted = None, 0.0, self._consumed, 0
+            return
         ahead = t.outputBufferDacTime - t.currentTime
-        if not 0.0 <= ahead < 2.0:  # some ALSA paths report 0 at first: use the stream's latency instead
-            ahead = self._stream.latency
+        if self._callbacks <= self.skip_callbacks or not 0.0 < ahead < 2.0:
+            return
+        # PortAudio's ALSA clock is wall time here: the monotonic clock now, so a wall-clock step cannot move it.
+        self._estimates.append(time.monotonic() + ahead - self._played / self.sample_rate)
+        if len(self._estimates) < self.calibrate_callbacks:
+            return
+        self._history.append((self._played, float(np.median(self._estimates))))
+        self._estimates.clear()
+        played = np.array([h[0] for h in self._history], np.float64)
+        base = np.array([h[1] for h in self._history], np.float64)
+        ref = float(played[-1])
+        if played[-1] - played[0] < self.rate_span_seconds * self.sample_rate:
+            fit = (ref, float(np.median(base)), 0.0)  # too short to see the device's rate: nominal rate
+        else:
+            slope, at_ref = np.polyfit(played - ref, base, 1)
+            slope = float(np.clip(slope * self.sample_rate, -self.max_drift, self.max_drift)) / self.sample_rate
+            fit = (ref, float(at_ref), slope)
         with self._lock:
-            self._anchor = (self._consumed, t.currentTime + to_mono + ahead)
+            if fit[2] != 0.0 and self.adapt_rate:
+                # stream frames per sink frame - 1; base falling by `slope` per frame = device that fast
+                self._rate_error = -fit[2] * self.sample_rate / (1.0 + fit[2] * self.sample_rate)
+            self._fit = fit
+
+    def _callback(self, outdata, frames, t, status) -> None:
+        self._measure(t, status)
+        with self._lock:
+            self._anchor = (self._consumed, self._played)
+        # Keep the device on the nominal rate: it plays `1 + rate_error` stream frames per nominal second, so
+        # that many more (or fewer) frames go out than the queue gives: one sample repeated (or dropped) every
+        # 1 / |rate_error| frames, inaudible, and sink frames are then heard at the nominal rate.
+        with self._lock:
+            owed = round(self._rate_error * (self._consumed - self._adapt_from) - self._adapted)
+        owed = max(-2, min(2, owed))
+        want = frames - owed
+        if self._scratch.shape[0] < want:
+            self._scratch = np.zeros((want + 2, self.channels), np.float32)
+        buf = self._scratch[:want]
         filled = 0
-        while filled < frames:
+        while filled < want:
             if self._current is None:
                 try:
                     self._current = self._queue.get_nowait()
                     self._current_pos = 0
                 except queue.Empty:
                     break
-            take = min(frames - filled, self._current.shape[0] - self._current_pos)
-            outdata[filled:filled + take] = self._current[self._current_pos:self._current_pos + take]
+            take = min(want - filled, self._current.shape[0] - self._current_pos)
+            buf[filled:filled + take] = self._current[self._current_pos:self._current_pos + take]
             filled += take
             self._current_pos += take
             if self._current_pos >= self._current.shape[0]:
                 self._current = None
-        if filled < frames:
+        if filled < want:  # ran dry: no rate adaptation in this callback
+            outdata[:filled] = buf[:filled]
             outdata[filled:] = 0.0
+            owed = 0
             if self.frames_written > self._consumed + filled:  # data existed but came too late
                 self.underruns += 1
+        elif owed > 0:  # repeat samples in the middle of the block
+            mid = want // 2
+            outdata[:mid] = buf[:mid]
+            outdata[mid:mid + owed] = buf[mid - 1:mid] if mid else 0.0
+            outdata[mid + owed:] = buf[mid:]
+        elif owed < 0:  # drop samples in the middle of the block
+            mid = frames // 2
+            outdata[:mid] = buf[:mid]
+            outdata[mid:] = buf[mid - owed:]
+        else:
+            outdata[:] = buf
         with self._lock:
             self._consumed += filled
+            self._played += frames
+            self._adapted += owed
         self._room.set()
 
     def _finished(self) -> None:
@@ -239,11 +318,15 @@ class SoundDeviceSink:
         self.frames_written += data.shape[0]
 
     def heard_time(self, frame: int) -> float | None:
+        """Sink frames not yet handed over are heard right after the last one handed over (the queue plays on
+        without gaps unless it runs dry, which is an underrun)."""
         with self._lock:
-            anchor = self._anchor
-        if anchor is None:
+            fit, (consumed, played), rate_error = self._fit, self._anchor, self._rate_error
+        if fit is None:
             return None
-        return anchor[1] + (frame - anchor[0]) / self.sample_rate
+        p0, base, slope = fit
+        p = played + (frame - consumed) * (1.0 + rate_error)
+        return base + slope * (p - p0) + p / self.sample_rate
 
     def close(self, drain: bool = True) -> None:
         if self._stream is None:

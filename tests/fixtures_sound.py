@@ -111,7 +111,14 @@ def pulse():
 class Recorder:
     """Records the null sink's monitor with parec. Each chunk's arrival is timed on time.monotonic(), so
     frame k of the recording was played at about `t0 + k / RATE` where t0 is the earliest (least delayed)
-    estimate over all chunks: an independent clock for start-time checks."""
+    estimate over all chunks: an independent clock for start-time checks.
+
+    The null sink does not play at exactly RATE by time.monotonic() (about 190 ppm fast here: 0.19 ms per
+    second). Over a long recording that matters, and a single earliest t0 is then the one from the end of
+    the recording: `time_of(k)` fits a line to the least delayed arrivals instead (per 1 s window), once the
+    recording is long enough (`rate_span` s) to see the rate."""
+
+    rate_span = 20.0
 
     def __init__(self, server: PulseServer, channels: int = 2):
         self.channels = channels
@@ -119,6 +126,8 @@ class Recorder:
             ["parec", "-d", "vsink.monitor", "--format=float32le", f"--rate={RATE}", f"--channels={channels}",
              "--latency-msec=5", "--raw"], env=server.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self._chunks: list[bytes] = []
+        self._arrivals: list[tuple[float, int]] = []  # (monotonic time, frames received by then)
+        self._fit: tuple[float, float] | None = None  # (time of frame 0, seconds per frame)
         self._t0 = float("inf")
         self._frames = 0
         self._thread = threading.Thread(target=self._read, daemon=True)
@@ -142,6 +151,7 @@ class Recorder:
             pending = pending[whole:]
             self._frames += whole // frame_bytes
             self._t0 = min(self._t0, now - self._frames / RATE)
+            self._arrivals.append((now, self._frames))
 
     def stop(self) -> tuple[np.ndarray, float]:
         """The recording (frames × channels) and the monotonic time of its frame 0."""
@@ -149,4 +159,29 @@ class Recorder:
         self._proc.wait(5)
         self._thread.join(5)
         audio = np.frombuffer(b"".join(self._chunks), "<f4").reshape(-1, self.channels)
+        self._fit = (self._t0, 1.0 / RATE)
+        if self._frames >= self.rate_span * RATE:
+            arr = np.array(self._arrivals, np.float64)
+            delay = arr[:, 0] - arr[:, 1] / RATE
+            window = (arr[:, 1] // RATE).astype(np.int64)
+            frames, least = [], []
+            for w in np.unique(window):
+                k = np.flatnonzero(window == w)
+                j = k[np.argmin(delay[k])]
+                frames.append(arr[j, 1])
+                least.append(delay[j])
+            slope, intercept = np.polyfit(np.array(frames), np.array(least), 1)
+            # a line through the least delayed points: shift it down to the lower envelope
+            intercept += min(0.0, float(np.min(np.array(least) - (slope * np.array(frames) + intercept))))
+            self._fit = (float(intercept), 1.0 / RATE + float(slope))
         return audio, self._t0
+
+    def time_of(self, frame: float) -> float:
+        """time.monotonic() at which recording frame `frame` was played (after stop())."""
+        t0, per_frame = self._fit
+        return t0 + frame * per_frame
+
+    def frame_at(self, mono: float) -> float:
+        """Recording frame played at monotonic time `mono` (after stop())."""
+        t0, per_frame = self._fit
+        return (mono - t0) / per_frame
