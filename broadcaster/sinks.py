@@ -175,6 +175,10 @@ class SoundDeviceSink:
         self._consumed = 0  # sink frames handed to PortAudio (silence fill excluded)
         self._played = 0  # stream frames handed to PortAudio (silence fill included)
         self._callbacks = 0
+        # The warm-up is counted in time, not callbacks, so a restart lines up as fast with big blocks:
+        # 4 and 8 callbacks at 2048 frames (0.19 s and 0.37 s at 44.1 kHz), fewer with bigger blocks.
+        self._skip = max(1, round(self.skip_callbacks * 2048 / block_frames))
+        self._pool = max(2, round(self.calibrate_callbacks * 2048 / block_frames))
         self._estimates: list[float] = []  # estimates of the base not yet pooled
         self._history: collections.deque[tuple[int, float]] = collections.deque(maxlen=self.history)
         self._fit: tuple[int, float, float] | None = None  # (stream frame p0, base at p0, base change per frame)
@@ -223,11 +227,11 @@ class SoundDeviceSink:
                 self._fit, self._rate_error, self._adapt_from, self._adapted = None, 0.0, self._consumed, 0
             return
         ahead = t.outputBufferDacTime - t.currentTime
-        if self._callbacks <= self.skip_callbacks or not 0.0 < ahead < 2.0:
+        if self._callbacks <= self._skip or not 0.0 < ahead < 2.0:
             return
         # PortAudio's ALSA clock is wall time here: the monotonic clock now, so a wall-clock step cannot move it.
         self._estimates.append(time.monotonic() + ahead - self._played / self.sample_rate)
-        if len(self._estimates) < self.calibrate_callbacks:
+        if len(self._estimates) < self._pool:
             return
         self._history.append((self._played, float(np.median(self._estimates))))
         self._estimates.clear()
