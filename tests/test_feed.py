@@ -15,7 +15,7 @@ from broadcaster.asrun import AsRunLog
 from broadcaster.cli import main as cli
 from broadcaster.feed.library_access import open_library
 from broadcaster.feed.report import build, read_feed_manifest, render
-from broadcaster.feed.sync import sync_once
+from broadcaster.feed.sync import SUMMARY_DELAY, sync_once
 from broadcaster.feed_state import clear_replan_request, district_rules, replan_request
 from tests.fixtures_feed import collector, district, feed_server, make_audio, make_station, snapshot  # noqa: F401
 
@@ -54,7 +54,9 @@ def test_published_clip_reaches_library_collector_and_district_report(tmp_path, 
     assert result.sent == 2 and result.queued == 0  # received + ingested receipts
 
     # Yesterday it aired twice: the next sync sends the daily summary up.
-    yesterday = datetime.now(station.zone).date() - timedelta(days=1)
+    # The sync summarises a day only an hour after it ended (SUMMARY_DELAY): between 00:00 and 01:00 station
+    # time "yesterday" is still open, so count from the same instant the sync does.
+    yesterday = (datetime.now(station.zone) - SUMMARY_DELAY).date() - timedelta(days=1)
     with AsRunLog(station.paths.asrun_log) as log:
         for hour in (6, 17):
             start = datetime.combine(yesterday, time(hour), station.zone)
