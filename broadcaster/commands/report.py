@@ -89,14 +89,7 @@ def cmd_report(args) -> int:
         from broadcaster.reports.report_outline import report_document
 
         document = report_document(report, issued=datetime.now(station.zone).date())  # the station's today
-        if fmt == "docx":
-            from broadcaster.reports.docx_render import render_docx
-
-            render_docx(document, out)
-        else:
-            from broadcaster.reports.pdf_render import render_pdf
-
-            render_pdf(document, out)
+        _render_document(document, fmt, out)
     if not report.integrity.ok:
         print(f"CẢNH BÁO/WARNING: nhật ký hỏng tại dòng {report.integrity.first_bad_id} / as-run log broken at row "
               f"{report.integrity.first_bad_id}: {report.integrity.message}", file=sys.stderr)
@@ -124,14 +117,7 @@ def cmd_logbook(args) -> int:
         from broadcaster.reports.logbook_outline import logbook_document
 
         document = logbook_document(logbook, slot_names, issued=datetime.now(station.zone).date())
-        if args.format == "docx":
-            from broadcaster.reports.docx_render import render_docx
-
-            render_docx(document, out)
-        else:
-            from broadcaster.reports.pdf_render import render_pdf
-
-            render_pdf(document, out)
+        _render_document(document, args.format, out)
     if not logbook.integrity.ok:
         print(f"CẢNH BÁO/WARNING: nhật ký hỏng tại dòng {logbook.integrity.first_bad_id} / as-run log broken at "
               f"row {logbook.integrity.first_bad_id}", file=sys.stderr)
@@ -156,3 +142,15 @@ def daily_minimums(station) -> dict[str, int]:
             for category, rule in playlist.categories.items():
                 minimums[category] = max(minimums.get(category, 0), rule.plays.min)
     return minimums
+
+
+def _render_document(document, fmt: str, out: Path) -> None:
+    """One outline, two office formats: DOCX or PDF."""
+    if fmt == "docx":
+        from broadcaster.reports.docx_render import render_docx
+
+        render_docx(document, out)
+    else:
+        from broadcaster.reports.pdf_render import render_pdf
+
+        render_pdf(document, out)
