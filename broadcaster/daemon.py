@@ -4,7 +4,8 @@ It keeps plans for today and tomorrow, and an APScheduler job per slot run (a Da
 `preroll` seconds early so the engine can open the device and start the first sample on time). A main loop
 every quarter second: heartbeat, break-in spool, clock-step check; every `poll` seconds: have config.yaml,
 playlists/ or the library changed, or has the feed dropped `replan-requested`? then re-plan the rest of the day.
-The run on air is never cut by a re-plan. Broken inputs keep the last good plan (cached on disk) playing.
+The run on air takes the new plan from its next item (Engine.replace_upcoming); the item on air is never cut.
+Broken inputs keep the last good plan (cached on disk) playing.
 
 On start it first settles a crash: the item cut by the last stop gets a `partial` row (see recovery.py), then
 the run due now is resumed at the right offset.
@@ -188,16 +189,22 @@ class Daemon:
             log.info("scheduled %d runs; next %s at %s", len(wanted), first.window.id, iso_ms(first.start))
 
     def _update_on_air(self, run: Run) -> None:
+        """The new plan for the run on air: the engine swaps the items not yet started (the one on air plays
+        on). If the engine is not in the run yet (a few ms around its start), the next poll tries again."""
         on_air = self._on_air[run.key]
-        if run.items == on_air.run.items:
+        if (run.items, run.hard_stop) == (on_air.run.items, on_air.run.hard_stop) or on_air.engine is None:
             return
-        replace_upcoming = getattr(on_air.engine, "replace_upcoming", None)
-        if callable(replace_upcoming):
-            replace_upcoming(list(run.items))
-            log.info("run %s on air: upcoming items replaced by the new plan", run.window.id)
-        else:
-            log.warning("run %s on air keeps its items to its end (the item on air is never cut); "
-                        "the new plan applies from the next run", run.window.id)
+        if on_air.engine.replace_upcoming(list(run.items), run.hard_stop):
+            on_air.run = run
+            log.info("run %s on air: items not started yet replaced by the new plan (%d items in the run)",
+                     run.window.id, len(run.items))
+
+    def _sync_on_air(self) -> None:
+        with self._lock:
+            runs = self._runs()
+            for key in list(self._on_air):
+                if key in runs:
+                    self._update_on_air(runs[key])
 
     # ---- playing ----------------------------------------------------------------------------------------
     def _engine(self):
@@ -226,6 +233,7 @@ class Daemon:
             try:
                 engine = self._engine()
                 with self._lock:
+                    run = self._runs().get(key, run)  # a re-plan since the claim (or the last attempt)
                     self._on_air[key] = OnAir(run, engine, now)
                     held, self._held_priority = self._held_priority, []
                 OnAirState(self.setup.state).begin(key, now)
@@ -415,6 +423,8 @@ class Daemon:
             self.replan("replan-requested by the feed")
         elif self._watch is not None and self._watch.changed():
             self.replan("inputs changed")
+        else:
+            self._sync_on_air()
 
     def shutdown(self) -> None:
         log.info("stopping")

@@ -7,6 +7,7 @@ API (the daemon, play-now and simulate use only this):
     ticket = engine.break_in(path, "emergency", "bão số 5", confirm=False)   # from any thread
     ticket.wait()                                    # -> the as-run entry (or None if refused/skipped)
     engine.set_blackouts(windows)                    # the day's blackouts (a new day, a re-plan)
+    engine.replace_upcoming(new_items, hard_stop)    # a re-plan of the run on air (from any thread)
     engine.stop()                                    # fade out and return from play_run
 
 - `items` are one run: the items of one slot (or what is left of it), in order, with tz-aware start/end.
@@ -28,6 +29,11 @@ API (the daemon, play-now and simulate use only this):
   `priority` (ưu tiên) airs at the next item boundary of the run on air (later items move later; the hard stop
   still holds), is refused inside a blackout. With no run on air a break-in plays at once on its own thread.
   The ticket is answered once the sink has played the item out.
+- A re-plan reaches the run on air: `replace_upcoming` swaps the items not yet started for the new plan's,
+  at the next block. The item on air (rendered; crossfade-in begun) is never cut; a new item due before it
+  ends joins at its end at the right offset (`partial`, "joined after a re-plan"), or crossfades where the
+  new plan crossfades at the same frame; everything else starts at its planned frame, so joins stay
+  sample-exact. Waiting priority break-ins go back in line at the next boundary.
 - As-run rows: one per item that reached (or failed to reach) the sink; actual start/end are the times the
   first/last frame is heard (sink latency included), millisecond precision, station zone.
 """
@@ -49,7 +55,7 @@ from broadcaster.asrun import AsRunEntry, AsRunLog
 from broadcaster.clock import Clock
 from broadcaster.config import AudioSettings
 from broadcaster.decode import file_sha256, probe_duration
-from broadcaster.mixer import Event, Mixer, Voice
+from broadcaster.mixer import Event, Mixer, Voice, frames_between
 from broadcaster.model import PlannedItem, Window
 from broadcaster.problems import BroadcasterError, Problem
 from broadcaster.sinks import Sink, SinkFailure
@@ -104,6 +110,8 @@ class Engine:
         self._on_air = False
         self._stop = threading.Event()
         self._tickets: dict[int, BreakInTicket] = {}
+        self._in_run = False  # a play_run is between its call and its return (waiting or playing)
+        self._replacement: tuple[list[PlannedItem], datetime] | None = None
 
     # ---- public -------------------------------------------------------------------------------------------
     def set_blackouts(self, windows: Sequence[Window]) -> None:
@@ -113,10 +121,29 @@ class Engine:
     def stop(self) -> None:
         self._stop.set()
 
+    def replace_upcoming(self, items: Sequence[PlannedItem], hard_stop: datetime) -> bool:
+        """A re-plan of the run in play_run (thread-safe): applied at its next block, or when it starts if it
+        is still waiting. False if no run is in play_run (nothing to replace)."""
+        with self._state_lock:
+            if not self._in_run:
+                return False
+            self._replacement = (list(items), hard_stop)
+            return True
+
     def play_run(self, items: Sequence[PlannedItem], hard_stop: datetime, *,
                  resume_at: datetime | None = None) -> RunResult:
         if not items:
             return RunResult()
+        with self._state_lock:
+            self._in_run, self._replacement = True, None
+        try:
+            return self._play_run(items, hard_stop, resume_at)
+        finally:
+            with self._state_lock:
+                self._in_run, self._replacement = False, None
+
+    def _play_run(self, items: Sequence[PlannedItem], hard_stop: datetime,
+                  resume_at: datetime | None) -> RunResult:
         self._stop.clear()
         run_start = items[0].start
         mixer = self._mixer()
@@ -206,6 +233,8 @@ class Engine:
                     mixer.stop_all("stopped by the operator")
                     self._stop.clear()
                 self._take_requests(mixer, play)
+                if not idle_break_in:
+                    self._take_replacement(mixer, play)
                 play.step()
             play.finish()
         finally:
@@ -239,6 +268,31 @@ class Engine:
                 ticket.done.set()
             else:
                 self._tickets[id(voice)] = ticket
+
+    def _take_replacement(self, mixer: Mixer, play: _Playback) -> None:
+        with self._state_lock:
+            replacement, self._replacement = self._replacement, None
+        if replacement is None:
+            return
+        items, hard_stop = replacement
+        # a new slot end or blackout holds too, but never sooner than a hard fade from now
+        mixer.hard_stop = max(frames_between(mixer.run_start, hard_stop, mixer.sr), mixer.pos + mixer.hard_fade)
+        for voice in mixer.replace_upcoming(items, "joined after a re-plan"):
+            ticket = self._tickets.pop(id(voice))
+            ticket.entry = self.log.append(
+                planned_start=None, actual_start=None, actual_end=None, status="skipped",
+                title=ticket.item.title, file=ticket.item.file, sha256=ticket.item.sha256,
+                category=ticket.item.category, level=ticket.level,
+                reason=f"{ticket.reason}; no item boundary before the slot end after a re-plan")
+            play.result.entries.append(ticket.entry)
+            ticket.done.set()
+        upcoming = [v for v in mixer.voices if v.kind == "plan" and not v.started]
+        if upcoming:
+            at = (mixer.run_start + timedelta(seconds=upcoming[0].start / mixer.sr)).astimezone(self.zone)
+            logger.info("re-plan applied to the run on air: %d upcoming items, next %r at %s",
+                        len(upcoming), upcoming[0].item.title, at.isoformat(timespec="milliseconds"))
+        else:
+            logger.info("re-plan applied to the run on air: nothing more to play in it")
 
     def _logged(self, voice: Voice, entry: AsRunEntry, play: _Playback) -> None:
         ticket = self._tickets.pop(id(voice), None)

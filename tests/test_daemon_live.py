@@ -201,3 +201,50 @@ def test_daemon_syncs_the_district_feed_on_its_own(tmp_path, pulse):
         assert daemon.stop() == 0
     item = Library(tmp_path / "station" / "data" / "library.sqlite", tmp_path / "station" / "audio").get(clip.sha256)
     assert item is not None and item.title == "Bluezone mới"
+
+
+def dominant_hz(samples, rate: int = 44100) -> float:
+    import numpy as np
+
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return float(np.argmax(spectrum) * rate / len(samples))
+
+
+def test_a_playlist_edit_mid_slot_reaches_the_next_item_of_the_run_on_air(tmp_path, pulse):
+    from broadcaster.library import Library
+
+    env, _ = pulse
+    config, start = station_dir(tmp_path, 5, 24, item_seconds=6)
+    library = Library(tmp_path / "data" / "library.sqlite", tmp_path / "audio")
+    for n, freq in enumerate((1100, 1300, 1500)):
+        library.ingest(tone(tmp_path / "src" / f"beep-{freq}.wav", freq, 6.0), category="beep",
+                       title=f"Beep {n} {freq} Hz")
+    daemon = DaemonProcess(config, env)
+    recorder = Recorder(env, tmp_path / "monitor.raw")
+    recorder_wall = now_in_zone()
+    time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 7.5))  # 1.5 s into the second tone
+    (tmp_path / "playlists" / "tones.yaml").write_text(
+        "name: Tones\norder: sequential\nsequence:\n  - category: beep\nfill: beep\n", encoding="utf-8")
+    assert daemon.wait_for("re-plan applied to the run on air", 4), daemon.text()
+    time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 19))
+    daemon.stop()
+    samples = recorder.stop()
+    rows = [r for r in asrun(config, env, start.date()) if r["status"] != "skipped"]
+
+    # The new plan has Beep 0, 1, 2 at +0, +6, +12 s: the next item after the one on air is Beep 2 at +12 s.
+    assert [(r["title"], r["status"]) for r in rows] == [
+        ("Tone 0 330 Hz", "aired"), ("Tone 1 440 Hz", "aired"), ("Beep 2 1500 Hz", "aired")], rows
+    tone1, beep = rows[1], rows[2]
+    assert at(beep["planned_start"]) == start + timedelta(seconds=12)
+    assert abs((at(beep["actual_start"]) - at(beep["planned_start"])).total_seconds()) < 0.1
+    assert abs((at(tone1["actual_end"]) - start - timedelta(seconds=12)).total_seconds()) < 0.1  # not cut
+    assert "next 'Beep 2 1500 Hz'" in daemon.text()
+
+    def heard(seconds_into_slot: float) -> float:
+        first = round(((start - recorder_wall).total_seconds() + seconds_into_slot) * 44100)
+        return dominant_hz(samples[first:first + 8820])
+
+    assert heard(10.5) == pytest.approx(440, abs=10)  # the tone on air played on
+    assert heard(13.0) == pytest.approx(1500, abs=10) and heard(16.5) == pytest.approx(1500, abs=10)
+    slot = samples[max(0, round((start - recorder_wall).total_seconds() * 44100)):]
+    assert longest_silence(loud_seconds(slot[: 18 * 44100])) < 0.1  # no gap where the new plan took over

@@ -1,0 +1,106 @@
+"""A re-plan reaching the run on air (Engine.replace_upcoming): simulated clock, WAV sink, checked by sample."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from tests.engine_audio import RATE, T0, chain, find, noise, planned, tone, write_wav
+from tests.test_engine import holder, run
+
+
+@pytest.fixture
+def audio(tmp_path):
+    d = tmp_path / "audio"
+    for seed in (1, 2, 3, 4):
+        write_wav(d / f"n{seed}.wav", noise(seed, 3.0))
+    write_wav(d / "t440.wav", tone(440, 2.0))
+    return d
+
+
+def replan_at(seconds: float, items, hard_stop):
+    done = []
+
+    def trigger(frames):
+        if frames >= seconds * RATE and not done:
+            done.append(holder["engine"].replace_upcoming(items, hard_stop))
+    return trigger, done
+
+
+def test_the_rest_of_the_run_on_air_follows_the_new_plan_sample_exact(tmp_path, audio):
+    old = chain([("n1.wav", 3.0), ("n2.wav", 3.0), ("n3.wav", 3.0)])
+    new = chain([("n1.wav", 3.0), ("n4.wav", 3.0), ("n3.wav", 3.0)])  # the operator swapped the 2nd item
+    stop = T0 + timedelta(seconds=10)
+    trigger, done = replan_at(1.0, new, stop)
+    out, result, log = run(tmp_path, audio, old, stop, on_write=trigger)
+    assert done == [True]
+    assert find(out, noise(1, 3.0)[RATE:2 * RATE]) == (RATE, pytest.approx(1.0, abs=1e-3))  # n1 not cut
+    lag, height = find(out, noise(4, 3.0)[RATE:2 * RATE])
+    assert lag == 4 * RATE and height > 0.999  # the new item, on its planned sample
+    assert find(out, noise(3, 3.0)[RATE:2 * RATE])[0] == 7 * RATE
+    assert find(out, noise(2, 3.0)[RATE:2 * RATE])[1] < 0.1  # the replaced item never aired
+    assert [(e.title, e.status) for e in result.entries] == [("n1", "aired"), ("n4", "aired"), ("n3", "aired")]
+    assert log.verify().ok
+
+
+def test_a_new_item_due_while_the_old_one_plays_joins_at_its_end_at_the_right_offset(tmp_path, audio):
+    old = chain([("n1.wav", 3.0), ("n2.wav", 3.0)])
+    new = [planned("n4.wav", 1.5, 3.0), planned("n3.wav", 4.5, 3.0)]  # new plan moved everything earlier
+    stop = T0 + timedelta(seconds=8)
+    trigger, _ = replan_at(1.0, new, stop)
+    out, result, _ = run(tmp_path, audio, old, stop, on_write=trigger)
+    assert find(out, noise(1, 3.0)[2 * RATE:3 * RATE - 2205])[0] == 2 * RATE  # n1 played to its end
+    # n4 from 1.5 s into its file at 3.0 s: anchored to the plan, not shifted
+    assert find(out, noise(4, 3.0)[2 * RATE:round(2.9 * RATE)])[0] == round(3.5 * RATE)
+    assert find(out, noise(3, 3.0)[RATE:2 * RATE])[0] == round(5.5 * RATE)
+    rows = [(e.title, e.status) for e in result.entries]
+    assert rows == [("n1", "aired"), ("n4", "partial"), ("n3", "aired")]
+    assert "joined after a re-plan" in result.entries[1].reason
+
+
+def test_a_crossfade_already_begun_is_on_air_and_the_new_plan_keeps_its_crossfade(tmp_path, audio):
+    old = chain([("n1.wav", 3.0), ("n2.wav", 3.0), ("n3.wav", 3.0)], xf=1.0)  # n2 2–5, n3 4–7
+    new = chain([("n1.wav", 3.0), ("n2.wav", 3.0), ("n4.wav", 3.0)], xf=1.0)
+    stop = T0 + timedelta(seconds=8)
+    trigger, _ = replan_at(2.5, new, stop)  # n2's crossfade-in has begun: n2 is on air, n3 is not
+    out, result, _ = run(tmp_path, audio, old, stop, on_write=trigger)
+    assert [e.title for e in result.entries] == ["n1", "n2", "n4"]
+    assert all(e.status == "aired" for e in result.entries)
+    # n4 crossfades in at 4.0 s exactly as planned: equal power in the middle of the crossfade
+    assert find(out, noise(4, 3.0)[RATE:2 * RATE])[0] == 5 * RATE
+    rms = lambda a, b: float(np.sqrt(np.mean(out[round(a * RATE):round(b * RATE)] ** 2)))  # noqa: E731
+    assert rms(4.45, 4.55) == pytest.approx(rms(5.5, 6.5), rel=0.05)
+
+
+def test_a_waiting_priority_clip_keeps_its_place_after_a_re_plan(tmp_path, audio):
+    write_wav(audio / "pri.wav", noise(9, 1.0))
+    old = chain([("n1.wav", 3.0), ("n2.wav", 3.0), ("n3.wav", 3.0)])
+    new = chain([("n1.wav", 3.0), ("n4.wav", 3.0), ("n3.wav", 3.0)])
+    stop = T0 + timedelta(seconds=10.5)
+    fired = []
+
+    def trigger(frames):
+        if frames >= RATE // 2 and not fired:
+            fired.append(holder["engine"].break_in(audio / "pri.wav", "priority", "họp"))
+        if frames >= RATE and len(fired) == 1:
+            fired.append(holder["engine"].replace_upcoming(new, stop))
+
+    out, result, _ = run(tmp_path, audio, old, stop, on_write=trigger)
+    assert find(out, noise(9, 1.0)[: RATE // 2])[0] == 3 * RATE
+    assert find(out, noise(4, 3.0)[RATE:2 * RATE])[0] == 5 * RATE  # the new item, after the clip
+    assert [e.title for e in result.entries] == ["n1", "pri", "n4", "n3"]
+    assert fired[0].wait(0) == result.entries[1]
+
+
+def test_replace_upcoming_without_a_run_says_so(tmp_path, audio):
+    from broadcaster.asrun import AsRunLog
+    from broadcaster.clock import SimClock
+    from broadcaster.engine import Engine
+    from broadcaster.sinks import NullSink
+    from tests.engine_audio import ZONE
+    from tests.test_engine import SETTINGS
+
+    engine = Engine(audio, SETTINGS, lambda d: NullSink(), SimClock(ZONE, T0), AsRunLog(tmp_path / "a.sqlite"), ZONE)
+    assert engine.replace_upcoming(chain([("n1.wav", 3.0)]), T0 + timedelta(seconds=5)) is False
