@@ -27,7 +27,15 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
 from broadcaster.asrun import AsRunLog, iso_ms
-from broadcaster.breakin import STALE_SECONDS, BreakInRequest, BreakInSpool, Verdict, judge
+from broadcaster.breakin import (
+    STALE_SECONDS,
+    BreakInRequest,
+    BreakInSpool,
+    HeldPriority,
+    Verdict,
+    judge,
+    priority_expiry,
+)
 from broadcaster.dayplans import make_plans, watched_inputs
 from broadcaster.model import DayPlan, PlannedItem
 from broadcaster.onair import Run, due_at, runs_of
@@ -69,7 +77,8 @@ class Daemon:
         self._lock = threading.RLock()
         self._on_air: dict[str, OnAir] = {}
         self._done: set[str] = set()
-        self._held_priority: list[BreakInRequest] = []
+        self._held_priority: list[tuple[BreakInRequest, datetime]] = []  # accepted, waiting for a run
+        self._priority_tickets: dict[str, tuple[BreakInRequest, object]] = {}  # handed to the engine
         self._stop = threading.Event()
         self._scheduler: BackgroundScheduler | None = None
         self._watch: ChangeWatch | None = None
@@ -239,7 +248,7 @@ class Daemon:
                 OnAirState(self.setup.state).begin(key, now)
                 if held:  # priority clips that waited for this slot: in at its first item boundary
                     delay = max(0.0, (run.start - now).total_seconds()) + 0.2
-                    threading.Timer(delay, lambda e=engine, h=held: [self._hand_to_engine(e, r) for r in h]).start()
+                    threading.Timer(delay, lambda e=engine, h=held: [self._hand_held(e, r) for r, _ in h]).start()
                 due = due_at([_plan_of(run)], now) if now > run.start else None
                 log.info("run %s start (%s → %s, %d items)%s", run.window.id, iso_ms(run.start),
                          iso_ms(run.hard_stop), len(run.items),
@@ -283,13 +292,82 @@ class Daemon:
             verdict = judge(request.level, request.confirm, self.plans, now)
             if not verdict.accepted:
                 return verdict
-            if request.level == "priority" and not self._on_air:
-                self._held_priority.append(request)  # airs when the next run starts
-                return verdict
-        return self._hand_to_engine(self._engine(), request) or verdict
+            if request.level == "priority":
+                until = priority_expiry(self.plans, now)
+                HeldPriority(self.setup.state).keep(request, until)  # kept on disk until it has aired
+                if not self._on_air:
+                    self._held_priority.append((request, until))  # handed over when the next run starts
+                    return verdict
+        refused = self._hand_held(self._engine(), request, answered_now=True) if request.level == "priority" \
+            else self._hand_to_engine(self._engine(), request)[1]
+        return refused or verdict
 
-    def _hand_to_engine(self, engine, request: BreakInRequest) -> Verdict | None:
-        """Give the engine the clip (with the library's gain if known); a refusal comes back as a Verdict."""
+    def _hand_held(self, engine, request: BreakInRequest, answered_now: bool = False) -> Verdict | None:
+        """A kept priority clip to the engine; followed until it has aired (then no longer kept), or refused
+        (a `skipped` row says why, unless play-now is printing the refusal right now)."""
+        ticket, refused = self._hand_to_engine(engine, request)
+        if refused is not None:
+            if answered_now:
+                HeldPriority(self.setup.state).drop(request.id)
+            else:
+                self._priority_done(request, f"{refused.message_vi} / {refused.message_en}")
+            return refused
+        with self._lock:
+            self._priority_tickets[request.id] = (request, ticket)
+        return None
+
+    def _check_priority(self) -> None:
+        """Every tick: clips the engine is done with are no longer kept; waiting ones past their slot expire."""
+        with self._lock:
+            # the row is written as the clip's last block goes to the sink (done is set only at the run's end)
+            done = [(r, t) for r, t in self._priority_tickets.values() if t.entry is not None or t.done.is_set()]
+            for request, _ in done:
+                del self._priority_tickets[request.id]
+            now = self.now()
+            expired = [r for r, until in self._held_priority if until is None or until <= now]
+            self._held_priority = [(r, until) for r, until in self._held_priority if r not in expired]
+        for request, ticket in done:
+            HeldPriority(self.setup.state).drop(request.id)
+            entry = ticket.entry
+            log.info("priority clip %s: %s%s", Path(request.file).name, entry.status if entry else "not aired",
+                     f" ({entry.reason})" if entry and entry.status != "aired" else "")
+        for request in expired:
+            self._priority_done(request, "hết hạn: buổi phát đã qua mà chưa phát được (trạm dừng?) / "
+                                         "expired: its slot ended before it could air (was the daemon down?)")
+
+    def _priority_done(self, request: BreakInRequest, why: str) -> None:
+        """A kept priority clip that will not air: no longer kept, and a `skipped` row says why."""
+        from broadcaster.decode import file_sha256
+
+        HeldPriority(self.setup.state).drop(request.id)
+        log.warning("priority clip %s (requested %s) not aired: %s", Path(request.file).name,
+                    request.requested_at, why)
+        try:
+            sha = file_sha256(Path(request.file))
+        except OSError:
+            sha = ""
+        try:
+            self._asrun.append(planned_start=datetime.fromisoformat(request.requested_at), actual_start=None,
+                               actual_end=None, status="skipped",
+                               category=_category("priority"), title=Path(request.file).stem, file=request.file,
+                               sha256=sha, level="priority", reason=f"{request.reason}; {why}" if request.reason
+                               else why)
+        except Exception:
+            log.exception("could not record the expired priority clip in the as-run log")
+
+    def _restore_priority(self) -> None:
+        """After a restart: accepted priority clips that have not aired wait for the next run, or expire."""
+        held = HeldPriority(self.setup.state).all()
+        with self._lock:
+            self._held_priority.extend(held)
+        for request, until in held:
+            log.info("priority clip %s (requested %s) still to air, until %s", Path(request.file).name,
+                     request.requested_at, iso_ms(until))
+        self._check_priority()
+
+    def _hand_to_engine(self, engine, request: BreakInRequest):
+        """Give the engine the clip (with the library's gain if known): (ticket, None), or (None, Verdict) if
+        it was refused."""
         from broadcaster.engine import BreakInRefused
         from broadcaster.standalone import clip_gain
 
@@ -297,18 +375,18 @@ class Daemon:
             gain, warning = clip_gain(self.setup, Path(request.file))
             if warning:
                 log.warning("%s: %s", request.file, warning)
-            engine.break_in(Path(request.file), request.level, request.reason, confirm=request.confirm,
-                            gain_db=gain, category=_category(request.level))
+            ticket = engine.break_in(Path(request.file), request.level, request.reason, confirm=request.confirm,
+                                     gain_db=gain, category=_category(request.level))
         except BreakInRefused as err:
             problem = err.problems[0]
-            return Verdict(False, problem.message_vi, problem.message_en)
+            return None, Verdict(False, problem.message_vi, problem.message_en)
         except BroadcasterError as err:  # the file cannot air (corrupt, silent)
             problem = err.problems[0]
-            return Verdict(False, problem.message_vi, problem.message_en)
+            return None, Verdict(False, problem.message_vi, problem.message_en)
         except Exception as err:
             log.exception("engine did not take the break-in %s", request.file)
-            return Verdict(False, f"Lỗi: {err}", f"Error: {err}")
-        return None
+            return None, Verdict(False, f"Lỗi: {err}", f"Error: {err}")
+        return ticket, None
 
     # ---- the loop ---------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -318,6 +396,7 @@ class Daemon:
         self.plans = self._cached_plans()
         self._settle_crash()
         self._asrun = NotedLog(self.setup.asrun_log)
+        self._restore_priority()
         self._scheduler = BackgroundScheduler(timezone=self.setup.zone,
                                               executors={"default": ThreadPoolExecutor(4)})
         self._scheduler.start()
@@ -403,6 +482,7 @@ class Daemon:
                     if self._on_air:
                         OnAirState(self.setup.state).beat()
                 self._take_break_ins()
+                self._check_priority()
                 step = steps.check()
                 if step:
                     log.warning("wall clock stepped by %+.3f s (NTP?): re-scheduling", step)
@@ -438,6 +518,7 @@ class Daemon:
                 log.exception("engine stop failed")
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
+        self._check_priority()  # clips that aired in the last moments are no longer kept
         OnAirState(self.setup.state).end()
         (self.setup.state / ALIVE_FILE).unlink(missing_ok=True)
 

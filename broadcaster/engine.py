@@ -28,7 +28,9 @@ API (the daemon, play-now and simulate use only this):
   clock says (items it covered are `skipped`, the one it interrupted resumes as a second, `partial` row).
   `priority` (ưu tiên) airs at the next item boundary of the run on air (later items move later; the hard stop
   still holds), is refused inside a blackout. With no run on air a break-in plays at once on its own thread.
-  The ticket is answered once the sink has played the item out.
+  The ticket is answered once the sink has played the item out (its `entry` is set as soon as the row is
+  written). A break-in that cannot air gets a `skipped` row whose planned start is when it was asked for (so
+  `log show --date` finds it).
 - A re-plan reaches the run on air: `replace_upcoming` swaps the items not yet started for the new plan's,
   at the next block. The item on air (rendered; crossfade-in begun) is never cut; a new item due before it
   ends joins at its end at the right offset (`partial`, "joined after a re-plan"), or crossfades where the
@@ -260,7 +262,7 @@ class Engine:
                 voice = mixer.insert_at_boundary(ticket.item, ticket.reason)
             if voice is None:
                 ticket.entry = self.log.append(
-                    planned_start=None, actual_start=None, actual_end=None, status="skipped",
+                    planned_start=ticket.item.start, actual_start=None, actual_end=None, status="skipped",
                     title=ticket.item.title, file=ticket.item.file, sha256=ticket.item.sha256,
                     category=ticket.item.category, level=ticket.level,
                     reason=f"{ticket.reason}; no item boundary before the slot end")
@@ -280,7 +282,7 @@ class Engine:
         for voice in mixer.replace_upcoming(items, "joined after a re-plan"):
             ticket = self._tickets.pop(id(voice))
             ticket.entry = self.log.append(
-                planned_start=None, actual_start=None, actual_end=None, status="skipped",
+                planned_start=ticket.item.start, actual_start=None, actual_end=None, status="skipped",
                 title=ticket.item.title, file=ticket.item.file, sha256=ticket.item.sha256,
                 category=ticket.item.category, level=ticket.level,
                 reason=f"{ticket.reason}; no item boundary before the slot end after a re-plan")

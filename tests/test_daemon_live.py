@@ -248,3 +248,54 @@ def test_a_playlist_edit_mid_slot_reaches_the_next_item_of_the_run_on_air(tmp_pa
     assert heard(13.0) == pytest.approx(1500, abs=10) and heard(16.5) == pytest.approx(1500, abs=10)
     slot = samples[max(0, round((start - recorder_wall).total_seconds() * 44100)):]
     assert longest_silence(loud_seconds(slot[: 18 * 44100])) < 0.1  # no gap where the new plan took over
+
+
+def held_clips(tmp_path) -> list:
+    return sorted((tmp_path / "data" / "break-in" / "held").glob("*.json"))
+
+
+def test_a_waiting_priority_clip_survives_kill_9_and_airs_after_the_restart(tmp_path, pulse):
+    env, _ = pulse
+    config, start = station_dir(tmp_path, 5, 30, item_seconds=10)
+    clip = tone(tmp_path / "hop-dan.wav", 1000, 1.0)
+    daemon = DaemonProcess(config, env)
+    time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 1.0))
+    answer = play_now(config, env, str(clip), "--level", "priority", "--reason", "Họp dân")
+    assert answer.returncode == 0 and "expires if not aired by" in answer.stdout, answer.stdout + answer.stderr
+    assert (now_in_zone() - start).total_seconds() < 9.0, "too slow to test: the clip would have aired already"
+    assert len(held_clips(tmp_path)) == 1
+    daemon.kill9()  # before the first item boundary (+10 s): the clip has not aired
+    again = DaemonProcess(config, env)
+    assert again.wait_for("still to air", 10), again.text()
+    time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 24))
+    assert again.stop() == 0
+    rows = asrun(config, env, start.date())
+
+    priority = [r for r in rows if r["level"] == "priority"]
+    assert [(r["status"], r["reason"]) for r in priority] == [("aired", "Họp dân")], rows
+    boundary = at(priority[0]["actual_start"]) - start
+    assert min(abs((boundary - timedelta(seconds=s)).total_seconds()) for s in (10, 20)) < 0.1  # at a boundary
+    assert held_clips(tmp_path) == []  # aired: no longer kept
+    assert "priority clip hop-dan.wav: aired" in again.text()
+
+
+def test_a_priority_clip_whose_slot_ended_during_a_stop_expires_with_a_row(tmp_path, pulse):
+    env, _ = pulse
+    config, start = station_dir(tmp_path, 5, 12, item_seconds=10)
+    clip = tone(tmp_path / "hop-dan.wav", 1000, 1.0)
+    daemon = DaemonProcess(config, env)
+    time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 1.0))
+    answer = play_now(config, env, str(clip), "--level", "priority", "--reason", "Họp dân")
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    assert (now_in_zone() - start).total_seconds() < 9.0, "too slow to test: the clip would have aired already"
+    daemon.kill9()
+    time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 13))  # the slot is over
+    again = DaemonProcess(config, env)
+    assert again.wait_for("not aired: ", 10), again.text()
+    assert again.stop() == 0
+    rows = asrun(config, env, start.date())
+
+    priority = [r for r in rows if r["level"] == "priority"]
+    assert [r["status"] for r in priority] == ["skipped"], rows
+    assert "Họp dân" in priority[0]["reason"] and "expired" in priority[0]["reason"]
+    assert held_clips(tmp_path) == []
