@@ -461,7 +461,13 @@ class _Playback:
         if late is not None and abs(late) > self.e.resync_threshold:
             self.recent.clear()
             logger.warning("%s: %+.1f ms off the clock (step %+.3f s): re-aligning", self.sink.name, late * 1000, step)
-            self.mixer.jump(round(late * self.sr))
+            frames = round(late * self.sr)
+            self.mixer.jump(frames)
+            if frames < 0:
+                # A hold moves every voice later by -frames: mixer frame m now carries what was planned for
+                # m + frames, so it is due that much earlier. Without this the reading stays "early" and the
+                # engine holds again and again, pushing the audio later each time.
+                self.mono0 += frames / self.sr
             self.result.resyncs.append(late)
 
     def on_failure(self, err: SinkFailure) -> None:

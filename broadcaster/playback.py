@@ -51,11 +51,9 @@ def make_engine(setup: PlayoutSetup, log: AsRunLog, blackouts: Sequence[Window] 
     from broadcaster.clock import WallClock
     from broadcaster.engine import Engine
 
-    # preroll 1 s (engine default 0.3): time to open the device and line it up even on a busy PC.
-    # resync 0.1 s (engine default 0.02): the sink keeps the device on the nominal rate itself (SoundDeviceSink),
-    # so a re-alignment is for a real clock step or an underrun; the engine's own jump for "early" readings
-    # repeats itself without taking effect (101 jumps in 2 minutes at 0.01 s, bench/bench_timing.py
-    # --resync-threshold 0.01), so it is kept for large errors only.
+    # preroll 1 s (engine default 1.5): time to open the device and line it up even on a busy PC. Re-alignment
+    # keeps the engine's 20 ms: the sink keeps the device on its nominal rate itself (SoundDeviceSink), so a
+    # re-alignment is for a real clock step or an underrun (0 in 2-minute runs of bench/bench_timing.py).
     return Engine(setup.audio_dir, setup.audio, sink_factory_for(setup),
                   WallClock(setup.zone), log, setup.zone,
-                  blackouts=blackouts, **({"preroll": 1.0, "resync_threshold": 0.1} | tuning))
+                  blackouts=blackouts, **({"preroll": 1.0} | tuning))
