@@ -178,11 +178,9 @@ class Daemon:
         """One DateTrigger job per run still to come; runs due now start at once (seeking in)."""
         now = self.now()
         wanted = {}
+        self._sync_on_air()
         for key, run in self._runs().items():
-            if run.hard_stop <= now or key in self._done or not run.items:
-                continue
-            if key in self._on_air:
-                self._update_on_air(run)
+            if run.hard_stop <= now or key in self._done or not run.items or key in self._on_air:
                 continue
             wanted[key] = run
         for job in self._scheduler.get_jobs():
@@ -208,12 +206,25 @@ class Daemon:
             log.info("run %s on air: items not started yet replaced by the new plan (%d items in the run)",
                      run.window.id, len(run.items))
 
+    def _end_vanished(self, key: str) -> None:
+        """The run on air is no longer in the plan (its slot was removed or moved): the item on air plays on,
+        nothing after it. Not for a run of a day no longer planned (a slot across midnight keeps its items)."""
+        on_air = self._on_air[key]
+        run = on_air.run
+        if on_air.engine is None or not run.items or not any(p.date == run.start.date() for p in self.plans):
+            return
+        if on_air.engine.replace_upcoming([], run.hard_stop):
+            on_air.run = Run(run.window, ())
+            log.warning("run %s on air is no longer in the plan: it ends after the item on air", run.window.id)
+
     def _sync_on_air(self) -> None:
         with self._lock:
             runs = self._runs()
             for key in list(self._on_air):
                 if key in runs:
                     self._update_on_air(runs[key])
+                else:
+                    self._end_vanished(key)
 
     # ---- playing ----------------------------------------------------------------------------------------
     def _engine(self):

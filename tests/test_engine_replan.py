@@ -104,3 +104,22 @@ def test_replace_upcoming_without_a_run_says_so(tmp_path, audio):
 
     engine = Engine(audio, SETTINGS, lambda d: NullSink(), SimClock(ZONE, T0), AsRunLog(tmp_path / "a.sqlite"), ZONE)
     assert engine.replace_upcoming(chain([("n1.wav", 3.0)]), T0 + timedelta(seconds=5)) is False
+
+
+def test_a_run_whose_slot_left_the_plan_ends_after_the_item_on_air(tmp_path, audio):
+    old = chain([("n1.wav", 3.0), ("n2.wav", 3.0), ("n3.wav", 3.0)])
+    stop = T0 + timedelta(seconds=10)
+    trigger, _ = replan_at(1.0, [], stop)
+    out, result, _ = run(tmp_path, audio, old, stop, on_write=trigger)
+    assert [(e.title, e.status) for e in result.entries] == [("n1", "aired")]
+    assert len(out) == 3 * RATE  # nothing after it, not even silence to the old slot end
+
+
+def test_a_blackout_added_to_the_run_on_air_moves_its_hard_stop(tmp_path, audio):
+    old = chain([("n1.wav", 3.0), ("n2.wav", 3.0), ("n3.wav", 3.0)])
+    new_stop = T0 + timedelta(seconds=4.5)  # the new plan cut the slot at a new blackout
+    trigger, _ = replan_at(1.0, old[:2], new_stop)
+    out, result, _ = run(tmp_path, audio, old, T0 + timedelta(seconds=10), on_write=trigger)
+    assert len(out) <= round(4.5 * RATE) and np.abs(out[round(4.49 * RATE):]).max() < 0.01
+    assert [(e.title, e.status) for e in result.entries] == [("n1", "aired"), ("n2", "partial")]
+    assert "hard stop" in result.entries[1].reason
