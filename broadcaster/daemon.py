@@ -201,7 +201,7 @@ class Daemon:
         on_air = self._on_air[run.key]
         if (run.items, run.hard_stop) == (on_air.run.items, on_air.run.hard_stop) or on_air.engine is None:
             return
-        if on_air.engine.replace_upcoming(list(run.items), run.hard_stop):
+        if on_air.engine.replace_upcoming(list(run.items), run.hard_stop, key=run.key):
             on_air.run = run
             log.info("run %s on air: items not started yet replaced by the new plan (%d items in the run)",
                      run.window.id, len(run.items))
@@ -213,7 +213,7 @@ class Daemon:
         run = on_air.run
         if on_air.engine is None or not run.items or not any(p.date == run.start.date() for p in self.plans):
             return
-        if on_air.engine.replace_upcoming([], run.hard_stop):
+        if on_air.engine.replace_upcoming([], run.hard_stop, key=key):
             on_air.run = Run(run.window, ())
             log.warning("run %s on air is no longer in the plan: it ends after the item on air", run.window.id)
 
@@ -264,7 +264,7 @@ class Daemon:
                 log.info("run %s start (%s → %s, %d items)%s", run.window.id, iso_ms(run.start),
                          iso_ms(run.hard_stop), len(run.items),
                          f", joining {due.item.title!r} at {due.offset:.2f} s" if due else "")
-                result = engine.play_run(list(run.items), run.hard_stop,
+                result = engine.play_run(list(run.items), run.hard_stop, key=key,
                                          resume_at=now if resuming and not attempt else None)
                 log.debug("run %s result: %s", run.window.id, result)
                 for failure in dict.fromkeys(result.sink_failures):

@@ -7,7 +7,7 @@ API (the daemon, play-now and simulate use only this):
     ticket = engine.break_in(path, "emergency", "bão số 5", confirm=False)   # from any thread
     ticket.wait()                                    # -> the as-run entry (or None if refused/skipped)
     engine.set_blackouts(windows)                    # the day's blackouts (a new day, a re-plan)
-    engine.replace_upcoming(new_items, hard_stop)    # a re-plan of the run on air (from any thread)
+    engine.replace_upcoming(new_items, hard_stop, key=k)  # re-plan of the run play_run(..., key=k) plays
     engine.stop()                                    # fade out and return from play_run
 
 - `items` are one run: the items of one slot (or what is left of it), in order, with tz-aware start/end.
@@ -112,8 +112,10 @@ class Engine:
         self._on_air = False
         self._stop = threading.Event()
         self._tickets: dict[int, BreakInTicket] = {}
-        self._in_run = False  # a play_run is between its call and its return (waiting or playing)
-        self._replacement: tuple[list[PlannedItem], datetime] | None = None
+        # play_run calls between their call and their return (waiting or playing), by the caller's run key,
+        # and the re-plan waiting for each: one run can wait for the lock while another is still on air
+        self._in_run: dict[object, int] = {}
+        self._replacements: dict[object, tuple[list[PlannedItem], datetime]] = {}
 
     # ---- public -------------------------------------------------------------------------------------------
     def set_blackouts(self, windows: Sequence[Window]) -> None:
@@ -123,29 +125,33 @@ class Engine:
     def stop(self) -> None:
         self._stop.set()
 
-    def replace_upcoming(self, items: Sequence[PlannedItem], hard_stop: datetime) -> bool:
-        """A re-plan of the run in play_run (thread-safe): applied at its next block, or when it starts if it
-        is still waiting. False if no run is in play_run (nothing to replace)."""
+    def replace_upcoming(self, items: Sequence[PlannedItem], hard_stop: datetime, *, key: object = None) -> bool:
+        """A re-plan of the run played with this `key` (thread-safe): applied at its next block, or when it
+        starts if it is still waiting. False if no such run is in play_run (nothing to replace)."""
         with self._state_lock:
-            if not self._in_run:
+            if not self._in_run.get(key):
                 return False
-            self._replacement = (list(items), hard_stop)
+            self._replacements[key] = (list(items), hard_stop)
             return True
 
     def play_run(self, items: Sequence[PlannedItem], hard_stop: datetime, *,
-                 resume_at: datetime | None = None) -> RunResult:
+                 resume_at: datetime | None = None, key: object = None) -> RunResult:
+        """`key` names the run for replace_upcoming (the daemon's run key)."""
         if not items:
             return RunResult()
         with self._state_lock:
-            self._in_run, self._replacement = True, None
+            self._in_run[key] = self._in_run.get(key, 0) + 1
         try:
-            return self._play_run(items, hard_stop, resume_at)
+            return self._play_run(items, hard_stop, resume_at, key)
         finally:
             with self._state_lock:
-                self._in_run, self._replacement = False, None
+                self._in_run[key] -= 1
+                if not self._in_run[key]:
+                    del self._in_run[key]
+                    self._replacements.pop(key, None)
 
     def _play_run(self, items: Sequence[PlannedItem], hard_stop: datetime,
-                  resume_at: datetime | None) -> RunResult:
+                  resume_at: datetime | None, key: object) -> RunResult:
         self._stop.clear()
         run_start = items[0].start
         mixer = self._mixer()
@@ -163,7 +169,7 @@ class Engine:
                 return RunResult()
         with self._run_lock:
             mixer.load(list(items), run_start, hard_stop, join_at=join, join_note=note)
-            return self._run(mixer, run_start, "started late")
+            return self._run(mixer, run_start, "started late", key=key)
 
     def break_in(self, file: str | Path, level: str, reason: str, confirm: bool = False, *,
                  title: str | None = None, gain_db: float = 0.0, category: str = "break-in") -> BreakInTicket:
@@ -220,7 +226,8 @@ class Engine:
         with self._state_lock:
             return min((b.start for b in self._blackouts if b.start > moment), default=None)
 
-    def _run(self, mixer: Mixer, run_start: datetime, late_note: str, idle_break_in: bool = False) -> RunResult:
+    def _run(self, mixer: Mixer, run_start: datetime, late_note: str, idle_break_in: bool = False,
+             key: object = None) -> RunResult:
         result = RunResult()
         play = _Playback(self, mixer, run_start, result)
         play.flexible = idle_break_in
@@ -236,7 +243,7 @@ class Engine:
                     self._stop.clear()
                 self._take_requests(mixer, play)
                 if not idle_break_in:
-                    self._take_replacement(mixer, play)
+                    self._take_replacement(mixer, play, key)
                 play.step()
             play.finish()
         finally:
@@ -271,9 +278,9 @@ class Engine:
             else:
                 self._tickets[id(voice)] = ticket
 
-    def _take_replacement(self, mixer: Mixer, play: _Playback) -> None:
+    def _take_replacement(self, mixer: Mixer, play: _Playback, key: object) -> None:
         with self._state_lock:
-            replacement, self._replacement = self._replacement, None
+            replacement = self._replacements.pop(key, None)
         if replacement is None:
             return
         items, hard_stop = replacement

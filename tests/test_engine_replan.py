@@ -123,3 +123,48 @@ def test_a_blackout_added_to_the_run_on_air_moves_its_hard_stop(tmp_path, audio)
     assert len(out) <= round(4.5 * RATE) and np.abs(out[round(4.49 * RATE):]).max() < 0.01
     assert [(e.title, e.status) for e in result.entries] == [("n1", "aired"), ("n2", "partial")]
     assert "hard stop" in result.entries[1].reason
+
+
+def test_a_re_plan_reaches_the_run_it_names_while_the_next_run_waits_for_the_device(tmp_path, audio):
+    """The daemon may start the next run (a moved slot) while the last one plays out its item: each re-plan
+    goes to the run whose key it names, and a waiting run does not swallow the one on air's."""
+    import threading
+    import time
+
+    from broadcaster.asrun import AsRunLog
+    from broadcaster.clock import SimClock
+    from broadcaster.engine import Engine
+    from broadcaster.sinks import WavFileSink
+    from tests.engine_audio import ZONE, read_wav
+    from tests.test_engine import SETTINGS
+
+    run_a = chain([("n1.wav", 3.0), ("n2.wav", 3.0)])
+    run_b = chain([("n3.wav", 3.0)], t0=T0 + timedelta(seconds=6))
+    outputs, later = [], {}
+
+    class Sink(WavFileSink):
+        def __init__(self):
+            super().__init__(tmp_path / f"out-{len(outputs)}.wav", RATE, 2, block_frames=4096)
+            outputs.append(self.path)
+
+        def write(self, block):
+            super().write(block)
+            if self.path.name == "out-0.wav" and self.frames_written >= RATE and not later:
+                later["b"] = threading.Thread(target=lambda: later.update(
+                    result=engine.play_run(run_b, run_b[0].start + timedelta(seconds=3.5), key="b")))
+                later["b"].start()
+                time.sleep(0.2)  # B is now in play_run, waiting for the run lock
+                later["a"] = engine.replace_upcoming([run_a[0], planned("n4.wav", 3.0, 3.0)],
+                                                     T0 + timedelta(seconds=6), key="a")
+                later["b?"] = engine.replace_upcoming([planned("n1.wav", 6.0, 3.0)],
+                                                      T0 + timedelta(seconds=9.5), key="b")
+
+    log = AsRunLog(tmp_path / "asrun.sqlite")
+    engine = Engine(audio, SETTINGS, lambda d: Sink(), SimClock(ZONE, T0 - timedelta(seconds=5)), log, ZONE)
+    result_a = engine.play_run(run_a, T0 + timedelta(seconds=6), key="a")
+    later["b"].join(10)
+    assert later["a"] is True and later["b?"] is True
+    assert [e.title for e in result_a.entries] == ["n1", "n4"]
+    assert [e.title for e in later["result"].entries] == ["n1"]  # B's own re-plan, applied when it began
+    assert find(read_wav(outputs[0]), noise(4, 3.0)[RATE:2 * RATE])[0] == 4 * RATE
+    assert engine.replace_upcoming([], T0, key="a") is False  # both over
