@@ -372,9 +372,10 @@ class Daemon:
         with self._lock:
             self._held_priority.extend(held)
         for request, until in held:
-            log.info("priority clip %s (requested %s) still to air, until %s", Path(request.file).name,
-                     request.requested_at, iso_ms(until))
-        self._check_priority()
+            if until > self.now():
+                log.info("priority clip %s (requested %s) still to air, until %s", Path(request.file).name,
+                         request.requested_at, iso_ms(until))
+        self._check_priority()  # the others expire now
 
     def _hand_to_engine(self, engine, request: BreakInRequest):
         """Give the engine the clip (with the library's gain if known): (ticket, None), or (None, Verdict) if

@@ -95,7 +95,7 @@ class RunResult:
 class Engine:
     def __init__(self, audio_dir: str | Path, settings: AudioSettings, sink_factory: SinkFactory, clock: Clock,
                  log: AsRunLog, zone: tzinfo, *, blackouts: Sequence[Window] = (), preroll: float = 1.5,
-                 resync_threshold: float = 0.02, retry_delays: Sequence[float] = (0.5, 1, 2, 4, 8)):
+                 resync_threshold: float = 0.05, retry_delays: Sequence[float] = (0.5, 1, 2, 4, 8)):
         self.audio_dir = Path(audio_dir)
         self.settings = settings
         self.sink_factory = sink_factory

@@ -72,9 +72,14 @@ def test_a_card_that_jumps_is_re_aligned_once_and_the_audio_is_back_on_time(tmp_
     assert abs(heard_late) < 0.001  # n3 heard on its planned time
 
 
-def test_the_default_threshold_leaves_jitter_alone_and_corrects_what_breaks_the_20_ms_goal(tmp_path):
-    result, heard_late = play(tmp_path, early=0.015)  # the Engine's own default, as the daemon uses it
+@pytest.mark.parametrize("early", [0.03, -0.03])
+def test_the_default_threshold_leaves_small_errors_alone(tmp_path, early):
+    result, heard_late = play(tmp_path, early=early)  # the Engine's own default, as the daemon uses it
     assert result.resyncs == []
-    assert heard_late == pytest.approx(-0.015, abs=0.001)
-    result, heard_late = play(tmp_path / "big", early=0.03)
+    assert heard_late == pytest.approx(-early, abs=0.001)
+
+
+@pytest.mark.parametrize("early", [0.08, -0.08])
+def test_the_default_threshold_corrects_a_bigger_jump_once(tmp_path, early):
+    result, heard_late = play(tmp_path, early=early)
     assert len(result.resyncs) == 1 and abs(heard_late) < 0.001
