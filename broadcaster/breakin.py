@@ -8,6 +8,11 @@ Hand-over is a spool folder, `paths.state/break-in/`: `play-now` writes `<id>.js
 rename), the daemon takes it within half a second and answers with `<id>.answer.json` (accepted or refused, with
 the bilingual reason). No socket to keep alive, nothing lost if the daemon restarts: a request written while it
 is down is taken when it is back, unless it is stale by then.
+
+An accepted priority clip waits for an item boundary, possibly for the next slot. Until it has aired (or the
+engine gave up on it) it is kept in `break-in/held/<id>.json` with its expiry, the end of the slot it was
+promised to (`judge` says which): a restart re-hands it to the engine, and once that slot is over it expires
+with a `skipped` row in the as-run log instead of airing hours or days late.
 """
 
 from __future__ import annotations
@@ -74,8 +79,16 @@ def judge(level: str, confirm: bool, plans: list[DayPlan], now: datetime) -> Ver
     first = ahead[0]
     when = "ngay sau mục đang phát" if first.start <= now else f"lúc {first.start:%H:%M:%S}"
     when_en = "after the item on air" if first.start <= now else f"at {first.start:%H:%M:%S}"
-    return Verdict(True, f"Tin ưu tiên sẽ phát {when} (buổi {first.window.id})",
-                   f"Priority clip airs {when_en} (slot {first.window.id})")
+    return Verdict(True, f"Tin ưu tiên sẽ phát {when} (buổi {first.window.id}; "
+                         f"nếu chưa phát được trước {first.hard_stop:%H:%M:%S} thì hủy)",
+                   f"Priority clip airs {when_en} (slot {first.window.id}; "
+                   f"expires if not aired by {first.hard_stop:%H:%M:%S})")
+
+
+def priority_expiry(plans: list[DayPlan], now: datetime) -> datetime | None:
+    """When an accepted priority clip stops being worth airing: the end of the run it was promised to."""
+    ahead = runs_ahead([p for p in plans if p.date == now.date()], now)
+    return ahead[0].hard_stop if ahead else None
 
 
 class BreakInSpool:
@@ -124,6 +137,32 @@ class BreakInSpool:
             path.unlink(missing_ok=True)
             return True
         return False
+
+
+class HeldPriority:
+    """Accepted priority clips not yet aired, on disk so that a restart does not lose them."""
+
+    def __init__(self, state_dir: Path):
+        self.folder = Path(state_dir) / "break-in" / "held"
+
+    def keep(self, request: BreakInRequest, expires: datetime) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _write_atomic(self.folder / f"{request.id}.json",
+                      {"request": asdict(request), "expires": expires.isoformat(timespec="milliseconds")})
+
+    def all(self) -> list[tuple[BreakInRequest, datetime]]:
+        """Held clips, oldest request first (unreadable records are dropped rather than looped on)."""
+        found = []
+        for path in sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []:
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                found.append((BreakInRequest(**data["request"]), datetime.fromisoformat(data["expires"])))
+            except (ValueError, TypeError, KeyError, OSError):
+                path.unlink(missing_ok=True)
+        return sorted(found, key=lambda held: held[0].requested_at)
+
+    def drop(self, request_id: str) -> None:
+        (self.folder / f"{request_id}.json").unlink(missing_ok=True)
 
 
 def _write_atomic(target: Path, data: dict) -> Path:

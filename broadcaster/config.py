@@ -261,9 +261,10 @@ def load_station(path: str | Path = "config.yaml") -> Station:
     devices = am.get("output_devices", am.get("output_device", "default"))
     devices = tuple(str(d) for d in (devices if isinstance(devices, list) else [devices]))
     backend = c.text(am, "backend", "audio.backend", "sounddevice")
-    if backend not in ("sounddevice", "simpleaudio", "file"):
+    if backend not in ("sounddevice", "simpleaudio"):  # a WAV file is what `simulate` writes, not a playout sink
         c.error(am, "backend", f"backend không biết: {backend!r}", f"unknown backend {backend!r}",
-                "dùng sounddevice hoặc simpleaudio", "use sounddevice or simpleaudio")
+                "dùng sounddevice hoặc simpleaudio (muốn tệp WAV: python main.py simulate)",
+                "use sounddevice or simpleaudio (for a WAV file: python main.py simulate)")
     xf_cats = am.get("crossfade_categories", ["covid-song"])
     audio = AudioSettings(
         output_devices=devices, backend=backend,

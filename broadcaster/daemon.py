@@ -4,7 +4,8 @@ It keeps plans for today and tomorrow, and an APScheduler job per slot run (a Da
 `preroll` seconds early so the engine can open the device and start the first sample on time). A main loop
 every quarter second: heartbeat, break-in spool, clock-step check; every `poll` seconds: have config.yaml,
 playlists/ or the library changed, or has the feed dropped `replan-requested`? then re-plan the rest of the day.
-The run on air is never cut by a re-plan. Broken inputs keep the last good plan (cached on disk) playing.
+The run on air takes the new plan from its next item (Engine.replace_upcoming); the item on air is never cut.
+Broken inputs keep the last good plan (cached on disk) playing.
 
 On start it first settles a crash: the item cut by the last stop gets a `partial` row (see recovery.py), then
 the run due now is resumed at the right offset.
@@ -26,7 +27,15 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
 from broadcaster.asrun import AsRunLog, iso_ms
-from broadcaster.breakin import STALE_SECONDS, BreakInRequest, BreakInSpool, Verdict, judge
+from broadcaster.breakin import (
+    STALE_SECONDS,
+    BreakInRequest,
+    BreakInSpool,
+    HeldPriority,
+    Verdict,
+    judge,
+    priority_expiry,
+)
 from broadcaster.dayplans import make_plans, watched_inputs
 from broadcaster.model import DayPlan, PlannedItem
 from broadcaster.onair import Run, due_at, runs_of
@@ -68,7 +77,8 @@ class Daemon:
         self._lock = threading.RLock()
         self._on_air: dict[str, OnAir] = {}
         self._done: set[str] = set()
-        self._held_priority: list[BreakInRequest] = []
+        self._held_priority: list[tuple[BreakInRequest, datetime]] = []  # accepted, waiting for a run
+        self._priority_tickets: dict[str, tuple[BreakInRequest, object]] = {}  # handed to the engine
         self._stop = threading.Event()
         self._scheduler: BackgroundScheduler | None = None
         self._watch: ChangeWatch | None = None
@@ -168,11 +178,9 @@ class Daemon:
         """One DateTrigger job per run still to come; runs due now start at once (seeking in)."""
         now = self.now()
         wanted = {}
+        self._sync_on_air()
         for key, run in self._runs().items():
-            if run.hard_stop <= now or key in self._done or not run.items:
-                continue
-            if key in self._on_air:
-                self._update_on_air(run)
+            if run.hard_stop <= now or key in self._done or not run.items or key in self._on_air:
                 continue
             wanted[key] = run
         for job in self._scheduler.get_jobs():
@@ -188,16 +196,35 @@ class Daemon:
             log.info("scheduled %d runs; next %s at %s", len(wanted), first.window.id, iso_ms(first.start))
 
     def _update_on_air(self, run: Run) -> None:
+        """The new plan for the run on air: the engine swaps the items not yet started (the one on air plays
+        on). If the engine is not in the run yet (a few ms around its start), the next poll tries again."""
         on_air = self._on_air[run.key]
-        if run.items == on_air.run.items:
+        if (run.items, run.hard_stop) == (on_air.run.items, on_air.run.hard_stop) or on_air.engine is None:
             return
-        replace_upcoming = getattr(on_air.engine, "replace_upcoming", None)
-        if callable(replace_upcoming):
-            replace_upcoming(list(run.items))
-            log.info("run %s on air: upcoming items replaced by the new plan", run.window.id)
-        else:
-            log.warning("run %s on air keeps its items to its end (the item on air is never cut); "
-                        "the new plan applies from the next run", run.window.id)
+        if on_air.engine.replace_upcoming(list(run.items), run.hard_stop, key=run.key):
+            on_air.run = run
+            log.info("run %s on air: items not started yet replaced by the new plan (%d items in the run)",
+                     run.window.id, len(run.items))
+
+    def _end_vanished(self, key: str) -> None:
+        """The run on air is no longer in the plan (its slot was removed or moved): the item on air plays on,
+        nothing after it. Not for a run of a day no longer planned (a slot across midnight keeps its items)."""
+        on_air = self._on_air[key]
+        run = on_air.run
+        if on_air.engine is None or not run.items or not any(p.date == run.start.date() for p in self.plans):
+            return
+        if on_air.engine.replace_upcoming([], run.hard_stop, key=key):
+            on_air.run = Run(run.window, ())
+            log.warning("run %s on air is no longer in the plan: it ends after the item on air", run.window.id)
+
+    def _sync_on_air(self) -> None:
+        with self._lock:
+            runs = self._runs()
+            for key in list(self._on_air):
+                if key in runs:
+                    self._update_on_air(runs[key])
+                else:
+                    self._end_vanished(key)
 
     # ---- playing ----------------------------------------------------------------------------------------
     def _engine(self):
@@ -226,17 +253,18 @@ class Daemon:
             try:
                 engine = self._engine()
                 with self._lock:
+                    run = self._runs().get(key, run)  # a re-plan since the claim (or the last attempt)
                     self._on_air[key] = OnAir(run, engine, now)
                     held, self._held_priority = self._held_priority, []
                 OnAirState(self.setup.state).begin(key, now)
                 if held:  # priority clips that waited for this slot: in at its first item boundary
                     delay = max(0.0, (run.start - now).total_seconds()) + 0.2
-                    threading.Timer(delay, lambda e=engine, h=held: [self._hand_to_engine(e, r) for r in h]).start()
+                    threading.Timer(delay, lambda e=engine, h=held: [self._hand_held(e, r) for r, _ in h]).start()
                 due = due_at([_plan_of(run)], now) if now > run.start else None
                 log.info("run %s start (%s → %s, %d items)%s", run.window.id, iso_ms(run.start),
                          iso_ms(run.hard_stop), len(run.items),
                          f", joining {due.item.title!r} at {due.offset:.2f} s" if due else "")
-                result = engine.play_run(list(run.items), run.hard_stop,
+                result = engine.play_run(list(run.items), run.hard_stop, key=key,
                                          resume_at=now if resuming and not attempt else None)
                 log.debug("run %s result: %s", run.window.id, result)
                 for failure in dict.fromkeys(result.sink_failures):
@@ -275,13 +303,83 @@ class Daemon:
             verdict = judge(request.level, request.confirm, self.plans, now)
             if not verdict.accepted:
                 return verdict
-            if request.level == "priority" and not self._on_air:
-                self._held_priority.append(request)  # airs when the next run starts
-                return verdict
-        return self._hand_to_engine(self._engine(), request) or verdict
+            if request.level == "priority":
+                until = priority_expiry(self.plans, now)
+                HeldPriority(self.setup.state).keep(request, until)  # kept on disk until it has aired
+                if not self._on_air:
+                    self._held_priority.append((request, until))  # handed over when the next run starts
+                    return verdict
+        refused = self._hand_held(self._engine(), request, answered_now=True) if request.level == "priority" \
+            else self._hand_to_engine(self._engine(), request)[1]
+        return refused or verdict
 
-    def _hand_to_engine(self, engine, request: BreakInRequest) -> Verdict | None:
-        """Give the engine the clip (with the library's gain if known); a refusal comes back as a Verdict."""
+    def _hand_held(self, engine, request: BreakInRequest, answered_now: bool = False) -> Verdict | None:
+        """A kept priority clip to the engine; followed until it has aired (then no longer kept), or refused
+        (a `skipped` row says why, unless play-now is printing the refusal right now)."""
+        ticket, refused = self._hand_to_engine(engine, request)
+        if refused is not None:
+            if answered_now:
+                HeldPriority(self.setup.state).drop(request.id)
+            else:
+                self._priority_done(request, f"{refused.message_vi} / {refused.message_en}")
+            return refused
+        with self._lock:
+            self._priority_tickets[request.id] = (request, ticket)
+        return None
+
+    def _check_priority(self) -> None:
+        """Every tick: clips the engine is done with are no longer kept; waiting ones past their slot expire."""
+        with self._lock:
+            # the row is written as the clip's last block goes to the sink (done is set only at the run's end)
+            done = [(r, t) for r, t in self._priority_tickets.values() if t.entry is not None or t.done.is_set()]
+            for request, _ in done:
+                del self._priority_tickets[request.id]
+            now = self.now()
+            expired = [r for r, until in self._held_priority if until is None or until <= now]
+            self._held_priority = [(r, until) for r, until in self._held_priority if r not in expired]
+        for request, ticket in done:
+            HeldPriority(self.setup.state).drop(request.id)
+            entry = ticket.entry
+            log.info("priority clip %s: %s%s", Path(request.file).name, entry.status if entry else "not aired",
+                     f" ({entry.reason})" if entry and entry.status != "aired" else "")
+        for request in expired:
+            self._priority_done(request, "hết hạn: buổi phát đã qua mà chưa phát được (trạm dừng?) / "
+                                         "expired: its slot ended before it could air (was the daemon down?)")
+
+    def _priority_done(self, request: BreakInRequest, why: str) -> None:
+        """A kept priority clip that will not air: no longer kept, and a `skipped` row says why."""
+        from broadcaster.decode import file_sha256
+
+        HeldPriority(self.setup.state).drop(request.id)
+        log.warning("priority clip %s (requested %s) not aired: %s", Path(request.file).name,
+                    request.requested_at, why)
+        try:
+            sha = file_sha256(Path(request.file))
+        except OSError:
+            sha = ""
+        try:
+            self._asrun.append(planned_start=datetime.fromisoformat(request.requested_at), actual_start=None,
+                               actual_end=None, status="skipped",
+                               category=_category("priority"), title=Path(request.file).stem, file=request.file,
+                               sha256=sha, level="priority", reason=f"{request.reason}; {why}" if request.reason
+                               else why)
+        except Exception:
+            log.exception("could not record the expired priority clip in the as-run log")
+
+    def _restore_priority(self) -> None:
+        """After a restart: accepted priority clips that have not aired wait for the next run, or expire."""
+        held = HeldPriority(self.setup.state).all()
+        with self._lock:
+            self._held_priority.extend(held)
+        for request, until in held:
+            if until > self.now():
+                log.info("priority clip %s (requested %s) still to air, until %s", Path(request.file).name,
+                         request.requested_at, iso_ms(until))
+        self._check_priority()  # the others expire now
+
+    def _hand_to_engine(self, engine, request: BreakInRequest):
+        """Give the engine the clip (with the library's gain if known): (ticket, None), or (None, Verdict) if
+        it was refused."""
         from broadcaster.engine import BreakInRefused
         from broadcaster.standalone import clip_gain
 
@@ -289,18 +387,18 @@ class Daemon:
             gain, warning = clip_gain(self.setup, Path(request.file))
             if warning:
                 log.warning("%s: %s", request.file, warning)
-            engine.break_in(Path(request.file), request.level, request.reason, confirm=request.confirm,
-                            gain_db=gain, category=_category(request.level))
+            ticket = engine.break_in(Path(request.file), request.level, request.reason, confirm=request.confirm,
+                                     gain_db=gain, category=_category(request.level))
         except BreakInRefused as err:
             problem = err.problems[0]
-            return Verdict(False, problem.message_vi, problem.message_en)
+            return None, Verdict(False, problem.message_vi, problem.message_en)
         except BroadcasterError as err:  # the file cannot air (corrupt, silent)
             problem = err.problems[0]
-            return Verdict(False, problem.message_vi, problem.message_en)
+            return None, Verdict(False, problem.message_vi, problem.message_en)
         except Exception as err:
             log.exception("engine did not take the break-in %s", request.file)
-            return Verdict(False, f"Lỗi: {err}", f"Error: {err}")
-        return None
+            return None, Verdict(False, f"Lỗi: {err}", f"Error: {err}")
+        return ticket, None
 
     # ---- the loop ---------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -310,6 +408,7 @@ class Daemon:
         self.plans = self._cached_plans()
         self._settle_crash()
         self._asrun = NotedLog(self.setup.asrun_log)
+        self._restore_priority()
         self._scheduler = BackgroundScheduler(timezone=self.setup.zone,
                                               executors={"default": ThreadPoolExecutor(4)})
         self._scheduler.start()
@@ -395,6 +494,7 @@ class Daemon:
                     if self._on_air:
                         OnAirState(self.setup.state).beat()
                 self._take_break_ins()
+                self._check_priority()
                 step = steps.check()
                 if step:
                     log.warning("wall clock stepped by %+.3f s (NTP?): re-scheduling", step)
@@ -415,6 +515,8 @@ class Daemon:
             self.replan("replan-requested by the feed")
         elif self._watch is not None and self._watch.changed():
             self.replan("inputs changed")
+        else:
+            self._sync_on_air()
 
     def shutdown(self) -> None:
         log.info("stopping")
@@ -428,6 +530,7 @@ class Daemon:
                 log.exception("engine stop failed")
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
+        self._check_priority()  # clips that aired in the last moments are no longer kept
         OnAirState(self.setup.state).end()
         (self.setup.state / ALIVE_FILE).unlink(missing_ok=True)
 

@@ -7,6 +7,7 @@ API (the daemon, play-now and simulate use only this):
     ticket = engine.break_in(path, "emergency", "bão số 5", confirm=False)   # from any thread
     ticket.wait()                                    # -> the as-run entry (or None if refused/skipped)
     engine.set_blackouts(windows)                    # the day's blackouts (a new day, a re-plan)
+    engine.replace_upcoming(new_items, hard_stop, key=k)  # re-plan of the run play_run(..., key=k) plays
     engine.stop()                                    # fade out and return from play_run
 
 - `items` are one run: the items of one slot (or what is left of it), in order, with tz-aware start/end.
@@ -27,7 +28,14 @@ API (the daemon, play-now and simulate use only this):
   clock says (items it covered are `skipped`, the one it interrupted resumes as a second, `partial` row).
   `priority` (ưu tiên) airs at the next item boundary of the run on air (later items move later; the hard stop
   still holds), is refused inside a blackout. With no run on air a break-in plays at once on its own thread.
-  The ticket is answered once the sink has played the item out.
+  The ticket is answered once the sink has played the item out (its `entry` is set as soon as the row is
+  written). A break-in that cannot air gets a `skipped` row whose planned start is when it was asked for (so
+  `log show --date` finds it).
+- A re-plan reaches the run on air: `replace_upcoming` swaps the items not yet started for the new plan's,
+  at the next block. The item on air (rendered; crossfade-in begun) is never cut; a new item due before it
+  ends joins at its end at the right offset (`partial`, "joined after a re-plan"), or crossfades where the
+  new plan crossfades at the same frame; everything else starts at its planned frame, so joins stay
+  sample-exact. Waiting priority break-ins go back in line at the next boundary.
 - As-run rows: one per item that reached (or failed to reach) the sink; actual start/end are the times the
   first/last frame is heard (sink latency included), millisecond precision, station zone.
 """
@@ -49,7 +57,7 @@ from broadcaster.asrun import AsRunEntry, AsRunLog
 from broadcaster.clock import Clock
 from broadcaster.config import AudioSettings
 from broadcaster.decode import file_sha256, probe_duration
-from broadcaster.mixer import Event, Mixer, Voice
+from broadcaster.mixer import Event, Mixer, Voice, frames_between
 from broadcaster.model import PlannedItem, Window
 from broadcaster.problems import BroadcasterError, Problem
 from broadcaster.sinks import Sink, SinkFailure
@@ -87,7 +95,7 @@ class RunResult:
 class Engine:
     def __init__(self, audio_dir: str | Path, settings: AudioSettings, sink_factory: SinkFactory, clock: Clock,
                  log: AsRunLog, zone: tzinfo, *, blackouts: Sequence[Window] = (), preroll: float = 1.5,
-                 resync_threshold: float = 0.02, retry_delays: Sequence[float] = (0.5, 1, 2, 4, 8)):
+                 resync_threshold: float = 0.05, retry_delays: Sequence[float] = (0.5, 1, 2, 4, 8)):
         self.audio_dir = Path(audio_dir)
         self.settings = settings
         self.sink_factory = sink_factory
@@ -104,6 +112,10 @@ class Engine:
         self._on_air = False
         self._stop = threading.Event()
         self._tickets: dict[int, BreakInTicket] = {}
+        # play_run calls between their call and their return (waiting or playing), by the caller's run key,
+        # and the re-plan waiting for each: one run can wait for the lock while another is still on air
+        self._in_run: dict[object, int] = {}
+        self._replacements: dict[object, tuple[list[PlannedItem], datetime]] = {}
 
     # ---- public -------------------------------------------------------------------------------------------
     def set_blackouts(self, windows: Sequence[Window]) -> None:
@@ -113,10 +125,33 @@ class Engine:
     def stop(self) -> None:
         self._stop.set()
 
+    def replace_upcoming(self, items: Sequence[PlannedItem], hard_stop: datetime, *, key: object = None) -> bool:
+        """A re-plan of the run played with this `key` (thread-safe): applied at its next block, or when it
+        starts if it is still waiting. False if no such run is in play_run (nothing to replace)."""
+        with self._state_lock:
+            if not self._in_run.get(key):
+                return False
+            self._replacements[key] = (list(items), hard_stop)
+            return True
+
     def play_run(self, items: Sequence[PlannedItem], hard_stop: datetime, *,
-                 resume_at: datetime | None = None) -> RunResult:
+                 resume_at: datetime | None = None, key: object = None) -> RunResult:
+        """`key` names the run for replace_upcoming (the daemon's run key)."""
         if not items:
             return RunResult()
+        with self._state_lock:
+            self._in_run[key] = self._in_run.get(key, 0) + 1
+        try:
+            return self._play_run(items, hard_stop, resume_at, key)
+        finally:
+            with self._state_lock:
+                self._in_run[key] -= 1
+                if not self._in_run[key]:
+                    del self._in_run[key]
+                    self._replacements.pop(key, None)
+
+    def _play_run(self, items: Sequence[PlannedItem], hard_stop: datetime,
+                  resume_at: datetime | None, key: object) -> RunResult:
         self._stop.clear()
         run_start = items[0].start
         mixer = self._mixer()
@@ -134,7 +169,7 @@ class Engine:
                 return RunResult()
         with self._run_lock:
             mixer.load(list(items), run_start, hard_stop, join_at=join, join_note=note)
-            return self._run(mixer, run_start, "started late")
+            return self._run(mixer, run_start, "started late", key=key)
 
     def break_in(self, file: str | Path, level: str, reason: str, confirm: bool = False, *,
                  title: str | None = None, gain_db: float = 0.0, category: str = "break-in") -> BreakInTicket:
@@ -191,7 +226,8 @@ class Engine:
         with self._state_lock:
             return min((b.start for b in self._blackouts if b.start > moment), default=None)
 
-    def _run(self, mixer: Mixer, run_start: datetime, late_note: str, idle_break_in: bool = False) -> RunResult:
+    def _run(self, mixer: Mixer, run_start: datetime, late_note: str, idle_break_in: bool = False,
+             key: object = None) -> RunResult:
         result = RunResult()
         play = _Playback(self, mixer, run_start, result)
         play.flexible = idle_break_in
@@ -206,6 +242,8 @@ class Engine:
                     mixer.stop_all("stopped by the operator")
                     self._stop.clear()
                 self._take_requests(mixer, play)
+                if not idle_break_in:
+                    self._take_replacement(mixer, play, key)
                 play.step()
             play.finish()
         finally:
@@ -231,7 +269,7 @@ class Engine:
                 voice = mixer.insert_at_boundary(ticket.item, ticket.reason)
             if voice is None:
                 ticket.entry = self.log.append(
-                    planned_start=None, actual_start=None, actual_end=None, status="skipped",
+                    planned_start=ticket.item.start, actual_start=None, actual_end=None, status="skipped",
                     title=ticket.item.title, file=ticket.item.file, sha256=ticket.item.sha256,
                     category=ticket.item.category, level=ticket.level,
                     reason=f"{ticket.reason}; no item boundary before the slot end")
@@ -239,6 +277,31 @@ class Engine:
                 ticket.done.set()
             else:
                 self._tickets[id(voice)] = ticket
+
+    def _take_replacement(self, mixer: Mixer, play: _Playback, key: object) -> None:
+        with self._state_lock:
+            replacement = self._replacements.pop(key, None)
+        if replacement is None:
+            return
+        items, hard_stop = replacement
+        # a new slot end or blackout holds too, but never sooner than a hard fade from now
+        mixer.hard_stop = max(frames_between(mixer.run_start, hard_stop, mixer.sr), mixer.pos + mixer.hard_fade)
+        for voice in mixer.replace_upcoming(items, "joined after a re-plan"):
+            ticket = self._tickets.pop(id(voice))
+            ticket.entry = self.log.append(
+                planned_start=ticket.item.start, actual_start=None, actual_end=None, status="skipped",
+                title=ticket.item.title, file=ticket.item.file, sha256=ticket.item.sha256,
+                category=ticket.item.category, level=ticket.level,
+                reason=f"{ticket.reason}; no item boundary before the slot end after a re-plan")
+            play.result.entries.append(ticket.entry)
+            ticket.done.set()
+        upcoming = [v for v in mixer.voices if v.kind == "plan" and not v.started]
+        if upcoming:
+            at = (mixer.run_start + timedelta(seconds=upcoming[0].start / mixer.sr)).astimezone(self.zone)
+            logger.info("re-plan applied to the run on air: %d upcoming items, next %r at %s",
+                        len(upcoming), upcoming[0].item.title, at.isoformat(timespec="milliseconds"))
+        else:
+            logger.info("re-plan applied to the run on air: nothing more to play in it")
 
     def _logged(self, voice: Voice, entry: AsRunEntry, play: _Playback) -> None:
         ticket = self._tickets.pop(id(voice), None)
@@ -405,7 +468,13 @@ class _Playback:
         if late is not None and abs(late) > self.e.resync_threshold:
             self.recent.clear()
             logger.warning("%s: %+.1f ms off the clock (step %+.3f s): re-aligning", self.sink.name, late * 1000, step)
-            self.mixer.jump(round(late * self.sr))
+            frames = round(late * self.sr)
+            self.mixer.jump(frames)
+            if frames < 0:
+                # A hold moves every voice later by -frames: mixer frame m now carries what was planned for
+                # m + frames, so it is due that much earlier. Without this the reading stays "early" and the
+                # engine holds again and again, pushing the audio later each time.
+                self.mono0 += frames / self.sr
             self.result.resyncs.append(late)
 
     def on_failure(self, err: SinkFailure) -> None:

@@ -104,23 +104,27 @@ class Mixer:
         self.close()
         self.run_start = run_start
         self.hard_stop = frames_between(run_start, hard_stop, self.sr)
-        self.voices = []
+        self.voices = self._plan_voices(items)
+        self.pos = 0
+        if join_at is not None:
+            self.pos = max(0, frames_between(run_start, join_at, self.sr))
+            self._join(self.pos, join_note, drop_past=True)
+
+    def _plan_voices(self, items: list[PlannedItem]) -> list[Voice]:
+        voices: list[Voice] = []
         for i, item in enumerate(items):
-            start = frames_between(run_start, item.start, self.sr)
-            end = frames_between(run_start, item.end, self.sr)
+            start = frames_between(self.run_start, item.start, self.sr)
+            end = frames_between(self.run_start, item.end, self.sr)
             xf = round(item.crossfade_in * self.sr) if i else 0
             v = Voice(item=item, start=start, end=end, offset=0, gain=10 ** (item.gain_db / 20),
                       fade_in=max(self.fade, round(item.fade_in * self.sr)),
                       fade_out=max(self.fade, round(item.fade_out * self.sr)), planned_frames=end - start)
             if xf > 0:
                 v.fade_in, v.xfade_in = xf, True
-                prev = self.voices[-1]
+                prev = voices[-1]
                 prev.fade_out, prev.xfade_out = max(1, prev.end - start), True
-            self.voices.append(v)
-        self.pos = 0
-        if join_at is not None:
-            self.pos = max(0, frames_between(run_start, join_at, self.sr))
-            self._join(self.pos, join_note, drop_past=True)
+            voices.append(v)
+        return voices
 
     def _join(self, frame: int, note: str, *, drop_past: bool = False, kind: str = "skip") -> None:
         """Items not yet started whose start is before `frame` join there; those already over are dropped
@@ -185,6 +189,10 @@ class Mixer:
         """Priority: play `item` at the next item boundary; later items move later by its length (the hard
         stop still holds, so whatever no longer fits is faded or skipped). None if there is no boundary
         before the hard stop."""
+        length = max(1, round(item.duration * self.sr))
+        return self._place_at_boundary(self._breakin_voice(item, 0, length, reason))
+
+    def _place_at_boundary(self, pr: Voice) -> Voice | None:
         future = [v for v in self.voices if not v.started and not v.ended and v.start >= self.pos]
         boundary = min((v.start for v in future), default=max((v.end for v in self.voices), default=self.pos))
         boundary = max(boundary, self.pos)
@@ -197,7 +205,7 @@ class Mixer:
                     v.fade_out, v.xfade_out = self.fade, False
         if at >= self.hard_stop:
             return None
-        length = max(1, round(item.duration * self.sr))
+        length = pr.end - pr.start
         shift = at + length - boundary
         for v in future:
             v.start += shift
@@ -205,10 +213,45 @@ class Mixer:
             if v.xfade_in:
                 v.fade_in, v.xfade_in = self.fade, False
             v.notes.append(f"moved {shift / self.sr:.3f} s later by priority break-in")
-        pr = self._breakin_voice(item, at, at + length, reason)
+        pr.start, pr.end = at, at + length
         self.voices.append(pr)
         self._sort()
         return pr
+
+    def replace_upcoming(self, items: list[PlannedItem], note: str) -> list[Voice]:
+        """Re-plan: the plan items not started yet give way to `items` (the new plan for this run, at their
+        planned frames). What is on air (rendered, crossfade-in begun) plays on to its end; a new item due
+        before that ends joins there at the right offset (partial, `note`), or crossfades with the item on air
+        where the new plan crossfades at the same frame. Waiting priority break-ins go back in line at the
+        next boundary. Returns the break-ins that no longer fit before the hard stop (closed, not placed)."""
+        on_air = [v for v in self.voices if v.started and not v.ended]
+        waiting = [v for v in self.voices if not v.started and not v.ended]
+        for v in waiting:
+            self._close_voice(v)
+        breakins = [v for v in waiting if v.kind == "break-in"]
+        self.voices = on_air
+        boundary = max((v.end for v in on_air), default=self.pos)
+        last = max((v for v in on_air if v.kind == "plan"), key=lambda v: v.end, default=None)
+        new = [v for v in self._plan_voices(items) if v.end > boundary]
+        for v in new:
+            if v.start >= boundary:
+                break
+            tail = last is not None and last.end == boundary and not last.exempt
+            if v.xfade_in and tail and v.start >= self.pos and self.pos <= last.end - last.fade_out \
+                    and v.start >= last.start:
+                last.fade_out, last.xfade_out = max(1, boundary - v.start), True  # the new plan's crossfade
+                continue
+            v.offset += boundary - v.start
+            v.start = boundary
+            v.fade_in, v.xfade_in = self.fade, False
+            v.notes.append(note)
+        if last is not None and last.xfade_out and self.pos <= last.end - last.fade_out \
+                and not any(v.xfade_in and v.start < boundary for v in new):
+            last.fade_out, last.xfade_out = self.fade, False  # its crossfade partner is gone
+        self.voices.extend(new)
+        self._sort()
+        # back in line at the next boundary, as when they were asked for
+        return [b for b in breakins if self._place_at_boundary(b) is None]
 
     def play_now(self, item: PlannedItem, reason: str) -> Voice:
         """A break-in on an idle mixer: starts at the current position."""

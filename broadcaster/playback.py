@@ -20,6 +20,9 @@ class NotedLog(AsRunLog):
         super().__init__(path)
         self._notes = dict(notes or {})
         self._lock = threading.Lock()
+        # one SQLite connection, written by the engine thread and the daemon's (failed runs, expired priority
+        # clips): two BEGIN IMMEDIATEs on one connection at once would fail
+        self._write_lock = threading.Lock()
 
     def note(self, planned_start: datetime, text: str) -> None:
         with self._lock:
@@ -31,7 +34,8 @@ class NotedLog(AsRunLog):
             note = self._notes.pop(key, None) if key else None
         if note:
             row["reason"] = f"{note}; {row['reason']}" if row.get("reason") else note
-        return super().append(**row)
+        with self._write_lock:
+            return super().append(**row)
 
 
 def sink_factory_for(setup: PlayoutSetup):
@@ -51,11 +55,10 @@ def make_engine(setup: PlayoutSetup, log: AsRunLog, blackouts: Sequence[Window] 
     from broadcaster.clock import WallClock
     from broadcaster.engine import Engine
 
-    # preroll 1 s (engine default 0.3): time to open the device and line it up even on a busy PC.
-    # resync 0.1 s (engine default 0.02): the sink keeps the device on the nominal rate itself (SoundDeviceSink),
-    # so a re-alignment is for a real clock step or an underrun; the engine's own jump for "early" readings
-    # repeats itself without taking effect (101 jumps in 2 minutes at 0.01 s, bench/bench_timing.py
-    # --resync-threshold 0.01), so it is kept for large errors only.
+    # preroll 1 s (engine default 1.5): time to open the device and line it up even on a busy PC. Re-alignment
+    # keeps the engine's 50 ms: the sink keeps the device on its nominal rate itself (SoundDeviceSink), so a
+    # re-alignment is for a real clock step or an underrun (0 in 2-minute runs of bench/bench_timing.py even
+    # at 10 and 20 ms); below 50 ms every small underrun on a busy PC would skip and mark the item `partial`.
     return Engine(setup.audio_dir, setup.audio, sink_factory_for(setup),
                   WallClock(setup.zone), log, setup.zone,
-                  blackouts=blackouts, **({"preroll": 1.0, "resync_threshold": 0.1} | tuning))
+                  blackouts=blackouts, **({"preroll": 1.0} | tuning))

@@ -32,3 +32,26 @@ def test_spool_hands_request_over_and_answer_back(tmp_path):
     assert spool.pending() == []  # taken once
     spool.answer(request.id, Verdict(True, "ok", "ok"))
     assert spool.wait_answer(request.id, 1.0) == Verdict(True, "ok", "ok")
+
+
+def test_a_priority_clip_is_promised_to_the_next_slot_and_expires_at_its_end():
+    from broadcaster.breakin import priority_expiry
+
+    assert priority_expiry([plan()], at("05:40:00")) == at("06:00:00")  # inside the morning slot
+    assert priority_expiry([plan()], at("09:00:00")) == at("11:45:00")  # between slots: the noon one
+    assert priority_expiry([plan()], at("12:00:00")) is None
+    assert "expires if not aired by 11:45:00" in judge("priority", False, [plan()], at("09:00:00")).message_en
+
+
+def test_held_priority_clips_are_kept_on_disk_until_dropped(tmp_path):
+    from broadcaster.breakin import HeldPriority
+
+    first = BreakInRequest.new(Path("/tmp/a.wav"), "priority", "họp", False, at("05:40:00"))
+    second = BreakInRequest.new(Path("/tmp/b.wav"), "priority", "", False, at("05:41:00"))
+    HeldPriority(tmp_path).keep(second, at("06:00:00"))
+    HeldPriority(tmp_path).keep(first, at("06:00:00"))
+    (tmp_path / "break-in" / "held" / "junk.json").write_text("{half", encoding="utf-8")
+    assert HeldPriority(tmp_path).all() == [(first, at("06:00:00")), (second, at("06:00:00"))]  # a new reader
+    HeldPriority(tmp_path).drop(first.id)
+    assert HeldPriority(tmp_path).all() == [(second, at("06:00:00"))]
+    assert BreakInSpool(tmp_path).pending() == []  # not mistaken for new requests

@@ -58,3 +58,13 @@ def test_malformed_yaml_reports_line(tmp_path):
 def test_unknown_zone_is_an_error_not_the_machine_zone(tmp_path):
     with pytest.raises(BroadcasterError, match="unknown time zone"):
         load_station(write(tmp_path, "timezone: Mars/Olympus\n" + BASE))
+
+
+@pytest.mark.parametrize("backend", ["file", "alsa"])
+def test_an_audio_backend_without_a_sink_is_refused_with_the_allowed_ones(tmp_path, backend):
+    with pytest.raises(BroadcasterError) as err:
+        load_station(write(tmp_path, BASE + f"audio:\n  output_devices: [default]\n  backend: {backend}\n"))
+    problem = next(p for p in err.value.problems if "backend" in p.message_en)
+    assert problem.file.endswith("config.yaml") and problem.line == 6
+    assert f"unknown backend '{backend}'" in problem.message_en and "backend không biết" in problem.message_vi
+    assert "sounddevice or simpleaudio" in problem.hint_en and "sounddevice hoặc simpleaudio" in problem.hint_vi

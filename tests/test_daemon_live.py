@@ -201,3 +201,133 @@ def test_daemon_syncs_the_district_feed_on_its_own(tmp_path, pulse):
         assert daemon.stop() == 0
     item = Library(tmp_path / "station" / "data" / "library.sqlite", tmp_path / "station" / "audio").get(clip.sha256)
     assert item is not None and item.title == "Bluezone mới"
+
+
+def not_cut(row: dict) -> bool:
+    """Aired whole; or partial only because an underrun on this shared machine made the engine skip a few ms
+    to stay on time."""
+    return row["status"] == "aired" or (row["status"] == "partial" and realigned(row))
+
+
+def realigned(row: dict) -> bool:
+    return row["reason"].startswith("skipped ") and row["reason"].endswith("to re-align with the clock")
+
+
+def dominant_hz(samples, rate: int = 44100) -> float:
+    import numpy as np
+
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return float(np.argmax(spectrum) * rate / len(samples))
+
+
+def test_a_playlist_edit_mid_slot_reaches_the_next_item_of_the_run_on_air(tmp_path, pulse):
+    from broadcaster.library import Library
+
+    env, _ = pulse
+    config, start = station_dir(tmp_path, 5, 24, item_seconds=6)
+    library = Library(tmp_path / "data" / "library.sqlite", tmp_path / "audio")
+    for n, freq in enumerate((1100, 1300, 1500)):
+        library.ingest(tone(tmp_path / "src" / f"beep-{freq}.wav", freq, 6.0), category="beep",
+                       title=f"Beep {n} {freq} Hz")
+    daemon = DaemonProcess(config, env)
+    recorder = Recorder(env, tmp_path / "monitor.raw")
+    recorder_wall = now_in_zone()
+    time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 7.5))  # 1.5 s into the second tone
+    (tmp_path / "playlists" / "tones.yaml").write_text(
+        "name: Tones\norder: sequential\nsequence:\n  - category: beep\nfill: beep\n", encoding="utf-8")
+    assert daemon.wait_for("re-plan applied to the run on air", 4), daemon.text()
+    time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 19))
+    daemon.stop()
+    samples = recorder.stop()
+    rows = [r for r in asrun(config, env, start.date()) if r["status"] != "skipped"]
+
+    # The new plan has Beep 0, 1, 2 at +0, +6, +12 s: the next item after the one on air is Beep 2 at +12 s.
+    # (the first tone may be `partial`: on a loaded machine the device can open a little late)
+    assert [r["title"] for r in rows] == ["Tone 0 330 Hz", "Tone 1 440 Hz", "Beep 2 1500 Hz"], rows
+    tone1, beep = rows[1], rows[2]
+    assert not_cut(tone1) and not_cut(beep), rows
+    assert at(beep["planned_start"]) == start + timedelta(seconds=12)
+    late = 0.25 if realigned(beep) else 0.1  # an underrun on this shared machine, then a skip to the clock
+    assert abs((at(beep["actual_start"]) - at(beep["planned_start"])).total_seconds()) < late
+    assert abs((at(tone1["actual_end"]) - start - timedelta(seconds=12)).total_seconds()) < late  # not cut
+    assert "next 'Beep 2 1500 Hz'" in daemon.text()
+
+    def heard(seconds_into_slot: float) -> float:
+        first = round(((start - recorder_wall).total_seconds() + seconds_into_slot) * 44100)
+        return dominant_hz(samples[first:first + 8820])
+
+    assert heard(10.5) == pytest.approx(440, abs=10)  # the tone on air played on
+    assert heard(13.0) == pytest.approx(1500, abs=10) and heard(16.5) == pytest.approx(1500, abs=10)
+    slot = samples[max(0, round((start - recorder_wall).total_seconds() * 44100)):]
+    assert longest_silence(loud_seconds(slot[: 18 * 44100])) < 0.1  # no gap where the new plan took over
+
+
+def held_clips(tmp_path) -> list:
+    return sorted((tmp_path / "data" / "break-in" / "held").glob("*.json"))
+
+
+def test_a_waiting_priority_clip_survives_kill_9_and_airs_after_the_restart(tmp_path, pulse):
+    env, _ = pulse
+    config, start = station_dir(tmp_path, 5, 30, item_seconds=10)
+    clip = tone(tmp_path / "hop-dan.wav", 1000, 1.0)
+    daemon = DaemonProcess(config, env)
+    time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 1.0))
+    answer = play_now(config, env, str(clip), "--level", "priority", "--reason", "Họp dân")
+    assert answer.returncode == 0 and "expires if not aired by" in answer.stdout, answer.stdout + answer.stderr
+    assert (now_in_zone() - start).total_seconds() < 9.0, "too slow to test: the clip would have aired already"
+    assert len(held_clips(tmp_path)) == 1
+    daemon.kill9()  # before the first item boundary (+10 s): the clip has not aired
+    again = DaemonProcess(config, env)
+    assert again.wait_for("still to air", 10), again.text()
+    time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 24))
+    assert again.stop() == 0
+    rows = asrun(config, env, start.date())
+
+    priority = [r for r in rows if r["level"] == "priority"]
+    assert len(priority) == 1 and not_cut(priority[0]) and priority[0]["reason"].startswith("Họp dân"), rows
+    boundary = at(priority[0]["actual_start"]) - start
+    assert min(abs((boundary - timedelta(seconds=s)).total_seconds()) for s in (10, 20)) < 0.1  # at a boundary
+    assert held_clips(tmp_path) == []  # aired: no longer kept
+    assert "priority clip hop-dan.wav: aired" in again.text()
+
+
+def test_a_priority_clip_whose_slot_ended_during_a_stop_expires_with_a_row(tmp_path, pulse):
+    env, _ = pulse
+    config, start = station_dir(tmp_path, 5, 12, item_seconds=10)
+    clip = tone(tmp_path / "hop-dan.wav", 1000, 1.0)
+    daemon = DaemonProcess(config, env)
+    time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 1.0))
+    answer = play_now(config, env, str(clip), "--level", "priority", "--reason", "Họp dân")
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    assert (now_in_zone() - start).total_seconds() < 9.0, "too slow to test: the clip would have aired already"
+    daemon.kill9()
+    time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 13))  # the slot is over
+    again = DaemonProcess(config, env)
+    assert again.wait_for("not aired: ", 10), again.text()
+    assert again.stop() == 0
+    rows = asrun(config, env, start.date())
+
+    priority = [r for r in rows if r["level"] == "priority"]
+    assert [r["status"] for r in priority] == ["skipped"], rows
+    assert "Họp dân" in priority[0]["reason"] and "expired" in priority[0]["reason"]
+    assert held_clips(tmp_path) == []
+
+
+def test_a_slot_moved_away_while_on_air_ends_after_the_item_on_air(tmp_path, pulse):
+    env, _ = pulse
+    config, start = station_dir(tmp_path, 5, 24, item_seconds=6)
+    if (start + timedelta(minutes=3)).date() != start.date():
+        pytest.skip("the moved slot would cross midnight")
+    daemon = DaemonProcess(config, env)
+    time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 7.5))  # 1.5 s into the second tone
+    later = start + timedelta(minutes=2)
+    text = config.read_text(encoding="utf-8").replace(f'start: "{start:%H:%M:%S}"', f'start: "{later:%H:%M:%S}"')
+    config.write_text(text.replace(f'end: "{start + timedelta(seconds=24):%H:%M:%S}"',
+                                   f'end: "{later + timedelta(seconds=24):%H:%M:%S}"'), encoding="utf-8")
+    assert daemon.wait_for("is no longer in the plan", 4), daemon.text()
+    time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 16))
+    daemon.stop()
+    rows = asrun(config, env, start.date())
+    assert [r["title"] for r in rows] == ["Tone 0 330 Hz", "Tone 1 440 Hz"], rows
+    assert not_cut(rows[1])
+    assert abs((at(rows[1]["actual_end"]) - start - timedelta(seconds=12)).total_seconds()) < 0.1

@@ -1,0 +1,85 @@
+"""The engine's re-alignment against a sound card whose DAC clock moves: a device model on a simulated clock.
+
+The sound server is real in the live tests; here the point is the engine's control loop, so the device is a
+small model (frames are heard at a latency after they are written, the clock moves by the sink writes) whose
+readings can jump, which a real card does only now and then."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from broadcaster.asrun import AsRunLog
+from broadcaster.clock import SimClock
+from broadcaster.engine import Engine
+from tests.engine_audio import RATE, ZONE, chain, find, noise, write_wav
+from tests.test_engine import SETTINGS
+
+LATENCY = 0.1
+
+
+class DriftingCard:
+    """A real-time sink: writing a block takes its length in (simulated) time; frame n is heard LATENCY after
+    the time it was due, minus `early` seconds from frame `from_frame` on (the card skipped ahead)."""
+
+    realtime = True
+    name = "model"
+
+    def __init__(self, clock: SimClock, early: float, from_frame: int):
+        self.clock, self.early, self.from_frame = clock, early, from_frame
+        self.block_frames = 2048
+        self.underruns = 0
+        self.blocks: list[np.ndarray] = []
+
+    def open(self) -> None:
+        self.t0 = self.clock.monotonic()
+
+    def write(self, block: np.ndarray) -> None:
+        self.blocks.append(block.copy())
+        self.clock.advance(block.shape[0] / RATE)
+
+    def heard_time(self, frame: int) -> float:
+        return self.t0 + LATENCY + frame / RATE - (self.early if frame >= self.from_frame else 0.0)
+
+    def close(self, drain: bool = True) -> None:
+        pass
+
+
+def play(tmp_path, early: float, threshold: float | None = None):
+    audio = tmp_path / "audio"
+    for seed in (1, 2, 3):
+        write_wav(audio / f"n{seed}.wav", noise(seed, 3.0))
+    items = chain([("n1.wav", 3.0), ("n2.wav", 3.0), ("n3.wav", 3.0)])
+    clock = SimClock(ZONE, items[0].start - timedelta(seconds=5))
+    mono_at_t0 = clock.monotonic() + 5
+    card = DriftingCard(clock, early, from_frame=2 * RATE)
+    tuning = {} if threshold is None else {"resync_threshold": threshold}
+    engine = Engine(audio, SETTINGS, lambda d: card, clock, AsRunLog(tmp_path / "a.sqlite"), ZONE, **tuning)
+    result = engine.play_run(items, items[0].start + timedelta(seconds=9.5))
+    out = np.concatenate(card.blocks)
+    lag, height = find(out, noise(3, 3.0)[RATE:2 * RATE])  # 1 s into n3, planned at T0 + 7 s
+    assert height > 0.99
+    heard_late = card.heard_time(lag) - (mono_at_t0 + 7.0)
+    return result, heard_late
+
+
+@pytest.mark.parametrize("early", [0.05, -0.05])  # the card skipped ahead / fell behind (an underrun)
+def test_a_card_that_jumps_is_re_aligned_once_and_the_audio_is_back_on_time(tmp_path, early):
+    result, heard_late = play(tmp_path, early=early, threshold=0.02)
+    assert len(result.resyncs) == 1 and result.resyncs[0] == pytest.approx(-early, abs=0.002)
+    assert abs(heard_late) < 0.001  # n3 heard on its planned time
+
+
+@pytest.mark.parametrize("early", [0.03, -0.03])
+def test_the_default_threshold_leaves_small_errors_alone(tmp_path, early):
+    result, heard_late = play(tmp_path, early=early)  # the Engine's own default, as the daemon uses it
+    assert result.resyncs == []
+    assert heard_late == pytest.approx(-early, abs=0.001)
+
+
+@pytest.mark.parametrize("early", [0.08, -0.08])
+def test_the_default_threshold_corrects_a_bigger_jump_once(tmp_path, early):
+    result, heard_late = play(tmp_path, early=early)
+    assert len(result.resyncs) == 1 and abs(heard_late) < 0.001
