@@ -257,6 +257,9 @@ class _Playback:
         self.sr = engine.settings.sample_rate
         self.clock = engine.clock
         self.run_start = run_start
+        # A step before this run (while idle) is already in clock.now(): forget it, or the first timing check
+        # would apply it a second time and skip or hold by the whole step.
+        self.clock.check_step()
         # When mixer frame 0 must be heard, on the monotonic clock (moves if the wall clock steps).
         self.mono0 = self.clock.monotonic() + (run_start - self.clock.now()).total_seconds()
         self.sink: Sink | None = None
@@ -405,7 +408,15 @@ class _Playback:
         if late is not None and abs(late) > self.e.resync_threshold:
             self.recent.clear()
             logger.warning("%s: %+.1f ms off the clock (step %+.3f s): re-aligning", self.sink.name, late * 1000, step)
-            self.mixer.jump(round(late * self.sr))
+            frames = round(late * self.sr)
+            self.mixer.jump(frames)
+            if frames < 0:
+                # A hold plays silence while everything left moves later by the same frames, the hard stop too:
+                # mixer frame f is now heard that much earlier than before. Without this the next reading is as
+                # early as the last, the hold repeats until the hard stop, and the slot goes silent (a -10 s
+                # step mid-slot lost the rest of the slot: tests/test_daemon_clockstep.py).
+                self.mono0 += frames / self.sr
+                self.run_start += timedelta(seconds=frames / self.sr)
             self.result.resyncs.append(late)
 
     def on_failure(self, err: SinkFailure) -> None:
