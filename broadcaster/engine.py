@@ -277,9 +277,12 @@ class _Playback:
     def heard_wall(self, sink_frame: int) -> datetime:
         if self.sink.realtime:
             mono = self.sink.heard_time(sink_frame)
-            if mono is not None:
-                return self.clock.now() + timedelta(seconds=mono - self.clock.monotonic())
-            return self.clock.now()
+            if mono is None:
+                # The sink cannot say (it measures afresh after an underrun): the frame was lined up to be heard
+                # at its due time. Not "now": the frame rendered now is heard a queue later, and the as-run log
+                # had items start up to ~1 s before they did (tests/test_daemon_midnight.py on a busy machine).
+                mono = self.mono0 + (sink_frame - self.offset) / self.sr
+            return self.clock.now() + timedelta(seconds=mono - self.clock.monotonic())
         return self.sink_wall0 + timedelta(seconds=sink_frame / self.sr)
 
     def lateness(self) -> float | None:
