@@ -55,9 +55,9 @@ def make_engine(setup: PlayoutSetup, log: AsRunLog, blackouts: Sequence[Window] 
     # time a frame, and the frame written then is heard ~0.53 s later (the sink's 0.4 s queue + latency):
     # ~1.05 s, more on a busy PC. At 1 s the first item of a run aired 50-80 ms late (tests/test_daemon_midnight.py).
     # resync 0.1 s (engine default 0.02): the sink keeps the device on the nominal rate itself (SoundDeviceSink),
-    # so a re-alignment is for a real clock step or an underrun; the engine's own jump for "early" readings
-    # repeats itself without taking effect (101 jumps in 2 minutes at 0.01 s, bench/bench_timing.py
-    # --resync-threshold 0.01), so it is kept for large errors only.
+    # so a re-alignment is for a real clock step or an underrun, and each one is an audible fade. (The repeated
+    # jumps for "early" readings once seen at 0.01 s, 101 in 2 minutes, were a hold that did not move the
+    # engine's frame-to-time mapping, fixed; a lower threshold has not been re-measured on a quiet machine.)
     return Engine(setup.audio_dir, setup.audio, sink_factory_for(setup),
                   WallClock(setup.zone), log, setup.zone,
                   blackouts=blackouts, **({"preroll": 2.0, "resync_threshold": 0.1} | tuning))
