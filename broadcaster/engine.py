@@ -320,6 +320,9 @@ class _Playback:
         self.sr = engine.settings.sample_rate
         self.clock = engine.clock
         self.run_start = run_start
+        # A step before this run (while idle) is already in clock.now(): forget it, or the first timing check
+        # would apply it a second time and skip or hold by the whole step.
+        self.clock.check_step()
         # When mixer frame 0 must be heard, on the monotonic clock (moves if the wall clock steps).
         self.mono0 = self.clock.monotonic() + (run_start - self.clock.now()).total_seconds()
         self.sink: Sink | None = None
@@ -337,9 +340,12 @@ class _Playback:
     def heard_wall(self, sink_frame: int) -> datetime:
         if self.sink.realtime:
             mono = self.sink.heard_time(sink_frame)
-            if mono is not None:
-                return self.clock.now() + timedelta(seconds=mono - self.clock.monotonic())
-            return self.clock.now()
+            if mono is None:
+                # The sink cannot say (it measures afresh after an underrun): the frame was lined up to be heard
+                # at its due time. Not "now": the frame rendered now is heard a queue later, and the as-run log
+                # had items start up to ~1 s before they did (tests/test_daemon_midnight.py on a busy machine).
+                mono = self.mono0 + (sink_frame - self.offset) / self.sr
+            return self.clock.now() + timedelta(seconds=mono - self.clock.monotonic())
         return self.sink_wall0 + timedelta(seconds=sink_frame / self.sr)
 
     def lateness(self) -> float | None:
@@ -471,10 +477,12 @@ class _Playback:
             frames = round(late * self.sr)
             self.mixer.jump(frames)
             if frames < 0:
-                # A hold moves every voice later by -frames: mixer frame m now carries what was planned for
-                # m + frames, so it is due that much earlier. Without this the reading stays "early" and the
-                # engine holds again and again, pushing the audio later each time.
+                # A hold plays silence while everything left moves later by the same frames, the hard stop too:
+                # mixer frame f is now heard that much earlier than before. Without this the next reading is as
+                # early as the last, the hold repeats until the hard stop, and the slot goes silent (a -10 s
+                # step mid-slot lost the rest of the slot: tests/test_daemon_clockstep.py).
                 self.mono0 += frames / self.sr
+                self.run_start += timedelta(seconds=frames / self.sr)
             self.result.resyncs.append(late)
 
     def on_failure(self, err: SinkFailure) -> None:

@@ -392,7 +392,9 @@ class Mixer:
                     v.notes.append(note)
             self._join(q + jump, note)
             return q + jump
-        # hold silence: everything not over moves later (file offsets stay continuous); the hard stop stays
+        # hold silence: everything not over moves later (file offsets stay continuous), and so does the hard stop,
+        # which stays at the same time (the engine moves its frame-to-time mapping by the same frames)
+        self.hard_stop -= jump
         for v in self.voices:
             if v.started and not v.ended:
                 v.notes.append(f"held {-jump / self.sr:.3f} s of silence to re-align with the clock")

@@ -55,10 +55,12 @@ def make_engine(setup: PlayoutSetup, log: AsRunLog, blackouts: Sequence[Window] 
     from broadcaster.clock import WallClock
     from broadcaster.engine import Engine
 
-    # preroll 1 s (engine default 1.5): time to open the device and line it up even on a busy PC. Re-alignment
-    # keeps the engine's 50 ms: the sink keeps the device on its nominal rate itself (SoundDeviceSink), so a
-    # re-alignment is for a real clock step or an underrun (0 in 2-minute runs of bench/bench_timing.py even
-    # at 10 and 20 ms); below 50 ms every small underrun on a busy PC would skip and mark the item `partial`.
+    # preroll 2 s: the engine opens the device this early. It needs ~0.1 s to open, ~0.45 s until the sink can
+    # time a frame, and the frame written then is heard ~0.53 s later (the sink's queue + latency): ~1.05 s, more
+    # on a busy PC. At 1 s the first item of a run aired 50-80 ms late (tests/test_daemon_midnight.py).
+    # Re-alignment keeps the engine's 50 ms: the sink keeps the device on its nominal rate itself
+    # (SoundDeviceSink), so a re-alignment is for a real clock step or an underrun; below 50 ms every small
+    # underrun on a busy PC would skip and mark the item `partial`.
     return Engine(setup.audio_dir, setup.audio, sink_factory_for(setup),
                   WallClock(setup.zone), log, setup.zone,
-                  blackouts=blackouts, **({"preroll": 1.0} | tuning))
+                  blackouts=blackouts, **({"preroll": 2.0} | tuning))

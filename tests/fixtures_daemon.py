@@ -213,3 +213,109 @@ def longest_silence(flags: list[bool], window: float = 0.05) -> float:
         run = 0 if flag else run + 1
         best = max(best, run)
     return best * window
+
+
+# ---- a faked wall clock for the daemon process (libfaketime), the real monotonic clock -------------------------
+
+FAKETIME_LIBS = sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1")) + sorted(
+    Path("/usr/lib/faketime").glob("libfaketime.so.1"))
+
+
+class FakeWallClock:
+    """The wall clock of processes started with `env()`: real time + `offset` whole seconds, while their
+    monotonic clock stays the machine's, as when NTP or an operator steps the system time. libfaketime reads the
+    offset from a file, again within ~1.5 s of a change; file times stay real. Whole seconds, so that this
+    process knows the faked time exactly."""
+
+    def __init__(self, folder: Path, start: datetime):
+        self.file = folder / "faketime.rc"
+        self.offset = 0
+        self.set(round(start.timestamp() - time.time()))
+
+    def set(self, offset: int) -> None:
+        self.file.write_text(f"{offset:+d}\n", encoding="utf-8")
+        self.offset = offset
+
+    def step(self, seconds: int) -> None:
+        self.set(self.offset + seconds)
+
+    def env(self, base: dict) -> dict:
+        return dict(base, LD_PRELOAD=str(FAKETIME_LIBS[0]), FAKETIME_TIMESTAMP_FILE=str(self.file),
+                    FAKETIME_CACHE_DURATION="1", FAKETIME_DONT_FAKE_MONOTONIC="1", NO_FAKE_STAT="1",
+                    PYTHONPATH=os.pathsep.join([str(Path(__file__).parent / "faketime_site"), str(ROOT)]))
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(time.time() + self.offset, ZONE)
+
+    def monotonic_of(self, moment: datetime, offset: int | None = None) -> float:
+        """time.monotonic() at which the faked clock (with `offset`, default the current one) shows `moment`."""
+        real = moment.timestamp() - (self.offset if offset is None else offset)
+        return time.monotonic() + real - time.time()
+
+    def sleep_until(self, moment: datetime) -> None:
+        time.sleep(max(0.0, (moment - self.now()).total_seconds()))
+
+
+def noise_station(tmp: Path, slots: list[tuple[str, str, str]], *, item_seconds: float = 4.0, files: int = 6,
+                  backend: str = "sounddevice") -> Path:
+    """config.yaml + playlists/ + a catalogued library of `files` seeded noise clips ("Noise 1".."Noise N",
+    tests.engine_audio.noise(seed)) that a recording can be searched for sample-exactly; `slots` as
+    (id, "HH:MM:SS" start, end), daily. Returns the config."""
+    from broadcaster.library import Library
+    from tests.engine_audio import noise, write_wav
+
+    (tmp / "playlists").mkdir(parents=True, exist_ok=True)
+    library = Library(tmp / "data" / "library.sqlite", tmp / "audio")
+    for seed in range(1, files + 1):
+        library.ingest(write_wav(tmp / "src" / f"noise-{seed}.wav", noise(seed, item_seconds)), category="tone",
+                       title=f"Noise {seed}")
+    lines = [f'  - {{id: {sid}, name: Buổi {sid}, days: daily, start: "{a}", end: "{b}", playlist: tones}}'
+             for sid, a, b in slots]
+    (tmp / "config.yaml").write_text(
+        "station: {commune: Xã Thử, name: Đài xã Thử, id: thu}\ntimezone: Asia/Ho_Chi_Minh\nslots:\n"
+        + "\n".join(lines) + f"\naudio:\n  backend: {backend}\n  output_devices: [default]\n"
+        "  crossfade_categories: []\n  fade_seconds: 0.01\n", encoding="utf-8")
+    (tmp / "playlists" / "tones.yaml").write_text(
+        "name: Tones\norder: sequential\nsequence:\n  - category: tone\nfill: tone\n", encoding="utf-8")
+    return tmp / "config.yaml"
+
+
+def heard_at(recording, recorder, title: str, expected: float, *, item_seconds: float = 4.0,
+             search: float = 3.0, piece_at: float | None = None) -> tuple[float, float]:
+    """When (time.monotonic()) the start of noise item `title` ("Noise N") was heard, searched within `search`
+    seconds of `expected`, from where four 20 ms pieces from `piece_at` s on (default 1 s in) were heard; and
+    the second best correlation height (above 0.9: at least two pieces are there, intact). Short pieces,
+    because the sounddevice sink repeats or drops a single sample every ~0.1 s to keep the null sink's fast
+    clock on the nominal rate (sinks.py), which halves the correlation of a 0.1 s piece of noise."""
+    import numpy as np
+
+    from tests.engine_audio import RATE, find, noise
+
+    source = noise(int(title.split()[-1]), item_seconds)
+    first = min(1.0, item_seconds / 2) if piece_at is None else piece_at
+    starts, heights = [], []
+    for at in (first, first + 0.05, first + 0.1, first + 0.15):
+        piece = source[round(at * RATE):round((at + 0.02) * RATE)]
+        centre = recorder.frame_at(expected + at)
+        lo = max(0, round(centre - search * RATE))
+        hi = min(len(recording), round(centre + search * RATE) + len(piece))
+        if hi - lo < len(piece):
+            return float("nan"), 0.0
+        lag, height = find(recording[lo:hi], piece)
+        heights.append(height)
+        if height > 0.9:
+            starts.append(recorder.time_of(lo + lag) - at)
+    return (float(np.median(starts)) if starts else float("nan")), sorted(heights)[-2]
+
+
+def warm_up(env: dict, folder: Path) -> None:
+    """Play half a second of silence through a fresh sound server. The first playback stream on a newly
+    started PulseAudio reports DAC times that are off by up to ~0.6 s for its first seconds (measured:
+    tests/test_daemon_midnight.py, a slot that opened the server's first stream logged its items 0.6 s before
+    the monitor heard them); a station's sound server has been up for long, so tests start from that state."""
+    import numpy as np
+
+    from tests.engine_audio import write_wav
+
+    silence = write_wav(folder / "warm-up.wav", np.zeros((22050, 2), np.float32))
+    subprocess.run(["paplay", str(silence)], env=env, check=True, timeout=30, capture_output=True)
