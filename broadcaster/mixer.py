@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from broadcaster.decode import Decoder, open_decoder
+from broadcaster.decode_workers import open_worker_decoder
 from broadcaster.model import PlannedItem
 
 PREFETCH_SECONDS = 2.0  # start ffmpeg this early so its start-up never delays a block
@@ -85,6 +86,8 @@ class Mixer:
         self.hard_fade = max(1, round(hard_fade_seconds * sample_rate))
         self.interrupt_fade = max(1, round(interrupt_fade_seconds * sample_rate))
         self._open = decoder_factory
+        # Set by the engine when the sink is not real time: decode in worker processes (decode_workers) too.
+        self.decode_ahead = False
         self.voices: list[Voice] = []
         self.pos = 0
         self.hard_stop = 0
@@ -283,7 +286,7 @@ class Mixer:
             self._bed_scratch = np.zeros((n, self.channels), np.float32)
         events, self._pending = self._pending, []
         p, q = self.pos, self.pos + n
-        out.fill(0.0)
+        filled = False  # out still holds the last block: the first voice over all of it writes, not adds
         prefetch = q + round(PREFETCH_SECONDS * self.sr)
         ahead = 0
         for v in self.voices:
@@ -313,13 +316,19 @@ class Mixer:
                 v.started = True
                 events.append(Event("start", v, a - p))
             if b > a:
-                self._mix_voice(v, a, b, out[a - p:b - p])
+                whole = not filled and a == p and b == q
+                if not filled and not whole:
+                    out.fill(0.0)
+                filled = True
+                self._mix_voice(v, a, b, out[a - p:b - p], replace=whole)
             if stop <= q:
                 v.ended = True
                 if stop < v.end:
                     v.notes.append("faded out before the hard stop (slot end or blackout)")
                 events.append(Event("end", v, max(0, stop - p)))
                 self._close_voice(v)
+        if not filled:
+            out.fill(0.0)
         self.voices = [v for v in self.voices if not v.ended]
         if not any(v.start < self.hard_stop or v.exempt for v in self.voices):  # what is left cannot air
             for v in self.voices:
@@ -363,10 +372,9 @@ class Mixer:
         self._close_voice(v)
         item = v.item
         offset = v.file_offset_at(frame) / self.sr
-        v.decoder = self._open(self.audio_dir / item.file, self.sr, self.channels, offset=offset)
+        v.decoder = self._decoder(self.audio_dir / item.file, offset)
         if item.bed_file:
-            v.bed = self._open(self.audio_dir / item.bed_file, self.sr, self.channels,
-                               offset=(frame - v.start) / self.sr, loop=True)
+            v.bed = self._decoder(self.audio_dir / item.bed_file, (frame - v.start) / self.sr, loop=True)
         v.dec_pos = frame
         if v.decoder.error:  # a missing file is a failed item, not silence on air
             v.failed = v.decoder.error
@@ -374,14 +382,22 @@ class Mixer:
             return False
         return True
 
+    def _decoder(self, path: Path, offset: float, loop: bool = False) -> Decoder:
+        if self.decode_ahead and self._open is open_decoder:
+            decoder = open_worker_decoder(path, self.sr, self.channels, offset=offset, loop=loop)
+            if decoder is not None:
+                return decoder
+        return self._open(path, self.sr, self.channels, offset=offset, loop=loop)
+
     def _close_voice(self, v: Voice) -> None:
         for dec in (v.decoder, v.bed):
             if dec is not None:
                 dec.close()
         v.decoder = v.bed = None
 
-    def _mix_voice(self, v: Voice, a: int, b: int, dst: np.ndarray) -> None:
-        seg = self._scratch[:b - a]
+    def _mix_voice(self, v: Voice, a: int, b: int, dst: np.ndarray, *, replace: bool = False) -> None:
+        """Add `v`'s frames [a, b) to `dst`; with `replace`, overwrite `dst` (decoded straight into it)."""
+        seg = dst if replace else self._scratch[:b - a]
         v.decoder.read_into(seg)
         if v.bed is not None:
             bed = self._bed_scratch[:b - a]
@@ -390,11 +406,13 @@ class Mixer:
             seg += bed
         v.dec_pos = b
         env = self._envelope(v, a, b)
-        if env is None:
-            dst += seg * np.float32(v.gain)
-        else:
+        if env is not None:
             env *= v.gain
-            dst += seg * env[:, None]
+            seg *= env[:, None]
+        elif v.gain != 1.0:  # in place: no temporary block per voice
+            seg *= np.float32(v.gain)
+        if not replace:
+            dst += seg
 
     def _envelope(self, v: Voice, a: int, b: int) -> np.ndarray | None:
         """Gain curve over frames [a, b) of `v`, or None when it is flat 1 there (the common case)."""

@@ -1,4 +1,5 @@
-"""Both decoders (PyAV in-process and the ffmpeg pipe) give the same frames, seek exactly, and fail softly."""
+"""The decoders (PyAV in-process, PyAV in a worker process, the ffmpeg pipe) give the same frames, seek exactly,
+and fail softly."""
 
 from __future__ import annotations
 
@@ -7,10 +8,19 @@ import subprocess
 import numpy as np
 import pytest
 
+from broadcaster import decode_workers
 from broadcaster.decode import AvDecoder, Decoder
 from tests.engine_audio import RATE, find, noise, write_mp3, write_wav
 
-DECODERS = [pytest.param(AvDecoder, id="pyav"), pytest.param(Decoder, id="ffmpeg-pipe")]
+
+def in_worker(path, sample_rate, channels, **options):
+    decoder = decode_workers.open_worker_decoder(path, sample_rate, channels, **options)
+    assert decoder is not None, "no free decoding worker"
+    return decoder
+
+
+DECODERS = [pytest.param(AvDecoder, id="pyav"), pytest.param(in_worker, id="pyav-worker"),
+            pytest.param(Decoder, id="ffmpeg-pipe")]
 
 
 def read_all(decoder, frames: int) -> np.ndarray:
@@ -70,3 +80,35 @@ def test_a_looped_bed_keeps_going(tmp_path, make):
     path = write_wav(tmp_path / "bed.wav", noise(4, 0.5))
     out = read_all(make(path, RATE, 2, loop=True), 2 * RATE)
     assert np.abs(out[round(1.6 * RATE):]).max() > 0.1
+
+
+def test_worker_gives_the_same_samples_as_decoding_in_process_across_many_slots(tmp_path):
+    path = write_mp3(tmp_path / "long.mp3", noise(9, 7.0))  # several ring slots, read in odd-sized blocks
+    here, there = AvDecoder(path, RATE, 2), in_worker(path, RATE, 2)
+    for size in (1000, decode_workers.SLOT_FRAMES - 7, 3 * decode_workers.SLOT_FRAMES, 5000):
+        a, b = np.zeros((size, 2), np.float32), np.ones((size, 2), np.float32)
+        assert here.read_into(a) == there.read_into(b)
+        assert np.array_equal(a, b)
+    here.close()
+    there.close()
+
+
+def test_a_worker_that_dies_gives_silence_and_a_reason_and_is_replaced(tmp_path):
+    path = write_mp3(tmp_path / "n.mp3", noise(6, 6.0))
+    dying = in_worker(path, RATE, 2)
+    out = np.zeros((RATE, 2), np.float32)
+    assert dying.read_into(out) == RATE
+    dying._worker.proc.kill()  # as the OOM killer or a crash in FFmpeg would
+    dying._worker.proc.join()
+    out.fill(1.0)
+    got = 0
+    for _ in range(8):  # what is already in the ring may still come; then silence and the reason
+        got = dying.read_into(out)
+        if got == 0:
+            break
+    assert got == 0 and not out.any()
+    assert "decoding process stopped" in dying.error
+    dying.close()
+    fresh = in_worker(path, RATE, 2)
+    assert fresh.read_into(out) == RATE and np.abs(out).max() > 0.1
+    fresh.close()
