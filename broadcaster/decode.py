@@ -185,6 +185,11 @@ class AvDecoder:
         at, total, full = 0, 0, CHUNK_FRAMES * 4  # byte positions within each channel's row
         for frame, skip in self._frames(offset):
             size = frame.samples * 4
+            if not skip and at + size < full:  # the common case, kept lean: the whole frame fits
+                for view, plane in zip(views, frame.planes):
+                    view[at:at + size] = plane if plane.buffer_size == size else memoryview(plane)[:size]
+                at += size
+                continue
             planes = [memoryview(plane) for plane in frame.planes]
             src = skip * 4
             while src < size:
@@ -227,10 +232,17 @@ class AvDecoder:
                         origin = stream.start_time or 0  # MP3 encoder delay shows up as a start time
                         start = float((frame.pts - origin) * frame.time_base)
                         skip = max(0, round((offset - start) * self.sample_rate))
-                for out in (frame,) if resampler is None else resampler.resample(frame):
-                    cut = min(skip, out.samples)
+                if resampler is not None:
+                    for out in resampler.resample(frame):
+                        cut = min(skip, out.samples)
+                        skip -= cut
+                        yield out, cut
+                elif skip:
+                    cut = min(skip, frame.samples)
                     skip -= cut
-                    yield out, cut
+                    yield frame, cut
+                else:  # most frames: no per-frame attribute reads here, they are costly in PyAV
+                    yield frame, 0
         if resampler is not None:
             for out in resampler.resample(None):
                 yield out, 0

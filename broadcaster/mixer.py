@@ -95,6 +95,9 @@ class Mixer:
         self._pending: list[Event] = []
         self._scratch = np.zeros((0, channels), np.float32)
         self._bed_scratch = np.zeros((0, channels), np.float32)
+        self._steps = np.zeros(0, np.float64)  # 0, 1, 2, … and work space for _envelope
+        self._env64 = np.zeros((2, 0), np.float64)
+        self._env32 = np.zeros((2, 0), np.float32)
         self._jump = 0
         self._jump_fade_in = False
 
@@ -284,6 +287,9 @@ class Mixer:
         if self._scratch.shape[0] < n:
             self._scratch = np.zeros((n, self.channels), np.float32)
             self._bed_scratch = np.zeros((n, self.channels), np.float32)
+            self._steps = np.arange(n, dtype=np.float64)
+            self._env64 = np.zeros((2, n), np.float64)
+            self._env32 = np.zeros((2, n), np.float32)
         events, self._pending = self._pending, []
         p, q = self.pos, self.pos + n
         filled = False  # out still holds the last block: the first voice over all of it writes, not adds
@@ -423,17 +429,26 @@ class Mixer:
         hard_fade = hard and b > self.hard_stop - self.hard_fade
         if not (in_fade or out_fade or hard_fade):
             return None
-        k = np.arange(a - v.start, b - v.start, dtype=np.float64)  # exact frame numbers; curves in float32
-        env = np.ones(b - a, np.float32)
+        # In reused buffers: fresh arrays of a block's size are mmap()ed and page-faulted in every time.
+        n = b - a
+        k, x64 = self._env64[0, :n], self._env64[1, :n]
+        x, env = self._env32[0, :n], self._env32[1, :n]
+        np.add(self._steps[:n], a - v.start, out=k)  # exact frame numbers; curves in float32
+        env.fill(1.0)
         if in_fade:
-            x = np.clip((k + 0.5) / v.fade_in, 0.0, 1.0).astype(np.float32)
-            env *= _equal_power(x) if v.xfade_in else _raised_cosine(x)
+            np.add(k, 0.5, out=x64)
+            x64 /= v.fade_in
+            env *= _curve(x64, x, v.xfade_in)
         if out_fade:
-            x = np.clip((v.end - v.start - k - 0.5) / v.fade_out, 0.0, 1.0).astype(np.float32)
-            env *= _equal_power(x) if v.xfade_out else _raised_cosine(x)
+            np.subtract(v.end - v.start, k, out=x64)
+            x64 -= 0.5
+            x64 /= v.fade_out
+            env *= _curve(x64, x, v.xfade_out)
         if hard_fade:
-            x = np.clip((stop - v.start - k - 0.5) / self.hard_fade, 0.0, 1.0).astype(np.float32)
-            env *= _raised_cosine(x)
+            np.subtract(stop - v.start, k, out=x64)
+            x64 -= 0.5
+            x64 /= self.hard_fade
+            env *= _curve(x64, x, False)
         return env
 
     def take_events(self) -> list[Event]:
@@ -444,6 +459,20 @@ class Mixer:
     def close(self) -> None:
         for v in self.voices:
             self._close_voice(v)
+
+
+def _curve(x64: np.ndarray, x: np.ndarray, equal_power: bool) -> np.ndarray:
+    """`_equal_power` or `_raised_cosine` of clip(x64, 0, 1), computed in `x` (float32) in place: the same
+    operations in the same order, so the same samples."""
+    np.clip(x64, 0.0, 1.0, out=x64)
+    x[...] = x64
+    if equal_power:
+        x *= np.float32(0.5 * math.pi)
+        return np.sin(x, out=x)
+    x *= np.float32(math.pi)
+    np.cos(x, out=x)
+    x *= np.float32(0.5)
+    return np.subtract(np.float32(0.5), x, out=x)
 
 
 def _raised_cosine(x: np.ndarray) -> np.ndarray:
