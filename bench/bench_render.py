@@ -1,13 +1,15 @@
 """Render a 60-minute programme of 120 MP3 items (2 s crossfades, per-item gains) to a WAV, side by side:
 
-  engine-wav   broadcaster's engine (SimClock + WavFileSink): the code `simulate` runs
+  engine-wav   broadcaster's engine (SimClock + WavFileSink): the code `simulate` runs (MP3s decoded by PyAV in
+               worker processes, broadcaster/decode_workers.py, since the sink is not real time)
   engine-null  the same with --no-audio's NullSink (every block mixed, nothing written)
   pydub        naive pydub AudioSegment: from_mp3, apply_gain, append(crossfade=2000), export; it is
                quadratic, so it runs on the first --pydub-items items and is extrapolated (said so in the output)
   liquidsoap   Liquidsoap from Debian (scripts/bench-setup.sh), unsynced clock, output.file(%wav)
 
-Each runs in its own process so peak RSS (ru_maxrss) is its own. Times are wall-clock seconds including process
-start-up; "× real time" is programme length / time.
+Each runs in its own process: CPU seconds are that process's and its children's (liquidsoap, the engine's
+decoding workers); peak RSS is ru_maxrss, or for the engine the sum over its processes. Times are wall-clock
+seconds including process start-up; "× real time" is programme length / time.
 
 Run: .venv/bin/python bench/bench_render.py [--cache DIR] [--items 120] [--minutes 60] [--only engine-wav,...]
 The MP3s are made once with ffmpeg into --cache (default /tmp/broadcaster-bench-render).
@@ -92,7 +94,24 @@ def run_engine(cache: Path, plan, out: Path, null: bool) -> dict:
     with AsRunLog(log_path, durable=False) as log:  # as simulate does
         engine = Engine(cache, settings, sink, SimClock(zone, t0), log, zone)
         result = engine.play_run(items, items[-1].end + timedelta(seconds=1))
-    return {"seconds_of_audio": result.frames / RATE, "rows": len(result.entries)}
+    return {"seconds_of_audio": result.frames / RATE, "rows": len(result.entries), **_memory()}
+
+
+def _memory() -> dict:
+    """Peak RSS of this process plus each decoding worker's (an upper bound: they share the ring memory and
+    copy-on-write pages), and the proportional set size of them all now (shared pages counted once)."""
+    from broadcaster.decode_workers import worker_pids
+
+    def field(path: str, name: str) -> float:
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(name + ":"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    pids = ["self"] + [str(pid) for pid in worker_pids()]
+    return {"workers": len(pids) - 1,
+            "rss_total_mb": sum(field(f"/proc/{pid}/status", "VmHWM") for pid in pids),
+            "pss_mb": sum(field(f"/proc/{pid}/smaps_rollup", "Pss") for pid in pids)}
 
 
 def run_pydub(cache: Path, plan, out: Path) -> dict:
@@ -162,10 +181,10 @@ def measure(args, variant: str, extra: list[str] = ()) -> dict:
         return {"variant": variant, "error": f"exit {os.waitstatus_to_exitcode(status)}"}
     result = json.loads(output.strip().splitlines()[-1])
     cpu = usage.ru_utime + usage.ru_stime
-    # ru_maxrss of the child itself; its ffmpeg/liquidsoap grandchildren are counted for liquidsoap only
-    # (it is the child's own child and is waited for), ffmpeg decoders of the engine are separate processes.
-    return {"variant": variant, "seconds": took, "cpu_seconds": cpu, "rss_mb": usage.ru_maxrss / 1024,
-            "load_before": load, **result}
+    # CPU: the child and every process it waited for (liquidsoap; the engine's decoding workers). Peak RSS:
+    # ru_maxrss is the largest single process, so the engine reports its own sum (main + workers).
+    return {"variant": variant, "seconds": took, "cpu_seconds": cpu,
+            "rss_mb": result.get("rss_total_mb", usage.ru_maxrss / 1024), "load_before": load, **result}
 
 
 def main() -> None:
@@ -213,6 +232,11 @@ def main() -> None:
         print(f"{r['variant']:34} {r['seconds']:8.2f} {r.get('cpu_seconds', float('nan')):8.2f} {speed:12.0f} "
               f"{r.get('rss_mb', float('nan')):12.0f} {r['seconds_of_audio'] / 60:10.1f} "
               f"{r.get('load_before', float('nan')):5.1f}")
+    for r in rows:
+        if "workers" in r:
+            print(f"{r['variant']}: {r['workers']} decoding worker processes; peak RSS {r['rss_mb']:.0f} MB is the "
+                  f"sum of each process's peak (shared pages counted in each); PSS of all at the end "
+                  f"{r['pss_mb']:.0f} MB")
 
 
 def _extrapolate(a: dict, b: dict, n1: int, n2: int, n: int, minutes: float) -> dict:

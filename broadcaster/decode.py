@@ -1,15 +1,16 @@
 """Stream-decode an audio file to float32 frames at the station rate: PyAV in-process, or an ffmpeg pipe.
 
 `open_decoder()` picks PyAV when it is installed, else one ffmpeg process per file being played. The mixer
-reads as many frames as it needs per block into a buffer it owns, so memory stays at a few decoded packets per
-file however long the file is. `offset` seeks (like ffmpeg `-ss` before `-i`: to the packet before, then trimmed
-to the exact frame) to resume an item mid-way after a restart. A file that ends early, cannot be read or does
-not exist yields silence; `error` then says why.
+reads as many frames as it needs per block into a buffer it owns, so memory stays at one chunk of decoded
+frames (`CHUNK_FRAMES`) per file however long the file is. `offset` seeks (like ffmpeg `-ss` before `-i`: to
+the packet before, then trimmed to the exact frame) to resume an item mid-way after a restart. A file that ends
+early, cannot be read or does not exist yields silence; `error` then says why.
 """
 
 from __future__ import annotations
 
 import fcntl
+import os
 import subprocess
 import tempfile
 import threading
@@ -297,6 +298,9 @@ class AvDecoder:
 # in anew each time, which is slow here.
 _spare: dict[int, list[np.ndarray]] = {}
 _spare_lock = threading.Lock()
+# A decoding worker is forked (decode_workers) while no other thread should be here; if one were, the lock
+# would stay taken in the child for ever.
+os.register_at_fork(after_in_child=lambda: globals().update(_spare_lock=threading.Lock()))
 SPARE_CHUNKS = 16  # at most this many unused chunks are kept (2 MB of stereo float32)
 
 

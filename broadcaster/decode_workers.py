@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from broadcaster.decode import AvDecoder
+
 SLOT_FRAMES = 65536  # frames per slot of the ring (1.5 s at 44.1 kHz): one message each way per slot
 RING_SECONDS = 24.0  # how far a worker decodes ahead of the mixer (8.5 MB of stereo float32 at 44.1 kHz)
 MAX_WORKERS = 4  # the mixer opens the item on air, the one crossfading in and up to 2 more ahead
@@ -31,6 +33,8 @@ _CLOSE = "close"
 
 class _Worker:
     def __init__(self, sample_rate: int):
+        import av  # noqa: F401  (loaded before the fork, so no worker imports it anew)
+
         self.slots = max(2, round(RING_SECONDS * sample_rate / SLOT_FRAMES))
         # Anonymous shared memory made before the fork: nothing to name, clean up or leak.
         self.ring_mem = mmap.mmap(-1, self.slots * SLOT_FRAMES * MAX_CHANNELS * 4)
@@ -87,6 +91,11 @@ class _Pool:
             else:
                 self.count -= 1
 
+    def pids(self) -> list[int]:
+        """Process ids of the idle workers (benchmarks read their memory)."""
+        with self.lock:
+            return [worker.proc.pid for worker in self.idle]
+
     def stop(self) -> None:
         if os.getpid() != self.pid:
             return
@@ -97,6 +106,10 @@ class _Pool:
 
 
 _pool: _Pool | None = None
+
+
+def worker_pids() -> list[int]:
+    return _pool.pids() if _pool is not None and _pool.pid == os.getpid() else []
 
 
 def open_worker_decoder(path: str | Path, sample_rate: int, channels: int, *, offset: float = 0.0,
@@ -190,8 +203,6 @@ class WorkerDecoder:
 
 def _serve(conn, ring_mem: mmap.mmap, slots: int) -> None:
     """The worker process: one file at a time, filling free slots while the mixer reads the others."""
-    from broadcaster.decode import AvDecoder
-
     while True:
         try:
             job = conn.recv()
