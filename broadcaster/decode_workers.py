@@ -6,8 +6,9 @@ process forked once and kept, decoding one file at a time with `AvDecoder` into 
 shares with the mixer's process, up to `RING_SECONDS` ahead of what the mixer has read. The items playing and
 the next ones then decode on all cores while the mixer mixes. `WorkerDecoder` keeps the `Decoder` contract
 (sample-exact frames, exact `offset`, silence and `error` for a file that cannot be read), since it runs the
-same `AvDecoder` in the worker. When all `MAX_WORKERS` are busy, `open_worker_decoder` returns None and the
-caller decodes in-process. Real-time playout does not use this: it needs no more speed and no more processes.
+same `AvDecoder` in the worker. When all `MAX_WORKERS` are busy, `open_worker_decoder` returns None: the
+mixer waits for one for an item that has not started yet, and decodes in-process one that has to start now.
+Real-time playout does not use this: it needs no more speed and no more processes.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from broadcaster.decode import AvDecoder
 
 SLOT_FRAMES = 65536  # frames per slot of the ring (1.5 s at 44.1 kHz): one message each way per slot
 RING_SECONDS = 24.0  # how far a worker decodes ahead of the mixer (8.5 MB of stereo float32 at 44.1 kHz)
-MAX_WORKERS = 4  # the mixer opens the item on air, the one crossfading in and up to 2 more ahead
+MAX_WORKERS = 3  # the item on air, the one crossfading in, the next; the mixer opens later ones when one is
+# free (an item that must start while none is free decodes in-process). 3 × 24 s measured best of 2-4 × 12-32 s.
 MAX_CHANNELS = 2
 _CLOSE = "close"
 

@@ -312,7 +312,7 @@ class Mixer:
                     events.append(Event("fail", v, None, v.failed))
                 continue
             if v.decoder is None or (v.start < q and v.dec_pos != max(v.start, p)):
-                if not self._open_voice(v, max(v.start, p)):
+                if not self._open_voice(v, max(v.start, p), early=v.start >= q):
                     continue
             if v.start >= q:
                 continue
@@ -374,11 +374,15 @@ class Mixer:
                 v.dec_pos -= jump
         return q
 
-    def _open_voice(self, v: Voice, frame: int) -> bool:
+    def _open_voice(self, v: Voice, frame: int, *, early: bool = False) -> bool:
+        """Open `v`'s decoders at `frame`. False if it failed, or (`early`: it does not start in this block) if
+        it should wait for a decoding worker to come free rather than decode in this process."""
         self._close_voice(v)
         item = v.item
         offset = v.file_offset_at(frame) / self.sr
-        v.decoder = self._decoder(self.audio_dir / item.file, offset)
+        v.decoder = self._decoder(self.audio_dir / item.file, offset, wait=early)
+        if v.decoder is None:
+            return False  # a worker comes free when the item on air ends: try again at the next block
         if item.bed_file:
             v.bed = self._decoder(self.audio_dir / item.bed_file, (frame - v.start) / self.sr, loop=True)
         v.dec_pos = frame
@@ -388,10 +392,12 @@ class Mixer:
             return False
         return True
 
-    def _decoder(self, path: Path, offset: float, loop: bool = False) -> Decoder:
+    def _decoder(self, path: Path, offset: float, loop: bool = False, wait: bool = False) -> Decoder | None:
+        """In a decoding worker when rendering faster than real time and one is free; else in this process,
+        or None with `wait`."""
         if self.decode_ahead and self._open is open_decoder:
             decoder = open_worker_decoder(path, self.sr, self.channels, offset=offset, loop=loop)
-            if decoder is not None:
+            if decoder is not None or wait:
                 return decoder
         return self._open(path, self.sr, self.channels, offset=offset, loop=loop)
 
