@@ -182,9 +182,10 @@ def measure(args, variant: str, extra: list[str] = ()) -> dict:
     result = json.loads(output.strip().splitlines()[-1])
     cpu = usage.ru_utime + usage.ru_stime
     # CPU: the child and every process it waited for (liquidsoap; the engine's decoding workers). Peak RSS:
-    # ru_maxrss is the largest single process, so the engine reports its own sum (main + workers).
-    return {"variant": variant, "seconds": took, "cpu_seconds": cpu,
-            "rss_mb": result.get("rss_total_mb", usage.ru_maxrss / 1024), "load_before": load, **result}
+    # ru_maxrss of the largest single process (for the engine its main process; its workers' memory is
+    # reported apart, as PSS, since they share the rings and copy-on-write pages with it).
+    return {"variant": variant, "seconds": took, "cpu_seconds": cpu, "rss_mb": usage.ru_maxrss / 1024,
+            "load_before": load, **result}
 
 
 def main() -> None:
@@ -234,9 +235,9 @@ def main() -> None:
               f"{r.get('load_before', float('nan')):5.1f}")
     for r in rows:
         if "workers" in r:
-            print(f"{r['variant']}: {r['workers']} decoding worker processes; peak RSS {r['rss_mb']:.0f} MB is the "
-                  f"sum of each process's peak (shared pages counted in each); PSS of all at the end "
-                  f"{r['pss_mb']:.0f} MB")
+            print(f"{r['variant']}: {r['workers']} decoding worker processes; all its processes together at the "
+                  f"end: PSS {r['pss_mb']:.0f} MB (shared pages counted once), sum of each one's peak RSS "
+                  f"{r['rss_total_mb']:.0f} MB (shared pages counted in each)")
 
 
 def _extrapolate(a: dict, b: dict, n1: int, n2: int, n: int, minutes: float) -> dict:
