@@ -26,9 +26,11 @@ import numpy as np
 from broadcaster.decode import AvDecoder
 
 SLOT_FRAMES = 65536  # frames per slot of the ring (1.5 s at 44.1 kHz): one message each way per slot
-RING_SECONDS = 24.0  # how far a worker decodes ahead of the mixer (8.5 MB of stereo float32 at 44.1 kHz)
-MAX_WORKERS = 3  # the item on air, the one crossfading in, the next; the mixer opens later ones when one is
-# free (an item that must start while none is free decodes in-process). 3 × 24 s measured best of 2-4 × 12-32 s.
+RING_SECONDS = 36.0  # how far a worker decodes ahead of the mixer (12.7 MB of stereo float32 at 44.1 kHz)
+# One worker per core: the item on air and the next (the mixer opens later ones when a worker is free; an item
+# that must start while none is, decodes in-process). On 2 cores 2 × 36 s rendered fastest of 2-4 workers ×
+# 12-36 s: more processes than cores only add switching.
+MAX_WORKERS = max(2, os.cpu_count() or 2)
 MAX_CHANNELS = 2
 _CLOSE = "close"
 
@@ -187,6 +189,13 @@ class WorkerDecoder:
         if self._worker is not None:
             _pool.give(self._worker, healthy=False)
             self._worker = None
+
+    def __del__(self):
+        if self._worker is not None:  # dropped without close(): give the worker back all the same
+            try:
+                self.close()
+            except Exception:
+                pass
 
     def close(self) -> None:
         worker, self._worker = self._worker, None

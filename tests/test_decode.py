@@ -73,6 +73,8 @@ def test_missing_and_broken_files_give_silence_and_a_reason(tmp_path, make):
     out = np.ones((1000, 2), np.float32)
     assert bad.read_into(out) == 0 and not out.any()
     assert bad.error
+    missing.close()
+    bad.close()
 
 
 @pytest.mark.parametrize("make", DECODERS)
