@@ -171,6 +171,10 @@ def child(args) -> None:
 def measure(args, variant: str, extra: list[str] = ()) -> dict:
     cmd = [sys.executable, __file__, "--child", variant, "--cache", str(args.cache), "--work", str(args.work),
            "--items", str(args.items), "--minutes", str(args.minutes), *extra]
+    # Each variant starts on a quiet disk: the last one's WAV (up to 635 MB) removed and written back first,
+    # so no variant pays for another's file (truncating it, or writeback competing with its own writes).
+    (args.work / f"{variant}.wav").unlink(missing_ok=True)
+    os.sync()
     load = os.getloadavg()[0]
     began = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
