@@ -114,3 +114,19 @@ def test_a_worker_that_dies_gives_silence_and_a_reason_and_is_replaced(tmp_path)
     fresh = in_worker(path, RATE, 2)
     assert fresh.read_into(out) == RATE and np.abs(out).max() > 0.1
     fresh.close()
+
+
+@pytest.mark.parametrize("make", DECODERS[:2])
+def test_damage_mid_file_gives_what_came_before_then_silence_and_a_reason(tmp_path, make):
+    path = write_mp3(tmp_path / "n.mp3", noise(1, 6.0))
+    data = bytearray(path.read_bytes())
+    third = len(data) // 3
+    data[third:third + 20000] = bytes(range(256)) * 78 + bytes(32)  # 20,000 bytes of junk a third of the way
+    path.write_bytes(bytes(data))
+    out = np.ones((8 * RATE, 2), np.float32)
+    decoder = make(path, RATE, 2)
+    got = decoder.read_into(out)
+    decoder.close()
+    assert 1.0 * RATE < got < 2.5 * RATE and np.abs(out[:got]).max() > 0.1
+    assert not out[got:].any()
+    assert "cannot decode n.mp3" in decoder.error
