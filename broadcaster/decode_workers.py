@@ -53,11 +53,17 @@ class _Worker:
         count = self.slots * SLOT_FRAMES * channels
         return np.frombuffer(self.ring_mem, np.float32, count).reshape(self.slots, SLOT_FRAMES, channels)
 
-    def stop(self) -> None:
+    def ask_to_stop(self) -> None:
         try:
             self.conn.send(None)
         except OSError:
             pass
+
+    def stop(self) -> None:
+        self.ask_to_stop()
+        self.wait()
+
+    def wait(self) -> None:
         self.proc.join(2)
         if self.proc.is_alive():
             self.proc.kill()
@@ -105,8 +111,10 @@ class _Pool:
             return
         with self.lock:
             idle, self.idle = self.idle, []
+        for worker in idle:  # all at once: each takes ~60 ms to exit
+            worker.ask_to_stop()
         for worker in idle:
-            worker.stop()
+            worker.wait()
 
 
 _pool: _Pool | None = None
