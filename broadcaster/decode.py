@@ -20,6 +20,10 @@ import numpy as np
 
 F_SETPIPE_SZ = 1031  # Linux fcntl; not in Python's fcntl module before 3.10 on all builds
 PIPE_BYTES = 1 << 20  # the default pipe-max-size for unprivileged processes: about 3 s of stereo float32
+# An MP3 frame needs the one before it (overlap) and up to 511 bytes of earlier ones (bit reservoir): decoded
+# cold after a seek, the first ~40 ms came out wrong (up to 0.39 off). From 0.1 s earlier the samples are those
+# of decoding from the start, bit for bit (measured); 0.5 s leaves room for low bit rates.
+SEEK_WARM_UP = 0.5
 CHUNK_FRAMES = 16384  # AvDecoder hands over decoded audio in chunks of this many frames (0.37 s at 44.1 kHz)
 
 
@@ -156,9 +160,10 @@ class AvDecoder:
         av = self._av
         self._container = av.open(str(self.path))
         self._stream = stream = self._container.streams.audio[0]
-        if offset > 0:
+        if offset > SEEK_WARM_UP:
             origin = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
-            self._container.seek(int((offset + origin) * av.time_base))  # to the packet at or before it
+            # to the packet at or before it, a little early: the frames before `offset` are decoded and dropped
+            self._container.seek(int((offset - SEEK_WARM_UP + origin) * av.time_base))
 
     # ---- decoding -----------------------------------------------------------------------------------------
     def _chunks(self, offset: float):

@@ -130,3 +130,13 @@ def test_damage_mid_file_gives_what_came_before_then_silence_and_a_reason(tmp_pa
     assert 1.0 * RATE < got < 2.5 * RATE and np.abs(out[:got]).max() > 0.1
     assert not out[got:].any()
     assert "cannot decode n.mp3" in decoder.error
+
+
+@pytest.mark.parametrize("make", DECODERS[:2])
+def test_mp3_resumed_mid_file_is_sample_for_sample_the_same_as_played_through(tmp_path, make):
+    path = write_mp3(tmp_path / "n.mp3", noise(12, 4.0))
+    whole = read_all(make(path, RATE, 2), 4 * RATE)
+    for offset in (0.3, 1.25, 2.0001, 2.9):  # before the warm-up span, and well after
+        start = round(offset * RATE)
+        part = read_all(make(path, RATE, 2, offset=offset), RATE)
+        assert np.array_equal(part, whole[start:start + RATE]), offset
