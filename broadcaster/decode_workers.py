@@ -32,6 +32,7 @@ RING_SECONDS = 36.0  # how far a worker decodes ahead of the mixer (12.7 MB of s
 # 12-36 s: more processes than cores only add switching.
 MAX_WORKERS = max(2, os.cpu_count() or 2)
 MAX_CHANNELS = 2
+SEGMENT_SECONDS = RING_SECONDS  # a longer item is decoded in pieces this long, each wholly ahead on a free worker
 _CLOSE = "close"
 
 
@@ -125,8 +126,10 @@ def worker_pids() -> list[int]:
 
 
 def open_worker_decoder(path: str | Path, sample_rate: int, channels: int, *, offset: float = 0.0,
-                        loop: bool = False) -> WorkerDecoder | None:
-    """A decoder running in a worker process, or None when no worker is free (decode in-process then)."""
+                        loop: bool = False, frames: int | None = None) -> WorkerDecoder | SegmentedDecoder | None:
+    """A decoder running in worker processes, or None when no worker is free (decode in-process then).
+    `frames`: at most this many will be read (the item's planned length), so no piece after them is decoded
+    and no worker is held for one."""
     global _pool
     if channels > MAX_CHANNELS:
         return None
@@ -136,12 +139,91 @@ def open_worker_decoder(path: str | Path, sample_rate: int, channels: int, *, of
     worker = _pool.take(sample_rate)
     if worker is None:
         return None
-    return WorkerDecoder(worker, path, sample_rate, channels, offset=offset, loop=loop)
+    if loop:
+        return WorkerDecoder(worker, path, sample_rate, channels, offset=offset, loop=True)
+    return SegmentedDecoder(worker, path, sample_rate, channels, offset, frames)
+
+
+class SegmentedDecoder:
+    """A file decoded `SEGMENT_SECONDS` at a time, each piece by a worker, the next one (when a worker is free)
+    while this one is read: so one long item also decodes on every core. Each piece starts with a seek, which
+    `AvDecoder` makes sample-exact (it decodes from `SEEK_WARM_UP` before and drops that), so the pieces join
+    into the same samples as decoding the file through."""
+
+    def __init__(self, worker: _Worker, path: str | Path, sample_rate: int, channels: int, offset: float,
+                 frames: int | None = None):
+        self.path = Path(path)
+        self.channels = channels
+        self.frames_read = 0
+        self._rate = sample_rate
+        self._length = round(SEGMENT_SECONDS * sample_rate)
+        self._needed = frames  # no piece starts at or after this many frames from the first
+        self._first = offset
+        self._offset = offset  # of the piece being read, in the file
+        self._current: WorkerDecoder | AvDecoder = self._piece(worker, offset)
+        self._next: WorkerDecoder | None = None
+        self._got = 0  # frames read from the current piece
+        self._final = False  # the current decoder reads to the end of the file (no pieces after it)
+        self.error = self._current.error
+        self._eof = self.error is not None
+
+    def _piece(self, worker: _Worker, offset: float) -> WorkerDecoder:
+        frames = self._length
+        if self._needed is not None:  # the last piece: only what the item plays
+            frames = max(1, min(frames, self._needed - round((offset - self._first) * self._rate)))
+        return WorkerDecoder(worker, self.path, self._rate, self.channels, offset=offset, loop=False,
+                             frames=frames)
+
+    def _open_next(self, now: bool) -> WorkerDecoder | AvDecoder | None:
+        offset = self._offset + self._length / self._rate
+        if self._needed is not None and round((offset - self._first) * self._rate) >= self._needed:
+            return None  # the item will not play that far
+        worker = _pool.take(self._rate)
+        if worker is not None:
+            return self._piece(worker, offset)
+        if not now:
+            return None
+        self._final = True  # no worker free when it is needed: the rest of the file in this process
+        return AvDecoder(self.path, self._rate, self.channels, offset=offset)
+
+    def read_into(self, out: np.ndarray) -> int:
+        want, got = out.shape[0], 0
+        while got < want and not self._eof:
+            if self._next is None and not self._final and self._current is not None:
+                self._next = self._open_next(now=False)
+            take = want - got if self._final else min(want - got, self._length - self._got)
+            n = self._current.read_into(out[got:got + take])
+            got += n
+            self._got += n
+            self.error = self.error or self._current.error
+            if n < take:  # the file ended (or broke) within this piece
+                self._eof = True
+            elif not self._final and self._got == self._length:
+                self._current.close()
+                self._current = self._next or self._open_next(now=True)
+                self._next, self._got = None, 0
+                if self._current is None:  # past what the item needs
+                    self._eof = True
+                    break
+                self._offset += self._length / self._rate
+        if got < want:
+            out[got:].fill(0.0)
+        self.frames_read += got
+        return got
+
+    def close(self) -> None:
+        for decoder in (self._current, self._next):
+            if decoder is not None:
+                decoder.close()
+        self._next = None
+        self._eof = True
 
 
 class WorkerDecoder:
+    """A file (or, with `frames`, that many frames of it from `offset`) decoded by one worker."""
+
     def __init__(self, worker: _Worker, path: str | Path, sample_rate: int, channels: int, *,
-                 offset: float, loop: bool):
+                 offset: float, loop: bool, frames: int | None = None):
         self.path = Path(path)
         self.channels = channels
         self.error: str | None = None
@@ -150,9 +232,9 @@ class WorkerDecoder:
         self._ring = worker.ring(channels)
         self._slot: int | None = None
         self._at = self._size = 0
-        self._last = False  # the slot being read is the file's last
+        self._last = False  # the slot being read is the last
         try:
-            worker.conn.send((str(self.path), sample_rate, channels, offset, loop))
+            worker.conn.send((str(self.path), sample_rate, channels, offset, loop, frames))
             self.error = worker.conn.recv()  # the worker has opened the file: a bad one fails the item now
         except (OSError, EOFError) as err:
             self._lost(err)
@@ -180,12 +262,11 @@ class WorkerDecoder:
             if self._slot is not None:
                 conn.send(self._slot)  # read out: the worker may fill it again
                 self._slot = None
-            self._slot, self._size, error = conn.recv()
+            self._slot, self._size, self._last, error = conn.recv()
         except (OSError, EOFError) as err:
             self._lost(err)
             return False
         self._at = 0
-        self._last = self._size < SLOT_FRAMES
         if error:
             self.error = error
         return self._size > 0
@@ -229,7 +310,7 @@ def _serve(conn, ring_mem: mmap.mmap, slots: int) -> None:
             return
         if job is None:
             return
-        path, sample_rate, channels, offset, loop = job
+        path, sample_rate, channels, offset, loop, limit = job
         ring = np.frombuffer(ring_mem, np.float32, slots * SLOT_FRAMES * channels).reshape(
             slots, SLOT_FRAMES, channels)
         decoder = AvDecoder(path, sample_rate, channels, offset=offset, loop=loop)
@@ -239,9 +320,12 @@ def _serve(conn, ring_mem: mmap.mmap, slots: int) -> None:
         while True:
             while free and not done and not conn.poll():
                 slot = free.popleft()
-                frames = decoder.read_into(ring[slot])
-                done = frames < SLOT_FRAMES
-                conn.send((slot, frames, decoder.error if done else None))
+                want = SLOT_FRAMES if limit is None else min(SLOT_FRAMES, limit)
+                frames = decoder.read_into(ring[slot, :want])
+                if limit is not None:
+                    limit -= frames
+                done = frames < want or limit == 0
+                conn.send((slot, frames, done, decoder.error if done else None))
             try:
                 message = conn.recv()
             except EOFError:

@@ -380,7 +380,7 @@ class Mixer:
         self._close_voice(v)
         item = v.item
         offset = v.file_offset_at(frame) / self.sr
-        v.decoder = self._decoder(self.audio_dir / item.file, offset, wait=early)
+        v.decoder = self._decoder(self.audio_dir / item.file, offset, wait=early, frames=max(0, v.end - frame))
         if v.decoder is None:
             return False  # a worker comes free when the item on air ends: try again at the next block
         if item.bed_file:
@@ -392,11 +392,12 @@ class Mixer:
             return False
         return True
 
-    def _decoder(self, path: Path, offset: float, loop: bool = False, wait: bool = False) -> Decoder | None:
-        """In a decoding worker when rendering faster than real time and one is free; else in this process,
-        or None with `wait`."""
+    def _decoder(self, path: Path, offset: float, loop: bool = False, wait: bool = False,
+                 frames: int | None = None) -> Decoder | None:
+        """In decoding workers when rendering faster than real time and one is free; else in this process,
+        or None with `wait`. `frames`: the most that will be read."""
         if self.decode_ahead and self._open is open_decoder:
-            decoder = open_worker_decoder(path, self.sr, self.channels, offset=offset, loop=loop)
+            decoder = open_worker_decoder(path, self.sr, self.channels, offset=offset, loop=loop, frames=frames)
             if decoder is not None or wait:
                 return decoder
         return self._open(path, self.sr, self.channels, offset=offset, loop=loop)

@@ -100,8 +100,9 @@ def test_a_worker_that_dies_gives_silence_and_a_reason_and_is_replaced(tmp_path)
     dying = in_worker(path, RATE, 2)
     out = np.zeros((RATE, 2), np.float32)
     assert dying.read_into(out) == RATE
-    dying._worker.proc.kill()  # as the OOM killer or a crash in FFmpeg would
-    dying._worker.proc.join()
+    process = dying._current._worker.proc
+    process.kill()  # as the OOM killer or a crash in FFmpeg would
+    process.join()
     out.fill(1.0)
     got = 0
     for _ in range(8):  # what is already in the ring may still come; then silence and the reason
@@ -140,3 +141,21 @@ def test_mp3_resumed_mid_file_is_sample_for_sample_the_same_as_played_through(tm
         start = round(offset * RATE)
         part = read_all(make(path, RATE, 2, offset=offset), RATE)
         assert np.array_equal(part, whole[start:start + RATE]), offset
+
+
+@pytest.mark.parametrize("hold_other_worker", [False, True], ids=["next-piece-ahead", "next-piece-at-the-join"])
+def test_a_long_file_decoded_in_pieces_by_several_workers_joins_sample_exactly(tmp_path, monkeypatch,
+                                                                                hold_other_worker):
+    monkeypatch.setattr(decode_workers, "SEGMENT_SECONDS", 0.7)  # 4.2 s: six pieces and a bit
+    path = write_mp3(tmp_path / "long.mp3", noise(14, 4.5))
+    other = in_worker(write_mp3(tmp_path / "o.mp3", noise(15, 1.0)), RATE, 2) if hold_other_worker else None
+    for offset in (0.0, 0.85):
+        start = round(offset * RATE)
+        here = read_all(AvDecoder(path, RATE, 2), 5 * RATE)[start:]
+        pieces = in_worker(path, RATE, 2, offset=offset)
+        assert isinstance(pieces, decode_workers.SegmentedDecoder)
+        there = read_all(pieces, 5 * RATE - start)
+        assert np.array_equal(there, here)
+        assert pieces.frames_read == round(4.5 * RATE) - start  # then the end of the file, not more pieces
+    if other is not None:
+        other.close()

@@ -39,7 +39,7 @@ def test_decoding_in_worker_processes_mixes_the_same_samples(tmp_path):
     here = render_all(make_mixer(tmp_path, items, ahead=False), 4096)
     workers = make_mixer(tmp_path, items, ahead=True)
     workers.render(np.zeros((4096, 2), np.float32))
-    assert any(isinstance(v.decoder, decode_workers.WorkerDecoder) for v in workers.voices)
+    assert any(isinstance(v.decoder, decode_workers.SegmentedDecoder) for v in workers.voices)
     workers.close()
     there = render_all(make_mixer(tmp_path, items, ahead=True), 4096)
     assert there.shape == here.shape and np.array_equal(there, here)
