@@ -3,12 +3,14 @@
 In one process the MP3 decoding is the bottleneck and uses one core; threads do not help (PyAV hands the GIL
 over on every frame). So when the sink is not real time the mixer opens its decoders here: each worker is a
 process forked once and kept, decoding one file at a time with `AvDecoder` into a ring of slots in memory it
-shares with the mixer's process, up to `RING_SECONDS` ahead of what the mixer has read. The items playing and
-the next ones then decode on all cores while the mixer mixes. `WorkerDecoder` keeps the `Decoder` contract
-(sample-exact frames, exact `offset`, silence and `error` for a file that cannot be read), since it runs the
-same `AvDecoder` in the worker. When all `MAX_WORKERS` are busy, `open_worker_decoder` returns None: the
-mixer waits for one for an item that has not started yet, and decodes in-process one that has to start now.
-Real-time playout does not use this: it needs no more speed and no more processes.
+shares with the mixer's process, up to `RING_SECONDS` ahead of what the mixer has read. An item is decoded in
+pieces of `SEGMENT_SECONDS` (`SegmentedDecoder`), the next piece on another worker while this one is read, so
+the item playing and the next ones decode on all cores while the mixer mixes, however long the items.
+`WorkerDecoder` keeps the `Decoder` contract (sample-exact frames, exact `offset`, silence and `error` for a
+file that cannot be read), since it runs the same `AvDecoder` in the worker; pieces join sample-exactly. When
+all `MAX_WORKERS` are busy, `open_worker_decoder` returns None: the mixer waits for one for an item that has
+not started yet, and decodes in-process one that has to start now. Real-time playout does not use this: it
+needs no more speed and no more processes.
 """
 
 from __future__ import annotations
