@@ -98,20 +98,20 @@ def run_engine(cache: Path, plan, out: Path, null: bool) -> dict:
 
 
 def _memory() -> dict:
-    """Peak RSS of this process plus each decoding worker's (an upper bound: they share the ring memory and
-    copy-on-write pages), and the proportional set size of them all now (shared pages counted once)."""
+    """Memory of the engine's processes together: this process's peak RSS (which covers the libraries and the
+    rings it shares with the workers) plus each decoding worker's private memory now (USS: the pages only it
+    has, from copy-on-write and its own buffers). PSS would divide shared library pages among every process
+    on the machine using them, so it moves with what else runs."""
     from broadcaster.decode_workers import worker_pids
 
-    def field(path: str, name: str) -> float:
-        for line in Path(path).read_text().splitlines():
-            if line.startswith(name + ":"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+    def kb(path: str, *names: str) -> float:
+        lines = Path(path).read_text().splitlines()
+        return sum(int(line.split()[1]) for line in lines if line.split(":")[0] in names) / 1024
 
-    pids = ["self"] + [str(pid) for pid in worker_pids()]
-    return {"workers": len(pids) - 1,
-            "rss_total_mb": sum(field(f"/proc/{pid}/status", "VmHWM") for pid in pids),
-            "pss_mb": sum(field(f"/proc/{pid}/smaps_rollup", "Pss") for pid in pids)}
+    workers = worker_pids()
+    private = sum(kb(f"/proc/{pid}/smaps_rollup", "Private_Clean", "Private_Dirty") for pid in workers)
+    return {"workers": len(workers), "workers_private_mb": private,
+            "total_mb": kb("/proc/self/status", "VmHWM") + private}
 
 
 def run_pydub(cache: Path, plan, out: Path) -> dict:
@@ -186,8 +186,8 @@ def measure(args, variant: str, extra: list[str] = ()) -> dict:
     result = json.loads(output.strip().splitlines()[-1])
     cpu = usage.ru_utime + usage.ru_stime
     # CPU: the child and every process it waited for (liquidsoap; the engine's decoding workers). Peak RSS:
-    # ru_maxrss of the largest single process (for the engine its main process; its workers' memory is
-    # reported apart, as PSS, since they share the rings and copy-on-write pages with it).
+    # ru_maxrss of the largest single process (for the engine its main process; with its workers' private
+    # memory on a line of its own).
     return {"variant": variant, "seconds": took, "cpu_seconds": cpu, "rss_mb": usage.ru_maxrss / 1024,
             "load_before": load, **result}
 
@@ -239,9 +239,8 @@ def main() -> None:
               f"{r.get('load_before', float('nan')):5.1f}")
     for r in rows:
         if "workers" in r:
-            print(f"{r['variant']}: {r['workers']} decoding worker processes; all its processes together at the "
-                  f"end: PSS {r['pss_mb']:.0f} MB (shared pages counted once), sum of each one's peak RSS "
-                  f"{r['rss_total_mb']:.0f} MB (shared pages counted in each)")
+            print(f"{r['variant']}: with its {r['workers']} decoding worker processes {r['total_mb']:.0f} MB "
+                  f"(its peak RSS + the workers' private memory, {r['workers_private_mb']:.0f} MB)")
 
 
 def _extrapolate(a: dict, b: dict, n1: int, n2: int, n: int, minutes: float) -> dict:

@@ -19,6 +19,7 @@ import atexit
 import mmap
 import multiprocessing
 import os
+import signal
 import threading
 from collections import deque
 from pathlib import Path
@@ -305,6 +306,8 @@ class WorkerDecoder:
 
 def _serve(conn, ring_mem: mmap.mmap, slots: int) -> None:
     """The worker process: one file at a time, filling free slots while the mixer reads the others."""
+    # Ctrl-C reaches the whole process group: the mixer's process handles it, and its exit ends this one.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
             job = conn.recv()
