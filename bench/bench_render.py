@@ -1,13 +1,15 @@
 """Render a 60-minute programme of 120 MP3 items (2 s crossfades, per-item gains) to a WAV, side by side:
 
-  engine-wav   broadcaster's engine (SimClock + WavFileSink): the code `simulate` runs
+  engine-wav   broadcaster's engine (SimClock + WavFileSink): the code `simulate` runs (MP3s decoded by PyAV in
+               worker processes, broadcaster/decode_workers.py, since the sink is not real time)
   engine-null  the same with --no-audio's NullSink (every block mixed, nothing written)
   pydub        naive pydub AudioSegment: from_mp3, apply_gain, append(crossfade=2000), export; it is
                quadratic, so it runs on the first --pydub-items items and is extrapolated (said so in the output)
   liquidsoap   Liquidsoap from Debian (scripts/bench-setup.sh), unsynced clock, output.file(%wav)
 
-Each runs in its own process so peak RSS (ru_maxrss) is its own. Times are wall-clock seconds including process
-start-up; "× real time" is programme length / time.
+Each runs in its own process: CPU seconds are that process's and its children's (liquidsoap, the engine's
+decoding workers); peak RSS is ru_maxrss, or for the engine the sum over its processes. Times are wall-clock
+seconds including process start-up; "× real time" is programme length / time.
 
 Run: .venv/bin/python bench/bench_render.py [--cache DIR] [--items 120] [--minutes 60] [--only engine-wav,...]
 The MP3s are made once with ffmpeg into --cache (default /tmp/broadcaster-bench-render).
@@ -92,7 +94,24 @@ def run_engine(cache: Path, plan, out: Path, null: bool) -> dict:
     with AsRunLog(log_path, durable=False) as log:  # as simulate does
         engine = Engine(cache, settings, sink, SimClock(zone, t0), log, zone)
         result = engine.play_run(items, items[-1].end + timedelta(seconds=1))
-    return {"seconds_of_audio": result.frames / RATE, "rows": len(result.entries)}
+    return {"seconds_of_audio": result.frames / RATE, "rows": len(result.entries), **_memory()}
+
+
+def _memory() -> dict:
+    """Memory of the engine's processes together: this process's peak RSS (which covers the libraries and the
+    rings it shares with the workers) plus each decoding worker's private memory now (USS: the pages only it
+    has, from copy-on-write and its own buffers). PSS would divide shared library pages among every process
+    on the machine using them, so it moves with what else runs."""
+    from broadcaster.decode_workers import worker_pids
+
+    def kb(path: str, *names: str) -> float:
+        lines = Path(path).read_text().splitlines()
+        return sum(int(line.split()[1]) for line in lines if line.split(":")[0] in names) / 1024
+
+    workers = worker_pids()
+    private = sum(kb(f"/proc/{pid}/smaps_rollup", "Private_Clean", "Private_Dirty") for pid in workers)
+    return {"workers": len(workers), "workers_private_mb": private,
+            "total_mb": kb("/proc/self/status", "VmHWM") + private}
 
 
 def run_pydub(cache: Path, plan, out: Path) -> dict:
@@ -152,6 +171,10 @@ def child(args) -> None:
 def measure(args, variant: str, extra: list[str] = ()) -> dict:
     cmd = [sys.executable, __file__, "--child", variant, "--cache", str(args.cache), "--work", str(args.work),
            "--items", str(args.items), "--minutes", str(args.minutes), *extra]
+    # Each variant starts on a quiet disk: the last one's WAV (up to 635 MB) removed and written back first,
+    # so no variant pays for another's file (truncating it, or writeback competing with its own writes).
+    (args.work / f"{variant}.wav").unlink(missing_ok=True)
+    os.sync()
     load = os.getloadavg()[0]
     began = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
@@ -162,8 +185,9 @@ def measure(args, variant: str, extra: list[str] = ()) -> dict:
         return {"variant": variant, "error": f"exit {os.waitstatus_to_exitcode(status)}"}
     result = json.loads(output.strip().splitlines()[-1])
     cpu = usage.ru_utime + usage.ru_stime
-    # ru_maxrss of the child itself; its ffmpeg/liquidsoap grandchildren are counted for liquidsoap only
-    # (it is the child's own child and is waited for), ffmpeg decoders of the engine are separate processes.
+    # CPU: the child and every process it waited for (liquidsoap; the engine's decoding workers). Peak RSS:
+    # ru_maxrss of the largest single process (for the engine its main process; with its workers' private
+    # memory on a line of its own).
     return {"variant": variant, "seconds": took, "cpu_seconds": cpu, "rss_mb": usage.ru_maxrss / 1024,
             "load_before": load, **result}
 
@@ -213,6 +237,10 @@ def main() -> None:
         print(f"{r['variant']:34} {r['seconds']:8.2f} {r.get('cpu_seconds', float('nan')):8.2f} {speed:12.0f} "
               f"{r.get('rss_mb', float('nan')):12.0f} {r['seconds_of_audio'] / 60:10.1f} "
               f"{r.get('load_before', float('nan')):5.1f}")
+    for r in rows:
+        if "workers" in r:
+            print(f"{r['variant']}: with its {r['workers']} decoding worker processes {r['total_mb']:.0f} MB "
+                  f"(its peak RSS + the workers' private memory, {r['workers_private_mb']:.0f} MB)")
 
 
 def _extrapolate(a: dict, b: dict, n1: int, n2: int, n: int, minutes: float) -> dict:

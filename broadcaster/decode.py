@@ -1,23 +1,30 @@
 """Stream-decode an audio file to float32 frames at the station rate: PyAV in-process, or an ffmpeg pipe.
 
 `open_decoder()` picks PyAV when it is installed, else one ffmpeg process per file being played. The mixer
-reads as many frames as it needs per block into a buffer it owns, so memory stays at a few decoded packets per
-file however long the file is. `offset` seeks (like ffmpeg `-ss` before `-i`: to the packet before, then trimmed
-to the exact frame) to resume an item mid-way after a restart. A file that ends early, cannot be read or does
-not exist yields silence; `error` then says why.
+reads as many frames as it needs per block into a buffer it owns, so memory stays at one chunk of decoded
+frames (`CHUNK_FRAMES`) per file however long the file is. `offset` seeks (like ffmpeg `-ss` before `-i`: to
+the packet before, then trimmed to the exact frame) to resume an item mid-way after a restart. A file that ends
+early, cannot be read or does not exist yields silence; `error` then says why.
 """
 
 from __future__ import annotations
 
 import fcntl
+import os
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
 
 F_SETPIPE_SZ = 1031  # Linux fcntl; not in Python's fcntl module before 3.10 on all builds
 PIPE_BYTES = 1 << 20  # the default pipe-max-size for unprivileged processes: about 3 s of stereo float32
+# An MP3 frame needs the one before it (overlap) and up to 511 bytes of earlier ones (bit reservoir): decoded
+# cold after a seek, the first ~40 ms came out wrong (up to 0.39 off). From 0.1 s earlier the samples are those
+# of decoding from the start, bit for bit (measured); 0.5 s leaves room for low bit rates.
+SEEK_WARM_UP = 0.5
+CHUNK_FRAMES = 16384  # AvDecoder hands over decoded audio in chunks of this many frames (0.37 s at 44.1 kHz)
 
 
 class Decoder:
@@ -115,7 +122,12 @@ def file_sha256(path: str | Path) -> str:
 class AvDecoder:
     """The same contract as `Decoder`, decoding in-process with PyAV (FFmpeg's own libraries, so the same
     codecs, resampler and MP3 gapless handling as the ffmpeg command). It saves the ~60 ms of CPU an ffmpeg
-    process takes to start, per item: a third of the CPU of a simulated day with 30 s items."""
+    process takes to start, per item: a third of the CPU of a simulated day with 30 s items.
+
+    Decoded frames are gathered into planar chunks of `CHUNK_FRAMES` (one memoryview copy per frame and
+    channel: far cheaper than numpy calls per 1152-frame MP3 frame), decoded when `read_into` needs them.
+    (Decoding ahead in a thread was tried: PyAV hands the GIL over on every frame, and two decoding threads
+    used 40 % more CPU for no gain in wall time. To use the other core, see `decode_workers`.)"""
 
     def __init__(self, path: str | Path, sample_rate: int, channels: int, *, offset: float = 0.0,
                  loop: bool = False):
@@ -128,95 +140,188 @@ class AvDecoder:
         self.loop = loop
         self.error: str | None = None
         self.frames_read = 0
-        self._left: np.ndarray | list[np.ndarray] = np.zeros((0, channels), np.float32)  # decoded, not yet read
-        self._left_at = self._left_size = 0
+        self._chunk: np.ndarray = np.zeros((channels, 0), np.float32)  # the chunk being read, and where
+        self._chunk_at = self._chunk_size = 0
+        self._eof = True
         self._container = None
-        self._frames = iter(())
         if not self.path.is_file():
             self.error = f"file not found: {self.path}"
             return
-        try:
+        try:  # opened here, not in a thread: a file FFmpeg cannot open fails the item at once
             self._open(offset)
         except (av.FFmpegError, IndexError, ValueError) as err:
             self.error = f"cannot decode {self.path.name}: {err}"
-            self.close()
+            self._close_container()
+            return
+        self._eof = False
+        self._source = self._chunks(offset)
 
     def _open(self, offset: float) -> None:
         av = self._av
         self._container = av.open(str(self.path))
-        stream = self._container.streams.audio[0]
-        layout = "mono" if self.channels == 1 else "stereo"
-        resampler = av.AudioResampler(format="flt", layout=layout, rate=self.sample_rate)
-        if offset > 0:
+        self._stream = stream = self._container.streams.audio[0]
+        if offset > SEEK_WARM_UP:
             origin = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
-            self._container.seek(int((offset + origin) * av.time_base))  # to the packet at or before it
-        self._frames = self._decode(stream, resampler, offset)
+            # to the packet at or before it, a little early: the frames before `offset` are decoded and dropped
+            self._container.seek(int((offset - SEEK_WARM_UP + origin) * av.time_base))
 
-    def _decode(self, stream, resampler, offset: float):
-        skip, direct = 0, None
-        for frame in self._container.decode(stream):
-            if direct is None:  # first frame: decide once, per-frame attribute reads are costly in PyAV
-                # Already our format (most MP3s: planar float at the station rate): skip the resampler.
-                direct = frame.format.name == "fltp" and frame.sample_rate == self.sample_rate \
-                    and len(frame.layout.channels) == self.channels
-                if offset > 0 and frame.pts is not None:  # trim to the exact frame after a seek, like ffmpeg -ss
-                    origin = stream.start_time or 0  # MP3 encoder delay shows up as a start time
-                    start = float((frame.pts - origin) * frame.time_base)
-                    skip = max(0, round((offset - start) * self.sample_rate))
-            if direct:  # one 1-D view per channel straight on the frame's planes: no copy, no vstack
-                samples = frame.samples
-                converted = ([np.frombuffer(plane, np.float32, samples) for plane in frame.planes],)
-            else:
-                converted = (out.to_ndarray().reshape(-1, self.channels) for out in resampler.resample(frame))
-            for data in converted:  # an (n, channels) array, or a list of per-channel arrays
-                if skip:
-                    size = len(data[0]) if isinstance(data, list) else data.shape[0]
-                    cut = min(skip, size)
-                    data = [c[cut:] for c in data] if isinstance(data, list) else data[cut:]
+    # ---- decoding -----------------------------------------------------------------------------------------
+    def _chunks(self, offset: float):
+        """(planar chunk, frames) until the end of the file, then (None, error or None)."""
+        error = None
+        try:
+            while True:
+                given = yield from self._fill(offset)
+                if not (self.loop and given):
+                    break
+                self._container.close()
+                self._open(0.0)  # a bed shorter than the speech over it starts again
+                offset = 0.0
+        except self._av.FFmpegError as err:  # damaged data mid-file: the rest is silence
+            error = f"cannot decode {self.path.name}: {err}"
+        except (IndexError, ValueError) as err:  # no audio stream after a loop's reopen, bad seek
+            error = f"cannot decode {self.path.name}: {type(err).__name__}: {err}"
+        finally:
+            self._close_container()
+        yield None, error
+
+    def _fill(self, offset: float):
+        """Decode the open file to its end into chunks; returns how many frames it gave."""
+        chunk, views = self._take_chunk()
+        at, total, full = 0, 0, CHUNK_FRAMES * 4  # byte positions within each channel's row
+        for frame, skip in self._frames(offset):
+            size = frame.samples * 4
+            if not skip and at + size < full:  # the common case, kept lean: the whole frame fits
+                for view, plane in zip(views, frame.planes):
+                    view[at:at + size] = plane if plane.buffer_size == size else memoryview(plane)[:size]
+                at += size
+                continue
+            planes = [memoryview(plane) for plane in frame.planes]
+            src = skip * 4
+            while src < size:
+                take = min(size - src, full - at)
+                for view, plane in zip(views, planes):  # memoryview copies: far cheaper than numpy per frame
+                    view[at:at + take] = plane[src:src + take]
+                at += take
+                src += take
+                if at == full:
+                    yield chunk, CHUNK_FRAMES
+                    total += CHUNK_FRAMES
+                    chunk, views = self._take_chunk()
+                    at = 0
+        if at:
+            yield chunk, at // 4
+            total += at // 4
+        else:
+            _give_buffer(chunk)
+        return total
+
+    def _take_chunk(self) -> tuple[np.ndarray, list[memoryview]]:
+        chunk = _take_buffer(self.channels)
+        return chunk, [memoryview(row).cast("B") for row in chunk]
+
+    def _frames(self, offset: float):
+        """(planar float frame at the station rate, frames to skip at its start): straight from the decoder
+        when it already gives that (most MP3s), else through the resampler; trimmed to the exact frame after
+        a seek, like ffmpeg -ss."""
+        stream = self._stream
+        resampler, skip, first = None, 0, True
+        for packet in self._container.demux(stream):
+            for frame in packet.decode():
+                if first:  # decide once, per-frame attribute reads are costly in PyAV
+                    first = False
+                    if not (frame.format.name == "fltp" and frame.sample_rate == self.sample_rate
+                            and len(frame.layout.channels) == self.channels):
+                        layout = "mono" if self.channels == 1 else "stereo"
+                        resampler = self._av.AudioResampler(format="fltp", layout=layout, rate=self.sample_rate)
+                    if offset > 0 and frame.pts is not None:
+                        origin = stream.start_time or 0  # MP3 encoder delay shows up as a start time
+                        start = float((frame.pts - origin) * frame.time_base)
+                        skip = max(0, round((offset - start) * self.sample_rate))
+                if resampler is not None:
+                    for out in resampler.resample(frame):
+                        cut = min(skip, out.samples)
+                        skip -= cut
+                        yield out, cut
+                elif skip:
+                    cut = min(skip, frame.samples)
                     skip -= cut
-                if len(data[0]) if isinstance(data, list) else data.shape[0]:
-                    yield data
-        if not direct:
+                    yield frame, cut
+                else:  # most frames: no per-frame attribute reads here, they are costly in PyAV
+                    yield frame, 0
+        if resampler is not None:
             for out in resampler.resample(None):
-                yield out.to_ndarray().reshape(-1, self.channels)
+                yield out, 0
 
+    def _close_container(self) -> None:
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+
+    # ---- the mixer's side -----------------------------------------------------------------------------------
     def read_into(self, out: np.ndarray) -> int:
         want, got = out.shape[0], 0
         while got < want:
-            if self._left_size - self._left_at == 0:
-                try:
-                    self._left = next(self._frames)
-                    self._left_at = 0
-                    self._left_size = len(self._left[0]) if isinstance(self._left, list) else self._left.shape[0]
-                    continue
-                except StopIteration:
-                    if not (self.loop and self.frames_read + got > 0 and self._container is not None):
-                        break
-                    self._container.close()
-                    self._open(0.0)
-                    continue
-                except self._av.FFmpegError as err:  # damaged data mid-file: the rest is silence
-                    self.error = f"cannot decode {self.path.name}: {err}"
+            if self._chunk_at == self._chunk_size:
+                if self._eof or not self._next_chunk():
                     break
-            at = self._left_at
-            take = min(want - got, self._left_size - at)
-            if isinstance(self._left, list):
-                for channel, plane in enumerate(self._left):
-                    out[got:got + take, channel] = plane[at:at + take]
-            else:
-                out[got:got + take] = self._left[at:at + take]
-            self._left_at += take
+            at = self._chunk_at
+            take = min(want - got, self._chunk_size - at)
+            for channel, row in enumerate(self._chunk):  # one channel at a time: 6× faster than via .T
+                out[got:got + take, channel] = row[at:at + take]
+            self._chunk_at += take
             got += take
         if got < want:
             out[got:].fill(0.0)
         self.frames_read += got
         return got
 
+    def _next_chunk(self) -> bool:
+        if self._chunk_size:  # the one just read out can be filled again
+            _give_buffer(self._chunk)
+        chunk, frames = next(self._source)
+        if chunk is None:
+            self._eof = True
+            self._chunk_at = self._chunk_size = 0
+            if frames and not self.error:
+                self.error = frames
+            return False
+        self._chunk, self._chunk_at, self._chunk_size = chunk, 0, frames
+        return True
+
     def close(self) -> None:
-        if self._container is not None:
-            self._container.close()
-            self._container = None
-        self._frames = iter(())
+        if not self._eof:
+            self._source.close()  # runs its finally: the file is closed
+        self._close_container()
+        if self._chunk_size:
+            _give_buffer(self._chunk)
+        self._eof = True
+        self._chunk_at = self._chunk_size = 0
+
+
+# Chunks are reused across decoders and items: fresh allocations of this size are mmap()ed and page-faulted
+# in anew each time, which is slow here.
+_spare: dict[int, list[np.ndarray]] = {}
+_spare_lock = threading.Lock()
+# A decoding worker is forked (decode_workers) while no other thread should be here; if one were, the lock
+# would stay taken in the child for ever.
+os.register_at_fork(after_in_child=lambda: globals().update(_spare_lock=threading.Lock()))
+SPARE_CHUNKS = 16  # at most this many unused chunks are kept (2 MB of stereo float32)
+
+
+def _take_buffer(channels: int) -> np.ndarray:
+    with _spare_lock:
+        spare = _spare.get(channels)
+        if spare:
+            return spare.pop()
+    return np.empty((channels, CHUNK_FRAMES), np.float32)  # planar, like the decoder's frames
+
+
+def _give_buffer(chunk: np.ndarray) -> None:
+    with _spare_lock:
+        spare = _spare.setdefault(chunk.shape[0], [])
+        if len(spare) < SPARE_CHUNKS:
+            spare.append(chunk)
 
 
 def open_decoder(path: str | Path, sample_rate: int, channels: int, *, offset: float = 0.0,

@@ -369,6 +369,7 @@ class _Playback:
                     errors.append(str(err))
                     continue
                 self.sink = sink
+                self.mixer.decode_ahead = not sink.realtime  # faster than real time: decode on every core
                 self.sink_frame = 0
                 self.sink_wall0 = self.clock.now()
                 if errors:

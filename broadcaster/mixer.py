@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from broadcaster.decode import Decoder, open_decoder
+from broadcaster.decode_workers import open_worker_decoder
 from broadcaster.model import PlannedItem
 
 PREFETCH_SECONDS = 2.0  # start ffmpeg this early so its start-up never delays a block
@@ -85,6 +86,8 @@ class Mixer:
         self.hard_fade = max(1, round(hard_fade_seconds * sample_rate))
         self.interrupt_fade = max(1, round(interrupt_fade_seconds * sample_rate))
         self._open = decoder_factory
+        # Set by the engine when the sink is not real time: decode in worker processes (decode_workers) too.
+        self.decode_ahead = False
         self.voices: list[Voice] = []
         self.pos = 0
         self.hard_stop = 0
@@ -92,6 +95,9 @@ class Mixer:
         self._pending: list[Event] = []
         self._scratch = np.zeros((0, channels), np.float32)
         self._bed_scratch = np.zeros((0, channels), np.float32)
+        self._steps = np.zeros(0, np.float64)  # 0, 1, 2, … and work space for _envelope
+        self._env64 = np.zeros((2, 0), np.float64)
+        self._env32 = np.zeros((2, 0), np.float32)
         self._jump = 0
         self._jump_fade_in = False
 
@@ -324,9 +330,12 @@ class Mixer:
         if self._scratch.shape[0] < n:
             self._scratch = np.zeros((n, self.channels), np.float32)
             self._bed_scratch = np.zeros((n, self.channels), np.float32)
+            self._steps = np.arange(n, dtype=np.float64)
+            self._env64 = np.zeros((2, n), np.float64)
+            self._env32 = np.zeros((2, n), np.float32)
         events, self._pending = self._pending, []
         p, q = self.pos, self.pos + n
-        out.fill(0.0)
+        filled = False  # out still holds the last block: the first voice over all of it writes, not adds
         prefetch = q + round(PREFETCH_SECONDS * self.sr)
         ahead = 0
         for v in self.voices:
@@ -346,7 +355,7 @@ class Mixer:
                     events.append(Event("fail", v, None, v.failed))
                 continue
             if v.decoder is None or (v.start < q and v.dec_pos != max(v.start, p)):
-                if not self._open_voice(v, max(v.start, p)):
+                if not self._open_voice(v, max(v.start, p), early=v.start >= q):
                     continue
             if v.start >= q:
                 continue
@@ -356,13 +365,19 @@ class Mixer:
                 v.started = True
                 events.append(Event("start", v, a - p))
             if b > a:
-                self._mix_voice(v, a, b, out[a - p:b - p])
+                whole = not filled and a == p and b == q
+                if not filled and not whole:
+                    out.fill(0.0)
+                filled = True
+                self._mix_voice(v, a, b, out[a - p:b - p], replace=whole)
             if stop <= q:
                 v.ended = True
                 if stop < v.end:
                     v.notes.append("faded out before the hard stop (slot end or blackout)")
                 events.append(Event("end", v, max(0, stop - p)))
                 self._close_voice(v)
+        if not filled:
+            out.fill(0.0)
         self.voices = [v for v in self.voices if not v.ended]
         if not any(v.start < self.hard_stop or v.exempt for v in self.voices):  # what is left cannot air
             for v in self.voices:
@@ -404,14 +419,17 @@ class Mixer:
                 v.dec_pos -= jump
         return q
 
-    def _open_voice(self, v: Voice, frame: int) -> bool:
+    def _open_voice(self, v: Voice, frame: int, *, early: bool = False) -> bool:
+        """Open `v`'s decoders at `frame`. False if it failed, or (`early`: it does not start in this block) if
+        it should wait for a decoding worker to come free rather than decode in this process."""
         self._close_voice(v)
         item = v.item
         offset = v.file_offset_at(frame) / self.sr
-        v.decoder = self._open(self.audio_dir / item.file, self.sr, self.channels, offset=offset)
+        v.decoder = self._decoder(self.audio_dir / item.file, offset, wait=early, frames=max(0, v.end - frame))
+        if v.decoder is None:
+            return False  # a worker comes free when the item on air ends: try again at the next block
         if item.bed_file:
-            v.bed = self._open(self.audio_dir / item.bed_file, self.sr, self.channels,
-                               offset=(frame - v.start) / self.sr, loop=True)
+            v.bed = self._decoder(self.audio_dir / item.bed_file, (frame - v.start) / self.sr, loop=True)
         v.dec_pos = frame
         if v.decoder.error:  # a missing file is a failed item, not silence on air
             v.failed = v.decoder.error
@@ -419,14 +437,25 @@ class Mixer:
             return False
         return True
 
+    def _decoder(self, path: Path, offset: float, loop: bool = False, wait: bool = False,
+                 frames: int | None = None) -> Decoder | None:
+        """In decoding workers when rendering faster than real time and one is free; else in this process,
+        or None with `wait`. `frames`: the most that will be read."""
+        if self.decode_ahead and self._open is open_decoder:
+            decoder = open_worker_decoder(path, self.sr, self.channels, offset=offset, loop=loop, frames=frames)
+            if decoder is not None or wait:
+                return decoder
+        return self._open(path, self.sr, self.channels, offset=offset, loop=loop)
+
     def _close_voice(self, v: Voice) -> None:
         for dec in (v.decoder, v.bed):
             if dec is not None:
                 dec.close()
         v.decoder = v.bed = None
 
-    def _mix_voice(self, v: Voice, a: int, b: int, dst: np.ndarray) -> None:
-        seg = self._scratch[:b - a]
+    def _mix_voice(self, v: Voice, a: int, b: int, dst: np.ndarray, *, replace: bool = False) -> None:
+        """Add `v`'s frames [a, b) to `dst`; with `replace`, overwrite `dst` (decoded straight into it)."""
+        seg = dst if replace else self._scratch[:b - a]
         v.decoder.read_into(seg)
         if v.bed is not None:
             bed = self._bed_scratch[:b - a]
@@ -435,11 +464,13 @@ class Mixer:
             seg += bed
         v.dec_pos = b
         env = self._envelope(v, a, b)
-        if env is None:
-            dst += seg * np.float32(v.gain)
-        else:
+        if env is not None:
             env *= v.gain
-            dst += seg * env[:, None]
+            seg *= env[:, None]
+        elif v.gain != 1.0:  # in place: no temporary block per voice
+            seg *= np.float32(v.gain)
+        if not replace:
+            dst += seg
 
     def _envelope(self, v: Voice, a: int, b: int) -> np.ndarray | None:
         """Gain curve over frames [a, b) of `v`, or None when it is flat 1 there (the common case)."""
@@ -450,17 +481,26 @@ class Mixer:
         hard_fade = hard and b > self.hard_stop - self.hard_fade
         if not (in_fade or out_fade or hard_fade):
             return None
-        k = np.arange(a - v.start, b - v.start, dtype=np.float64)  # exact frame numbers; curves in float32
-        env = np.ones(b - a, np.float32)
+        # In reused buffers: fresh arrays of a block's size are mmap()ed and page-faulted in every time.
+        n = b - a
+        k, x64 = self._env64[0, :n], self._env64[1, :n]
+        x, env = self._env32[0, :n], self._env32[1, :n]
+        np.add(self._steps[:n], a - v.start, out=k)  # exact frame numbers; curves in float32
+        env.fill(1.0)
         if in_fade:
-            x = np.clip((k + 0.5) / v.fade_in, 0.0, 1.0).astype(np.float32)
-            env *= _equal_power(x) if v.xfade_in else _raised_cosine(x)
+            np.add(k, 0.5, out=x64)
+            x64 /= v.fade_in
+            env *= _curve(x64, x, v.xfade_in)
         if out_fade:
-            x = np.clip((v.end - v.start - k - 0.5) / v.fade_out, 0.0, 1.0).astype(np.float32)
-            env *= _equal_power(x) if v.xfade_out else _raised_cosine(x)
+            np.subtract(v.end - v.start, k, out=x64)
+            x64 -= 0.5
+            x64 /= v.fade_out
+            env *= _curve(x64, x, v.xfade_out)
         if hard_fade:
-            x = np.clip((stop - v.start - k - 0.5) / self.hard_fade, 0.0, 1.0).astype(np.float32)
-            env *= _raised_cosine(x)
+            np.subtract(stop - v.start, k, out=x64)
+            x64 -= 0.5
+            x64 /= self.hard_fade
+            env *= _curve(x64, x, False)
         return env
 
     def take_events(self) -> list[Event]:
@@ -471,6 +511,20 @@ class Mixer:
     def close(self) -> None:
         for v in self.voices:
             self._close_voice(v)
+
+
+def _curve(x64: np.ndarray, x: np.ndarray, equal_power: bool) -> np.ndarray:
+    """`_equal_power` or `_raised_cosine` of clip(x64, 0, 1), computed in `x` (float32) in place: the same
+    operations in the same order, so the same samples."""
+    np.clip(x64, 0.0, 1.0, out=x64)
+    x[...] = x64
+    if equal_power:
+        x *= np.float32(0.5 * math.pi)
+        return np.sin(x, out=x)
+    x *= np.float32(math.pi)
+    np.cos(x, out=x)
+    x *= np.float32(0.5)
+    return np.subtract(np.float32(0.5), x, out=x)
 
 
 def _raised_cosine(x: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Both decoders (PyAV in-process and the ffmpeg pipe) give the same frames, seek exactly, and fail softly."""
+"""The decoders (PyAV in-process, PyAV in a worker process, the ffmpeg pipe) give the same frames, seek exactly,
+and fail softly."""
 
 from __future__ import annotations
 
@@ -7,10 +8,19 @@ import subprocess
 import numpy as np
 import pytest
 
+from broadcaster import decode_workers
 from broadcaster.decode import AvDecoder, Decoder
 from tests.engine_audio import RATE, find, noise, write_mp3, write_wav
 
-DECODERS = [pytest.param(AvDecoder, id="pyav"), pytest.param(Decoder, id="ffmpeg-pipe")]
+
+def in_worker(path, sample_rate, channels, **options):
+    decoder = decode_workers.open_worker_decoder(path, sample_rate, channels, **options)
+    assert decoder is not None, "no free decoding worker"
+    return decoder
+
+
+DECODERS = [pytest.param(AvDecoder, id="pyav"), pytest.param(in_worker, id="pyav-worker"),
+            pytest.param(Decoder, id="ffmpeg-pipe")]
 
 
 def read_all(decoder, frames: int) -> np.ndarray:
@@ -63,6 +73,8 @@ def test_missing_and_broken_files_give_silence_and_a_reason(tmp_path, make):
     out = np.ones((1000, 2), np.float32)
     assert bad.read_into(out) == 0 and not out.any()
     assert bad.error
+    missing.close()
+    bad.close()
 
 
 @pytest.mark.parametrize("make", DECODERS)
@@ -70,3 +82,80 @@ def test_a_looped_bed_keeps_going(tmp_path, make):
     path = write_wav(tmp_path / "bed.wav", noise(4, 0.5))
     out = read_all(make(path, RATE, 2, loop=True), 2 * RATE)
     assert np.abs(out[round(1.6 * RATE):]).max() > 0.1
+
+
+def test_worker_gives_the_same_samples_as_decoding_in_process_across_many_slots(tmp_path):
+    path = write_mp3(tmp_path / "long.mp3", noise(9, 7.0))  # several ring slots, read in odd-sized blocks
+    here, there = AvDecoder(path, RATE, 2), in_worker(path, RATE, 2)
+    for size in (1000, decode_workers.SLOT_FRAMES - 7, 3 * decode_workers.SLOT_FRAMES, 5000):
+        a, b = np.zeros((size, 2), np.float32), np.ones((size, 2), np.float32)
+        assert here.read_into(a) == there.read_into(b)
+        assert np.array_equal(a, b)
+    here.close()
+    there.close()
+
+
+def test_a_worker_that_dies_gives_silence_and_a_reason_and_is_replaced(tmp_path):
+    path = write_mp3(tmp_path / "n.mp3", noise(6, 6.0))
+    dying = in_worker(path, RATE, 2)
+    out = np.zeros((RATE, 2), np.float32)
+    assert dying.read_into(out) == RATE
+    process = dying._current._worker.proc
+    process.kill()  # as the OOM killer or a crash in FFmpeg would
+    process.join()
+    out.fill(1.0)
+    got = 0
+    for _ in range(8):  # what is already in the ring may still come; then silence and the reason
+        got = dying.read_into(out)
+        if got == 0:
+            break
+    assert got == 0 and not out.any()
+    assert "decoding process stopped" in dying.error
+    dying.close()
+    fresh = in_worker(path, RATE, 2)
+    assert fresh.read_into(out) == RATE and np.abs(out).max() > 0.1
+    fresh.close()
+
+
+@pytest.mark.parametrize("make", DECODERS[:2])
+def test_damage_mid_file_gives_what_came_before_then_silence_and_a_reason(tmp_path, make):
+    path = write_mp3(tmp_path / "n.mp3", noise(1, 6.0))
+    data = bytearray(path.read_bytes())
+    third = len(data) // 3
+    data[third:third + 20000] = bytes(range(256)) * 78 + bytes(32)  # 20,000 bytes of junk a third of the way
+    path.write_bytes(bytes(data))
+    out = np.ones((8 * RATE, 2), np.float32)
+    decoder = make(path, RATE, 2)
+    got = decoder.read_into(out)
+    decoder.close()
+    assert 1.0 * RATE < got < 2.5 * RATE and np.abs(out[:got]).max() > 0.1
+    assert not out[got:].any()
+    assert "cannot decode n.mp3" in decoder.error
+
+
+@pytest.mark.parametrize("make", DECODERS[:2])
+def test_mp3_resumed_mid_file_is_sample_for_sample_the_same_as_played_through(tmp_path, make):
+    path = write_mp3(tmp_path / "n.mp3", noise(12, 4.0))
+    whole = read_all(make(path, RATE, 2), 4 * RATE)
+    for offset in (0.3, 1.25, 2.0001, 2.9):  # before the warm-up span, and well after
+        start = round(offset * RATE)
+        part = read_all(make(path, RATE, 2, offset=offset), RATE)
+        assert np.array_equal(part, whole[start:start + RATE]), offset
+
+
+@pytest.mark.parametrize("hold_other_worker", [False, True], ids=["next-piece-ahead", "next-piece-at-the-join"])
+def test_a_long_file_decoded_in_pieces_by_several_workers_joins_sample_exactly(tmp_path, monkeypatch,
+                                                                                hold_other_worker):
+    monkeypatch.setattr(decode_workers, "SEGMENT_SECONDS", 0.7)  # 4.2 s: six pieces and a bit
+    path = write_mp3(tmp_path / "long.mp3", noise(14, 4.5))
+    other = in_worker(write_mp3(tmp_path / "o.mp3", noise(15, 1.0)), RATE, 2) if hold_other_worker else None
+    for offset in (0.0, 0.85):
+        start = round(offset * RATE)
+        here = read_all(AvDecoder(path, RATE, 2), 5 * RATE)[start:]
+        pieces = in_worker(path, RATE, 2, offset=offset)
+        assert isinstance(pieces, decode_workers.SegmentedDecoder)
+        there = read_all(pieces, 5 * RATE - start)
+        assert np.array_equal(there, here)
+        assert pieces.frames_read == round(4.5 * RATE) - start  # then the end of the file, not more pieces
+    if other is not None:
+        other.close()
