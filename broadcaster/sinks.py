@@ -43,6 +43,14 @@ class Sink(Protocol):
         """time.monotonic() at which sink frame `frame` (counted from open) is heard; None if not known yet
         (or for sinks that are not real-time)."""
 
+    def wake(self) -> None:
+        """From any thread: a write() blocked waiting for the device returns as soon as it can."""
+
+    def discard(self) -> int:
+        """Drop audio written but not yet heard, as far as the backend allows (an emergency should not wait for
+        it); returns how many frames were dropped. The next frame written is heard right after the last one
+        kept, and sink frame numbers go back by that many."""
+
     def close(self, drain: bool = True) -> None: ...
 
 
@@ -74,6 +82,12 @@ class NullSink:
 
     def heard_time(self, frame: int) -> float | None:
         return None
+
+    def wake(self) -> None:
+        pass
+
+    def discard(self) -> int:
+        return 0
 
     def close(self, drain: bool = True) -> None:
         pass
@@ -113,10 +127,23 @@ class WavFileSink:
     def heard_time(self, frame: int) -> float | None:
         return None
 
+    def wake(self) -> None:
+        pass
+
+    def discard(self) -> int:
+        return 0  # a file has no listener ahead of it: everything written counts
+
     def close(self, drain: bool = True) -> None:
         if self._wav is not None:
             self._wav.close()
             self._wav = None
+
+
+def _median(values: list[float]) -> float:
+    """The median of a short list (np.median costs ~20 µs of overhead per call, on every callback)."""
+    v = sorted(values)
+    k = len(v) // 2
+    return v[k] if len(v) % 2 else 0.5 * (v[k - 1] + v[k])
 
 
 def _device_arg(device: str | int | None) -> str | int | None:
@@ -151,6 +178,8 @@ class SoundDeviceSink:
     calibrate_callbacks = 8  # estimates pooled into one median (~0.4 s at 2048 frames, 44.1 kHz)
     rate_span_seconds = 20.0  # medians spanning this long before the device's own rate is fitted
     history = 1024  # medians kept for the fit (~6 minutes at 2048 frames)
+    flush_above = 0.15  # s of device latency above which discard() also drops what PortAudio holds
+    refit_seconds = 5.0  # how often the line is refitted once the rate is known
     max_drift = 1e-3  # the device's rate is trusted to be within 1000 ppm of nominal
     adapt_rate = True  # repeat/drop single samples so the device plays sink frames at the nominal rate
 
@@ -190,6 +219,11 @@ class SoundDeviceSink:
         self._stream = None
         self._error: str | None = None
         self._lock = threading.Lock()
+        self._feed_lock = threading.Lock()
+        self._paused = False  # stream aborted by discard(), not yet started again
+        self._woken = False  # wake() was called
+        self._restarted: tuple[float, int] | None = None  # (monotonic time, stream frame) of the restart
+        self.restart_delay = 0.1  # s from a restart to its first frame heard; measured after each restart
 
     def open(self) -> None:
         try:
@@ -233,14 +267,23 @@ class SoundDeviceSink:
         self._estimates.append(time.monotonic() + ahead - self._played / self.sample_rate)
         if len(self._estimates) < self._pool:
             return
-        self._history.append((self._played, float(np.median(self._estimates))))
+        self._history.append((self._played, _median(self._estimates)))
         self._estimates.clear()
-        played = np.array([h[0] for h in self._history], np.float64)
-        base = np.array([h[1] for h in self._history], np.float64)
-        ref = float(played[-1])
-        if played[-1] - played[0] < self.rate_span_seconds * self.sample_rate:
-            fit = (ref, float(np.median(base)), 0.0)  # too short to see the device's rate: nominal rate
+        if self._restarted is not None:  # first measurement after discard() restarted the stream
+            started, played = self._restarted
+            delay = self._history[-1][1] + played / self.sample_rate - started
+            if 0.01 < delay < 2.0:  # one block here (PortAudio primes the device); one odd reading of 0.4 ms seen
+                self.restart_delay = delay
+            self._restarted = None
+        ref = self._history[-1][0]
+        if ref - self._history[0][0] < self.rate_span_seconds * self.sample_rate:
+            fit = (ref, _median([h[1] for h in self._history]), 0.0)  # too short to see the rate: nominal rate
+        elif self._fit is not None and self._fit[2] != 0.0 \
+                and ref - self._fit[0] < self.refit_seconds * self.sample_rate:
+            return  # the line still holds; refitting ~1000 points on every callback cost ~3 s of CPU an hour
         else:
+            played = np.fromiter((h[0] for h in self._history), np.float64, len(self._history))
+            base = np.fromiter((h[1] for h in self._history), np.float64, len(self._history))
             slope, at_ref = np.polyfit(played - ref, base, 1)
             slope = float(np.clip(slope * self.sample_rate, -self.max_drift, self.max_drift)) / self.sample_rate
             fit = (ref, float(at_ref), slope)
@@ -252,6 +295,11 @@ class SoundDeviceSink:
 
     def _callback(self, outdata, frames, t, status) -> None:
         self._measure(t, status)
+        with self._feed_lock:  # discard() may empty the queue from the engine's thread
+            self._feed(outdata, frames)
+        self._room.set()
+
+    def _feed(self, outdata, frames) -> None:
         with self._lock:
             self._anchor = (self._consumed, self._played)
         # Keep the device on the nominal rate: it plays `1 + rate_error` stream frames per nominal second, so
@@ -299,27 +347,84 @@ class SoundDeviceSink:
             self._consumed += filled
             self._played += frames
             self._adapted += owed
-        self._room.set()
 
     def _finished(self) -> None:
-        if self._error is None:
+        if self._error is None and not self._paused:
             self._error = "the output stream stopped"
 
     def write(self, block: np.ndarray) -> None:
         if self._stream is None:
             raise SinkFailure(str(self.device), "not open")
         data = np.array(block, dtype=np.float32, copy=True)  # the engine reuses its buffer
+        if self._paused and self.frames_written - self._consumed >= self._capacity:
+            self._restart()
         deadline = time.monotonic() + self.stall_timeout
         while self.frames_written - self._consumed >= self._capacity:  # wait for room, not forever
             if self._error or not self._stream.active:
                 raise SinkFailure(str(self.device), self._error or "the output stream stopped")
             if time.monotonic() > deadline:
                 raise SinkFailure(str(self.device), f"took no audio for {self.stall_timeout:.1f} s")
+            if self._woken:  # a request waits behind this write: take the block over the limit, once
+                break
             self._room.clear()
             if self.frames_written - self._consumed >= self._capacity:
                 self._room.wait(0.1)
+        self._woken = False
         self._queue.put(data)
         self.frames_written += data.shape[0]
+
+    def wake(self) -> None:
+        """From any thread: a write() waiting for room returns now (with big blocks a wait lasts up to a block,
+        0.74 s at 32768 frames, and the engine takes requests between writes)."""
+        self._woken = True
+        self._room.set()
+
+    def discard(self) -> int:
+        """Drop what waits in our queue (up to `queue_seconds`, or two blocks) and, when the device holds more
+        than `flush_above` seconds (big blocks), what PortAudio holds too: the stream is aborted at once and
+        started again by `write()` once the queue is full again (started empty, PortAudio would prime its
+        buffer with silence). The frames dropped are those not heard when the stream stopped, by the clock
+        fit; the clock is then measured afresh, as after an underrun."""
+        with self._feed_lock:
+            dropped = self.frames_written - self._consumed
+            self._queue = queue.Queue()
+            self._current = None
+            self.frames_written = self._consumed
+        self._room.set()
+        stream = self._stream
+        if stream is None or self._paused or stream.latency <= self.flush_above or self.heard_time(0) is None:
+            return dropped
+        self._paused = True  # before abort(): its finished callback is not a failure
+        try:
+            stream.abort()
+        except self._sd.PortAudioError as err:
+            self._error = f"could not stop the stream: {err}"
+            return dropped
+        stopped = time.monotonic()
+        with self._feed_lock:
+            h0, h1 = self.heard_time(self._consumed), self.heard_time(self._consumed + self.sample_rate)
+            held = min(self._consumed, max(0, round((h0 - stopped) * self.sample_rate / (h1 - h0))))
+            self._consumed -= held
+            self.frames_written = self._consumed
+            self._estimates.clear()
+            self._history.clear()
+            self._callbacks = 0
+            with self._lock:
+                self._fit, self._rate_error, self._adapt_from, self._adapted = None, 0.0, self._consumed, 0
+        return dropped + held
+
+    def _restart(self) -> None:
+        try:
+            self._stream.start()
+        except self._sd.PortAudioError as err:
+            raise SinkFailure(str(self.device), f"could not restart the stream: {err}") from err
+        self._paused = False
+        # Until the restarted stream is measured (~0.5 s), its first frame is taken to be heard as long after
+        # the start as it was last time, so that the emergency's as-run start is not a guess.
+        started = time.monotonic()
+        with self._lock:
+            self._restarted = (started, self._played)
+            self._fit = (self._played, started + self.restart_delay - self._played / self.sample_rate, 0.0)
 
     def heard_time(self, frame: int) -> float | None:
         """Sink frames not yet handed over are heard right after the last one handed over (the queue plays on
@@ -335,6 +440,8 @@ class SoundDeviceSink:
     def close(self, drain: bool = True) -> None:
         if self._stream is None:
             return
+        if self._paused and drain:
+            self._restart()
         if drain:
             deadline = time.monotonic() + self.stall_timeout + len(self._queue.queue) * 0.5
             while (self._consumed < self.frames_written and time.monotonic() < deadline
@@ -421,6 +528,16 @@ class SimpleAudioSink:
         if self._t_first is None:
             return None
         return self._t_first + frame / self.sample_rate
+
+    def wake(self) -> None:
+        pass  # write() sleeps until a chunk is due; at most `chunk_seconds`
+
+    def discard(self) -> int:
+        """Drop the chunk being filled; chunks already handed to ALSA play out (simpleaudio cannot stop one
+        without a click at a random point)."""
+        dropped, self._fill = self._fill, 0
+        self.frames_written -= dropped
+        return dropped
 
     def close(self, drain: bool = True) -> None:
         if self._fill and drain:
