@@ -253,7 +253,9 @@ class SoundDeviceSink:
     def _measure(self, t, status) -> None:
         """One more estimate of the base from this callback's DAC time; refit the clock when due."""
         self._callbacks += 1
-        if status.output_underflow:  # the device played silence nobody counted: measure afresh
+        # the device played silence nobody counted: measure afresh (a stream restarted by discard() reports
+        # underflows as it starts: nothing was lost there, and its provisional timing stays until measured)
+        if status.output_underflow and self._restarted is None:
             self.underruns += 1
             self._estimates.clear()
             self._history.clear()
@@ -411,7 +413,15 @@ class SoundDeviceSink:
             self._callbacks = 0
             with self._lock:
                 self._fit, self._rate_error, self._adapt_from, self._adapted = None, 0.0, self._consumed, 0
+                self._anchor = (self._consumed, self._played)
+                self._provisional(stopped)  # the engine renders (and logs) before the stream runs again
         return dropped + held
+
+    def _provisional(self, started: float) -> None:
+        """Until the restarted stream is measured (~0.5 s), its first frame is taken to be heard
+        `restart_delay` after it starts, as measured last time (under self._lock)."""
+        self._restarted = (started, self._played)
+        self._fit = (self._played, started + self.restart_delay - self._played / self.sample_rate, 0.0)
 
     def _restart(self) -> None:
         try:
@@ -419,12 +429,8 @@ class SoundDeviceSink:
         except self._sd.PortAudioError as err:
             raise SinkFailure(str(self.device), f"could not restart the stream: {err}") from err
         self._paused = False
-        # Until the restarted stream is measured (~0.5 s), its first frame is taken to be heard as long after
-        # the start as it was last time, so that the emergency's as-run start is not a guess.
-        started = time.monotonic()
         with self._lock:
-            self._restarted = (started, self._played)
-            self._fit = (self._played, started + self.restart_delay - self._played / self.sample_rate, 0.0)
+            self._provisional(time.monotonic())
 
     def heard_time(self, frame: int) -> float | None:
         """Sink frames not yet handed over are heard right after the last one handed over (the queue plays on
