@@ -51,11 +51,15 @@ def make_engine(setup: PlayoutSetup, log: AsRunLog, blackouts: Sequence[Window] 
     from broadcaster.clock import WallClock
     from broadcaster.engine import Engine
 
-    # preroll 1 s (engine default 0.3): time to open the device and line it up even on a busy PC.
+    preroll = 1.0 + 4 * setup.audio.block_frames / setup.audio.sample_rate
+
+    # preroll 1 s + 4 blocks (engine default 1.5 s; 1.2 s at 2048 frames, 2.5 s at 16384): time to open the
+    # device and line it up even on a busy PC; with big blocks the sink needs ~3 blocks before it can time a
+    # frame, and the frame written then is heard ~3 blocks later. The daemon starts the engine 3 s ahead.
     # resync 0.1 s (engine default 0.02): the sink keeps the device on the nominal rate itself (SoundDeviceSink),
     # so a re-alignment is for a real clock step or an underrun; the engine's own jump for "early" readings
     # repeats itself without taking effect (101 jumps in 2 minutes at 0.01 s, bench/bench_timing.py
     # --resync-threshold 0.01), so it is kept for large errors only.
     return Engine(setup.audio_dir, setup.audio, sink_factory_for(setup),
                   WallClock(setup.zone), log, setup.zone,
-                  blackouts=blackouts, **({"preroll": 1.0, "resync_threshold": 0.1} | tuning))
+                  blackouts=blackouts, **({"preroll": preroll, "resync_threshold": 0.1} | tuning))
