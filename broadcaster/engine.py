@@ -355,6 +355,7 @@ class _Playback:
             while (sink.heard_time(self.sink_frame) is None or time.monotonic() < settled) \
                     and time.monotonic() < opened + 3.0:
                 self.write(silence)
+            self.sink_frame -= sink.discard(device=False)  # the silence still queued need not be waited for
             late = self.lateness() or 0.0
         else:  # a file has no clock: wait (instantly, on a SimClock) for the right moment, no silence
             due = self.run_start + timedelta(seconds=self.mixer.pos / self.sr)

@@ -46,10 +46,11 @@ class Sink(Protocol):
     def wake(self) -> None:
         """From any thread: a write() blocked waiting for the device returns as soon as it can."""
 
-    def discard(self) -> int:
+    def discard(self, device: bool = True) -> int:
         """Drop audio written but not yet heard, as far as the backend allows (an emergency should not wait for
-        it); returns how many frames were dropped. The next frame written is heard right after the last one
-        kept, and sink frame numbers go back by that many."""
+        it; `device=False`: only what the sink queues itself, never restarting the device); returns how many
+        frames were dropped. The next frame written is heard right after the last one kept, and sink frame
+        numbers go back by that many."""
 
     def close(self, drain: bool = True) -> None: ...
 
@@ -86,7 +87,7 @@ class NullSink:
     def wake(self) -> None:
         pass
 
-    def discard(self) -> int:
+    def discard(self, device: bool = True) -> int:
         return 0
 
     def close(self, drain: bool = True) -> None:
@@ -130,7 +131,7 @@ class WavFileSink:
     def wake(self) -> None:
         pass
 
-    def discard(self) -> int:
+    def discard(self, device: bool = True) -> int:
         return 0  # a file has no listener ahead of it: everything written counts
 
     def close(self, drain: bool = True) -> None:
@@ -196,8 +197,9 @@ class SoundDeviceSink:
         self.underruns = 0
         # What we keep ahead of PortAudio: rides out scheduling hiccups on a busy machine; an emergency
         # break-in reaches the air this much later.
-        # (a block and some: PortAudio itself holds two blocks, and big blocks are for low CPU, not a deep queue)
-        self._capacity = max(block_frames + max(4096, block_frames // 2), round(queue_seconds * sample_rate))
+        # (at least two blocks: the callback takes a whole block at a time. The engine drops the silence queued
+        # while the sink warms up, Engine's align, so a deep queue does not delay the first item.)
+        self._capacity = max(2 * block_frames, round(queue_seconds * sample_rate))
         self._queue: queue.Queue[np.ndarray] = queue.Queue()
         self._room = threading.Event()  # set by the callback whenever it took audio
         self._current: np.ndarray | None = None
@@ -390,7 +392,7 @@ class SoundDeviceSink:
         self._woken = True
         self._room.set()
 
-    def discard(self) -> int:
+    def discard(self, device: bool = True) -> int:
         """Drop what waits in our queue (up to `queue_seconds`, or two blocks) and, when the device holds more
         than `flush_above` seconds (big blocks), what PortAudio holds too: the stream is aborted at once and
         started again by `write()` once the queue is full again (started empty, PortAudio would prime its
@@ -403,7 +405,8 @@ class SoundDeviceSink:
             self.frames_written = self._consumed
         self._room.set()
         stream = self._stream
-        if stream is None or self._paused or stream.latency <= self.flush_above or self.heard_time(0) is None:
+        if not device or stream is None or self._paused or stream.latency <= self.flush_above \
+                or self.heard_time(0) is None:
             return dropped
         self._paused = True  # before abort(): its finished callback is not a failure
         try:
@@ -547,7 +550,7 @@ class SimpleAudioSink:
     def wake(self) -> None:
         pass  # write() sleeps until a chunk is due; at most `chunk_seconds`
 
-    def discard(self) -> int:
+    def discard(self, device: bool = True) -> int:
         """Drop the chunk being filled; chunks already handed to ALSA play out (simpleaudio cannot stop one
         without a click at a random point)."""
         dropped, self._fill = self._fill, 0
