@@ -6,9 +6,9 @@ A programme of a quiet 330 Hz tone plays through the daemon's engine (`broadcast
 sounddevice → ALSA → PulseAudio) into a private headless null sink; `parec` records the sink's monitor, timed on
 time.monotonic() (`tests.fixtures_sound.Recorder`). Every few seconds an emergency break-in (a 1 kHz tone) is
 requested; its latency is the first 10 ms window after the call where the 1 kHz component reaches half its full
-level, minus the moment break_in() was called. It includes, by design, the 0.5 s fade-out of what is on air
-(Mixer.interrupt_fade), then the queue the sink keeps ahead of PortAudio (up to 0.4 s or two blocks) and the
-device latency PortAudio reports (which grows with the block size).
+level, minus the moment break_in() was called. It includes, by design, the 0.1 s fade-out of what is on air
+(engine.EMERGENCY_FADE_SECONDS), the device latency left after `Sink.discard()` (the sounddevice sink drops its
+queue, and PortAudio's buffer too when that is above 0.15 s, by restarting the stream), and a block of rendering.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def main() -> None:
               f"{len(ms)}/{len(calls)} break-ins heard")
         if len(ms):
             print(f"break_in() → emergency at half level on the monitor, ms: min {ms.min():.0f}  "
-                  f"p50 {np.percentile(ms, 50):.0f}  max {ms.max():.0f}  (includes the 0.5 s interrupt fade)")
+                  f"p50 {np.percentile(ms, 50):.0f}  max {ms.max():.0f}  (includes the 0.1 s fade of what was on air)")
     finally:
         stop_server(server)
 

@@ -116,12 +116,16 @@ def main() -> None:
     parser.add_argument("--play-minutes", type=float, default=None, help="wall time played (default: programme)")
     parser.add_argument("--song-seconds", type=float, default=180.0)
     parser.add_argument("--no-liquidsoap", action="store_true")
-    parser.add_argument("--block-frames", type=int, default=8192, help="mixer block (audio.block_frames default)")
+    parser.add_argument("--block-frames", type=int, default=None, help="mixer block (default: audio.block_frames)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
         return
+    if args.block_frames is None:
+        from broadcaster.config import AudioSettings
+
+        args.block_frames = AudioSettings().block_frames
 
     from tests.fixtures_sound import start_server, stop_server
 
@@ -175,8 +179,8 @@ def main() -> None:
         played = play_minutes * 60
         ours_cpu = report["cpu_self"] + report["cpu_children"]
         print(f"machine: nproc={os.cpu_count()} {cpu_model()}; load avg now {os.getloadavg()[0]:.1f}")
-        print(f"mixer block {args.block_frames} frames; ffmpeg decoders are not always reaped before the engine "
-              f"exits, so their CPU (0.16 s per 3-minute MP3 here, ~3 s per hour) may be missing below")
+        print(f"mixer block {args.block_frames} frames; decoding is in the engine's process (PyAV) and counted in "
+              f"its CPU (the ffmpeg-pipe fallback's decoders would be its children)")
         print(f"programme {args.programme_minutes:g} min ({len(names)} MP3 items of ~{args.song_seconds:g} s), "
               f"played {play_minutes:g} min of it in real time"
               + ("; CPU per hour extrapolated from that wall time" if play_minutes < args.programme_minutes else ""))

@@ -70,13 +70,15 @@ def locate(recording: np.ndarray, probe: np.ndarray, around: int) -> tuple[int, 
     return lo + lag, quality
 
 
-def longest_quiet_ms(x: np.ndarray, threshold: float = 0.005, window: int = 22) -> float:
+def longest_quiet_ms(x: np.ndarray, threshold: float = 0.005, window: int = 22) -> tuple[float, float]:
+    """Longest near-silence in `x` (ms) and where it starts (s into `x`)."""
     blocks = np.abs(x[:len(x) // window * window]).reshape(-1, window).max(axis=1) < threshold
-    best = run = 0
-    for quiet in blocks:
+    best = run = at = 0
+    for k, quiet in enumerate(blocks):
         run = run + 1 if quiet else 0
-        best = max(best, run)
-    return 1000.0 * best * window / RATE
+        if run > best:
+            best, at = run, k - run + 1
+    return 1000.0 * best * window / RATE, at * window / RATE
 
 
 def main() -> None:
@@ -86,6 +88,7 @@ def main() -> None:
     parser.add_argument("--resync-threshold", type=float, default=None,
                         help="engine re-alignment threshold, seconds (default: the engine's)")
     parser.add_argument("--backend", default="sounddevice", choices=["sounddevice", "simpleaudio"])
+    parser.add_argument("--block-frames", type=int, default=None, help="default: audio.block_frames")
     args = parser.parse_args()
 
     server = start_server()
@@ -95,7 +98,8 @@ def main() -> None:
         start = datetime.now(ZONE).replace(microsecond=0) + timedelta(seconds=4)
         items, audio = programme(work, args.minutes, args.item_seconds, start)
         settings = AudioSettings(output_devices=("default",), backend=args.backend, fade_seconds=0.005,
-                                 crossfade_categories=())
+                                 crossfade_categories=(),
+                                 block_frames=args.block_frames or AudioSettings().block_frames)
         setup = PlayoutSetup("Asia/Ho_Chi_Minh", work, work / "asrun.sqlite", work, work / "none.sqlite", settings)
         log = AsRunLog(setup.asrun_log)
         tuning = {} if args.resync_threshold is None else {"resync_threshold": args.resync_threshold}
@@ -160,7 +164,8 @@ def main() -> None:
                   f"p99 {np.percentile(joins_frames, 99):.2f})")
         print(f"engine's own as-run (actual − planned), ms: p50 {np.percentile(np.abs(logged), 50):.1f}  "
               f"p99 {np.percentile(np.abs(logged), 99):.1f}" if logged else "no as-run rows")
-        print(f"longest near-silence inside the programme (gap): {longest_quiet_ms(inner):.1f} ms")
+        gap_ms, gap_at = longest_quiet_ms(inner)
+        print(f"longest near-silence inside the programme (gap): {gap_ms:.1f} ms, {gap_at:.2f} s in")
         print(f"underruns: PortAudio {result.underruns}; re-alignments {len(result.resyncs)} "
               f"{[round(r * 1000, 1) for r in result.resyncs][:10]}; sink failures {len(result.sink_failures)}")
         print(f"as-run: {sum(e.status == 'aired' for e in entries)} aired, "

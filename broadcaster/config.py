@@ -67,7 +67,7 @@ class AudioSettings:
     crossfade_seconds: float = 2.0
     crossfade_categories: tuple[str, ...] = ("covid-song",)  # consecutive items of these categories overlap
     fade_seconds: float = 0.05  # short fade in/out of every item against clicks
-    block_frames: int = 2048  # 46 ms; 8192 halves CPU but the sink then needs ~2 s to time frames (resume goal 2 s)
+    block_frames: int = 16384  # 0.37 s: PortAudio wakes 2.7 times a second (CPU); see docs/benchmarks.md
 
 
 @dataclass(frozen=True)
@@ -274,7 +274,7 @@ def load_station(path: str | Path = "config.yaml") -> Station:
         crossfade_seconds=c.number(am, "crossfade_seconds", "audio.crossfade_seconds", 2.0, float, 0),
         crossfade_categories=tuple(str(x) for x in (xf_cats if isinstance(xf_cats, list) else [xf_cats])),
         fade_seconds=c.number(am, "fade_seconds", "audio.fade_seconds", 0.05, float, 0),
-        block_frames=c.number(am, "block_frames", "audio.block_frames", 2048, int, 64))
+        block_frames=c.number(am, "block_frames", "audio.block_frames", AudioSettings.block_frames, int, 64))
     if not -40 <= audio.target_lufs <= -5:
         c.error(am, "target_lufs", "mức âm lượng mục tiêu ngoài khoảng -40..-5 LUFS",
                 "target loudness outside -40..-5 LUFS", "thường dùng -16", "-16 is usual")

@@ -23,8 +23,9 @@ API (the daemon, play-now and simulate use only this):
   over the configured devices in order, and goes on where the clock says it should be once one works.
 - Call `play_run` up to `preroll` (1.5 s) before the first item or earlier: the engine waits (without holding
   its run lock), opens the sink `preroll` ahead and lines frame 0 up with the start. Called later, it joins late.
-- Break-ins (Circular 39/2020): `emergency` (khẩn cấp) interrupts now with a short fade (0.5 s), is refused
-  inside a blackout unless `confirm=True`, and is never cut by the hard stop; the plan then goes on where the
+- Break-ins (Circular 39/2020): `emergency` (khẩn cấp) interrupts now with a short fade (0.1 s, right after
+  what the device already holds: the sink drops what it queued unheard), is refused inside a blackout unless
+  `confirm=True`, and is never cut by the hard stop; the plan then goes on where the
   clock says (items it covered are `skipped`, the one it interrupted resumes as a second, `partial` row).
   `priority` (ưu tiên) airs at the next item boundary of the run on air (later items move later; the hard stop
   still holds), is refused inside a blackout. With no run on air a break-in plays at once on its own thread.
@@ -63,6 +64,7 @@ from broadcaster.problems import BroadcasterError, Problem
 from broadcaster.sinks import Sink, SinkFailure
 
 SinkFactory = Callable[[str], Sink]
+EMERGENCY_FADE_SECONDS = 0.1  # what was on air fades this long before an emergency (a fade, not a click)
 logger = logging.getLogger(__name__)
 
 
@@ -110,6 +112,7 @@ class Engine:
         self._run_lock = threading.Lock()
         self._state_lock = threading.Lock()
         self._on_air = False
+        self._sink_on_air: Sink | None = None  # set by _Playback, for break_in() to wake a waiting write
         self._stop = threading.Event()
         self._tickets: dict[int, BreakInTicket] = {}
         # play_run calls between their call and their return (waiting or playing), by the caller's run key,
@@ -198,6 +201,9 @@ class Engine:
         with self._state_lock:
             self._requests.put(ticket)
             idle = not self._on_air
+            sink = self._sink_on_air
+        if sink is not None and level == "emergency":
+            sink.wake()  # the engine thread may be waiting up to a block for room in the sink
         if idle:
             threading.Thread(target=self._play_alone, name="break-in", daemon=True).start()
         return ticket
@@ -250,6 +256,7 @@ class Engine:
             mixer.close()
             with self._state_lock:
                 self._on_air = False
+                self._sink_on_air = None
             # Break-ins that arrived as the run ended play on their own.
             if not self._requests.empty():
                 threading.Thread(target=self._play_alone, name="break-in", daemon=True).start()
@@ -262,7 +269,8 @@ class Engine:
             except queue.Empty:
                 return
             if ticket.level == "emergency" and mixer.voices:
-                voice = mixer.interrupt(ticket.item, ticket.reason)
+                play.drop_unheard()  # the emergency should not wait for audio queued ahead of the listener
+                voice = mixer.interrupt(ticket.item, ticket.reason, round(EMERGENCY_FADE_SECONDS * mixer.sr))
             elif ticket.level == "emergency" or not mixer.voices:
                 voice = mixer.play_now(ticket.item, ticket.reason)
             else:
@@ -370,6 +378,8 @@ class _Playback:
                     continue
                 self.sink = sink
                 self.mixer.decode_ahead = not sink.realtime  # faster than real time: decode on every core
+                with self.e._state_lock:
+                    self.e._sink_on_air = sink
                 self.sink_frame = 0
                 self.sink_wall0 = self.clock.now()
                 if errors:
@@ -381,6 +391,16 @@ class _Playback:
             if self.clock.now() + timedelta(seconds=delay) >= self._hard_stop_wall() or self.e._stop.is_set():
                 raise SinkFailure(",".join(self.e.settings.output_devices), "; ".join(dict.fromkeys(errors)))
             self.clock.sleep_until(self.clock.now() + timedelta(seconds=delay))
+
+    def drop_unheard(self) -> None:
+        """Have the sink drop what it holds unheard and render those frames again (an emergency cuts in
+        there, right after what the listener has heard or the device already holds)."""
+        dropped = self.sink.discard() if self.sink is not None else 0
+        if dropped > 0:
+            self.sink_frame -= dropped
+            self.result.frames -= dropped
+            self.mixer.rewind(dropped)
+            self.offset = self.sink_frame - self.mixer.pos
 
     def _hard_stop_wall(self) -> datetime:
         return self.run_start + timedelta(seconds=self.mixer.hard_stop / self.sr)
@@ -405,6 +425,7 @@ class _Playback:
             while (sink.heard_time(self.sink_frame) is None or time.monotonic() < settled) \
                     and time.monotonic() < opened + 3.0:
                 self.write(silence)
+            self.sink_frame -= sink.discard(device=False)  # the silence still queued need not be waited for
             late = self.lateness() or 0.0
         else:  # a file has no clock: wait (instantly, on a SimClock) for the right moment, no silence
             due = self.run_start + timedelta(seconds=self.mixer.pos / self.sr)
@@ -473,6 +494,8 @@ class _Playback:
             # on a busy machine is no reason to jump)
             late = late if step else (sorted(self.recent)[len(self.recent) // 2] if len(self.recent) >= 3 else None)
         if late is not None and abs(late) > self.e.resync_threshold:
+            if any(v.exempt for v in self.mixer.voices):
+                return  # never cut into an emergency (a sink restarted for it reads late): re-align after it
             self.recent.clear()
             logger.warning("%s: %+.1f ms off the clock (step %+.3f s): re-aligning", self.sink.name, late * 1000, step)
             frames = round(late * self.sr)

@@ -154,10 +154,12 @@ class Mixer:
         self.voices = keep
 
     # ---- changes while playing (called from the engine thread between blocks) ---------------------------
-    def interrupt(self, item: PlannedItem, reason: str) -> Voice:
-        """Emergency: fade out everything on air now, play `item`, then rejoin the plan where the wall
-        clock says it should be (items covered by the emergency are skipped)."""
-        cut_at = self.pos + self.interrupt_fade
+    def interrupt(self, item: PlannedItem, reason: str, fade: int | None = None) -> Voice:
+        """Emergency: fade out everything on air now (over `fade` frames, default `interrupt_fade`), play
+        `item`, then rejoin the plan where the wall clock says it should be (items covered by the emergency
+        are skipped)."""
+        fade = self.interrupt_fade if fade is None else max(1, fade)
+        cut_at = self.pos + fade
         length = max(1, round(item.duration * self.sr))
         em = self._breakin_voice(item, cut_at, cut_at + length, reason)
         after = cut_at + length
@@ -165,7 +167,7 @@ class Mixer:
             if v.started and not v.ended and v.end > cut_at:
                 old_end = v.end
                 v.end = cut_at
-                v.fade_out, v.xfade_out = self.interrupt_fade, False
+                v.fade_out, v.xfade_out = fade, False
                 v.notes.append(f"interrupted by emergency: {reason}")
                 if old_end > after:  # the rest of it airs after the emergency, wall-anchored
                     self.voices.append(Voice(
@@ -176,6 +178,15 @@ class Mixer:
         self.voices.append(em)
         self._sort()
         return em
+
+    def rewind(self, frames: int) -> None:
+        """The sink dropped the last `frames` rendered frames unheard (`Sink.discard`): render from there again.
+        Decoders reopen at the right file offset on their own (dec_pos no longer matches); an item whose start
+        was in the dropped audio has not started after all."""
+        self.pos -= frames
+        for v in self.voices:
+            if v.started and v.start >= self.pos:
+                v.started, v.actual_start = False, None
 
     def _join_after(self, frm: int, to: int, note: str) -> None:
         for v in list(self.voices):

@@ -55,12 +55,14 @@ def make_engine(setup: PlayoutSetup, log: AsRunLog, blackouts: Sequence[Window] 
     from broadcaster.clock import WallClock
     from broadcaster.engine import Engine
 
-    # preroll 2 s: the engine opens the device this early. It needs ~0.1 s to open, ~0.45 s until the sink can
-    # time a frame, and the frame written then is heard ~0.53 s later (the sink's queue + latency): ~1.05 s, more
-    # on a busy PC. At 1 s the first item of a run aired 50-80 ms late (tests/test_daemon_midnight.py).
+    # preroll (engine default 1.5 s): the engine opens the device this early. It needs ~0.1 s to open, then ~3
+    # blocks before the sink can time a frame, and the frame written then is heard ~3 blocks later: at least 2 s
+    # (at 1 s a run's first item aired 50-80 ms late, tests/test_daemon_midnight.py), 1 s + 4 blocks with big
+    # blocks (2.5 s at 16384). The daemon starts the engine 3 s ahead.
     # Re-alignment keeps the engine's 50 ms: the sink keeps the device on its nominal rate itself
     # (SoundDeviceSink), so a re-alignment is for a real clock step or an underrun; below 50 ms every small
     # underrun on a busy PC would skip and mark the item `partial`.
+    preroll = max(2.0, 1.0 + 4 * setup.audio.block_frames / setup.audio.sample_rate)
     return Engine(setup.audio_dir, setup.audio, sink_factory_for(setup),
                   WallClock(setup.zone), log, setup.zone,
-                  blackouts=blackouts, **({"preroll": 2.0} | tuning))
+                  blackouts=blackouts, **({"preroll": preroll} | tuning))

@@ -43,6 +43,15 @@ class Sink(Protocol):
         """time.monotonic() at which sink frame `frame` (counted from open) is heard; None if not known yet
         (or for sinks that are not real-time)."""
 
+    def wake(self) -> None:
+        """From any thread: a write() blocked waiting for the device returns as soon as it can."""
+
+    def discard(self, device: bool = True) -> int:
+        """Drop audio written but not yet heard, as far as the backend allows (an emergency should not wait for
+        it; `device=False`: only what the sink queues itself, never restarting the device); returns how many
+        frames were dropped. The next frame written is heard right after the last one kept, and sink frame
+        numbers go back by that many."""
+
     def close(self, drain: bool = True) -> None: ...
 
 
@@ -74,6 +83,12 @@ class NullSink:
 
     def heard_time(self, frame: int) -> float | None:
         return None
+
+    def wake(self) -> None:
+        pass
+
+    def discard(self, device: bool = True) -> int:
+        return 0
 
     def close(self, drain: bool = True) -> None:
         pass
@@ -123,10 +138,23 @@ class WavFileSink:
     def heard_time(self, frame: int) -> float | None:
         return None
 
+    def wake(self) -> None:
+        pass
+
+    def discard(self, device: bool = True) -> int:
+        return 0  # a file has no listener ahead of it: everything written counts
+
     def close(self, drain: bool = True) -> None:
         if self._wav is not None:
             self._wav.close()
             self._wav = None
+
+
+def _median(values: list[float]) -> float:
+    """The median of a short list (np.median costs ~20 µs of overhead per call, on every callback)."""
+    v = sorted(values)
+    k = len(v) // 2
+    return v[k] if len(v) % 2 else 0.5 * (v[k - 1] + v[k])
 
 
 def _device_arg(device: str | int | None) -> str | int | None:
@@ -161,6 +189,8 @@ class SoundDeviceSink:
     calibrate_callbacks = 8  # estimates pooled into one median (~0.4 s at 2048 frames, 44.1 kHz)
     rate_span_seconds = 20.0  # medians spanning this long before the device's own rate is fitted
     history = 1024  # medians kept for the fit (~6 minutes at 2048 frames)
+    flush_above = 0.15  # s of device latency above which discard() also drops what PortAudio holds
+    refit_seconds = 5.0  # how often the line is refitted once the rate is known
     max_drift = 1e-3  # the device's rate is trusted to be within 1000 ppm of nominal
     adapt_rate = True  # repeat/drop single samples so the device plays sink frames at the nominal rate
 
@@ -177,7 +207,9 @@ class SoundDeviceSink:
         self.underruns = 0
         # What we keep ahead of PortAudio: rides out scheduling hiccups on a busy machine; an emergency
         # break-in reaches the air this much later.
-        self._capacity = max(2 * block_frames, round(queue_seconds * sample_rate))  # frames, whatever the writes
+        # (at least two blocks: the callback takes a whole block at a time. The engine drops the silence queued
+        # while the sink warms up, Engine's align, so a deep queue does not delay the first item.)
+        self._capacity = max(2 * block_frames, round(queue_seconds * sample_rate))
         self._queue: queue.Queue[np.ndarray] = queue.Queue()
         self._room = threading.Event()  # set by the callback whenever it took audio
         self._current: np.ndarray | None = None
@@ -200,6 +232,11 @@ class SoundDeviceSink:
         self._stream = None
         self._error: str | None = None
         self._lock = threading.Lock()
+        self._feed_lock = threading.Lock()
+        self._paused = False  # stream aborted by discard(), not yet started again
+        self._woken = False  # wake() was called
+        self._restarted: tuple[float, int] | None = None  # (monotonic time, stream frame) of the restart
+        self.restart_delay = 0.1  # s from a restart to its first frame heard; measured after each restart
 
     def open(self) -> None:
         try:
@@ -229,7 +266,9 @@ class SoundDeviceSink:
     def _measure(self, t, status) -> None:
         """One more estimate of the base from this callback's DAC time; refit the clock when due."""
         self._callbacks += 1
-        if status.output_underflow:  # the device played silence nobody counted: measure afresh
+        # the device played silence nobody counted: measure afresh (a stream restarted by discard() reports
+        # underflows as it starts: nothing was lost there, and its provisional timing stays until measured)
+        if status.output_underflow and self._restarted is None:
             self.underruns += 1
             self._estimates.clear()
             self._history.clear()
@@ -243,14 +282,23 @@ class SoundDeviceSink:
         self._estimates.append(time.monotonic() + ahead - self._played / self.sample_rate)
         if len(self._estimates) < self._pool:
             return
-        self._history.append((self._played, float(np.median(self._estimates))))
+        self._history.append((self._played, _median(self._estimates)))
         self._estimates.clear()
-        played = np.array([h[0] for h in self._history], np.float64)
-        base = np.array([h[1] for h in self._history], np.float64)
-        ref = float(played[-1])
-        if played[-1] - played[0] < self.rate_span_seconds * self.sample_rate:
-            fit = (ref, float(np.median(base)), 0.0)  # too short to see the device's rate: nominal rate
+        if self._restarted is not None:  # first measurement after discard() restarted the stream
+            started, played = self._restarted
+            delay = self._history[-1][1] + played / self.sample_rate - started
+            if 0.01 < delay < 2.0:  # one block here (PortAudio primes the device); one odd reading of 0.4 ms seen
+                self.restart_delay = delay
+            self._restarted = None
+        ref = self._history[-1][0]
+        if ref - self._history[0][0] < self.rate_span_seconds * self.sample_rate:
+            fit = (ref, _median([h[1] for h in self._history]), 0.0)  # too short to see the rate: nominal rate
+        elif self._fit is not None and self._fit[2] != 0.0 \
+                and ref - self._fit[0] < self.refit_seconds * self.sample_rate:
+            return  # the line still holds; refitting ~1000 points on every callback cost ~3 s of CPU an hour
         else:
+            played = np.fromiter((h[0] for h in self._history), np.float64, len(self._history))
+            base = np.fromiter((h[1] for h in self._history), np.float64, len(self._history))
             slope, at_ref = np.polyfit(played - ref, base, 1)
             slope = float(np.clip(slope * self.sample_rate, -self.max_drift, self.max_drift)) / self.sample_rate
             fit = (ref, float(at_ref), slope)
@@ -262,6 +310,11 @@ class SoundDeviceSink:
 
     def _callback(self, outdata, frames, t, status) -> None:
         self._measure(t, status)
+        with self._feed_lock:  # discard() may empty the queue from the engine's thread
+            self._feed(outdata, frames)
+        self._room.set()
+
+    def _feed(self, outdata, frames) -> None:
         with self._lock:
             self._anchor = (self._consumed, self._played)
         # Keep the device on the nominal rate: it plays `1 + rate_error` stream frames per nominal second, so
@@ -269,7 +322,11 @@ class SoundDeviceSink:
         # 1 / |rate_error| frames, inaudible, and sink frames are then heard at the nominal rate.
         with self._lock:
             owed = round(self._rate_error * (self._consumed - self._adapt_from) - self._adapted)
-        owed = max(-2, min(2, owed))
+        # 2 samples per callback caught up only 120 ppm at 16384-frame blocks (this null sink: 260-340 ppm
+        # fast, items heard 16 ms early); one per 1024 frames allows ~1000 ppm at any block size. (np.interp
+        # of the whole block instead cost ~2.6 s of CPU an hour at 16384 frames.)
+        limit = max(2, frames // 1024)
+        owed = max(-limit, min(limit, owed))
         want = frames - owed
         if self._scratch.shape[0] < want:
             self._scratch = np.zeros((want + 2, self.channels), np.float32)
@@ -294,42 +351,108 @@ class SoundDeviceSink:
             owed = 0
             if self.frames_written > self._consumed + filled:  # data existed but came too late
                 self.underruns += 1
-        elif owed > 0:  # repeat samples in the middle of the block
-            mid = want // 2
-            outdata[:mid] = buf[:mid]
-            outdata[mid:mid + owed] = buf[mid - 1:mid] if mid else 0.0
-            outdata[mid + owed:] = buf[mid:]
-        elif owed < 0:  # drop samples in the middle of the block
-            mid = frames // 2
-            outdata[:mid] = buf[:mid]
-            outdata[mid:] = buf[mid - owed:]
+        elif owed:  # repeat (or drop) |owed| single samples spread evenly over the block
+            k, src, dst = abs(owed), 0, 0
+            for j in range(1, k + 1):
+                cut = want * j // (k + 1)
+                outdata[dst:dst + cut - src] = buf[src:cut]
+                dst += cut - src
+                src = cut
+                if owed > 0:
+                    outdata[dst] = buf[cut - 1]
+                    dst += 1
+                else:
+                    src += 1
+            outdata[dst:] = buf[src:want]
         else:
             outdata[:] = buf
         with self._lock:
             self._consumed += filled
             self._played += frames
             self._adapted += owed
-        self._room.set()
 
     def _finished(self) -> None:
-        if self._error is None:
+        if self._error is None and not self._paused:
             self._error = "the output stream stopped"
 
     def write(self, block: np.ndarray) -> None:
         if self._stream is None:
             raise SinkFailure(str(self.device), "not open")
         data = np.array(block, dtype=np.float32, copy=True)  # the engine reuses its buffer
+        if self._paused and self.frames_written - self._consumed >= self._capacity:
+            self._restart()
         deadline = time.monotonic() + self.stall_timeout
         while self.frames_written - self._consumed >= self._capacity:  # wait for room, not forever
             if self._error or not self._stream.active:
                 raise SinkFailure(str(self.device), self._error or "the output stream stopped")
             if time.monotonic() > deadline:
                 raise SinkFailure(str(self.device), f"took no audio for {self.stall_timeout:.1f} s")
+            if self._woken:  # a request waits behind this write: take the block over the limit, once
+                break
             self._room.clear()
             if self.frames_written - self._consumed >= self._capacity:
                 self._room.wait(0.1)
+        self._woken = False
         self._queue.put(data)
         self.frames_written += data.shape[0]
+
+    def wake(self) -> None:
+        """From any thread: a write() waiting for room returns now (with big blocks a wait lasts up to a block,
+        0.74 s at 32768 frames, and the engine takes requests between writes)."""
+        self._woken = True
+        self._room.set()
+
+    def discard(self, device: bool = True) -> int:
+        """Drop what waits in our queue (up to `queue_seconds`, or two blocks) and, when the device holds more
+        than `flush_above` seconds (big blocks), what PortAudio holds too: the stream is aborted at once and
+        started again by `write()` once the queue is full again (started empty, PortAudio would prime its
+        buffer with silence). The frames dropped are those not heard when the stream stopped, by the clock
+        fit; the clock is then measured afresh, as after an underrun."""
+        with self._feed_lock:
+            dropped = self.frames_written - self._consumed
+            self._queue = queue.Queue()
+            self._current = None
+            self.frames_written = self._consumed
+        self._room.set()
+        stream = self._stream
+        if not device or stream is None or self._paused or stream.latency <= self.flush_above \
+                or self.heard_time(0) is None:
+            return dropped
+        self._paused = True  # before abort(): its finished callback is not a failure
+        try:
+            stream.abort()
+        except self._sd.PortAudioError as err:
+            self._error = f"could not stop the stream: {err}"
+            return dropped
+        stopped = time.monotonic()
+        with self._feed_lock:
+            h0, h1 = self.heard_time(self._consumed), self.heard_time(self._consumed + self.sample_rate)
+            held = min(self._consumed, max(0, round((h0 - stopped) * self.sample_rate / (h1 - h0))))
+            self._consumed -= held
+            self.frames_written = self._consumed
+            self._estimates.clear()
+            self._history.clear()
+            self._callbacks = 0
+            with self._lock:
+                self._fit, self._rate_error, self._adapt_from, self._adapted = None, 0.0, self._consumed, 0
+                self._anchor = (self._consumed, self._played)
+                self._provisional(stopped)  # the engine renders (and logs) before the stream runs again
+        return dropped + held
+
+    def _provisional(self, started: float) -> None:
+        """Until the restarted stream is measured (~0.5 s), its first frame is taken to be heard
+        `restart_delay` after it starts, as measured last time (under self._lock)."""
+        self._restarted = (started, self._played)
+        self._fit = (self._played, started + self.restart_delay - self._played / self.sample_rate, 0.0)
+
+    def _restart(self) -> None:
+        try:
+            self._stream.start()
+        except self._sd.PortAudioError as err:
+            raise SinkFailure(str(self.device), f"could not restart the stream: {err}") from err
+        self._paused = False
+        with self._lock:
+            self._provisional(time.monotonic())
 
     def heard_time(self, frame: int) -> float | None:
         """Sink frames not yet handed over are heard right after the last one handed over (the queue plays on
@@ -345,12 +468,17 @@ class SoundDeviceSink:
     def close(self, drain: bool = True) -> None:
         if self._stream is None:
             return
+        if self._paused and drain:
+            self._restart()
         if drain:
             deadline = time.monotonic() + self.stall_timeout + len(self._queue.queue) * 0.5
             while (self._consumed < self.frames_written and time.monotonic() < deadline
                    and self._stream.active and not self._error):
                 time.sleep(0.01)
-            time.sleep(self._stream.latency)  # what PortAudio holds after our last frame
+            # What PortAudio and the sound server hold after our last frame: until the sink's clock says the
+            # last frame is heard (stream.latency alone cut the last ~0.1 s at 16384-frame blocks).
+            heard_end = self.heard_time(self.frames_written)
+            time.sleep(self._stream.latency if heard_end is None else max(0.0, heard_end - time.monotonic()) + 0.02)
         try:
             self._stream.abort()
             self._stream.close()
@@ -431,6 +559,16 @@ class SimpleAudioSink:
         if self._t_first is None:
             return None
         return self._t_first + frame / self.sample_rate
+
+    def wake(self) -> None:
+        pass  # write() sleeps until a chunk is due; at most `chunk_seconds`
+
+    def discard(self, device: bool = True) -> int:
+        """Drop the chunk being filled; chunks already handed to ALSA play out (simpleaudio cannot stop one
+        without a click at a random point)."""
+        dropped, self._fill = self._fill, 0
+        self.frames_written -= dropped
+        return dropped
 
     def close(self, drain: bool = True) -> None:
         if self._fill and drain:

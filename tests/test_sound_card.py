@@ -161,7 +161,7 @@ def test_a_clock_step_mid_slot_is_detected_and_playout_re_aligns(tmp_path, audio
     assert abs(heard - (mono_t0 + 3.0 - 0.5)) < START_TOLERANCE  # n3 on time by the new (stepped) clock
 
 
-@pytest.mark.parametrize("block_frames", [2048, 8192])
+@pytest.mark.parametrize("block_frames", [2048, 8192, 16384])
 def test_the_daemons_sink_knows_when_frames_are_heard_soon_after_opening(tmp_path, pulse, block_frames):  # noqa: F811
     """A restart must be back on air within 2 s, and the engine cannot line up before the sink can say when a
     frame will be heard. That wait must not grow with the block: when the daemon's sink read its latency at the
@@ -184,10 +184,12 @@ def test_the_daemons_sink_knows_when_frames_are_heard_soon_after_opening(tmp_pat
             sink.write(silence)
             frames += 1024
         known = time.monotonic() - opened
+        frames -= sink.discard(device=False)  # as the engine does: the silence queued meanwhile is dropped
         heard = sink.heard_time(frames)
         assert heard is not None and known < 1.0, f"{known:.2f} s before the sink could time a frame"
-        # ...and the frame written now is heard within a second (queue + device latency), not seconds later.
-        assert heard - time.monotonic() < 1.0
+        # ...and the frame written then is heard soon (queue + device latency: 0.5 s at 2048 frames, 1.2 s at
+        # 16384): from opening the sink to the first timed frame on air is what a restart waits (goal: 2 s).
+        assert heard - opened < 1.8, f"{heard - opened:.2f} s from opening to the first timed frame heard"
     finally:
         sink.close(drain=False)
         recorder.stop()
