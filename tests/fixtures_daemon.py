@@ -257,7 +257,7 @@ class FakeWallClock:
 
 
 def noise_station(tmp: Path, slots: list[tuple[str, str, str]], *, item_seconds: float = 4.0, files: int = 6,
-                  backend: str = "sounddevice") -> Path:
+                  backend: str = "sounddevice", block_frames: int | None = None) -> Path:
     """config.yaml + playlists/ + a catalogued library of `files` seeded noise clips ("Noise 1".."Noise N",
     tests.engine_audio.noise(seed)) that a recording can be searched for sample-exactly; `slots` as
     (id, "HH:MM:SS" start, end), daily. Returns the config."""
@@ -274,7 +274,8 @@ def noise_station(tmp: Path, slots: list[tuple[str, str, str]], *, item_seconds:
     (tmp / "config.yaml").write_text(
         "station: {commune: Xã Thử, name: Đài xã Thử, id: thu}\ntimezone: Asia/Ho_Chi_Minh\nslots:\n"
         + "\n".join(lines) + f"\naudio:\n  backend: {backend}\n  output_devices: [default]\n"
-        "  crossfade_categories: []\n  fade_seconds: 0.01\n", encoding="utf-8")
+        "  crossfade_categories: []\n  fade_seconds: 0.01\n"
+        + (f"  block_frames: {block_frames}\n" if block_frames else ""), encoding="utf-8")
     (tmp / "playlists" / "tones.yaml").write_text(
         "name: Tones\norder: sequential\nsequence:\n  - category: tone\nfill: tone\n", encoding="utf-8")
     return tmp / "config.yaml"

@@ -88,8 +88,10 @@ def check_heard(rows: list[dict], recording, recorder, clock: FakeWallClock, off
 
 
 def test_steps_forward_while_idle_and_while_playing_skip_to_where_the_new_clock_is(tmp_path, pulse):
+    # 2048-frame blocks: the statuses below are item by item, and at the default 16384 the ~1.5 s already queued
+    # at the sink when the step is seen plays first, which moves the cut one 3 s item later (same behaviour).
     config = noise_station(tmp_path, [("a", "10:00:06", "10:00:12"), ("b", "10:01:55", "10:02:13")],
-                           item_seconds=ITEM)
+                           item_seconds=ITEM, block_frames=2048)
     clock = FakeWallClock(tmp_path, at("10:00:00"))
     recorder = Recorder(pulse)
     daemon = DaemonProcess(config, clock.env(pulse.env))
@@ -125,8 +127,9 @@ def test_steps_forward_while_idle_and_while_playing_skip_to_where_the_new_clock_
 
 
 def test_steps_back_while_idle_and_while_playing_hold_until_the_new_clock_catches_up(tmp_path, pulse):
+    # 2048-frame blocks, as above: the hold lands in the item the step was made in
     config = noise_station(tmp_path, [("a", "10:00:06", "10:00:12"), ("b", "10:00:18", "10:00:30")],
-                           item_seconds=ITEM)
+                           item_seconds=ITEM, block_frames=2048)
     clock = FakeWallClock(tmp_path, at("10:00:00"))
     recorder = Recorder(pulse)
     daemon = DaemonProcess(config, clock.env(pulse.env))
