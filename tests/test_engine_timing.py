@@ -43,6 +43,12 @@ class DriftingCard:
     def heard_time(self, frame: int) -> float:
         return self.t0 + LATENCY + frame / RATE - (self.early if frame >= self.from_frame else 0.0)
 
+    def wake(self) -> None:
+        pass
+
+    def discard(self, device: bool = True) -> int:
+        return 0  # the model queues nothing of its own: every frame written is on its way to the listener
+
     def close(self, drain: bool = True) -> None:
         pass
 
