@@ -276,15 +276,18 @@ class Engine:
             else:
                 voice = mixer.insert_at_boundary(ticket.item, ticket.reason)
             if voice is None:
-                ticket.entry = self.log.append(
-                    planned_start=ticket.item.start, actual_start=None, actual_end=None, status="skipped",
-                    title=ticket.item.title, file=ticket.item.file, sha256=ticket.item.sha256,
-                    category=ticket.item.category, level=ticket.level,
-                    reason=f"{ticket.reason}; no item boundary before the slot end")
-                play.result.entries.append(ticket.entry)
-                ticket.done.set()
+                self._skip_ticket(ticket, play, "no item boundary before the slot end")
             else:
                 self._tickets[id(voice)] = ticket
+
+    def _skip_ticket(self, ticket: BreakInTicket, play: _Playback, why: str) -> None:
+        """A priority break-in that found no item boundary: a `skipped` row, and its ticket answered."""
+        ticket.entry = self.log.append(
+            planned_start=ticket.item.start, actual_start=None, actual_end=None, status="skipped",
+            title=ticket.item.title, file=ticket.item.file, sha256=ticket.item.sha256,
+            category=ticket.item.category, level=ticket.level, reason=f"{ticket.reason}; {why}")
+        play.result.entries.append(ticket.entry)
+        ticket.done.set()
 
     def _take_replacement(self, mixer: Mixer, play: _Playback, key: object) -> None:
         with self._state_lock:
@@ -295,14 +298,8 @@ class Engine:
         # a new slot end or blackout holds too, but never sooner than a hard fade from now
         mixer.hard_stop = max(frames_between(mixer.run_start, hard_stop, mixer.sr), mixer.pos + mixer.hard_fade)
         for voice in mixer.replace_upcoming(items, "joined after a re-plan"):
-            ticket = self._tickets.pop(id(voice))
-            ticket.entry = self.log.append(
-                planned_start=ticket.item.start, actual_start=None, actual_end=None, status="skipped",
-                title=ticket.item.title, file=ticket.item.file, sha256=ticket.item.sha256,
-                category=ticket.item.category, level=ticket.level,
-                reason=f"{ticket.reason}; no item boundary before the slot end after a re-plan")
-            play.result.entries.append(ticket.entry)
-            ticket.done.set()
+            self._skip_ticket(self._tickets.pop(id(voice)), play,
+                              "no item boundary before the slot end after a re-plan")
         upcoming = [v for v in mixer.voices if v.kind == "plan" and not v.started]
         if upcoming:
             at = (mixer.run_start + timedelta(seconds=upcoming[0].start / mixer.sr)).astimezone(self.zone)
