@@ -28,8 +28,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS asrun (
     id INTEGER PRIMARY KEY,
     planned_start TEXT,          -- ISO 8601 with offset, millisecond precision; NULL for unplanned break-ins
-    actual_start TEXT,           -- when audio of this item first reached the sink
-    actual_end TEXT,             -- when its last sample reached the sink (or it was cut)
+    actual_start TEXT,           -- when audio of this item was first heard at the sink
+    actual_end TEXT,             -- when its last sample was heard (or it was cut); the row is written after it
     slot TEXT NOT NULL DEFAULT '',
     category TEXT NOT NULL DEFAULT '',
     title TEXT NOT NULL DEFAULT '',

@@ -33,12 +33,16 @@ API (the daemon, play-now and simulate use only this):
   written). A break-in that cannot air gets a `skipped` row whose planned start is when it was asked for (so
   `log show --date` finds it).
 - A re-plan reaches the run on air: `replace_upcoming` swaps the items not yet started for the new plan's,
-  at the next block. The item on air (rendered; crossfade-in begun) is never cut; a new item due before it
+  at the next block. The item on air (rendered; crossfade-in begun; or cut by an emergency, its rest waiting
+  to resume after it) is never cut; a new item due before it
   ends joins at its end at the right offset (`partial`, "joined after a re-plan"), or crossfades where the
   new plan crossfades at the same frame; everything else starts at its planned frame, so joins stay
   sample-exact. Waiting priority break-ins go back in line at the next boundary.
 - As-run rows: one per item that reached (or failed to reach) the sink; actual start/end are the times the
-  first/last frame is heard (sink latency included), millisecond precision, station zone.
+  first/last frame is heard (sink latency included), millisecond precision, station zone. On a real-time sink
+  a row is written once the sink's clock says the item's end is heard, never for audio still queued: a power
+  cut leaves no row claiming it, an emergency that drops the queue cuts (`partial`) the items whose end was in
+  it, a sink failure makes them `failed`. A file sink has no queue: rows as the last block is written.
 """
 
 from __future__ import annotations
@@ -315,6 +319,15 @@ class Engine:
             play.answered.append(ticket)  # told once the sink has played it out
 
 
+@dataclass
+class _Unheard:
+    """A row waiting for its sink frame to be heard."""
+
+    frame: int
+    event: Event
+    wall: datetime | None = None  # when it is heard, once timed (`flush_heard` times it when it writes it)
+
+
 class _Playback:
     """One run on one sink at a time: block loop, timing, sink failures, as-run rows."""
 
@@ -338,20 +351,30 @@ class _Playback:
         self.next_check = 0.0
         self.sink_note = ""
         self.answered: list[BreakInTicket] = []
+        # Rows of a real-time sink wait here until the sink's clock says their frame is heard (a row written
+        # when its last block was handed over claimed up to ~1.5 s not yet heard, which an emergency or a
+        # power cut can take away). In the mixer's order, as rows were written before.
+        self.unheard: list[_Unheard] = []
         self.recent: list[float] = []  # last lateness readings, 4 a second: act on their median
         self.flexible = False  # True for a break-in on an idle engine: its start may slip, its content not
 
     # ---- timing -------------------------------------------------------------------------------------------
     def heard_wall(self, sink_frame: int) -> datetime:
         if self.sink.realtime:
-            mono = self.sink.heard_time(sink_frame)
-            if mono is None:
-                # The sink cannot say (it measures afresh after an underrun): the frame was lined up to be heard
-                # at its due time. Not "now": the frame rendered now is heard a queue later, and the as-run log
-                # had items start up to ~1 s before they did (tests/test_daemon_midnight.py on a busy machine).
-                mono = self.mono0 + (sink_frame - self.offset) / self.sr
-            return self.clock.now() + timedelta(seconds=mono - self.clock.monotonic())
+            return self.clock.now() + timedelta(seconds=self.heard_mono(sink_frame) - self.clock.monotonic())
         return self.sink_wall0 + timedelta(seconds=sink_frame / self.sr)
+
+    def heard_mono(self, sink_frame: int) -> float:
+        """Monotonic time at which `sink_frame` is heard (real-time sinks). Not after the sink drained: the
+        sounddevice sink counts the silence it fills after its queue ran dry, so it then times the frames before
+        that silence too late (the last item of a run was logged 0.67 s late, timed after the drain)."""
+        mono = self.sink.heard_time(sink_frame)
+        if mono is None:
+            # The sink cannot say (it measures afresh after an underrun): the frame was lined up to be heard
+            # at its due time. Not "now": the frame rendered now is heard a queue later, and the as-run log
+            # had items start up to ~1 s before they did (tests/test_daemon_midnight.py on a busy machine).
+            mono = self.mono0 + (sink_frame - self.offset) / self.sr
+        return mono
 
     def lateness(self) -> float | None:
         """Seconds the next mixer frame will be heard after it should be (negative: early)."""
@@ -391,12 +414,22 @@ class _Playback:
 
     def drop_unheard(self) -> None:
         """Have the sink drop what it holds unheard and render those frames again (an emergency cuts in
-        there, right after what the listener has heard or the device already holds)."""
-        dropped = self.sink.discard() if self.sink is not None else 0
+        there, right after what the listener has heard or the device already holds). Items whose end was in
+        the dropped audio did not end: they are back on air, their rows not written (the emergency's cut
+        gives them `partial` rows ending where they are heard to end)."""
+        if self.sink is None:
+            return
+        self.flush_heard()  # before the sink's clock is measured afresh
+        dropped = self.sink.discard()
         if dropped > 0:
             self.sink_frame -= dropped
             self.result.frames -= dropped
-            self.mixer.rewind(dropped)
+            cut = [row for row in self.unheard if row.frame > self.sink_frame]
+            self.unheard = [row for row in self.unheard if row.frame <= self.sink_frame]
+            for row in cut:
+                if row.event.kind != "end":  # a skip or failure stays one
+                    self.write_row(row.event, None)
+            self.mixer.rewind(dropped, [row.event.voice for row in cut if row.event.kind == "end"])
             self.offset = self.sink_frame - self.mixer.pos
 
     def _hard_stop_wall(self) -> datetime:
@@ -470,6 +503,7 @@ class _Playback:
         except SinkFailure as err:
             self.on_failure(err)
             return
+        self.flush_heard()  # the write waited up to a block for room: rows heard meanwhile
         self.result.frames += n
         self.offset = self.sink_frame - self.mixer.pos
         self.check_timing()
@@ -509,13 +543,14 @@ class _Playback:
     def on_failure(self, err: SinkFailure) -> None:
         self.result.sink_failures.append(str(err))
         failed_at = self.clock.now()
+        self.lose_unheard(failed_at, f"sound card failed: {err}")
         try:
             self.sink.close(drain=False)
         except Exception:  # noqa: BLE001 - a dead device may fail to close too; it is gone either way
             pass
         for v in self.mixer.voices:
             if v.started and not v.ended and v.actual_start is not None:
-                self.append(v, "failed", v.actual_start, failed_at, f"sound card failed: {err}")
+                self.append_failed(v, failed_at, f"sound card failed: {err}")
                 v.actual_start = None  # the rest of it, if any, gets its own row when the card is back
                 v.notes.append("resumed after a sound card failure")
         self.sink = None
@@ -534,16 +569,21 @@ class _Playback:
     def finish(self) -> None:
         self.log_events(self.mixer.take_events(), self.sink_frame)
         if self.sink is not None:
+            for row in self.unheard:  # timed now, while the sink's queue still plays (see heard_mono)
+                row.wall = self.heard_wall(row.frame)
             try:
-                self.sink.close(drain=True)
-            except SinkFailure:
-                pass
+                self.sink.close(drain=True)  # returns once the last frame is heard
+            except SinkFailure as err:
+                self.lose_unheard(self.clock.now(), f"sound card failed: {err}")
+            self.flush_heard(everything=True)
             self.result.underruns += self.sink.underruns
         for ticket in self.answered:
             ticket.done.set()
 
     # ---- as-run rows --------------------------------------------------------------------------------------
     def log_events(self, events: list[Event], block_sink_start: int) -> None:
+        """Start times are noted; rows are written now on a sink without a queue (a file: its frames count
+        as heard once written), else once their frame is heard (`flush_heard`)."""
         for ev in events:
             v = ev.voice
             if ev.kind == "start":
@@ -551,16 +591,52 @@ class _Playback:
                 if self.sink_note:
                     v.info.append(self.sink_note)
                     self.sink_note = ""
-            elif ev.kind == "end":
-                if v.actual_start is None:  # resumed after a failure: starts at this run's first block
-                    v.actual_start = self.heard_wall(block_sink_start)
-                end = self.heard_wall(block_sink_start + ev.at)
-                whole = not v.notes and v.end - v.start == v.planned_frames and v.offset == 0
-                self.append(v, "aired" if whole else "partial", v.actual_start, end, "")
+                continue
+            if ev.kind == "end" and v.actual_start is None:  # resumed after a failure: starts at this block
+                v.actual_start = self.heard_wall(block_sink_start)
+            frame = block_sink_start + (ev.at or 0)
+            if self.sink is not None and self.sink.realtime:
+                self.unheard.append(_Unheard(frame, ev))
             else:
-                status = "failed" if ev.kind == "fail" else "skipped"
-                end = self.clock.now() if v.actual_start else None
-                self.append(v, status, v.actual_start, end, ev.reason)
+                self.write_row(ev, self.heard_wall(frame) if self.sink is not None else None)
+
+    def flush_heard(self, everything: bool = False, guess: bool = False) -> None:
+        """Write the rows whose frame the sink's clock says is heard by now (`everything`: the sink drained;
+        `guess`: now, even if the sink's clock is provisional)."""
+        if not (everything or guess) and getattr(self.sink, "provisional", False):
+            return  # its clock is a guess until it has measured the stream it restarted (~1 s): wait for it
+        now = self.clock.monotonic()
+        while self.unheard and (everything or self.heard_mono(self.unheard[0].frame) <= now):
+            row = self.unheard.pop(0)
+            self.write_row(row.event, row.wall or self.heard_wall(row.frame))
+
+    def lose_unheard(self, at: datetime, reason: str) -> None:
+        """The sink failed at `at`: rows heard by then are written as heard; the items whose end was still
+        queued did not air to their end (`failed`, like the items on air)."""
+        self.flush_heard(guess=True)
+        lost, self.unheard = self.unheard, []
+        for row in lost:
+            if row.event.kind == "end":
+                self.append_failed(row.event.voice, at, reason)
+            else:
+                self.write_row(row.event, None)
+
+    def write_row(self, ev: Event, heard: datetime | None) -> None:
+        """The row for a mixer event; `heard`: when its frame is heard (the end of an item that ended)."""
+        v = ev.voice
+        if ev.kind == "end":
+            end = heard
+            whole = not v.notes and v.end - v.start == v.planned_frames and v.offset == 0
+            self.append(v, "aired" if whole else "partial", v.actual_start, end, "")
+        else:
+            status = "failed" if ev.kind == "fail" else "skipped"
+            end = self.clock.now() if v.actual_start else None
+            self.append(v, status, v.actual_start, end, ev.reason)
+
+    def append_failed(self, v: Voice, at: datetime, reason: str) -> None:
+        """A `failed` row for an item cut at `at`; no times if its start was not heard by then."""
+        heard = v.actual_start is not None and v.actual_start < at
+        self.append(v, "failed", v.actual_start if heard else None, at if heard else None, reason)
 
     def append(self, v: Voice, status: str, start: datetime | None, end: datetime | None, reason: str) -> None:
         item = v.item

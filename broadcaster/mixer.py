@@ -28,6 +28,7 @@ from broadcaster.model import PlannedItem
 PREFETCH_SECONDS = 2.0  # start ffmpeg this early so its start-up never delays a block
 PREFETCH_ITEMS = 2
 JUMP_FADE_SECONDS = 0.01  # fade around a re-alignment jump
+HARD_STOP_NOTE = "faded out before the hard stop (slot end or blackout)"
 
 
 def frames_between(a: datetime, b: datetime, sample_rate: int) -> int:
@@ -59,6 +60,7 @@ class Voice:
     ended: bool = False
     failed: str = ""  # why it cannot play (reported when its time comes)
     exempt: bool = False  # an emergency: the hard stop does not cut it
+    resumed: bool = False  # the rest of an item an emergency cut: on air, though it starts after the emergency
     decoder: Decoder | None = None
     bed: Decoder | None = None
     dec_pos: int = -1  # mixer frame the decoder's next frame belongs to
@@ -173,17 +175,24 @@ class Mixer:
                     self.voices.append(Voice(
                         item=v.item, start=after, end=old_end, offset=v.file_offset_at(after), gain=v.gain,
                         fade_in=self.fade, fade_out=self.fade, planned_frames=v.planned_frames,
-                        notes=[f"resumed after emergency: {reason}"]))
-        self._join_after(cut_at, after, f"pre-empted by emergency: {reason}")
+                        notes=[f"resumed after emergency: {reason}"], resumed=True))
+        # from now, not from the cut: an item due inside the fade would otherwise sound under the emergency
+        self._join_after(self.pos, after, f"pre-empted by emergency: {reason}")
         self.voices.append(em)
         self._sort()
         return em
 
-    def rewind(self, frames: int) -> None:
+    def rewind(self, frames: int, unended: list[Voice] = ()) -> None:
         """The sink dropped the last `frames` rendered frames unheard (`Sink.discard`): render from there again.
         Decoders reopen at the right file offset on their own (dec_pos no longer matches); an item whose start
-        was in the dropped audio has not started after all."""
+        was in the dropped audio has not started after all; `unended`, the items whose end was in it, are
+        back on air (what comes next, an emergency, fades them like anything else on air)."""
         self.pos -= frames
+        for v in unended:
+            v.ended = False
+            v.notes = [n for n in v.notes if n != HARD_STOP_NOTE]
+            self.voices.append(v)
+        self._sort()
         for v in self.voices:
             if v.started and v.start >= self.pos:
                 v.started, v.actual_start = False, None
@@ -241,8 +250,8 @@ class Mixer:
         before that ends joins there at the right offset (partial, `note`), or crossfades with the item on air
         where the new plan crossfades at the same frame. Waiting priority break-ins go back in line at the
         next boundary. Returns the break-ins that no longer fit before the hard stop (closed, not placed)."""
-        on_air = [v for v in self.voices if v.started and not v.ended]
-        waiting = [v for v in self.voices if not v.started and not v.ended]
+        on_air = [v for v in self.voices if (v.started or v.resumed) and not v.ended]
+        waiting = [v for v in self.voices if not (v.started or v.resumed) and not v.ended]
         for v in waiting:
             self._close_voice(v)
         breakins = [v for v in waiting if v.kind == "break-in"]
@@ -384,7 +393,7 @@ class Mixer:
             if stop <= q:
                 v.ended = True
                 if stop < v.end:
-                    v.notes.append("faded out before the hard stop (slot end or blackout)")
+                    v.notes.append(HARD_STOP_NOTE)
                 events.append(Event("end", v, max(0, stop - p)))
                 self._close_voice(v)
         if not filled:

@@ -439,6 +439,12 @@ class SoundDeviceSink:
                 self._provisional(stopped)  # the engine renders (and logs) before the stream runs again
         return dropped + held
 
+    @property
+    def provisional(self) -> bool:
+        """True from a restart by discard() until the restarted stream is measured: `heard_time` is a guess
+        (the last restart's delay) meanwhile."""
+        return self._restarted is not None
+
     def _provisional(self, started: float) -> None:
         """Until the restarted stream is measured (~0.5 s), its first frame is taken to be heard
         `restart_delay` after it starts, as measured last time (under self._lock)."""

@@ -168,3 +168,31 @@ def test_a_re_plan_reaches_the_run_it_names_while_the_next_run_waits_for_the_dev
     assert [e.title for e in later["result"].entries] == ["n1"]  # B's own re-plan, applied when it began
     assert find(read_wav(outputs[0]), noise(4, 3.0)[RATE:2 * RATE])[0] == 4 * RATE
     assert engine.replace_upcoming([], T0, key="a") is False  # both over
+
+
+@pytest.mark.parametrize("swap", [True, False])
+def test_a_re_plan_during_an_emergency_keeps_the_rest_of_the_item_it_cut(tmp_path, audio, swap):
+    """The rest of the item an emergency cut is on air (it resumes after the emergency); a re-plan arriving
+    meanwhile replaces only what has not started: the operator's new item 1, or a slot gone from the plan."""
+    write_wav(audio / "em.wav", noise(8, 1.0))
+    old = chain([("n1.wav", 3.0), ("n2.wav", 3.0), ("n3.wav", 3.0)])
+    new = chain([("n4.wav", 3.0), ("n2.wav", 3.0), ("n3.wav", 3.0)]) if swap else []
+    stop = T0 + timedelta(seconds=10)
+    fired = []
+
+    def trigger(frames):
+        if frames >= RATE // 2 and not fired:
+            fired.append(holder["engine"].break_in(audio / "em.wav", "emergency", "cháy chợ"))
+        if frames >= RATE and len(fired) == 1:  # the emergency is on air, n1's rest waits for its end
+            fired.append(holder["engine"].replace_upcoming(new, stop))
+
+    out, result, log = run(tmp_path, audio, old, stop, on_write=trigger)
+    assert fired[1] is True
+    lag, height = find(out, noise(1, 3.0)[2 * RATE:round(2.9 * RATE)])
+    assert lag == 2 * RATE and height > 0.999  # n1's rest, on the clock, after the emergency
+    assert find(out, noise(4, 3.0)[2 * RATE:round(2.9 * RATE)])[1] < 0.1  # the new item 1 never aired
+    rows = [(e.title, e.status) for e in result.entries]
+    assert rows == [("n1", "partial"), ("em", "aired"), ("n1", "partial")] + (
+        [("n2", "aired"), ("n3", "aired")] if swap else [])
+    assert "resumed after emergency: cháy chợ" in result.entries[2].reason
+    assert log.verify().ok
