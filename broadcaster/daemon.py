@@ -330,7 +330,7 @@ class Daemon:
     def _check_priority(self) -> None:
         """Every tick: clips the engine is done with are no longer kept; waiting ones past their slot expire."""
         with self._lock:
-            # the row is written as the clip's last block goes to the sink (done is set only at the run's end)
+            # the row is written once the clip's end is heard (done is set only at the run's end)
             done = [(r, t) for r, t in self._priority_tickets.values() if t.entry is not None or t.done.is_set()]
             for request, _ in done:
                 del self._priority_tickets[request.id]

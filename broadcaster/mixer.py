@@ -14,7 +14,7 @@ inside the block where they happened, so the engine can turn them into times at 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -182,7 +182,7 @@ class Mixer:
         self._sort()
         return em
 
-    def rewind(self, frames: int, unended: list[Voice] = ()) -> None:
+    def rewind(self, frames: int, unended: Sequence[Voice] = ()) -> None:
         """The sink dropped the last `frames` rendered frames unheard (`Sink.discard`): render from there again.
         Decoders reopen at the right file offset on their own (dec_pos no longer matches); an item whose start
         was in the dropped audio has not started after all; `unended`, the items whose end was in it, are
