@@ -81,6 +81,25 @@ def test_kill_9_mid_slot_then_restart_resumes_the_item_at_its_offset(tmp_path, p
     assert longest_silence(loud_seconds(samples)) < 2.0
 
 
+def test_kill_9_while_an_items_end_is_queued_leaves_no_row_claiming_it(tmp_path, pulse):
+    """At the default 16384-frame blocks the sink holds ~0.7-1.5 s ahead of the listener: a row written when the
+    item's last block was queued said `aired` up to its planned end, after the kill. Rows wait until heard."""
+    env, _ = pulse
+    config, start = station_dir(tmp_path, 5, 30, item_seconds=6)
+    daemon = DaemonProcess(config, env)
+    time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 5.6))  # 0.4 s before the first item's end
+    killed = now_in_zone()
+    daemon.kill9()
+    rows = asrun(config, env, start.date())
+    assert not [r for r in rows if r["actual_end"] and at(r["actual_end"]) > killed], rows
+    again = DaemonProcess(config, env)
+    assert again.wait_for("previous stop cut 'Tone 0 330 Hz'", 10), again.text()
+    assert again.stop() == 0
+    first = [r for r in asrun(config, env, start.date()) if r["title"] == "Tone 0 330 Hz"]
+    assert first[0]["status"] == "partial" and "interrupted" in first[0]["reason"]
+    assert at(first[0]["actual_end"]) <= killed
+
+
 def test_emergency_interrupts_the_item_on_air(tmp_path, pulse):
     env, _ = pulse
     config, start = station_dir(tmp_path, 5, 20, item_seconds=6)
