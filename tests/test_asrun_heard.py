@@ -16,8 +16,8 @@ from broadcaster.clock import WallClock
 from broadcaster.config import AudioSettings
 from broadcaster.engine import Engine
 from broadcaster.sinks import sound_card_sink
-from tests.engine_audio import RATE, ZONE, chain, tone, write_wav
-from tests.fixtures_sound import Recorder, pulse  # noqa: F401 - pulse is a fixture
+from tests.engine_audio import RATE, ZONE, chain, noise, tone, write_wav
+from tests.fixtures_sound import Recorder, pulse, start_server, stop_server  # noqa: F401 - pulse is a fixture
 
 BLOCK = 16384  # the default audio.block_frames
 WINDOW = RATE // 50  # 20 ms
@@ -31,11 +31,11 @@ def level(x: np.ndarray, hz: float) -> np.ndarray:
     return 2 * np.hypot(frames @ np.cos(2 * np.pi * hz * t), frames @ np.sin(2 * np.pi * hz * t)) / WINDOW
 
 
-def engine_for(tmp_path, clock):
+def engine_for(tmp_path, clock, **tuning):
     settings = AudioSettings(output_devices=("default",), fade_seconds=0.005, block_frames=BLOCK)
     log = AsRunLog(tmp_path / "asrun.sqlite")
     engine = Engine(tmp_path / "audio", settings, lambda dev: sound_card_sink("sounddevice", dev, RATE, 2, BLOCK),
-                    clock, log, ZONE, preroll=3.5, resync_threshold=0.1)
+                    clock, log, ZONE, preroll=3.5, resync_threshold=0.1, **tuning)
     return engine, log
 
 
@@ -120,3 +120,40 @@ def test_a_row_is_written_once_its_end_is_heard_not_when_it_is_queued(tmp_path, 
         assert seen[row.title] >= heard_end - 0.06  # not before (16384-frame blocks queue up to ~1.5 s)
         assert seen[row.title] - heard_end < 0.8  # within about a block and a half after
         assert abs(mono(clock, row.actual_end) - heard_end) < 0.06
+
+
+def test_an_item_whose_end_was_queued_when_the_sound_card_died_is_failed_not_aired(tmp_path, monkeypatch):
+    server = start_server()  # a private server: this test kills it
+    try:
+        for key in ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH"):
+            monkeypatch.setenv(key, server.env[key])
+        Recorder(server).stop()  # the first stream on a fresh server can take ~2 s to run
+        audio = tmp_path / "audio"
+        for seed in (1, 2):
+            write_wav(audio / f"n{seed}.wav", noise(seed, 3.0))
+        write_wav(audio / "long.wav", noise(4, 10.0))
+        clock = WallClock(ZONE)
+        items = chain([("n1.wav", 3.0), ("n2.wav", 3.0), ("long.wav", 10.0)], t0=clock.now() + timedelta(seconds=4))
+        killed = []
+
+        def outage() -> None:  # 0.4 s before n1's end: its last block is queued
+            time.sleep((items[0].end - clock.now()).total_seconds() - 0.4)
+            killed.append(clock.now())
+            server.kill()
+            time.sleep(1.0)
+            server.restart()
+
+        thread = threading.Thread(target=outage)
+        thread.start()
+        engine, log = engine_for(tmp_path, clock, retry_delays=(0.2, 0.4))
+        result = engine.play_run(items, items[-1].end)
+        thread.join()
+    finally:
+        stop_server(server)
+    n1 = result.entries[0]
+    assert (n1.title, n1.status) == ("n1", "failed") and "sound card failed" in n1.reason
+    # cut when the engine saw the failure (as the item on air), not at its planned end after the kill
+    assert killed[0] < datetime.fromisoformat(n1.actual_end) < items[0].end
+    assert not any(e.status == "aired" for e in result.entries if e.title in ("n1", "n2"))
+    assert result.entries[-1].title == "long"  # back on air
+    assert log.verify().ok
