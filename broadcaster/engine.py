@@ -352,7 +352,7 @@ class _Playback:
         self.sink_note = ""
         self.answered: list[BreakInTicket] = []
         # Rows of a real-time sink wait here until the sink's clock says their frame is heard (a row written
-        # when its last block was handed over claimed up to ~1.5 s not yet heard, which an emergency or a
+        # when its last block was handed over claimed up to ~2 s not yet heard, which an emergency or a
         # power cut can take away). In the mixer's order, as rows were written before.
         self.unheard: list[_Unheard] = []
         self.recent: list[float] = []  # last lateness readings, 4 a second: act on their median

@@ -1,6 +1,6 @@
 """As-run rows say only what the listener heard: written once the sink's clock says the item's end is heard,
 never for audio an emergency took out of the sink's queue. Real null sink at the default 16384-frame blocks
-(~0.4-1.5 s queued ahead of the listener), recorded back from its monitor."""
+(up to ~2 s queued ahead of the listener), recorded back from its monitor."""
 
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ def test_a_row_is_written_once_its_end_is_heard_not_when_it_is_queued(tmp_path, 
         heard_end = rec.time_of((on[-1] + 1) * WINDOW)
         print(f"{row.title}: row readable {1000 * (seen[row.title] - heard_end):+.1f} ms after its end was heard; "
               f"as-run end {1000 * (mono(clock, row.actual_end) - heard_end):+.1f} ms from the recording")
-        assert seen[row.title] >= heard_end - 0.06  # not before (16384-frame blocks queue up to ~1.5 s)
+        assert seen[row.title] >= heard_end - 0.06  # not before (16384-frame blocks queue up to ~2 s)
         assert seen[row.title] - heard_end < 0.8  # within about a block and a half after
         assert abs(mono(clock, row.actual_end) - heard_end) < 0.06
 

@@ -82,7 +82,7 @@ def test_kill_9_mid_slot_then_restart_resumes_the_item_at_its_offset(tmp_path, p
 
 
 def test_kill_9_while_an_items_end_is_queued_leaves_no_row_claiming_it(tmp_path, pulse):
-    """At the default 16384-frame blocks the sink holds ~0.7-1.5 s ahead of the listener: a row written when the
+    """At the default 16384-frame blocks the sink holds up to ~2 s ahead of the listener: a row written when the
     item's last block was queued said `aired` up to its planned end, after the kill. Rows wait until heard."""
     env, _ = pulse
     config, start = station_dir(tmp_path, 5, 30, item_seconds=6)
