@@ -256,6 +256,12 @@ class Engine:
                     self._take_replacement(mixer, play, key)
                 play.step()
             play.finish()
+        except Exception as err:  # the rows still waiting to be heard are not lost with the run
+            try:
+                play.lose_unheard(self.clock.now(), f"playout stopped by an error: {err}")
+            except Exception:  # noqa: BLE001 - the error that stopped the run is the one to report
+                logger.exception("could not write the rows of the run that stopped")
+            raise
         finally:
             mixer.close()
             with self._state_lock:
@@ -611,9 +617,10 @@ class _Playback:
             self.write_row(row.event, row.wall or self.heard_wall(row.frame))
 
     def lose_unheard(self, at: datetime, reason: str) -> None:
-        """The sink failed at `at`: rows heard by then are written as heard; the items whose end was still
-        queued did not air to their end (`failed`, like the items on air)."""
-        self.flush_heard(guess=True)
+        """The sink (or the run) failed at `at`: rows heard by then are written as heard; the items whose end
+        was still queued did not air to their end (`failed`, like the items on air)."""
+        if self.sink is not None:
+            self.flush_heard(guess=True)
         lost, self.unheard = self.unheard, []
         for row in lost:
             if row.event.kind == "end":

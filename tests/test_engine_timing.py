@@ -6,7 +6,7 @@ readings can jump, which a real card does only now and then."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
@@ -89,3 +89,28 @@ def test_the_default_threshold_leaves_small_errors_alone(tmp_path, early):
 def test_the_default_threshold_corrects_a_bigger_jump_once(tmp_path, early):
     result, heard_late = play(tmp_path, early=early)
     assert len(result.resyncs) == 1 and abs(heard_late) < 0.001
+
+
+def test_rows_still_waiting_to_be_heard_are_written_when_the_run_stops_on_an_error(tmp_path):
+    """n1's end is rendered (the card is 0.1 s behind) but not heard when an error stops the run: its row is
+    `failed` at that moment, not lost with the run and not `aired`."""
+    audio = tmp_path / "audio"
+    for seed in (1, 2):
+        write_wav(audio / f"n{seed}.wav", noise(seed, 3.0))
+    items = chain([("n1.wav", 3.0), ("n2.wav", 3.0)])
+    clock = SimClock(ZONE, items[0].start - timedelta(seconds=5))
+    t0 = clock.monotonic() + 5
+
+    class BreakingCard(DriftingCard):
+        def write(self, block):
+            if self.clock.monotonic() >= t0 + 2.95:
+                raise RuntimeError("driver bug")
+            super().write(block)
+
+    log = AsRunLog(tmp_path / "a.sqlite")
+    engine = Engine(audio, SETTINGS, lambda d: BreakingCard(clock, 0.0, 0), clock, log, ZONE)
+    with pytest.raises(RuntimeError):
+        engine.play_run(items, items[-1].end)
+    rows = log.entries()
+    assert [(e.title, e.status) for e in rows] == [("n1", "failed")]
+    assert "driver bug" in rows[0].reason and datetime.fromisoformat(rows[0].actual_end) < items[0].end
