@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,12 @@ def rows(config: Path, env: dict, day) -> list[dict]:
     return json.loads(out.stdout)
 
 
+def lined_up(daemon: DaemonProcess) -> str:
+    """The engine's own reading of how early (-) or late (+) the run's first frame was lined up."""
+    found = re.search(r"run frame 0 is ([-+0-9.]+) ms", daemon.text())
+    return f"{found.group(1)} ms" if found else "?"
+
+
 def one_run(folder: Path, env: dict, block_frames: int) -> tuple[float, float, str]:
     config, start = station_dir(folder, 7, 30, item_seconds=6, block_frames=block_frames)
     daemon = DaemonProcess(config, env)
@@ -57,7 +64,8 @@ def one_run(folder: Path, env: dict, block_frames: int) -> tuple[float, float, s
     first_late = (datetime.fromisoformat(first["actual_start"]) - start).total_seconds()
     back = (datetime.fromisoformat(resumed["actual_start"]) - restarted).total_seconds() if resumed and \
         resumed["actual_start"] else float("nan")
-    return first_late, back, f"first {first['status']}; resumed {resumed['status'] if resumed else 'missing'}"
+    return first_late, back, (f"first {first['status']} {first['reason'][:60]!r}, lined up at {lined_up(daemon)}; "
+                              f"resumed {resumed['status'] if resumed else 'missing'}")
 
 
 def main() -> None:
