@@ -4,7 +4,7 @@ PulseAudio null sink.
 
 Run: .venv/bin/python bench/bench_resume.py [--block-frames 16384 32768] [--repeat 3]
 
-Per run: a slot of 6 s tones starts 7 s after the daemon; 2.5 s into its second item the daemon is killed
+Per run: a slot of 6 s tones starts 8 s after the daemon; 2.5 s into its second item the daemon is killed
 (SIGKILL) and started again at once. Printed: the first item's as-run start minus its planned start (the lead
 before a slot), and the resumed item's as-run start (when its first frame is heard, by the sink's clock) minus
 the moment of the restart: issue 3's goal is 2 s. With the load average, as the machine is shared.
