@@ -157,6 +157,12 @@ class AsRunLog:
         for row in cur:
             yield AsRunEntry(id=row[0], **dict(zip(_COLUMNS, row[1:])))
 
+    def with_reason(self, text: str) -> list[AsRunEntry]:
+        """Rows whose reason contains `text` (a break-in's ticket tag), in log order."""
+        cur = self._db.execute(f"SELECT id, {', '.join(_COLUMNS)} FROM asrun WHERE instr(reason, ?) > 0 ORDER BY id",
+                               (text,))
+        return [AsRunEntry(id=row[0], **dict(zip(_COLUMNS, row[1:]))) for row in cur]
+
     def verify(self) -> ChainCheck:
         prev = GENESIS
         count = 0

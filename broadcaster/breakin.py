@@ -13,6 +13,10 @@ An accepted priority clip waits for an item boundary, possibly for the next slot
 engine gave up on it) it is kept in `break-in/held/<id>.json` with its expiry, the end of the slot it was
 promised to (`judge` says which): a restart re-hands it to the engine, and once that slot is over it expires
 with a `skipped` row in the as-run log instead of airing hours or days late.
+
+Every as-run row of a priority request the daemon took ends its reason with `[ticket <id>]`: the row is written
+a moment before the held record is removed, so after a crash in between the restarted daemon finds the row and
+does not air the clip a second time.
 """
 
 from __future__ import annotations
@@ -41,10 +45,20 @@ class BreakInRequest:
     confirm: bool
     requested_at: str  # ISO, station zone
 
+    @property
+    def logged_reason(self) -> str:
+        """The reason as the as-run log keeps it: the operator's text and the ticket tag."""
+        return f"{self.reason} {ticket_tag(self.id)}".strip()
+
     @staticmethod
     def new(file: Path, level: str, reason: str, confirm: bool, now: datetime) -> BreakInRequest:
         return BreakInRequest(uuid.uuid4().hex[:12], str(Path(file).resolve()), level, reason, confirm,
                               now.isoformat(timespec="milliseconds"))
+
+
+def ticket_tag(request_id: str) -> str:
+    """What names a request in the reason of its as-run rows (AsRunLog.with_reason finds them)."""
+    return f"[ticket {request_id}]"
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """`run`: the station's playout daemon, for weeks on end with nobody at the desk.
 
 It keeps plans for today and tomorrow, and an APScheduler job per slot run (a DateTrigger in the station zone,
-`preroll` seconds early so the engine can open the device and start the first sample on time). A main loop
-every quarter second: heartbeat, break-in spool, clock-step check; every `poll` seconds: have config.yaml,
-playlists/ or the library changed, or has the feed dropped `replan-requested`? then re-plan the rest of the day.
+the engine's own preroll + 1 s early, so the engine is built and opens the device in time for the first sample).
+A main loop every quarter second: heartbeat, break-in spool, clock-step check; every `poll` seconds: have
+config.yaml, playlists/ or the library changed, or has the feed dropped `replan-requested`? then re-plan the rest
+of the day.
 The run on air takes the new plan from its next item (Engine.replace_upcoming); the item on air is never cut.
 Broken inputs keep the last good plan (cached on disk) playing.
 
@@ -35,12 +36,13 @@ from broadcaster.breakin import (
     Verdict,
     judge,
     priority_expiry,
+    ticket_tag,
 )
 from broadcaster.dayplans import make_plans, watched_inputs
 from broadcaster.model import DayPlan, PlannedItem
 from broadcaster.onair import Run, due_at, runs_of
 from broadcaster.plancache import PlanCache, shifted_to
-from broadcaster.playback import NotedLog, make_engine
+from broadcaster.playback import START_MARGIN, NotedLog, engine_preroll, make_engine
 from broadcaster.playout_setup import PlayoutSetup
 from broadcaster.problems import BroadcasterError
 from broadcaster.recovery import OnAirState, record_interruption
@@ -65,10 +67,13 @@ class OnAir:
 
 class Daemon:
     def __init__(self, config: Path, *, state: Path | None = None, poll_seconds: float = 2.0,
-                 preroll_seconds: float = 3.0, engine_factory=make_engine, plan_maker=make_plans):
+                 preroll_seconds: float | None = None, engine_factory=make_engine, plan_maker=make_plans):
+        """`preroll_seconds`: how early a run's job starts the engine; None (the default) follows the engine's
+        preroll for the configured block size (engine_preroll + START_MARGIN). A value below the engine's preroll
+        is raised to it: the first item would start late."""
         self.config = Path(config)
         self.poll_seconds = poll_seconds
-        self.preroll = timedelta(seconds=preroll_seconds)
+        self._preroll_asked = preroll_seconds
         self.engine_factory = engine_factory
         self.plan_maker = plan_maker
         self._state_override = state
@@ -171,6 +176,17 @@ class Daemon:
             self._schedule()
 
     # ---- scheduling -------------------------------------------------------------------------------------
+    def lead(self) -> timedelta:
+        """How long before a run starts its job fires: the engine's preroll (from the block size) + a margin."""
+        needed = engine_preroll(self.setup.audio)
+        if self._preroll_asked is None:
+            return timedelta(seconds=needed + START_MARGIN)
+        if self._preroll_asked < needed:
+            log.warning("--preroll %.2f s is shorter than the engine needs at %d-frame blocks: %.2f s used",
+                        self._preroll_asked, self.setup.audio.block_frames, needed)
+            return timedelta(seconds=needed)
+        return timedelta(seconds=self._preroll_asked)
+
     def _runs(self) -> dict[str, Run]:
         return {run.key: run for plan in self.plans for run in runs_of(plan)}
 
@@ -186,8 +202,9 @@ class Daemon:
         for job in self._scheduler.get_jobs():
             if job.id.startswith("run:") and job.id[4:] not in wanted:
                 job.remove()
+        lead = self.lead()
         for key, run in wanted.items():
-            fire = max(run.start - self.preroll, now)
+            fire = max(run.start - lead, now)
             self._scheduler.add_job(self._play_run, DateTrigger(run_date=fire, timezone=self.setup.zone),
                                     args=[key], id=f"run:{key}", replace_existing=True, misfire_grace_time=None,
                                     coalesce=True)
@@ -361,14 +378,23 @@ class Daemon:
             self._asrun.append(planned_start=datetime.fromisoformat(request.requested_at), actual_start=None,
                                actual_end=None, status="skipped",
                                category=_category("priority"), title=Path(request.file).stem, file=request.file,
-                               sha256=sha, level="priority", reason=f"{request.reason}; {why}" if request.reason
-                               else why)
+                               sha256=sha, level="priority", reason=f"{request.logged_reason}; {why}")
         except Exception:
             log.exception("could not record the expired priority clip in the as-run log")
 
     def _restore_priority(self) -> None:
-        """After a restart: accepted priority clips that have not aired wait for the next run, or expire."""
-        held = HeldPriority(self.setup.state).all()
+        """After a restart: accepted priority clips that have not aired wait for the next run, or expire. One
+        with a row already (the stop came between its row and the removal of its record) is done: not again."""
+        held = []
+        for request, until in HeldPriority(self.setup.state).all():
+            rows = self._asrun.with_reason(ticket_tag(request.id))
+            if not rows:
+                held.append((request, until))
+                continue
+            HeldPriority(self.setup.state).drop(request.id)
+            log.warning("priority clip %s (requested %s) is already in the as-run log (row %d, %s): "
+                        "not handed again / đã có trong nhật ký, không phát lại", Path(request.file).name,
+                        request.requested_at, rows[-1].id, rows[-1].status)
         with self._lock:
             self._held_priority.extend(held)
         for request, until in held:
@@ -387,7 +413,8 @@ class Daemon:
             gain, warning = clip_gain(self.setup, Path(request.file))
             if warning:
                 log.warning("%s: %s", request.file, warning)
-            ticket = engine.break_in(Path(request.file), request.level, request.reason, confirm=request.confirm,
+            reason = request.logged_reason if request.level == "priority" else request.reason  # held ones: tagged
+            ticket = engine.break_in(Path(request.file), request.level, reason, confirm=request.confirm,
                                      gain_db=gain, category=_category(request.level))
         except BreakInRefused as err:
             problem = err.problems[0]

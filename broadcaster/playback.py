@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from broadcaster.asrun import AsRunEntry, AsRunLog, iso_ms
+from broadcaster.config import AudioSettings
 from broadcaster.model import Window
 from broadcaster.playout_setup import PlayoutSetup
 
@@ -50,19 +51,26 @@ def sink_factory_for(setup: PlayoutSetup):
     return make
 
 
+START_MARGIN = 1.0  # s the daemon calls the engine before its preroll: building the engine, imports, a busy PC
+
+
+def engine_preroll(audio: AudioSettings) -> float:
+    """Seconds before a run's first frame the engine opens the device (the one figure the daemon's lead follows).
+
+    It needs ~0.1 s to open, then ~3 blocks before the sink can time a frame, and the frame written then is heard
+    ~3 blocks later: at least 2 s (at 1 s a run's first item aired 50-80 ms late, tests/test_daemon_midnight.py),
+    1 s + 4 blocks with big blocks (2.5 s at 16384, 4.0 s at 32768)."""
+    return max(2.0, 1.0 + 4 * audio.block_frames / audio.sample_rate)
+
+
 def make_engine(setup: PlayoutSetup, log: AsRunLog, blackouts: Sequence[Window] = (), **tuning):
     """A real engine on the station's configured device(s) and the wall clock."""
     from broadcaster.clock import WallClock
     from broadcaster.engine import Engine
 
-    # preroll (engine default 1.5 s): the engine opens the device this early. It needs ~0.1 s to open, then ~3
-    # blocks before the sink can time a frame, and the frame written then is heard ~3 blocks later: at least 2 s
-    # (at 1 s a run's first item aired 50-80 ms late, tests/test_daemon_midnight.py), 1 s + 4 blocks with big
-    # blocks (2.5 s at 16384). The daemon starts the engine 3 s ahead.
     # Re-alignment keeps the engine's 50 ms: the sink keeps the device on its nominal rate itself
     # (SoundDeviceSink), so a re-alignment is for a real clock step or an underrun; below 50 ms every small
     # underrun on a busy PC would skip and mark the item `partial`.
-    preroll = max(2.0, 1.0 + 4 * setup.audio.block_frames / setup.audio.sample_rate)
     return Engine(setup.audio_dir, setup.audio, sink_factory_for(setup),
                   WallClock(setup.zone), log, setup.zone,
-                  blackouts=blackouts, **({"preroll": preroll} | tuning))
+                  blackouts=blackouts, **({"preroll": engine_preroll(setup.audio)} | tuning))

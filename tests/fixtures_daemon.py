@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,6 +11,8 @@ import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from broadcaster.model import DayPlan, PlannedItem, Window
 
@@ -55,7 +58,7 @@ def tone(path: Path, freq: int, seconds: float) -> Path:
 
 def station_dir(tmp: Path, lead_seconds: float, slot_seconds: int, *, item_seconds: float = 6.0,
                 blackout: tuple[float, float] | None = None, backend: str = "sounddevice",
-                devices: str = "[default]") -> tuple[Path, datetime]:
+                devices: str = "[default]", block_frames: int | None = None) -> tuple[Path, datetime]:
     """config.yaml + playlists/ + a catalogued library of tones; one slot starting `lead_seconds` from now
     (whole seconds, station zone), an optional blackout (seconds from now). Returns the config and slot start."""
     from broadcaster.library import Library
@@ -86,6 +89,8 @@ slots:
   crossfade_categories: []
   fade_seconds: 0.01
 """
+    if block_frames:
+        text += f"  block_frames: {block_frames}\n"
     (tmp / "config.yaml").write_text(text, encoding="utf-8")
     (tmp / "playlists" / "tones.yaml").write_text(
         "name: Tones\norder: sequential\nsequence:\n  - category: tone\nfill: tone\n", encoding="utf-8")
@@ -219,6 +224,37 @@ def longest_silence(flags: list[bool], window: float = 0.05) -> float:
 
 FAKETIME_LIBS = sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1")) + sorted(
     Path("/usr/lib/faketime").glob("libfaketime.so.1"))
+
+# `pytestmark = LIVE_FAKETIME` in a test module: the live daemon under libfaketime on a private sound server
+LIVE_FAKETIME = [
+    pytest.mark.skipif(shutil.which("pulseaudio") is None, reason="needs pulseaudio (scripts/setup.sh)"),
+    pytest.mark.skipif(not FAKETIME_LIBS, reason="needs libfaketime (apt package faketime; scripts/setup.sh)"),
+]
+
+
+@pytest.fixture
+def warm_pulse(tmp_path):
+    """A private sound server, warmed up (see warm_up), as `tests.fixtures_sound.PulseServer`."""
+    from tests.fixtures_sound import PulseServer
+
+    env, folder = start_pulse()
+    warm_up(env, tmp_path)
+    yield PulseServer(env, False, str(folder))
+    stop_pulse(folder)
+
+
+def log_rows(config: Path, day: date) -> list[dict]:
+    """`log show --json` for one day: the as-run log as its documented interface gives it."""
+    import json
+
+    out = subprocess.run([sys.executable, "main.py", "log", "show", "--config", str(config), "--date",
+                          day.isoformat(), "--json"], cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def log_verify(config: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "main.py", "log", "verify", "--config", str(config)], cwd=ROOT,
+                          capture_output=True, text=True)
 
 
 class FakeWallClock:

@@ -68,3 +68,19 @@ def test_bad_date_and_missing_log_are_clear_errors(tmp_path):
     fill(tmp_path / "a.sqlite").close()
     result = cli("log", "show", "--date", "22/02/2021", "--log", str(tmp_path / "a.sqlite"))
     assert result.returncode == 2 and "not a date" in result.stderr and "YYYY-MM-DD" in result.stderr
+
+
+def test_rows_of_a_break_in_ticket_are_found_by_its_tag_and_the_chain_stays_intact(tmp_path):
+    from broadcaster.breakin import BreakInRequest, ticket_tag
+
+    log = fill(tmp_path / "asrun.sqlite")
+    moment = datetime(2021, 2, 22, 6, 0, tzinfo=ZONE)
+    request = BreakInRequest.new(tmp_path / "hop-dan.wav", "priority", "Họp dân", False, moment)
+    other = BreakInRequest.new(tmp_path / "hop-dan.wav", "priority", "Họp dân", False, moment)
+    log.append(planned_start=None, actual_start=moment, actual_end=moment + timedelta(seconds=1), status="aired",
+               title="hop-dan", level="priority", reason=request.logged_reason)
+    assert request.logged_reason.startswith("Họp dân") and request.id in request.logged_reason
+    assert [e.title for e in log.with_reason(ticket_tag(request.id))] == ["hop-dan"]
+    assert log.with_reason(ticket_tag(other.id)) == []
+    assert log.verify().ok
+    log.close()

@@ -310,6 +310,36 @@ def test_a_waiting_priority_clip_survives_kill_9_and_airs_after_the_restart(tmp_
     assert "priority clip hop-dan.wav: aired" in again.text()
 
 
+def test_a_priority_clip_logged_just_before_a_crash_airs_once(tmp_path, pulse):
+    """The daemon dies between the clip's as-run row and the removal of its held record (a ~0.25 s window):
+    the state on disk is the row and the record. Reproduced exactly: the clip airs, the daemon is killed, its
+    record is put back as it was; the restarted daemon must find the row and not air the clip again."""
+    env, _ = pulse
+    config, start = station_dir(tmp_path, 5, 30, item_seconds=6)
+    clip = tone(tmp_path / "hop-dan.wav", 1000, 1.0)
+    daemon = DaemonProcess(config, env)
+    time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 1.0))
+    answer = play_now(config, env, str(clip), "--level", "priority", "--reason", "Họp dân")
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    (record,) = held_clips(tmp_path)
+    kept = record.read_bytes()
+    assert daemon.wait_for("priority clip hop-dan.wav: ", 12), daemon.text()  # its row, for the +6 s boundary
+    time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 7.5))  # and heard (6-7 s)
+    daemon.kill9()
+    record.write_bytes(kept)
+    again = DaemonProcess(config, env)
+    assert again.wait_for("run thu start", 10), again.text()
+    time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 20))  # past the +13 and +19 s boundaries
+    assert again.stop() == 0
+    rows = asrun(config, env, start.date())
+
+    priority = [r for r in rows if r["level"] == "priority"]
+    assert len(priority) == 1 and not_cut(priority[0]), rows
+    assert f"[ticket {record.stem}]" in priority[0]["reason"]
+    assert "is already in the as-run log" in again.text() and "still to air" not in again.text(), again.text()
+    assert held_clips(tmp_path) == []
+
+
 def test_a_priority_clip_whose_slot_ended_during_a_stop_expires_with_a_row(tmp_path, pulse):
     env, _ = pulse
     config, start = station_dir(tmp_path, 5, 12, item_seconds=10)

@@ -4,60 +4,36 @@ one starting at 00:00:10 the next day; the null sink's monitor recorded and sear
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
 from datetime import date, datetime, timedelta
 
-import pytest
-
-from tests.fixtures_daemon import (
-    FAKETIME_LIBS,
-    ROOT,
+from tests.fixtures_daemon import (  # noqa: F401 - warm_pulse is a fixture
+    LIVE_FAKETIME,
     ZONE,
     DaemonProcess,
     FakeWallClock,
     heard_at,
+    log_rows,
+    log_verify,
     noise_station,
-    start_pulse,
-    stop_pulse,
-    warm_up,
+    warm_pulse,
 )
-from tests.fixtures_sound import PulseServer, Recorder
+from tests.fixtures_sound import Recorder
 
-pytestmark = [
-    pytest.mark.skipif(shutil.which("pulseaudio") is None, reason="needs pulseaudio (scripts/setup.sh)"),
-    pytest.mark.skipif(not FAKETIME_LIBS, reason="needs libfaketime (apt package faketime; scripts/setup.sh)"),
-]
+pytestmark = LIVE_FAKETIME
 
 TOLERANCE = 0.03  # heard vs planned start; the goal is 20 ms p99 (bench/bench_timing.py), slack for a busy CI box
-
-
-@pytest.fixture
-def pulse(tmp_path):
-    env, folder = start_pulse()
-    warm_up(env, tmp_path)
-    yield PulseServer(env, False, str(folder))
-    stop_pulse(folder)
-
-
-def log_rows(config, day: date) -> list[dict]:
-    out = subprocess.run([sys.executable, "main.py", "log", "show", "--config", str(config), "--date",
-                          day.isoformat(), "--json"], cwd=ROOT, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
 
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def test_midnight_the_new_days_slot_airs_on_time_and_both_days_are_logged(tmp_path, pulse):
+def test_midnight_the_new_days_slot_airs_on_time_and_both_days_are_logged(tmp_path, warm_pulse):
     day = date(2021, 2, 22)
     config = noise_station(tmp_path, [("khuya", "23:59:43", "23:59:55"), ("sang", "00:00:10", "00:00:18")])
     clock = FakeWallClock(tmp_path, datetime(2021, 2, 22, 23, 59, 33, tzinfo=ZONE))
-    recorder = Recorder(pulse)
-    daemon = DaemonProcess(config, clock.env(pulse.env))
+    recorder = Recorder(warm_pulse)
+    daemon = DaemonProcess(config, clock.env(warm_pulse.env))
     try:
         assert daemon.wait_for("scheduled", 8), daemon.text()
         clock.sleep_until(datetime(2021, 2, 23, 0, 0, 19, tzinfo=ZONE))
@@ -87,6 +63,5 @@ def test_midnight_the_new_days_slot_airs_on_time_and_both_days_are_logged(tmp_pa
         logged_errors.append(round(1000 * (clock.monotonic_of(at(row["actual_start"])) - heard), 1))
     print("heard - planned (ms):", heard_errors, "as-run - heard (ms):", logged_errors)
     assert max(map(abs, heard_errors + logged_errors)) < 1000 * TOLERANCE, (heard_errors, logged_errors, text)
-    verify = subprocess.run([sys.executable, "main.py", "log", "verify", "--config", str(config)], cwd=ROOT,
-                            capture_output=True, text=True)
+    verify = log_verify(config)
     assert verify.returncode == 0, verify.stdout + verify.stderr

@@ -4,63 +4,42 @@ The wall clock is faked (libfaketime) only to give the slot a fixed time of day,
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
 from datetime import datetime
 
-import pytest
-
 from tests.engine_audio import longest_quiet
-from tests.fixtures_daemon import (
-    FAKETIME_LIBS,
-    ROOT,
+from tests.fixtures_daemon import (  # noqa: F401 - warm_pulse is a fixture
+    LIVE_FAKETIME,
     DaemonProcess,
     FakeWallClock,
     heard_at,
+    log_rows,
     noise_station,
-    start_pulse,
-    stop_pulse,
-    warm_up,
+    warm_pulse,
 )
-from tests.fixtures_sound import PulseServer, Recorder
+from tests.fixtures_sound import Recorder
 
-pytestmark = [
-    pytest.mark.skipif(shutil.which("pulseaudio") is None, reason="needs pulseaudio (scripts/setup.sh)"),
-    pytest.mark.skipif(not FAKETIME_LIBS, reason="needs libfaketime (apt package faketime; scripts/setup.sh)"),
-]
+pytestmark = LIVE_FAKETIME
 
 TOLERANCE = 0.05  # simpleaudio: no latency report from the driver, each 0.5 s chunk on its own ALSA stream
 ITEM = 3.0
-
-
-@pytest.fixture
-def pulse(tmp_path):
-    env, folder = start_pulse()
-    warm_up(env, tmp_path)
-    yield PulseServer(env, False, str(folder))
-    stop_pulse(folder)
 
 
 def at(hms: str) -> datetime:
     return datetime.fromisoformat(f"2021-02-22T{hms}+07:00")
 
 
-def test_simpleaudio_backend_airs_the_slot_intact_and_on_time(tmp_path, pulse):
+def test_simpleaudio_backend_airs_the_slot_intact_and_on_time(tmp_path, warm_pulse):
     config = noise_station(tmp_path, [("thu", "10:00:08", "10:00:20")], item_seconds=ITEM, backend="simpleaudio")
     clock = FakeWallClock(tmp_path, at("10:00:00"))
-    recorder = Recorder(pulse)
-    daemon = DaemonProcess(config, clock.env(pulse.env))
+    recorder = Recorder(warm_pulse)
+    daemon = DaemonProcess(config, clock.env(warm_pulse.env))
     try:
         assert daemon.wait_for("daemon ready", 6), daemon.text()
         clock.sleep_until(at("10:00:20.5"))
     finally:
         assert daemon.stop() == 0, daemon.text()
     recording, _ = recorder.stop()
-    out = subprocess.run([sys.executable, "main.py", "log", "show", "--config", str(config), "--date", "2021-02-22",
-                          "--json"], cwd=ROOT, capture_output=True, text=True, check=True)
-    rows = json.loads(out.stdout)
+    rows = log_rows(config, at("10:00:00").date())
     print(daemon.text())
 
     assert "simpleaudio" in daemon.text()

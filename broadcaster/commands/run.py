@@ -15,7 +15,9 @@ def register(sub, common) -> None:
     run = sub.add_parser("run", parents=[common], help="chạy phát tự động / run the playout daemon")
     run.add_argument("--state", help="state folder (default: paths.state from config)")
     run.add_argument("--poll", type=float, default=2.0, help="seconds between checks for changed inputs")
-    run.add_argument("--preroll", type=float, default=3.0, help="seconds before a slot the engine is started")
+    run.add_argument("--preroll", type=float, default=None,
+                     help="seconds before a slot the engine is started (default: the engine's preroll for "
+                          "audio.block_frames + 1 s)")
     run.add_argument("--debug", action="store_true")
     run.set_defaults(handler=cmd_run)
 
