@@ -124,8 +124,11 @@ class AvDecoder:
     codecs, resampler and MP3 gapless handling as the ffmpeg command). It saves the ~60 ms of CPU an ffmpeg
     process takes to start, per item: a third of the CPU of a simulated day with 30 s items.
 
-    Decoded frames are gathered into planar chunks of `CHUNK_FRAMES` (one memoryview copy per frame and
-    channel: far cheaper than numpy calls per 1152-frame MP3 frame), decoded when `read_into` needs them.
+    The decoder is asked for interleaved float (FFmpeg's MP3 decoder gives it: the same samples as its planar
+    output), the layout the mixer reads; other codecs go through the resampler to it. Decoded frames are
+    gathered into chunks of `CHUNK_FRAMES` with one memoryview copy per frame (far cheaper than numpy calls per
+    1152-frame MP3 frame; planar output cost a copy per channel and a strided pass in `read_into`), decoded
+    when `read_into` needs them.
     (Decoding ahead in a thread was tried: PyAV hands the GIL over on every frame, and two decoding threads
     used 40 % more CPU for no gain in wall time. To use the other core, see `decode_workers`.)"""
 
@@ -140,7 +143,7 @@ class AvDecoder:
         self.loop = loop
         self.error: str | None = None
         self.frames_read = 0
-        self._chunk: np.ndarray = np.zeros((channels, 0), np.float32)  # the chunk being read, and where
+        self._chunk: np.ndarray = np.zeros((0, channels), np.float32)  # the chunk being read, and where
         self._chunk_at = self._chunk_size = 0
         self._eof = True
         self._container = None
@@ -160,6 +163,7 @@ class AvDecoder:
         av = self._av
         self._container = av.open(str(self.path))
         self._stream = stream = self._container.streams.audio[0]
+        stream.codec_context.options = {"request_sample_fmt": "flt"}  # interleaved, if the decoder can
         if offset > SEEK_WARM_UP:
             origin = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
             # to the packet at or before it, a little early: the frames before `offset` are decoded and dropped
@@ -167,7 +171,7 @@ class AvDecoder:
 
     # ---- decoding -----------------------------------------------------------------------------------------
     def _chunks(self, offset: float):
-        """(planar chunk, frames) until the end of the file, then (None, error or None)."""
+        """(interleaved chunk, frames) until the end of the file, then (None, error or None)."""
         error = None
         try:
             while True:
@@ -187,41 +191,41 @@ class AvDecoder:
 
     def _fill(self, offset: float):
         """Decode the open file to its end into chunks; returns how many frames it gave."""
-        chunk, views = self._take_chunk()
-        at, total, full = 0, 0, CHUNK_FRAMES * 4  # byte positions within each channel's row
+        chunk, view = self._take_chunk()
+        width = 4 * self.channels  # bytes per frame
+        at, total, full = 0, 0, CHUNK_FRAMES * width  # byte positions in the chunk
         for frame, skip in self._frames(offset):
-            size = frame.samples * 4
+            plane = frame.planes[0]
+            size = frame.samples * width
             if not skip and at + size < full:  # the common case, kept lean: the whole frame fits
-                for view, plane in zip(views, frame.planes):
-                    view[at:at + size] = plane if plane.buffer_size == size else memoryview(plane)[:size]
+                view[at:at + size] = plane if plane.buffer_size == size else memoryview(plane)[:size]
                 at += size
                 continue
-            planes = [memoryview(plane) for plane in frame.planes]
-            src = skip * 4
+            data = memoryview(plane)
+            src = skip * width
             while src < size:
                 take = min(size - src, full - at)
-                for view, plane in zip(views, planes):  # memoryview copies: far cheaper than numpy per frame
-                    view[at:at + take] = plane[src:src + take]
+                view[at:at + take] = data[src:src + take]  # a memoryview copy: far cheaper than numpy per frame
                 at += take
                 src += take
                 if at == full:
                     yield chunk, CHUNK_FRAMES
                     total += CHUNK_FRAMES
-                    chunk, views = self._take_chunk()
+                    chunk, view = self._take_chunk()
                     at = 0
         if at:
-            yield chunk, at // 4
-            total += at // 4
+            yield chunk, at // width
+            total += at // width
         else:
             _give_buffer(chunk)
         return total
 
-    def _take_chunk(self) -> tuple[np.ndarray, list[memoryview]]:
+    def _take_chunk(self) -> tuple[np.ndarray, memoryview]:
         chunk = _take_buffer(self.channels)
-        return chunk, [memoryview(row).cast("B") for row in chunk]
+        return chunk, memoryview(chunk).cast("B")
 
     def _frames(self, offset: float):
-        """(planar float frame at the station rate, frames to skip at its start): straight from the decoder
+        """(interleaved float frame at the station rate, frames to skip at its start): straight from the decoder
         when it already gives that (most MP3s), else through the resampler; trimmed to the exact frame after
         a seek, like ffmpeg -ss."""
         stream = self._stream
@@ -230,10 +234,10 @@ class AvDecoder:
             for frame in packet.decode():
                 if first:  # decide once, per-frame attribute reads are costly in PyAV
                     first = False
-                    if not (frame.format.name == "fltp" and frame.sample_rate == self.sample_rate
+                    if not (frame.format.name == "flt" and frame.sample_rate == self.sample_rate
                             and len(frame.layout.channels) == self.channels):
                         layout = "mono" if self.channels == 1 else "stereo"
-                        resampler = self._av.AudioResampler(format="fltp", layout=layout, rate=self.sample_rate)
+                        resampler = self._av.AudioResampler(format="flt", layout=layout, rate=self.sample_rate)
                     if offset > 0 and frame.pts is not None:
                         origin = stream.start_time or 0  # MP3 encoder delay shows up as a start time
                         start = float((frame.pts - origin) * frame.time_base)
@@ -267,8 +271,7 @@ class AvDecoder:
                     break
             at = self._chunk_at
             take = min(want - got, self._chunk_size - at)
-            for channel, row in enumerate(self._chunk):  # one channel at a time: 6× faster than via .T
-                out[got:got + take, channel] = row[at:at + take]
+            out[got:got + take] = self._chunk[at:at + take]
             self._chunk_at += take
             got += take
         if got < want:
@@ -314,12 +317,12 @@ def _take_buffer(channels: int) -> np.ndarray:
         spare = _spare.get(channels)
         if spare:
             return spare.pop()
-    return np.empty((channels, CHUNK_FRAMES), np.float32)  # planar, like the decoder's frames
+    return np.empty((CHUNK_FRAMES, channels), np.float32)  # interleaved, like the decoder's frames
 
 
 def _give_buffer(chunk: np.ndarray) -> None:
     with _spare_lock:
-        spare = _spare.setdefault(chunk.shape[0], [])
+        spare = _spare.setdefault(chunk.shape[1], [])
         if len(spare) < SPARE_CHUNKS:
             spare.append(chunk)
 

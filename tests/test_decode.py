@@ -159,3 +159,17 @@ def test_a_long_file_decoded_in_pieces_by_several_workers_joins_sample_exactly(t
         assert pieces.frames_read == round(4.5 * RATE) - start  # then the end of the file, not more pieces
     if other is not None:
         other.close()
+
+
+def test_interleaved_mp3_decoding_gives_ffmpegs_planar_samples_exactly(tmp_path):
+    import av
+
+    path = write_mp3(tmp_path / "n.mp3", noise(21, 3.0))
+    with av.open(str(path)) as container:  # FFmpeg's own default: planar float, frame by frame
+        planar = np.concatenate([frame.to_ndarray().T for frame in container.decode(audio=0)])
+    decoder = AvDecoder(path, RATE, 2)
+    assert decoder.read_into(np.zeros((1, 2), np.float32)) == 1
+    assert decoder._chunk.shape[1] == 2  # the chunks it reads from are interleaved
+    decoder.close()
+    assert planar.shape[0] > 3 * RATE - 1000
+    assert np.array_equal(read_all(AvDecoder(path, RATE, 2), planar.shape[0]), planar)
