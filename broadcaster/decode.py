@@ -56,9 +56,9 @@ class Decoder:
         except OSError:
             pass
 
-    def read_into(self, out: np.ndarray) -> int:
-        """Fill `out` (frames × channels float32, C-contiguous) with the next frames; zero what is left after
-        the end of the file. Returns how many frames came from the file."""
+    def read_into(self, out: np.ndarray, gain: float = 1.0) -> int:
+        """Fill `out` (frames × channels float32, C-contiguous) with the next frames times `gain`; zero what is
+        left after the end of the file. Returns how many frames came from the file."""
         want = out.shape[0]
         if self._eof or self._proc is None:
             out.fill(0.0)
@@ -75,6 +75,8 @@ class Decoder:
         frames = got // (4 * self.channels)
         if frames < want:
             out[frames:].fill(0.0)
+        if gain != 1.0:
+            out *= np.float32(gain)
         self.frames_read += frames
         return frames
 
@@ -263,7 +265,8 @@ class AvDecoder:
             self._container = None
 
     # ---- the mixer's side -----------------------------------------------------------------------------------
-    def read_into(self, out: np.ndarray) -> int:
+    def read_into(self, out: np.ndarray, gain: float = 1.0) -> int:
+        """As `Decoder.read_into`: the gain is applied as the frames are copied out (no pass of its own)."""
         want, got = out.shape[0], 0
         while got < want:
             if self._chunk_at == self._chunk_size:
@@ -271,7 +274,7 @@ class AvDecoder:
                     break
             at = self._chunk_at
             take = min(want - got, self._chunk_size - at)
-            out[got:got + take] = self._chunk[at:at + take]
+            _copy(self._chunk[at:at + take], out[got:got + take], gain)
             self._chunk_at += take
             got += take
         if got < want:
@@ -325,6 +328,13 @@ def _give_buffer(chunk: np.ndarray) -> None:
         spare = _spare.setdefault(chunk.shape[1], [])
         if len(spare) < SPARE_CHUNKS:
             spare.append(chunk)
+
+
+def _copy(src: np.ndarray, dst: np.ndarray, gain: float) -> None:
+    if gain == 1.0:
+        dst[...] = src
+    else:  # the same float32 product as copying, then scaling in place
+        np.multiply(src, np.float32(gain), out=dst)
 
 
 def open_decoder(path: str | Path, sample_rate: int, channels: int, *, offset: float = 0.0,

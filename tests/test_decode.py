@@ -173,3 +173,17 @@ def test_interleaved_mp3_decoding_gives_ffmpegs_planar_samples_exactly(tmp_path)
     decoder.close()
     assert planar.shape[0] > 3 * RATE - 1000
     assert np.array_equal(read_all(AvDecoder(path, RATE, 2), planar.shape[0]), planar)
+
+
+@pytest.mark.parametrize("make", DECODERS)
+def test_a_gain_applied_while_copying_out_is_the_gain_applied_after(tmp_path, make):
+    path = write_mp3(tmp_path / "n.mp3", noise(22, 4.0))
+    plain, scaled = make(path, RATE, 2), make(path, RATE, 2)
+    gain = 10 ** (-2.5 / 20)
+    for size in (1000, decode_workers.SLOT_FRAMES + 3, 3 * RATE):  # across chunks and ring slots, past the end
+        a, b = np.zeros((size, 2), np.float32), np.ones((size, 2), np.float32)
+        assert plain.read_into(a) == scaled.read_into(b, gain)
+        a *= np.float32(gain)
+        assert np.array_equal(a, b)
+    plain.close()
+    scaled.close()
