@@ -149,11 +149,14 @@ class AvDecoder:
         self._chunk_at = self._chunk_size = 0
         self._eof = True
         self._container = None
+        self._graph = self._sink = None
         if not self.path.is_file():
             self.error = f"file not found: {self.path}"
             return
         try:  # opened here, not in a thread: a file FFmpeg cannot open fails the item at once
             self._open(offset)
+            if offset <= 0 and not loop and self._plain_float_stream():
+                self._open_graph()
         except (av.FFmpegError, IndexError, ValueError) as err:
             self.error = f"cannot decode {self.path.name}: {err}"
             self._close_container()
@@ -171,24 +174,60 @@ class AvDecoder:
             # to the packet at or before it, a little early: the frames before `offset` are decoded and dropped
             self._container.seek(int((offset - SEEK_WARM_UP + origin) * av.time_base))
 
+    def _plain_float_stream(self) -> bool:
+        """Float samples at the station's rate and channels (MP3 at 44.1 kHz stereo): nothing to resample."""
+        ctx = self._stream.codec_context
+        return (ctx.format is not None and ctx.format.name in ("flt", "fltp") and ctx.sample_rate == self.sample_rate
+                and len(ctx.layout.channels) == self.channels)
+
+    def _open_graph(self) -> None:
+        """From the start of a plain float stream, decode inside FFmpeg (amovie: demuxer and decoder, then
+        interleaved in chunks of CHUNK_FRAMES): one Python call per chunk instead of one per 1152-frame MP3
+        frame, for the same samples (tested): 2.01-2.04 against 2.07-2.10 CPU-s for the 120 bench MP3s. Seeks and
+        loops keep `_frames` (its exact seek), and so does anything that needs resampling."""
+        av = self._av
+        index = self._stream.index
+        self._close_container()
+        graph = av.filter.Graph()
+        chain = [graph.add("amovie", filename=str(self.path), si=str(index)),
+                 graph.add("aformat", sample_fmts="flt"),
+                 graph.add("asetnsamples", n=str(CHUNK_FRAMES), p="0"),
+                 graph.add("abuffersink")]
+        for a, b in zip(chain, chain[1:]):
+            a.link_to(b)
+        graph.configure()  # opens the file: one FFmpeg cannot read fails here, at once
+        self._graph, self._sink = graph, chain[-1]
+
     # ---- decoding -----------------------------------------------------------------------------------------
+    def _graph_chunks(self):
+        """(chunk, frames) pulled from the graph; a chunk is the frame's own memory, kept while it is read."""
+        while True:
+            try:
+                frame = self._sink.pull()
+            except self._av.error.EOFError:
+                return
+            frames = frame.samples
+            yield np.frombuffer(frame.planes[0], np.float32, frames * self.channels).reshape(frames, -1), frames
     def _chunks(self, offset: float):
         """(interleaved chunk, frames) until the end of the file, then (None, error or None)."""
         error = None
         try:
-            while True:
+            while self._graph is None:
                 given = yield from self._fill(offset)
                 if not (self.loop and given):
                     break
                 self._container.close()
                 self._open(0.0)  # a bed shorter than the speech over it starts again
                 offset = 0.0
+            if self._graph is not None:
+                yield from self._graph_chunks()
         except self._av.FFmpegError as err:  # damaged data mid-file: the rest is silence
             error = f"cannot decode {self.path.name}: {err}"
         except (IndexError, ValueError) as err:  # no audio stream after a loop's reopen, bad seek
             error = f"cannot decode {self.path.name}: {type(err).__name__}: {err}"
         finally:
             self._close_container()
+            self._graph = self._sink = None
         yield None, error
 
     def _fill(self, offset: float):
@@ -324,6 +363,8 @@ def _take_buffer(channels: int) -> np.ndarray:
 
 
 def _give_buffer(chunk: np.ndarray) -> None:
+    if not chunk.flags.owndata:
+        return  # a frame's memory (the graph): not ours to fill again
     with _spare_lock:
         spare = _spare.setdefault(chunk.shape[1], [])
         if len(spare) < SPARE_CHUNKS:

@@ -187,3 +187,15 @@ def test_a_gain_applied_while_copying_out_is_the_gain_applied_after(tmp_path, ma
         assert np.array_equal(a, b)
     plain.close()
     scaled.close()
+
+
+def test_decoding_inside_ffmpeg_from_the_start_gives_the_frame_by_frame_samples(tmp_path, monkeypatch):
+    path = write_mp3(tmp_path / "n.mp3", noise(23, 3.0))
+    graph = AvDecoder(path, RATE, 2)
+    assert graph._graph is not None  # an MP3 at the station rate from its start: decoded in the graph
+    a = read_all(graph, 3 * RATE + 100)
+    monkeypatch.setattr(AvDecoder, "_plain_float_stream", lambda self: False)
+    frames = AvDecoder(path, RATE, 2)
+    assert frames._graph is None
+    assert np.array_equal(read_all(frames, 3 * RATE + 100), a)
+    assert np.abs(a[:3 * RATE]).max() > 0.1 and not a[3 * RATE:].any()
