@@ -338,6 +338,7 @@ class AvDecoder:
         if not self._eof:
             self._source.close()  # runs its finally: the file is closed
         self._close_container()
+        self._graph = self._sink = None  # a graph never read from (its generator never ran) holds the file too
         if self._chunk_size:
             _give_buffer(self._chunk)
         self._eof = True

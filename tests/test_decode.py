@@ -199,3 +199,15 @@ def test_decoding_inside_ffmpeg_from_the_start_gives_the_frame_by_frame_samples(
     assert frames._graph is None
     assert np.array_equal(read_all(frames, 3 * RATE + 100), a)
     assert np.abs(a[:3 * RATE]).max() > 0.1 and not a[3 * RATE:].any()
+
+
+def test_a_decoder_closed_before_any_read_lets_go_of_its_file(tmp_path):
+    import os
+
+    path = write_mp3(tmp_path / "n.mp3", noise(24, 1.0))
+    decoder = AvDecoder(path, RATE, 2)
+    assert decoder._graph is not None
+    decoder.close()
+    fds = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+           if os.path.exists(f"/proc/self/fd/{fd}")]
+    assert str(path) not in fds
