@@ -208,6 +208,7 @@ class AvDecoder:
                 return
             frames = frame.samples
             yield np.frombuffer(frame.planes[0], np.float32, frames * self.channels).reshape(frames, -1), frames
+
     def _chunks(self, offset: float):
         """(interleaved chunk, frames) until the end of the file, then (None, error or None)."""
         error = None
@@ -313,7 +314,7 @@ class AvDecoder:
                     break
             at = self._chunk_at
             take = min(want - got, self._chunk_size - at)
-            _copy(self._chunk[at:at + take], out[got:got + take], gain)
+            copy_with_gain(self._chunk[at:at + take], out[got:got + take], gain)
             self._chunk_at += take
             got += take
         if got < want:
@@ -372,7 +373,8 @@ def _give_buffer(chunk: np.ndarray) -> None:
             spare.append(chunk)
 
 
-def _copy(src: np.ndarray, dst: np.ndarray, gain: float) -> None:
+def copy_with_gain(src: np.ndarray, dst: np.ndarray, gain: float) -> None:
+    """dst = src × gain in one pass (the decoders' read_into, for the mixer)."""
     if gain == 1.0:
         dst[...] = src
     else:  # the same float32 product as copying, then scaling in place

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from broadcaster.decode import AvDecoder, _copy
+from broadcaster.decode import AvDecoder, copy_with_gain
 
 SLOT_FRAMES = 65536  # frames per slot of the ring (1.5 s at 44.1 kHz): one message each way per slot
 RING_SECONDS = 36.0  # how far a worker decodes ahead of the mixer (12.7 MB of stereo float32 at 44.1 kHz)
@@ -251,7 +251,7 @@ class WorkerDecoder:
                     break
                 continue
             take = min(want - got, self._size - self._at)
-            _copy(self._ring[self._slot, self._at:self._at + take], out[got:got + take], gain)
+            copy_with_gain(self._ring[self._slot, self._at:self._at + take], out[got:got + take], gain)
             self._at += take
             got += take
         if got < want:
