@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from broadcaster.decode import AvDecoder
+from broadcaster.decode import AvDecoder, copy_with_gain
 
 SLOT_FRAMES = 65536  # frames per slot of the ring (1.5 s at 44.1 kHz): one message each way per slot
 RING_SECONDS = 36.0  # how far a worker decodes ahead of the mixer (12.7 MB of stereo float32 at 44.1 kHz)
@@ -189,13 +189,13 @@ class SegmentedDecoder:
         self._final = True  # no worker free when it is needed: the rest of the file in this process
         return AvDecoder(self.path, self._rate, self.channels, offset=offset)
 
-    def read_into(self, out: np.ndarray) -> int:
+    def read_into(self, out: np.ndarray, gain: float = 1.0) -> int:
         want, got = out.shape[0], 0
         while got < want and not self._eof:
             if self._next is None and not self._final and self._current is not None:
                 self._next = self._open_next(now=False)
             take = want - got if self._final else min(want - got, self._length - self._got)
-            n = self._current.read_into(out[got:got + take])
+            n = self._current.read_into(out[got:got + take], gain)
             got += n
             self._got += n
             self.error = self.error or self._current.error
@@ -243,7 +243,7 @@ class WorkerDecoder:
             self._lost(err)
         self._eof = self.error is not None
 
-    def read_into(self, out: np.ndarray) -> int:
+    def read_into(self, out: np.ndarray, gain: float = 1.0) -> int:
         want, got = out.shape[0], 0
         while got < want:
             if self._at == self._size:
@@ -251,7 +251,7 @@ class WorkerDecoder:
                     break
                 continue
             take = min(want - got, self._size - self._at)
-            out[got:got + take] = self._ring[self._slot, self._at:self._at + take]
+            copy_with_gain(self._ring[self._slot, self._at:self._at + take], out[got:got + take], gain)
             self._at += take
             got += take
         if got < want:

@@ -497,7 +497,7 @@ class _Playback:
             self.mixer.seek(self.mixer.hard_stop, "no sound device", kind="fail")
             self.log_events(self.mixer.render(self.buf[:0]), 0)
             return
-        n = min(self.sink.block_frames, max(1, self.mixer.end_frame - self.mixer.pos))
+        n = max(1, self.mixer.frames_left(self.sink.block_frames))
         if self.buf.shape[0] < n:
             self.buf = np.zeros((n, self.e.settings.channels), np.float32)
         block = self.buf[:n]

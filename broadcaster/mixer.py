@@ -336,6 +336,15 @@ class Mixer:
     def end_frame(self) -> int:
         return max((self._stop_of(v) for v in self.voices if not v.ended), default=self.pos)
 
+    def frames_left(self, limit: int) -> int:
+        """min(limit, end_frame - pos) without visiting every voice of the run on every block: the last
+        voices (the latest starts) are the likeliest to sound past the next `limit` frames."""
+        horizon = self.pos + limit
+        for v in reversed(self.voices):
+            if not v.ended and self._stop_of(v) >= horizon:
+                return limit
+        return min(limit, self.end_frame - self.pos)
+
     def _stop_of(self, v: Voice) -> int:
         """Where `v` stops: its end, or the hard stop if that comes first (emergencies are exempt)."""
         return v.end if v.exempt else min(v.end, self.hard_stop)
@@ -476,18 +485,19 @@ class Mixer:
     def _mix_voice(self, v: Voice, a: int, b: int, dst: np.ndarray, *, replace: bool = False) -> None:
         """Add `v`'s frames [a, b) to `dst`; with `replace`, overwrite `dst` (decoded straight into it)."""
         seg = dst if replace else self._scratch[:b - a]
-        v.decoder.read_into(seg)
+        env = self._envelope(v, a, b)
+        flat = env is None and v.bed is None
+        v.decoder.read_into(seg, v.gain if flat else 1.0)  # flat: the gain applied as it is copied
         if v.bed is not None:
             bed = self._bed_scratch[:b - a]
             v.bed.read_into(bed)
             bed *= 10 ** ((v.item.bed_gain_db + v.item.duck_db) / 20) / v.gain
             seg += bed
         v.dec_pos = b
-        env = self._envelope(v, a, b)
         if env is not None:
             env *= v.gain
             seg *= env[:, None]
-        elif v.gain != 1.0:  # in place: no temporary block per voice
+        elif not flat and v.gain != 1.0:  # in place: no temporary block per voice
             seg *= np.float32(v.gain)
         if not replace:
             dst += seg

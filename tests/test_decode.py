@@ -159,3 +159,55 @@ def test_a_long_file_decoded_in_pieces_by_several_workers_joins_sample_exactly(t
         assert pieces.frames_read == round(4.5 * RATE) - start  # then the end of the file, not more pieces
     if other is not None:
         other.close()
+
+
+def test_interleaved_mp3_decoding_gives_ffmpegs_planar_samples_exactly(tmp_path):
+    import av
+
+    path = write_mp3(tmp_path / "n.mp3", noise(21, 3.0))
+    with av.open(str(path)) as container:  # FFmpeg's own default: planar float, frame by frame
+        planar = np.concatenate([frame.to_ndarray().T for frame in container.decode(audio=0)])
+    decoder = AvDecoder(path, RATE, 2)
+    assert decoder.read_into(np.zeros((1, 2), np.float32)) == 1
+    assert decoder._chunk.shape[1] == 2  # the chunks it reads from are interleaved
+    decoder.close()
+    assert planar.shape[0] > 3 * RATE - 1000
+    assert np.array_equal(read_all(AvDecoder(path, RATE, 2), planar.shape[0]), planar)
+
+
+@pytest.mark.parametrize("make", DECODERS)
+def test_a_gain_applied_while_copying_out_is_the_gain_applied_after(tmp_path, make):
+    path = write_mp3(tmp_path / "n.mp3", noise(22, 4.0))
+    plain, scaled = make(path, RATE, 2), make(path, RATE, 2)
+    gain = 10 ** (-2.5 / 20)
+    for size in (1000, decode_workers.SLOT_FRAMES + 3, 3 * RATE):  # across chunks and ring slots, past the end
+        a, b = np.zeros((size, 2), np.float32), np.ones((size, 2), np.float32)
+        assert plain.read_into(a) == scaled.read_into(b, gain)
+        a *= np.float32(gain)
+        assert np.array_equal(a, b)
+    plain.close()
+    scaled.close()
+
+
+def test_decoding_inside_ffmpeg_from_the_start_gives_the_frame_by_frame_samples(tmp_path, monkeypatch):
+    path = write_mp3(tmp_path / "n.mp3", noise(23, 3.0))
+    graph = AvDecoder(path, RATE, 2)
+    assert graph._graph is not None  # an MP3 at the station rate from its start: decoded in the graph
+    a = read_all(graph, 3 * RATE + 100)
+    monkeypatch.setattr(AvDecoder, "_plain_float_stream", lambda self: False)
+    frames = AvDecoder(path, RATE, 2)
+    assert frames._graph is None
+    assert np.array_equal(read_all(frames, 3 * RATE + 100), a)
+    assert np.abs(a[:3 * RATE]).max() > 0.1 and not a[3 * RATE:].any()
+
+
+def test_a_decoder_closed_before_any_read_lets_go_of_its_file(tmp_path):
+    import os
+
+    path = write_mp3(tmp_path / "n.mp3", noise(24, 1.0))
+    decoder = AvDecoder(path, RATE, 2)
+    assert decoder._graph is not None
+    decoder.close()
+    fds = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+           if os.path.exists(f"/proc/self/fd/{fd}")]
+    assert str(path) not in fds

@@ -73,3 +73,19 @@ def test_envelopes_from_reused_buffers_are_the_curves(tmp_path):
     short = round(0.05 * RATE)
     x = np.clip((np.arange(short, dtype=np.float64) + 0.5) / short, 0.0, 1.0).astype(np.float32)
     assert np.allclose(mixed[:short, 0], np.float32(one) * _raised_cosine(x), atol=1e-6)
+
+
+def test_frames_left_is_what_the_run_has_left_up_to_a_block(tmp_path):
+    write_wav(tmp_path / "a.wav", noise(5, 2.0))
+    items = chain([("a.wav", 2.0)] * 4, xf=0.5)
+    mixer = make_mixer(tmp_path, items, ahead=False)
+    mixer.hard_stop -= RATE // 3  # the hard stop, not the last item, ends it
+    seen = set()
+    while not mixer.done and mixer.pos < mixer.end_frame:
+        for limit in (1, 4096, RATE, 10 * RATE):
+            left = mixer.frames_left(limit)
+            assert left == min(limit, mixer.end_frame - mixer.pos)
+            seen.add(left == limit)
+        mixer.render(np.zeros((4096, 2), np.float32))
+    mixer.close()
+    assert seen == {True, False}
