@@ -8,7 +8,8 @@ API (the daemon, play-now and simulate use only this):
     ticket.wait()                                    # -> the as-run entry (or None if refused/skipped)
     engine.set_blackouts(windows)                    # the day's blackouts (a new day, a re-plan)
     engine.replace_upcoming(new_items, hard_stop, key=k)  # re-plan of the run play_run(..., key=k) plays
-    engine.stop()                                    # fade out and return from play_run
+    engine.stop()                                    # fade out and return from play_run (the run on air, or
+                                                     # the next one if none is: a stop is never lost)
 
 - `items` are one run: the items of one slot (or what is left of it), in order, with tz-aware start/end.
   `hard_stop` is when all audio must have ended (slot end or blackout start, whichever comes first); anything
@@ -159,7 +160,8 @@ class Engine:
 
     def _play_run(self, items: Sequence[PlannedItem], hard_stop: datetime,
                   resume_at: datetime | None, key: object) -> RunResult:
-        self._stop.clear()
+        # A stop() is not cleared here: one that lands between the daemon's last check and this call (its
+        # shutdown racing a run's start) would be lost, and the run would play on to its end.
         run_start = items[0].start
         mixer = self._mixer()
         join, note = None, ""

@@ -237,3 +237,17 @@ def test_stop_while_waiting_for_a_run_returns_at_once(tmp_path, audio):
     began = time.monotonic()
     result = engine.play_run(items, items[-1].end)
     assert time.monotonic() - began < 2 and not result.entries
+
+
+def test_a_stop_that_lands_just_before_a_run_starts_is_not_lost(tmp_path, audio):
+    """The daemon's shutdown can call stop() between its last check and play_run: the run must not play on."""
+    items = chain([("n1.wav", 3.0), ("n2.wav", 3.0)])
+    log = AsRunLog(tmp_path / "asrun.sqlite")
+    engine = Engine(audio, SETTINGS, lambda device: WavFileSink(tmp_path / "out.wav", RATE, 2, block_frames=4096),
+                    SimClock(ZONE, items[0].start - timedelta(seconds=5)), log, ZONE)
+    engine.stop()
+    result = engine.play_run(items, T0 + timedelta(seconds=10))
+    assert not [e for e in result.entries if e.status in ("aired", "partial")]
+    # the stop was used up by that run: the next one plays
+    result = engine.play_run(items, T0 + timedelta(seconds=10))
+    assert [e.status for e in result.entries] == ["aired", "aired"]
