@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -290,6 +291,39 @@ class FakeWallClock:
 
     def sleep_until(self, moment: datetime) -> None:
         time.sleep(max(0.0, (moment - self.now()).total_seconds()))
+
+
+@dataclass
+class FakedRun:
+    log: str  # the daemon's output
+    recording: object  # the null sink's monitor, (frames, channels)
+    recorder: object  # the tests.fixtures_sound.Recorder that made it (frame_at / time_of)
+    clock: FakeWallClock
+    offsets: list[int]  # the faked clock's offset before the first step, then after each
+
+
+def play_faked(tmp: Path, pulse, config: Path, start: datetime, until: datetime, *,
+               steps: list[tuple[datetime, int]] = (), ready: str = "daemon ready",
+               ready_timeout: float = 8.0) -> FakedRun:
+    """`python main.py run` on `config` with its wall clock faked from `start`, stepped by `steps` ((when,
+    seconds), on the clock as it reads then) and stopped at `until`; the monitor recorded meanwhile."""
+    from tests.fixtures_sound import Recorder as MonitorRecorder
+
+    clock = FakeWallClock(tmp, start)
+    recorder = MonitorRecorder(pulse)
+    daemon = DaemonProcess(config, clock.env(pulse.env))
+    offsets = [clock.offset]
+    try:
+        assert daemon.wait_for(ready, ready_timeout), daemon.text()
+        for moment, seconds in steps:
+            clock.sleep_until(moment)
+            clock.step(seconds)
+            offsets.append(clock.offset)
+        clock.sleep_until(until)
+    finally:
+        assert daemon.stop() == 0, daemon.text()
+    recording, _ = recorder.stop()
+    return FakedRun(daemon.text(), recording, recorder, clock, offsets)
 
 
 def noise_station(tmp: Path, slots: list[tuple[str, str, str]], *, item_seconds: float = 4.0, files: int = 6,

@@ -20,6 +20,7 @@ from tests.fixtures_daemon import (  # noqa: F401 - warm_pulse is a fixture
     log_rows,
     log_verify,
     noise_station,
+    play_faked,
     warm_pulse,
 )
 from tests.fixtures_sound import PulseServer, Recorder
@@ -56,23 +57,11 @@ def run_with_steps(tmp_path, pulse: PulseServer, slots: list[tuple[str, str, str
     default 16384 the ~1.5 s already queued at the sink when a step is seen plays first, which moves the cut
     one 3 s item later (same behaviour)."""
     config = noise_station(tmp_path, slots, item_seconds=ITEM, block_frames=2048)
-    clock = FakeWallClock(tmp_path, at("10:00:00"))
-    recorder = Recorder(pulse)
-    daemon = DaemonProcess(config, clock.env(pulse.env))
-    offsets = [clock.offset]
-    try:
-        assert daemon.wait_for("daemon ready", 6), daemon.text()
-        for moment, seconds in steps:
-            clock.sleep_until(moment)
-            clock.step(seconds)
-            offsets.append(clock.offset)
-        clock.sleep_until(until)
-    finally:
-        assert daemon.stop() == 0, daemon.text()
-    recording, _ = recorder.stop()
+    run = play_faked(tmp_path, pulse, config, at("10:00:00"), until, steps=steps, ready_timeout=6)
     rows = log_rows(config, DAY)
-    print(daemon.text(), *summary(rows), sep="\n")
-    return SteppedRun(rows, daemon.text(), recording, recorder, clock, offsets, log_verify(config).returncode == 0)
+    print(run.log, *summary(rows), sep="\n")
+    return SteppedRun(rows, run.log, run.recording, run.recorder, run.clock, run.offsets,
+                      log_verify(config).returncode == 0)
 
 
 def summary(rows: list[dict]) -> list[tuple]:

@@ -15,9 +15,9 @@ from tests.fixtures_daemon import (  # noqa: F401 - warm_pulse is a fixture
     log_rows,
     log_verify,
     noise_station,
+    play_faked,
     warm_pulse,
 )
-from tests.fixtures_sound import Recorder
 
 pytestmark = LIVE_FAKETIME
 
@@ -31,16 +31,9 @@ def at(text: str) -> datetime:
 def test_midnight_the_new_days_slot_airs_on_time_and_both_days_are_logged(tmp_path, warm_pulse):
     day = date(2021, 2, 22)
     config = noise_station(tmp_path, [("khuya", "23:59:43", "23:59:55"), ("sang", "00:00:10", "00:00:18")])
-    clock = FakeWallClock(tmp_path, datetime(2021, 2, 22, 23, 59, 33, tzinfo=ZONE))
-    recorder = Recorder(warm_pulse)
-    daemon = DaemonProcess(config, clock.env(warm_pulse.env))
-    try:
-        assert daemon.wait_for("scheduled", 8), daemon.text()
-        clock.sleep_until(datetime(2021, 2, 23, 0, 0, 19, tzinfo=ZONE))
-    finally:
-        assert daemon.stop() == 0, daemon.text()
-    recording, _ = recorder.stop()
-    text = daemon.text()
+    run = play_faked(tmp_path, warm_pulse, config, datetime(2021, 2, 22, 23, 59, 33, tzinfo=ZONE),
+                     datetime(2021, 2, 23, 0, 0, 19, tzinfo=ZONE), ready="scheduled")
+    recording, recorder, clock, text = run.recording, run.recorder, run.clock, run.log
 
     assert "re-planned (new day)" in text, text
     late, early = log_rows(config, day), log_rows(config, day + timedelta(days=1))

@@ -16,9 +16,9 @@ from tests.fixtures_daemon import (  # noqa: F401 - warm_pulse is a fixture
     heard_at,
     log_rows,
     noise_station,
+    play_faked,
     warm_pulse,
 )
-from tests.fixtures_sound import Recorder
 
 TOLERANCE = 0.03  # heard vs planned, as the other live tests (goal 20 ms p99: bench/bench_timing.py)
 ITEM = 4.0
@@ -58,17 +58,10 @@ def test_with_big_blocks_the_first_item_of_a_slot_starts_on_time(tmp_path, warm_
     # the engine opens the device 1 s + 4 blocks = 3.97 s ahead at 32768 frames: the daemon's old fixed 3 s lead
     # left it ~0.7 s to spare on a quiet machine (measured), now ~1.7 s
     config = noise_station(tmp_path, [("thu", "10:00:12", "10:00:20")], item_seconds=ITEM, block_frames=block_frames)
-    clock = FakeWallClock(tmp_path, at("10:00:00"))
-    recorder = Recorder(warm_pulse)
-    daemon = DaemonProcess(config, clock.env(warm_pulse.env))
-    try:
-        assert daemon.wait_for("daemon ready", 8), daemon.text()
-        clock.sleep_until(at("10:00:20.5"))
-    finally:
-        assert daemon.stop() == 0, daemon.text()
-    recording, _ = recorder.stop()
+    run = play_faked(tmp_path, warm_pulse, config, at("10:00:00"), at("10:00:20.5"))
+    recording, recorder, clock = run.recording, run.recorder, run.clock
     rows = log_rows(config, at("10:00:00").date())
-    text = daemon.text()
+    text = run.log
     print(text)
 
     # the engine had the device timed before the slot: frame 0 lined up early (silence until then), not late

@@ -14,9 +14,9 @@ from tests.fixtures_daemon import (  # noqa: F401 - warm_pulse is a fixture
     heard_at,
     log_rows,
     noise_station,
+    play_faked,
     warm_pulse,
 )
-from tests.fixtures_sound import Recorder
 
 pytestmark = LIVE_FAKETIME
 
@@ -30,19 +30,12 @@ def at(hms: str) -> datetime:
 
 def test_simpleaudio_backend_airs_the_slot_intact_and_on_time(tmp_path, warm_pulse):
     config = noise_station(tmp_path, [("thu", "10:00:08", "10:00:20")], item_seconds=ITEM, backend="simpleaudio")
-    clock = FakeWallClock(tmp_path, at("10:00:00"))
-    recorder = Recorder(warm_pulse)
-    daemon = DaemonProcess(config, clock.env(warm_pulse.env))
-    try:
-        assert daemon.wait_for("daemon ready", 6), daemon.text()
-        clock.sleep_until(at("10:00:20.5"))
-    finally:
-        assert daemon.stop() == 0, daemon.text()
-    recording, _ = recorder.stop()
+    run = play_faked(tmp_path, warm_pulse, config, at("10:00:00"), at("10:00:20.5"), ready_timeout=6)
+    recording, recorder, clock = run.recording, run.recorder, run.clock
     rows = log_rows(config, at("10:00:00").date())
-    print(daemon.text())
+    print(run.log)
 
-    assert "simpleaudio" in daemon.text()
+    assert "simpleaudio" in run.log
     assert [(r["planned_start"][11:19], r["status"]) for r in rows] == [
         ("10:00:08", "aired"), ("10:00:11", "aired"), ("10:00:14", "aired"), ("10:00:17", "aired")], rows
     heard_errors, logged_errors = [], []
