@@ -444,12 +444,42 @@ class _Playback:
         return self.run_start + timedelta(seconds=self.mixer.hard_stop / self.sr)
 
     def start(self, late_note: str) -> None:
+        self.connect(late_note, "skip")
+
+    def connect(self, late_note: str, kind: str) -> None:
+        """Open a device and line it up with the clock. A device can also fail while being lined up (a fresh
+        sound server's first stream can stall for seconds): it is closed and a device opened again, with
+        backoff, until the hard stop."""
+        attempt = 0
+        while True:
+            try:
+                self.open_sink()
+            except SinkFailure as err:
+                self.give_up(err)
+                return
+            try:
+                self.align(late_note, kind=kind)
+                return
+            except SinkFailure as err:
+                logger.warning("%s failed while starting: %s", self.sink.name, err.reason)
+                self.result.sink_failures.append(str(err))
+                self.drop_sink()
+                late_note, kind = "sound card was unavailable", "fail"
+                delay = self.e.retry_delays[min(attempt, len(self.e.retry_delays) - 1)]
+                attempt += 1
+                if self.clock.now() + timedelta(seconds=delay) >= self._hard_stop_wall() or self.e._stop.is_set():
+                    self.give_up(err)
+                    return
+                self.clock.sleep_until(self.clock.now() + timedelta(seconds=delay))
+
+    def drop_sink(self) -> None:
         try:
-            self.open_sink()
-        except SinkFailure as err:
-            self.give_up(err)
-            return
-        self.align(late_note)
+            self.sink.close(drain=False)
+        except Exception:  # noqa: BLE001 - a dead device may fail to close too; it is gone either way
+            pass
+        self.sink = None
+        with self.e._state_lock:
+            self.e._sink_on_air = None
 
     def align(self, late_note: str, kind: str = "skip") -> None:
         """Line the sink up with the clock: silence until mixer frame `pos` is heard on time, or skip ahead
@@ -552,22 +582,13 @@ class _Playback:
         self.result.sink_failures.append(str(err))
         failed_at = self.clock.now()
         self.lose_unheard(failed_at, f"sound card failed: {err}")
-        try:
-            self.sink.close(drain=False)
-        except Exception:  # noqa: BLE001 - a dead device may fail to close too; it is gone either way
-            pass
+        self.drop_sink()
         for v in self.mixer.voices:
             if v.started and not v.ended and v.actual_start is not None:
                 self.append_failed(v, failed_at, f"sound card failed: {err}")
                 v.actual_start = None  # the rest of it, if any, gets its own row when the card is back
                 v.notes.append("resumed after a sound card failure")
-        self.sink = None
-        try:
-            self.open_sink()
-        except SinkFailure as err2:
-            self.give_up(err2)
-            return
-        self.align("sound card was unavailable", kind="fail")
+        self.connect("sound card was unavailable", "fail")
 
     def give_up(self, err: SinkFailure) -> None:
         self.sink = None

@@ -193,3 +193,44 @@ def test_the_daemons_sink_knows_when_frames_are_heard_soon_after_opening(tmp_pat
     finally:
         sink.close(drain=False)
         recorder.stop()
+
+
+def test_a_device_that_fails_while_starting_is_closed_and_playout_recovers(tmp_path, audio, monkeypatch):
+    """The server dies just after the first stream opened, while the engine lines it up with the clock (a fresh
+    server's first stream can stall like this): before, the SinkFailure escaped the run and the sink stayed open.
+    The kill's moment is chosen by the test; the server, the stream and its failure are real."""
+    server = start_server()  # a private server: this test kills it
+    opened = []
+    try:
+        for key in ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH"):
+            monkeypatch.setenv(key, server.env[key])
+
+        def factory(dev):
+            sink = sound_card_sink("sounddevice", dev, RATE, 2, 2048)
+            real_open = sink.open
+
+            def open_then_lose_the_server():
+                real_open()
+                opened.append(sink)
+                if len(opened) == 1:
+                    server.kill()
+                    threading.Timer(1.0, server.restart).start()
+
+            sink.open = open_then_lose_the_server
+            return sink
+
+        clock = WallClock(ZONE)
+        t0 = clock.now() + timedelta(seconds=1.0)
+        write_wav(audio / "long.wav", noise(4, 10.0))
+        items = chain([("n1.wav", 1.5), ("long.wav", 10.0)], t0=t0)
+        engine = Engine(audio, AudioSettings(), factory, clock, AsRunLog(tmp_path / "asrun.sqlite"), ZONE,
+                        retry_delays=(0.5, 1.0))
+        result = engine.play_run(items, t0 + timedelta(seconds=20))
+    finally:
+        stop_server(server)
+    assert result.sink_failures, "the failure while starting is recorded"
+    assert len(opened) >= 2, "a device was opened again"
+    assert opened[0]._stream is None, "the failed stream was closed"
+    statuses = [(e.title, e.status) for e in result.entries]
+    assert statuses[-1] in (("long", "aired"), ("long", "partial")), statuses  # back on air within the run
+    assert "sound card was unavailable" in " ".join(e.reason for e in result.entries)
