@@ -534,7 +534,12 @@ class _Playback:
             self.buf = np.zeros((n, self.e.settings.channels), np.float32)
         block = self.buf[:n]
         block_sink_start = self.sink_frame
+        # the rest of an item cut by a sound-card failure starts its own row where it is heard again
+        resuming = [v for v in self.mixer.voices
+                    if v.failed_logged and v.actual_start is None and v.started and not v.ended]
         events = self.mixer.render(block)
+        for v in resuming:
+            v.actual_start = self.heard_wall(block_sink_start)
         self.log_events(events, block_sink_start)
         try:
             self.write(block)
@@ -586,6 +591,7 @@ class _Playback:
         for v in self.mixer.voices:
             if v.started and not v.ended and v.actual_start is not None:
                 self.append_failed(v, failed_at, f"sound card failed: {err}")
+                v.failed_logged = True
                 v.actual_start = None  # the rest of it, if any, gets its own row when the card is back
                 v.notes.append("resumed after a sound card failure")
         self.connect("sound card was unavailable", "fail")
@@ -659,6 +665,8 @@ class _Playback:
             whole = not v.notes and v.end - v.start == v.planned_frames and v.offset == 0
             self.append(v, "aired" if whole else "partial", v.actual_start, end, "")
         else:
+            if v.failed_logged and v.actual_start is None:
+                return  # none of its rest aired after the failure: its `failed` row already says so
             status = "failed" if ev.kind == "fail" else "skipped"
             end = self.clock.now() if v.actual_start else None
             self.append(v, status, v.actual_start, end, ev.reason)

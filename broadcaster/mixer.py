@@ -55,6 +55,7 @@ class Voice:
     notes: list[str] = field(default_factory=list)  # why it is partial
     info: list[str] = field(default_factory=list)  # worth logging, does not make it partial
     actual_start: datetime | None = None  # set by the engine from the sink's clock
+    failed_logged: bool = False  # the engine wrote its `failed` row when the sound card failed
     planned_frames: int = 0  # end - start as planned, to tell aired from partial
     started: bool = False
     ended: bool = False

@@ -129,7 +129,7 @@ def test_device_vanishing_mid_slot_is_logged_and_playout_recovers(tmp_path, audi
     finally:
         stop_server(server)
     statuses = [(e.title, e.status) for e in result.entries]
-    assert ("n1", "failed") in statuses
+    assert statuses.count(("n1", "failed")) == 1, statuses  # one row; its rest, skipped by the outage, no second
     failed = next(e for e in result.entries if e.status == "failed")
     assert "sound card failed" in failed.reason
     assert statuses[-1] in (("long", "aired"), ("long", "partial"))  # back on air before the end of the slot
@@ -234,3 +234,30 @@ def test_a_device_that_fails_while_starting_is_closed_and_playout_recovers(tmp_p
     statuses = [(e.title, e.status) for e in result.entries]
     assert statuses[-1] in (("long", "aired"), ("long", "partial")), statuses  # back on air within the run
     assert "sound card was unavailable" in " ".join(e.reason for e in result.entries)
+
+
+def test_the_rest_of_an_item_after_an_outage_gets_a_row_from_when_it_is_heard_again(tmp_path, audio, monkeypatch):
+    server = start_server()  # a private server: this test kills it
+    try:
+        for key in ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH"):
+            monkeypatch.setenv(key, server.env[key])
+
+        def outage():
+            time.sleep(3.5)  # 1 s into the item (it starts 2.5 s after the run is called)
+            server.kill()
+            time.sleep(1.0)
+            server.restart()
+
+        thread = threading.Thread(target=outage)
+        thread.start()
+        write_wav(audio / "long.wav", noise(4, 10.0))
+        result, *_ = play(tmp_path, audio, "sounddevice", hard_stop_after=30, files=(("long.wav", 10.0),))
+        thread.join()
+    finally:
+        stop_server(server)
+    assert [(e.title, e.status) for e in result.entries] == [("long", "failed"), ("long", "partial")]
+    failed, rest = result.entries
+    at = datetime.fromisoformat
+    assert at(rest.actual_start) >= at(failed.actual_end) + timedelta(seconds=0.5)  # after the outage
+    # from where it is heard again, not from the block its end was in (the old row said ~0.1 s)
+    assert (at(rest.actual_end) - at(rest.actual_start)).total_seconds() > 4.0
