@@ -176,7 +176,8 @@ class Mixer:
                     self.voices.append(Voice(
                         item=v.item, start=after, end=old_end, offset=v.file_offset_at(after), gain=v.gain,
                         fade_in=self.fade, fade_out=self.fade, planned_frames=v.planned_frames,
-                        notes=[f"resumed after emergency: {reason}"], resumed=True))
+                        notes=[f"resumed after emergency: {reason}"], resumed=True,
+                        kind=v.kind, reason=v.reason, exempt=v.exempt))  # a break-in's rest is still one
         # from now, not from the cut: an item due inside the fade would otherwise sound under the emergency
         self._join_after(self.pos, after, f"pre-empted by emergency: {reason}")
         self.voices.append(em)

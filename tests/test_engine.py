@@ -182,6 +182,28 @@ def test_emergency_interrupts_now_then_the_plan_goes_on_by_the_clock(tmp_path, a
     assert ("n1", "partial") in statuses and ("em", "aired") in statuses and ("n3", "aired") in statuses
 
 
+def test_the_rest_of_a_priority_clip_cut_by_an_emergency_is_still_the_break_in(tmp_path, audio):
+    write_wav(audio / "pri.wav", noise(9, 3.0))
+    write_wav(audio / "em.wav", noise(8, 0.5))
+    items = chain([("n1.wav", 3.0), ("n2.wav", 3.0)])
+    fired = []
+
+    def trigger(frames):
+        if frames >= RATE and not fired:  # 1 s into n1: the clip airs at 3 s
+            fired.append(holder["engine"].break_in(audio / "pri.wav", "priority", "họp khẩn"))
+        if frames >= 3.5 * RATE and len(fired) == 1:  # 0.5 s into the clip
+            fired.append(holder["engine"].break_in(audio / "em.wav", "emergency", "cháy chợ"))
+
+    _, result, log = run(tmp_path, audio, items, T0 + timedelta(seconds=12), on_write=trigger)
+    rows = [e for e in result.entries if e.title == "pri"]
+    assert [e.status for e in rows] == ["partial", "partial"]
+    cut, rest = rows
+    assert "interrupted by emergency" in cut.reason and "resumed after emergency" in rest.reason
+    for row in rows:  # before, the rest was logged as a plan item: planned at the request, no reason, no level
+        assert row.planned_start is None and row.level == "priority" and "họp khẩn" in row.reason
+    assert log.verify().ok
+
+
 def test_emergency_in_a_blackout_needs_confirm(tmp_path, audio):
     write_wav(audio / "em.wav", noise(8, 0.5))
     log = AsRunLog(tmp_path / "asrun.sqlite")
