@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import uuid
 from dataclasses import asdict, dataclass
@@ -59,6 +60,13 @@ class BreakInRequest:
 def ticket_tag(request_id: str) -> str:
     """What names a request in the reason of its as-run rows (AsRunLog.with_reason finds them)."""
     return f"[ticket {request_id}]"
+
+
+_TAG = re.compile(r" ?\[ticket [0-9a-f]+\]")
+
+
+def without_ticket_tag(reason: str) -> str:
+    return _TAG.sub("", reason)
 
 
 @dataclass(frozen=True)

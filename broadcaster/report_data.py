@@ -22,6 +22,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from broadcaster.asrun import AsRunLog
+from broadcaster.breakin import without_ticket_tag
 from broadcaster.config import Identity, Station
 
 PERIODS = ("all", "day", "week", "month")
@@ -354,6 +355,12 @@ def _read_chunk(log_path: Path, clock: LocalClock, params: dict, spans: list[tup
         out.error = err
 
 
+def _shown(row: tuple) -> tuple:
+    """A row as a report shows it: its reason (the last column) without the break-in ticket tag, which is for
+    the daemon's restart check (`AsRunLog.with_reason`), not for the commune or the district."""
+    return (*row[:-1], without_ticket_tag(row[-1]))
+
+
 def blackout_spans(station: Station, first: date, last: date) -> list[tuple[str, float, float, str]]:
     """(local day, start, end as Julian day numbers, blackout id) for every blackout window in the period."""
     spans = []
@@ -418,7 +425,7 @@ def build_report(log_path: str | Path, station: Station, first: date, last: date
     for day, _slot in {pair for p in parts for pair in p.sessions}:  # a chunk edge can split a session
         sessions[date.fromordinal(day - _ORDINAL_TO_JDN).isoformat()] += 1
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    exceptions = [BlackoutException(*row) for p in parts for row in p.overlaps]
+    exceptions = [BlackoutException(*_shown(row)) for p in parts for row in p.overlaps]
     return Report(
         station=station.identity, first=first, last=last, period=period, ref=ref,
         topics=_topics(groups), days=_days(groups, sessions, days),
@@ -426,7 +433,7 @@ def build_report(log_path: str | Path, station: Station, first: date, last: date
                      for label, a, b in split_period(first, last, period)],
         items=len({g[1] for g in groups if g[4] == "aired"}),
         blackout_seconds=sum(e.seconds for e in exceptions), exceptions=exceptions,
-        failures=[Failure(*row) for p in parts for row in p.failures],
+        failures=[Failure(*_shown(row)) for p in parts for row in p.failures],
         integrity=integrity, timezone=station.timezone)
 
 
@@ -520,7 +527,7 @@ def logged_items(log_path: str | Path, station: Station, first: date, last: date
         f"FROM log.asrun WHERE status IN ({marks}) AND {_IN_PERIOD} ORDER BY id", params)
     try:
         for row in cur:
-            yield LoggedItem(*row)
+            yield LoggedItem(*_shown(row))
     finally:
         db.close()
 

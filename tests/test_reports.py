@@ -9,6 +9,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -28,6 +29,7 @@ from tests.fixtures_reports import (
     EXPECTED_PLAYS,
     EXPECTED_SESSIONS,
     EXPECTED_TOPICS,
+    ROWS,
     WEEK,
     demo_log,  # noqa: F401  (a fixture)
     write_log,
@@ -64,6 +66,19 @@ def test_blackout_seconds_list_the_emergency_with_its_reason_and_the_fault(demo_
     assert (fault.kind, fault.category, round(fault.seconds)) == ("fault", "tin-xa", 60)  # 11:29–11:30 only
     assert [f.status for f in report.failures] == ["partial", "failed", "skipped", "skipped"]
     assert report.failures[1].reason == DEVICE_REASON
+
+
+def test_reports_leave_out_the_break_in_ticket_tag(tmp_path):
+    """The daemon tags a held clip's rows with its ticket for its restart check; a report shows the reason only."""
+    tag = " [ticket 0123456789ab]"
+    rows = [replace(r, reason=r.reason + tag) if r.reason in (EMERGENCY_REASON, DEVICE_REASON) else r for r in ROWS]
+    log = write_log(tmp_path / "asrun.sqlite", rows)
+    station = load_station(CONFIG)
+    report = build_report(log, station, date(2021, 2, 22), date(2021, 2, 28))
+    assert report.exceptions[0].reason == EMERGENCY_REASON and report.failures[1].reason == DEVICE_REASON
+    shown = [i.reason for i in logged_items(log, station, date(2021, 2, 22), date(2021, 2, 28))]
+    assert EMERGENCY_REASON in shown and not any("[ticket" in r for r in shown)
+    assert any(tag in e.reason for e in AsRunLog(log).entries()), "the log itself keeps the tag"
 
 
 def test_json_figures_agree_with_log_show_for_the_same_period(demo_log, capsys):  # noqa: F811
