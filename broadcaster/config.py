@@ -57,6 +57,13 @@ class Caps:
     max_minutes_per_day: float | None = None
 
 
+# Above this the sound card cannot time a frame within the engine's 3 s of lining up (three 1.5 s callbacks at
+# 65536): playout would start untimed. docs/benchmarks.md, "65536".
+MAX_BLOCK_FRAMES = 32768
+BLOCK_TOO_BIG = (" (khối lớn hơn thì card âm thanh không đo được giờ phát khi bắt đầu; mặc định 16384)",
+                 " (with larger blocks the sound card cannot be timed when playout starts; the default is 16384)")
+
+
 @dataclass(frozen=True)
 class AudioSettings:
     output_devices: tuple[str, ...] = ("default",)  # by name or index, first that works; later ones are fallbacks
@@ -159,7 +166,8 @@ class _Checker:
                        "viết ngày dạng YYYY-MM-DD", "write the date as YYYY-MM-DD", field_name=fname)
             return None
 
-    def number(self, m: Located, key: str, fname: str, default, kind=float, minimum: float | None = None):
+    def number(self, m: Located, key: str, fname: str, default, kind=float, minimum: float | None = None,
+               maximum: float | None = None, why_max: tuple[str, str] = ("", "")):
         if key not in m or m[key] is None:
             return default
         value = m[key]
@@ -169,6 +177,10 @@ class _Checker:
             return default
         if minimum is not None and value < minimum:
             self.error(m, key, f"'{key}' phải ≥ {minimum}", f"'{key}' must be at least {minimum}", field_name=fname)
+            return default
+        if maximum is not None and value > maximum:
+            self.error(m, key, f"'{key}' phải ≤ {maximum}{why_max[0]}",
+                       f"'{key}' must be at most {maximum}{why_max[1]}", field_name=fname)
             return default
         return kind(value)
 
@@ -274,7 +286,8 @@ def load_station(path: str | Path = "config.yaml") -> Station:
         crossfade_seconds=c.number(am, "crossfade_seconds", "audio.crossfade_seconds", 2.0, float, 0),
         crossfade_categories=tuple(str(x) for x in (xf_cats if isinstance(xf_cats, list) else [xf_cats])),
         fade_seconds=c.number(am, "fade_seconds", "audio.fade_seconds", 0.05, float, 0),
-        block_frames=c.number(am, "block_frames", "audio.block_frames", AudioSettings.block_frames, int, 64))
+        block_frames=c.number(am, "block_frames", "audio.block_frames", AudioSettings.block_frames, int, 64,
+                              MAX_BLOCK_FRAMES, BLOCK_TOO_BIG))
     if not -40 <= audio.target_lufs <= -5:
         c.error(am, "target_lufs", "mức âm lượng mục tiêu ngoài khoảng -40..-5 LUFS",
                 "target loudness outside -40..-5 LUFS", "thường dùng -16", "-16 is usual")

@@ -68,3 +68,12 @@ def test_an_audio_backend_without_a_sink_is_refused_with_the_allowed_ones(tmp_pa
     assert problem.file.endswith("config.yaml") and problem.line == 6
     assert f"unknown backend '{backend}'" in problem.message_en and "backend không biết" in problem.message_vi
     assert "sounddevice or simpleaudio" in problem.hint_en and "sounddevice hoặc simpleaudio" in problem.hint_vi
+
+
+def test_a_block_too_big_to_time_the_sound_card_is_refused_with_why(tmp_path):
+    with pytest.raises(BroadcasterError) as err:
+        load_station(write(tmp_path, BASE + "audio:\n  block_frames: 65536\n"))
+    problem = next(p for p in err.value.problems if "block_frames" in p.message_en)
+    assert problem.line == 5 and "at most 32768" in problem.message_en and "cannot be timed" in problem.message_en
+    assert "≤ 32768" in problem.message_vi
+    assert load_station(write(tmp_path, BASE + "audio:\n  block_frames: 32768\n")).audio.block_frames == 32768
