@@ -217,7 +217,7 @@ class Engine:
     # ---- runs ---------------------------------------------------------------------------------------------
     def _mixer(self) -> Mixer:
         return Mixer(self.audio_dir, sample_rate=self.settings.sample_rate, channels=self.settings.channels,
-                     fade_seconds=self.settings.fade_seconds)
+                     fade_seconds=self.settings.fade_seconds, station_copies=self.settings.station_copies)
 
     def _play_alone(self) -> None:
         with self._run_lock:
