@@ -28,7 +28,7 @@ import sqlite3
 import tempfile
 import unicodedata
 from collections.abc import Iterator
-from contextlib import closing, contextmanager, suppress
+from contextlib import closing, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -156,12 +156,12 @@ class Library:
         if src.is_file():  # a duplicate is known by its hash alone: no need to decode it again
             existing = self.get(sha256_of(src))
             if existing:
-                return IngestResult(existing, added=False)
+                return self._already_in(existing)
         measured = analyse(src)
         with self._writing():
             existing = self.get(measured.sha256)
             if existing:
-                return IngestResult(existing, added=False)
+                return self._already_in(existing, locked=True)
             title = (title or measured.tags.get("title") or src.stem).strip()
             folder = self.audio_dir / category
             rel = self._free_name(folder, slugify(title) or "audio", src.suffix.lower())
@@ -170,6 +170,15 @@ class Library:
             self._store(src, measured, item)
             warning = self._make_copy(item)
         return IngestResult(item, added=True, warnings=(warning,) if warning else ())
+
+    def _already_in(self, item: LibraryItem, *, locked: bool = False) -> IngestResult:
+        """The same audio again: nothing to add, but a missing station copy is made (ingesting again mends it).
+        `locked`: the caller holds the writer's lock (a second flock from this process would wait for ever)."""
+        warning = None
+        if self.copies is not None and not station_copy.has_copy(self.audio_dir, item.sha256, *self.copies):
+            with nullcontext() if locked else self._writing():
+                warning = self._make_copy(item)
+        return IngestResult(item, added=False, warnings=(warning,) if warning else ())
 
     def missing_copies(self) -> list[LibraryItem]:
         """Items with no whole station copy (they play, but are decoded on air)."""

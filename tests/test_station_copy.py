@@ -111,6 +111,13 @@ def test_rebuild_makes_missing_copies_and_leaves_the_others(library, sources):
     assert library.missing_copies() == []
 
 
+def test_ingesting_the_same_audio_again_mends_a_missing_copy(library, sources):
+    item = library.ingest(sources / "a.mp3", category="spot").item
+    copy_of(library, item).unlink()
+    again = library.ingest(sources / "a.mp3", category="spot")
+    assert not again.added and not again.warnings and has_copy(library.audio_dir, item.sha256, *FORMAT)
+
+
 def test_remove_deletes_the_copy(library, sources):
     item = library.ingest(sources / "a.mp3", category="spot").item
     library.remove(item.sha256)
