@@ -88,6 +88,7 @@ class RebuildReport:
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (file, same audio as file)
     problems: list[Problem] = field(default_factory=list)  # files left out, and why
     copies_made: int = 0  # station copies written for items that had none
+    copies_pruned: int = 0  # copies of no catalogued item (or in another format), and temp files, deleted
     copy_warnings: list[Problem] = field(default_factory=list)  # copies that could not be written
 
 
@@ -245,6 +246,9 @@ class Library:
         self._replace_catalogue(list(new_rows.values()))
         report.catalogued = sorted(row["file"] for row in new_rows.values())
         if self.copies is not None:
+            report.copies_pruned = station_copy.prune(
+                self.audio_dir, {station_copy.copy_path(self.audio_dir, row["sha256"], *self.copies).name
+                                 for row in new_rows.values()})
             for item in self.items():
                 if station_copy.has_copy(self.audio_dir, item.sha256, *self.copies):
                     continue

@@ -86,6 +86,16 @@ def write_copy(src: str | Path, dest: Path, sample_rate: int, channels: int) -> 
         Path(tmp).unlink(missing_ok=True)
 
 
+def prune(audio_dir: str | Path, keep: set[str]) -> int:
+    """Delete what the copy folder holds but nobody will read: copies not named in `keep` (items gone, or an
+    old station format) and temp files a power cut left behind. Returns how many."""
+    folder = Path(audio_dir) / STATION_DIR
+    gone = [p for p in folder.glob("*") if p.is_file() and p.name not in keep] if folder.is_dir() else []
+    for path in gone:
+        path.unlink(missing_ok=True)
+    return len(gone)
+
+
 def _header(sample_rate: int, channels: int, frames: int) -> bytes:
     """RIFF header of an IEEE float32 WAV (fmt with cbSize, and the fact chunk non-PCM formats carry)."""
     data = frames * channels * 4

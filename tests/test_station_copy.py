@@ -102,8 +102,13 @@ def test_rebuild_makes_missing_copies_and_leaves_the_others(library, sources):
     copy_of(library, b).unlink()
     orphan = copy_path(library.audio_dir, "0" * 64, *FORMAT)
     shutil.copy(copy_of(library, a), orphan)
+    stale = copy_of(library, a).with_name(f"{a.sha256}-48000-2.wav")  # the station's format before
+    stale.write_bytes(b"old")
+    (stale.parent / ".copy-x.part").write_bytes(b"cut by a power cut")
     report = library.rebuild()
     assert report.copies_made == 1 and not report.copy_warnings
+    assert report.copies_pruned == 3 and not orphan.exists() and not stale.exists()
+    assert sorted(p.name for p in orphan.parent.iterdir()) == sorted(copy_of(library, i).name for i in (a, b))
     assert has_copy(library.audio_dir, b.sha256, *FORMAT)
     after = copy_of(library, a).stat()
     assert (after.st_ino, after.st_mtime_ns) == (kept.st_ino, kept.st_mtime_ns)
@@ -222,7 +227,7 @@ def test_simulate_via_copies_is_bit_identical_to_simulate_via_originals(tmp_path
     assert main(["validate", "--config", config]) == 0  # a warning, not an error
     assert capsys.readouterr().out.count("no station copy") == 3
     assert main(["library", "rebuild", "--config", config]) == 0
-    assert "wrote 3 station copies" in capsys.readouterr().out
+    assert "station copies: wrote 3, deleted 0" in capsys.readouterr().out
 
 
 def test_config_station_copies_must_be_true_or_false(tmp_path):

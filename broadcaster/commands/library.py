@@ -106,8 +106,9 @@ def cmd_rebuild(args) -> int:
         print(f"BỎ/DROPPED {rel}: tệp không còn / file is gone")
     for problem in report.problems + report.copy_warnings:
         print(problem)
-    if report.copies_made:
-        print(f"Đã ghi {report.copies_made} bản sao định dạng đài / wrote {report.copies_made} station copies "
+    if report.copies_made or report.copies_pruned:
+        print(f"Bản sao định dạng đài: ghi {report.copies_made}, xóa {report.copies_pruned} không dùng nữa / "
+              f"station copies: wrote {report.copies_made}, deleted {report.copies_pruned} no longer used "
               "(audio/.station)")
     print(f"Danh mục: {len(report.catalogued)} bài ({report.analysed} phân tích lại), {len(report.problems)} tệp lỗi"
           f" / catalogue: {len(report.catalogued)} items ({report.analysed} analysed), "
