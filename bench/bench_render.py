@@ -19,7 +19,7 @@ decoding workers); peak RSS is ru_maxrss, or for the engine the sum over its pro
 seconds including process start-up; "× real time" is programme length / time.
 
 Run: .venv/bin/python bench/bench_render.py [--cache DIR] [--items 120] [--minutes 60] [--only engine-wav,...]
-     [--inputs mp3|station|both]
+     [--inputs mp3|station|both] [--cold: the inputs dropped from the page cache before each variant]
 The MP3s are made once with ffmpeg into --cache (default /tmp/broadcaster-bench-render), their station copies
 once beside them (not timed).
 """
@@ -220,6 +220,11 @@ def measure(args, variant: str, extra: list[str] = ()) -> dict:
     # so no variant pays for another's file (truncating it, or writeback competing with its own writes).
     (args.work / f"{variant}.wav").unlink(missing_ok=True)
     os.sync()
+    if args.cold:  # the set's input files out of the page cache: read from the disk, as after a reboot
+        for path, *_ in inputs(args.cache, programme(args.items, args.minutes), args.set):
+            fd = os.open(path, os.O_RDONLY)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            os.close(fd)
     load = os.getloadavg()[0]
     began = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
@@ -248,6 +253,8 @@ def main() -> None:
     parser.add_argument("--only", default="engine-wav,engine-null,pydub,liquidsoap")
     parser.add_argument("--inputs", choices=("mp3", "station", "both"), default="both",
                         help="render from the MP3s, from their station copies, or both (one after the other)")
+    parser.add_argument("--cold", action="store_true",
+                        help="drop the input files from the page cache before each variant (only those files)")
     parser.add_argument("--child", dest="variant", help=argparse.SUPPRESS)
     parser.add_argument("--set", default="mp3", help=argparse.SUPPRESS)
     args = parser.parse_args()
