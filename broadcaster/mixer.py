@@ -57,6 +57,7 @@ class Voice:
     notes: list[str] = field(default_factory=list)  # why it is partial
     info: list[str] = field(default_factory=list)  # worth logging, does not make it partial
     actual_start: datetime | None = None  # set by the engine from the sink's clock
+    start_frame: int | None = None  # sink frame of the start while that clock was a guess: timed again later
     planned_frames: int = 0  # end - start as planned, to tell aired from partial
     started: bool = False
     ended: bool = False
@@ -198,7 +199,7 @@ class Mixer:
         self._sort()
         for v in self.voices:
             if v.started and v.start >= self.pos:
-                v.started, v.actual_start = False, None
+                v.started, v.actual_start, v.start_frame = False, None, None
 
     def _join_after(self, frm: int, to: int, note: str) -> None:
         for v in list(self.voices):
