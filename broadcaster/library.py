@@ -267,10 +267,10 @@ class Library:
         try:
             station_copy.write_copy(self.audio_dir / item.file, dest, *self.copies)
         except (OSError, ValueError) as err:
-            return Problem(str(dest), f"đã nhập {item.file} nhưng không ghi được bản sao định dạng đài ({err}); "
-                           "bài vẫn phát được, máy sẽ giải mã tệp gốc khi phát (tốn CPU hơn)",
-                           f"{item.file} was added, but its station copy could not be written ({err}); it still "
-                           "plays, decoded from the original on air (more CPU)",
+            return Problem(str(dest), f"{item.file} có trong thư viện nhưng không ghi được bản sao định dạng đài "
+                           f"({err}); bài vẫn phát được, máy sẽ giải mã tệp gốc khi phát (tốn CPU hơn)",
+                           f"{item.file} is in the library, but its station copy could not be written ({err}); "
+                           "it still plays, decoded from the original on air (more CPU)",
                            "kiểm tra chỗ trống và quyền ghi thư mục audio/.station, rồi chạy: python main.py "
                            "library rebuild", "check free space and write permission on audio/.station, then run: "
                            "python main.py library rebuild", severity="warning")
