@@ -243,3 +243,12 @@ def test_config_station_copies_must_be_true_or_false(tmp_path):
     (tmp_path / "config.yaml").write_text(CONFIG.replace("crossfade_seconds", "station_copies: false, "
                                                          "crossfade_seconds"), encoding="utf-8")
     assert load_station(tmp_path / "config.yaml").audio.station_copies is False
+
+
+def test_mixer_reads_the_copy_unless_copies_are_switched_off(library, sources):
+    from broadcaster.mixer import Mixer
+
+    item = library.ingest(sources / "a.mp3", category="spot").item
+    for on, expected in ((True, copy_of(library, item)), (False, library.audio_dir / item.file)):
+        mixer = Mixer(library.audio_dir, sample_rate=RATE, channels=2, fade_seconds=0.05, station_copies=on)
+        assert mixer._source(item.file, item.sha256) == expected
