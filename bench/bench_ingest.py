@@ -5,7 +5,8 @@
 Prints seconds, × real time and peak memory for `analyse()` (goal: at least 100× real time for a 3-minute
 MP3), for ffmpeg decoding alone, and for ffmpeg decoding + its ebur128 meter (the peer). Each side runs in a
 fresh child process so its peak RSS is its own; the Python figure excludes the ffmpeg child it starts, whose
-footprint is about that of "ffmpeg decode only".
+footprint is about that of "ffmpeg decode only". Last, what ingest adds since station copies: writing the
+file's station copy (`station_copy.write_copy`, a second decode by the engine's decoder to a synced float32 WAV).
 """
 
 from __future__ import annotations
@@ -35,6 +36,21 @@ print(json.dumps({"seconds": seconds, "duration": a.duration, "lufs": a.loudness
 """
 
 
+# The station copy ingest writes after the analysis (broadcaster/station_copy.py): a second decode, by the
+# engine's decoder, to a float32 WAV, synced. Timed on its own, with its CPU seconds.
+_COPY = """
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[2])
+from pathlib import Path
+from broadcaster.station_copy import write_copy
+dest = Path(sys.argv[3])
+t, c = time.perf_counter(), time.process_time()
+write_copy(sys.argv[1], dest, 44100, 2)
+print(json.dumps({"seconds": time.perf_counter() - t, "cpu": time.process_time() - c,
+                  "mb": dest.stat().st_size / 2**20, "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+
 def make_mp3(path: Path, minutes: float) -> None:
     """Music-like test signal: a chord, a pulsing bass and pink noise, MP3 128 kb/s CBR, 44.1 kHz stereo."""
     source = ("aevalsrc=0.2*sin(2*PI*220*t)+0.15*sin(2*PI*277*t)+0.1*sin(2*PI*330*t)"
@@ -47,6 +63,14 @@ def make_mp3(path: Path, minutes: float) -> None:
 def run_ours(path: Path) -> dict:
     out = subprocess.run([sys.executable, "-c", _ANALYSE, str(path), str(ROOT)], capture_output=True, text=True,
                          check=True).stdout
+    return json.loads(out)
+
+
+def run_copy(path: Path) -> dict:
+    dest = path.with_name("copy.wav")
+    out = subprocess.run([sys.executable, "-c", _COPY, str(path), str(ROOT), str(dest)], capture_output=True,
+                         text=True, check=True).stdout
+    dest.unlink()
     return json.loads(out)
 
 
@@ -88,6 +112,7 @@ def main() -> int:
         ours = best(args.runs, run_ours, path)
         decode = best(args.runs, run_ffmpeg, path)
         peer = best(args.runs, run_ffmpeg, path, "-filter_complex", "ebur128")
+        copy = best(args.runs, run_copy, path)
     print(f"Machine: {machine()}")
     print(f"File: {args.minutes:g} min MP3 128 kb/s 44.1 kHz stereo; best of {args.runs}")
     print(f"{'':34}{'seconds':>9}{'× real time':>13}{'peak RSS':>12}{'LUFS':>8}")
@@ -98,6 +123,9 @@ def main() -> int:
           f"{decode['rss_kb'] / 1024:9.0f} MB")
     print(f"{'peer: ffmpeg ebur128 filter':34}{peer['seconds']:9.3f}{real / peer['seconds']:13.0f}"
           f"{peer['rss_kb'] / 1024:9.0f} MB{peer['lufs']:8.2f}")
+    print(f"{'station copy (write_copy)':34}{copy['seconds']:9.3f}{real / copy['seconds']:13.0f}"
+          f"{copy['rss_kb'] / 1024:9.0f} MB   ({copy['cpu']:.3f} CPU-s, {copy['mb']:.1f} MB written, synced)")
+    print(f"load average {os.getloadavg()[0]:.2f}")
     return 0 if real / ours["seconds"] >= 100 else 1
 
 

@@ -8,17 +8,26 @@
                items and is extrapolated (said so in the output)
   liquidsoap   Liquidsoap from Debian (scripts/bench-setup.sh), unsynced clock, output.file(%wav)
 
+Two input sets (--inputs mp3|station|both, default both): the MP3s themselves, and the same items as the
+library's station copies (broadcaster/station_copy.py: float32 WAV at 44.1 kHz stereo, written by the library's
+own code into CACHE/.station/). In the station set all three contenders read the SAME WAV files: the engine
+finds them by sha256 as it finds any library item's copy (and reads them without decoding, broadcaster/pcm.py),
+pydub opens them with AudioSegment.from_file, Liquidsoap plays them from its playlist.
+
 Each runs in its own process: CPU seconds are that process's and its children's (liquidsoap, the engine's
 decoding workers); peak RSS is ru_maxrss, or for the engine the sum over its processes. Times are wall-clock
 seconds including process start-up; "× real time" is programme length / time.
 
 Run: .venv/bin/python bench/bench_render.py [--cache DIR] [--items 120] [--minutes 60] [--only engine-wav,...]
-The MP3s are made once with ffmpeg into --cache (default /tmp/broadcaster-bench-render).
+     [--inputs mp3|station|both] [--cold: the inputs dropped from the page cache before each variant]
+The MP3s are made once with ffmpeg into --cache (default /tmp/broadcaster-bench-render), their station copies
+once beside them (not timed).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -36,6 +45,8 @@ sys.path.insert(0, str(ROOT))
 
 CROSSFADE = 2.0
 RATE = 44100
+STATION_INDEX = "station-index.json"  # MP3 name → sha256, the key of its station copy
+SETS = {"mp3": "the MP3s", "station": "station copies (float32 WAV at 44.1 kHz stereo, made by the library)"}
 
 
 def programme(items: int, minutes: float) -> list[tuple[str, float, float]]:
@@ -69,8 +80,39 @@ def make_audio(cache: Path, plan: list[tuple[str, float, float]]) -> None:
         list(pool.map(one, enumerate(plan)))
 
 
+def make_station_copies(cache: Path, plan: list[tuple[str, float, float]]) -> None:
+    """Each MP3's station copy, written by the library's own code (as ingest does), and an index of the MP3s'
+    sha256 so the timed runs do not hash them."""
+    from broadcaster.analysis import sha256_of
+    from broadcaster.station_copy import copy_path, has_copy, write_copy
+
+    index_path = cache / STATION_INDEX
+    index = json.loads(index_path.read_text()) if index_path.exists() else {}
+
+    def one(entry):
+        name = entry[0]
+        sha = index.get(name) or sha256_of(cache / name)
+        if not has_copy(cache, sha, RATE, 2):
+            write_copy(cache / name, copy_path(cache, sha, RATE, 2), RATE, 2)
+        return name, sha
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        index = dict(pool.map(one, plan))
+    index_path.write_text(json.dumps(index, indent=0))
+
+
+def inputs(cache: Path, plan, which: str) -> list[tuple[str, str, float, float]]:
+    """(path for pydub and Liquidsoap, sha256 for the engine or "", seconds, gain dB) per item of the set."""
+    if which == "mp3":
+        return [(str(cache / name), "", seconds, gain) for name, seconds, gain in plan]
+    from broadcaster.station_copy import copy_path
+
+    index = json.loads((cache / STATION_INDEX).read_text())
+    return [(str(copy_path(cache, index[name], RATE, 2)), index[name], seconds, gain) for name, seconds, gain in plan]
+
+
 # ---- the variants, each run in a child process --------------------------------------------------------------
-def run_engine(cache: Path, plan, out: Path, null: bool) -> dict:
+def run_engine(cache: Path, plan, out: Path, null: bool, shas: list[str]) -> dict:
     from broadcaster.asrun import AsRunLog
     from broadcaster.clock import SimClock
     from broadcaster.config import AudioSettings
@@ -85,7 +127,7 @@ def run_engine(cache: Path, plan, out: Path, null: bool) -> dict:
         begin = at - (CROSSFADE if i else 0.0)
         start = t0 + timedelta(seconds=begin)
         items.append(PlannedItem(start=start, end=start + timedelta(seconds=seconds), slot="sang", category="song",
-                                 title=name, file=name, sha256="", gain_db=gain, duration=seconds,
+                                 title=name, file=name, sha256=shas[i], gain_db=gain, duration=seconds,
                                  crossfade_in=CROSSFADE if i else 0.0))
         at = begin + seconds
     log_path = out.with_suffix(".sqlite")
@@ -115,24 +157,24 @@ def _memory() -> dict:
             "total_mb": kb("/proc/self/status", "VmHWM") + private}
 
 
-def run_pydub(cache: Path, plan, out: Path) -> dict:
+def run_pydub(files: list[str], plan, out: Path) -> dict:
     import warnings
 
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     from pydub import AudioSegment
 
     program = None
-    for name, _, gain in plan:
-        segment = AudioSegment.from_mp3(cache / name).apply_gain(gain)
+    for path, (_, _, gain) in zip(files, plan):
+        segment = AudioSegment.from_file(path).apply_gain(gain)
         program = segment if program is None else program.append(segment, crossfade=round(CROSSFADE * 1000))
     program.export(out, format="wav")
     return {"seconds_of_audio": len(program) / 1000}
 
 
-def run_liquidsoap(cache: Path, plan, out: Path) -> dict:
+def run_liquidsoap(files: list[str], plan, out: Path) -> dict:
     work = out.parent
     m3u = work / "liquidsoap.m3u"
-    m3u.write_text("".join(f'annotate:liq_amplify="{gain} dB":{cache / name}\n' for name, _, gain in plan))
+    m3u.write_text("".join(f'annotate:liq_amplify="{gain} dB":{path}\n' for path, (_, _, gain) in zip(files, plan)))
     script = work / "render.liq"
     script.write_text(f"""
 settings.init.allow_root.set(true)
@@ -161,21 +203,28 @@ def child(args) -> None:
     plan = programme(args.items, args.minutes)
     if args.variant == "pydub":
         plan = plan[:args.pydub_items]
+    items = inputs(args.cache, plan, args.set)
+    files, shas = [i[0] for i in items], [i[1] for i in items]
     out = Path(args.work) / f"{args.variant}.wav"
-    runner = {"engine-wav": lambda: run_engine(args.cache, plan, out, False),
-              "engine-null": lambda: run_engine(args.cache, plan, out, True),
-              "pydub": lambda: run_pydub(args.cache, plan, out),
-              "liquidsoap": lambda: run_liquidsoap(args.cache, plan, out)}[args.variant]
+    runner = {"engine-wav": lambda: run_engine(args.cache, plan, out, False, shas),
+              "engine-null": lambda: run_engine(args.cache, plan, out, True, shas),
+              "pydub": lambda: run_pydub(files, plan, out),
+              "liquidsoap": lambda: run_liquidsoap(files, plan, out)}[args.variant]
     print(json.dumps(runner()))
 
 
 def measure(args, variant: str, extra: list[str] = ()) -> dict:
     cmd = [sys.executable, __file__, "--child", variant, "--cache", str(args.cache), "--work", str(args.work),
-           "--items", str(args.items), "--minutes", str(args.minutes), *extra]
+           "--items", str(args.items), "--minutes", str(args.minutes), "--set", args.set, *extra]
     # Each variant starts on a quiet disk: the last one's WAV (up to 635 MB) removed and written back first,
     # so no variant pays for another's file (truncating it, or writeback competing with its own writes).
     (args.work / f"{variant}.wav").unlink(missing_ok=True)
     os.sync()
+    if args.cold:  # the set's input files out of the page cache: read from the disk, as after a reboot
+        for path, *_ in inputs(args.cache, programme(args.items, args.minutes), args.set):
+            fd = os.open(path, os.O_RDONLY)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            os.close(fd)
     load = os.getloadavg()[0]
     began = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
@@ -202,7 +251,12 @@ def main() -> None:
     parser.add_argument("--pydub-items", type=int, default=None,
                         help="pydub on this many (and half as many), extrapolated to --items; default: all items")
     parser.add_argument("--only", default="engine-wav,engine-null,pydub,liquidsoap")
+    parser.add_argument("--inputs", choices=("mp3", "station", "both"), default="both",
+                        help="render from the MP3s, from their station copies, or both (one after the other)")
+    parser.add_argument("--cold", action="store_true",
+                        help="drop the input files from the page cache before each variant (only those files)")
     parser.add_argument("--child", dest="variant", help=argparse.SUPPRESS)
+    parser.add_argument("--set", default="mp3", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.work = args.work or args.cache / "out"
     if args.pydub_items is None:
@@ -213,10 +267,25 @@ def main() -> None:
     plan = programme(args.items, args.minutes)
     began = time.perf_counter()
     make_audio(args.cache, plan)
+    sets = ["mp3", "station"] if args.inputs == "both" else [args.inputs]
+    if "station" in sets:
+        make_station_copies(args.cache, plan)
     args.work.mkdir(parents=True, exist_ok=True)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"{_cpu_model()}, Python {platform.python_version()}; audio ready in {time.perf_counter() - began:.1f} s")
-    print(f"programme: {args.items} MP3 items, {args.minutes:g} min after {CROSSFADE:g} s crossfades, gains -3..+3 dB")
+    print(f"programme: {args.items} items, {args.minutes:g} min after {CROSSFADE:g} s crossfades, gains -3..+3 dB")
+    args.renders = {}
+    for which in sets:
+        args.set = which
+        print(f"\n== inputs: {SETS[which]}")
+        run_set(args)
+    if len(args.renders) == 2:
+        same = len(set(args.renders.values())) == 1
+        print(f"\nengine-wav from MP3s and from station copies: {'the same bytes' if same else 'DIFFERENT'} "
+              f"(md5 {', '.join(args.renders.values())})")
+
+
+def run_set(args) -> None:
     rows = []
     for variant in args.only.split(","):
         if variant == "liquidsoap" and not shutil.which("liquidsoap"):
@@ -235,6 +304,10 @@ def main() -> None:
                 rows.append(_extrapolate(a, b, small, args.pydub_items, args.items, args.minutes))
             continue
         rows.append(measure(args, variant))
+        if variant == "engine-wav" and "error" not in rows[-1]:  # not timed: to compare the sets' renders
+            with open(args.work / "engine-wav.wav", "rb") as f:  # in pieces: the children fork from this process
+                rows[-1]["md5"] = hashlib.file_digest(f, "md5").hexdigest()
+            args.renders[args.set] = rows[-1]["md5"]
     print(f"{'variant':34} {'wall s':>8} {'CPU s':>8} {'× real time':>12} {'peak RSS MB':>12} {'audio min':>10} "
           f"{'load':>5}")
     for r in rows:
@@ -245,14 +318,14 @@ def main() -> None:
         print(f"{r['variant']:34} {r['seconds']:8.2f} {r.get('cpu_seconds', float('nan')):8.2f} {speed:12.0f} "
               f"{r.get('rss_mb', float('nan')):12.0f} {r['seconds_of_audio'] / 60:10.1f} "
               f"{r.get('load_before', float('nan')):5.1f}")
-    _against_goals(rows)
+    _against_goals(rows, args.set)
     for r in rows:
         if "workers" in r:
             print(f"{r['variant']}: with its {r['workers']} decoding worker processes {r['total_mb']:.0f} MB "
                   f"(its peak RSS + the workers' private memory, {r['workers_private_mb']:.0f} MB)")
 
 
-def _against_goals(rows: list[dict]) -> None:
+def _against_goals(rows: list[dict], inputs: str) -> None:
     """The issue's goals, in this run: the engine at least 10× faster than Liquidsoap and 50× than naive pydub."""
     done = {r["variant"].split(" (")[0]: r for r in rows if "error" not in r}
     peers = [(goal, done[name]) for name, goal in (("liquidsoap", 10), ("pydub", 50)) if name in done]
@@ -261,7 +334,7 @@ def _against_goals(rows: list[dict]) -> None:
             continue
         for goal, peer in peers:
             times = peer["seconds"] / done[engine]["seconds"]
-            print(f"{engine} vs {peer['variant']}: {times:.1f}× faster (goal {goal}×: "
+            print(f"[from {inputs}] {engine} vs {peer['variant']}: {times:.1f}× faster (goal {goal}×: "
                   f"{'met' if times >= goal else 'NOT met'})")
 
 

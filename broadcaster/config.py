@@ -75,6 +75,7 @@ class AudioSettings:
     crossfade_categories: tuple[str, ...] = ("covid-song",)  # consecutive items of these categories overlap
     fade_seconds: float = 0.05  # short fade in/out of every item against clicks
     block_frames: int = 16384  # 0.37 s: PortAudio wakes 2.7 times a second (CPU); see docs/benchmarks.md
+    station_copies: bool = True  # keep each item decoded in audio/.station (~10.6 MB/min at 44.1 kHz stereo)
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,16 @@ class _Checker:
             return default
         return kind(value)
 
+    def flag(self, m: Located, key: str, fname: str, default: bool) -> bool:
+        value = m.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.error(m, key, f"'{key}' phải là true hoặc false", f"'{key}' must be true or false",
+                       "viết true hoặc false", "write true or false", field_name=fname)
+            return default
+        return value
+
     def text(self, m: Located, key: str, fname: str, default: str = "") -> str:
         value = m.get(key, default)
         if value is None:
@@ -269,7 +280,8 @@ def load_station(path: str | Path = "config.yaml") -> Station:
 
     am = c.mapping(root.get("audio", Located()), "audio", root,
                    {"output_device", "output_devices", "backend", "sample_rate", "channels", "target_lufs",
-                    "crossfade_seconds", "crossfade_categories", "fade_seconds", "block_frames"})
+                    "crossfade_seconds", "crossfade_categories", "fade_seconds", "block_frames",
+                    "station_copies"})
     devices = am.get("output_devices", am.get("output_device", "default"))
     devices = tuple(str(d) for d in (devices if isinstance(devices, list) else [devices]))
     backend = c.text(am, "backend", "audio.backend", "sounddevice")
@@ -287,7 +299,8 @@ def load_station(path: str | Path = "config.yaml") -> Station:
         crossfade_categories=tuple(str(x) for x in (xf_cats if isinstance(xf_cats, list) else [xf_cats])),
         fade_seconds=c.number(am, "fade_seconds", "audio.fade_seconds", 0.05, float, 0),
         block_frames=c.number(am, "block_frames", "audio.block_frames", AudioSettings.block_frames, int, 64,
-                              MAX_BLOCK_FRAMES, BLOCK_TOO_BIG))
+                              MAX_BLOCK_FRAMES, BLOCK_TOO_BIG),
+        station_copies=c.flag(am, "station_copies", "audio.station_copies", True))
     if not -40 <= audio.target_lufs <= -5:
         c.error(am, "target_lufs", "mức âm lượng mục tiêu ngoài khoảng -40..-5 LUFS",
                 "target loudness outside -40..-5 LUFS", "thường dùng -16", "-16 is usual")

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from broadcaster.pcm import PcmDecoder, open_pcm
+
 F_SETPIPE_SZ = 1031  # Linux fcntl; not in Python's fcntl module before 3.10 on all builds
 PIPE_BYTES = 1 << 20  # the default pipe-max-size for unprivileged processes: about 3 s of stereo float32
 # An MP3 frame needs the one before it (overlap) and up to 511 bytes of earlier ones (bit reservoir): decoded
@@ -382,8 +384,12 @@ def copy_with_gain(src: np.ndarray, dst: np.ndarray, gain: float) -> None:
 
 
 def open_decoder(path: str | Path, sample_rate: int, channels: int, *, offset: float = 0.0,
-                 loop: bool = False) -> Decoder | AvDecoder:
-    """PyAV when installed (faster), else an ffmpeg process."""
+                 loop: bool = False) -> Decoder | AvDecoder | PcmDecoder:
+    """A WAV already in the station's format is read, not decoded (`pcm`); else PyAV when installed (faster),
+    else an ffmpeg process."""
+    pcm = open_pcm(path, sample_rate, channels, offset=offset, loop=loop)
+    if pcm is not None:
+        return pcm
     try:
         import av  # noqa: F401
     except ImportError:

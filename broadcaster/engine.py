@@ -217,7 +217,7 @@ class Engine:
     # ---- runs ---------------------------------------------------------------------------------------------
     def _mixer(self) -> Mixer:
         return Mixer(self.audio_dir, sample_rate=self.settings.sample_rate, channels=self.settings.channels,
-                     fade_seconds=self.settings.fade_seconds)
+                     fade_seconds=self.settings.fade_seconds, station_copies=self.settings.station_copies)
 
     def _play_alone(self) -> None:
         with self._run_lock:
@@ -623,6 +623,10 @@ class _Playback:
             v = ev.voice
             if ev.kind == "start":
                 v.actual_start = self.heard_wall(block_sink_start + ev.at)
+                # Right after an emergency restarted the stream the sink's clock is a guess (the last restart's
+                # delay): how soon the queue refills moves the real start by tens of ms, so time it again
+                # once the stream is measured (the row is written after that, see flush_heard).
+                v.start_frame = block_sink_start + ev.at if getattr(self.sink, "provisional", False) else None
                 if self.sink_note:
                     v.info.append(self.sink_note)
                     self.sink_note = ""
@@ -660,6 +664,8 @@ class _Playback:
     def write_row(self, ev: Event, heard: datetime | None) -> None:
         """The row for a mixer event; `heard`: when its frame is heard (the end of an item that ended)."""
         v = ev.voice
+        if v.start_frame is not None and not getattr(self.sink, "provisional", False):
+            v.actual_start, v.start_frame = self.heard_wall(v.start_frame), None
         if ev.kind == "end":
             end = heard
             whole = not v.notes and v.end - v.start == v.planned_frames and v.offset == 0

@@ -28,13 +28,14 @@ import sqlite3
 import tempfile
 import unicodedata
 from collections.abc import Iterator
-from contextlib import closing, contextmanager, suppress
+from contextlib import closing, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import yaml
 
+from broadcaster import station_copy
 from broadcaster.analysis import AudioAnalysis, analyse, sha256_of
 from broadcaster.durable import fsync_dir
 from broadcaster.model import LEVELS, LibraryItem
@@ -76,6 +77,7 @@ _ITEM_COLUMNS = ("sha256", "file", "title", "category", "duration", "sample_rate
 class IngestResult:
     item: LibraryItem
     added: bool  # False: the same audio (sha256) was already in the library as item.file
+    warnings: tuple[Problem, ...] = ()  # stored, but no station copy (it will be decoded on air)
 
 
 @dataclass
@@ -85,6 +87,9 @@ class RebuildReport:
     dropped: list[str] = field(default_factory=list)  # catalogue rows whose file is gone
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (file, same audio as file)
     problems: list[Problem] = field(default_factory=list)  # files left out, and why
+    copies_made: int = 0  # station copies written for items that had none
+    copies_pruned: int = 0  # copies of no catalogued item (or in another format), and temp files, deleted
+    copy_warnings: list[Problem] = field(default_factory=list)  # copies that could not be written
 
 
 DUAL_MONO_DB = 10 * math.log10(2)  # one channel's power counted twice
@@ -103,11 +108,21 @@ def slugify(text: str) -> str:
     return "-".join("".join(ch if ch.isascii() and ch.isalnum() else " " for ch in plain).split())[:80]
 
 
+def station_library(station) -> Library:
+    """The station's library as config.yaml describes it: its sound card's channels, and station copies in
+    its format unless `audio.station_copies` is off."""
+    audio = station.audio
+    return Library(station.paths.catalogue, station.paths.audio, output_channels=audio.channels,
+                   copies=(audio.sample_rate, audio.channels) if audio.station_copies else None)
+
+
 class Library:
-    def __init__(self, catalogue_path: str | Path, audio_dir: str | Path, *, output_channels: int = 2):
+    def __init__(self, catalogue_path: str | Path, audio_dir: str | Path, *, output_channels: int = 2,
+                 copies: tuple[int, int] | None = None):
         self.catalogue_path = Path(catalogue_path)
         self.audio_dir = Path(audio_dir)
         self.output_channels = output_channels  # the station's sound card: mono files play on every channel
+        self.copies = copies  # (sample rate, channels) of the station copies to keep (station_copy), or None
 
     # -- reading -------------------------------------------------------------------------------------
 
@@ -142,19 +157,35 @@ class Library:
         if src.is_file():  # a duplicate is known by its hash alone: no need to decode it again
             existing = self.get(sha256_of(src))
             if existing:
-                return IngestResult(existing, added=False)
+                return self._already_in(existing)
         measured = analyse(src)
         with self._writing():
             existing = self.get(measured.sha256)
             if existing:
-                return IngestResult(existing, added=False)
+                return self._already_in(existing, locked=True)
             title = (title or measured.tags.get("title") or src.stem).strip()
             folder = self.audio_dir / category
             rel = self._free_name(folder, slugify(title) or "audio", src.suffix.lower())
             item = _new_item(measured, rel, title, category, source, valid_from, valid_until, priority, target_lufs,
                              self.output_channels)
             self._store(src, measured, item)
-        return IngestResult(item, added=True)
+            warning = self._make_copy(item)
+        return IngestResult(item, added=True, warnings=(warning,) if warning else ())
+
+    def _already_in(self, item: LibraryItem, *, locked: bool = False) -> IngestResult:
+        """The same audio again: nothing to add, but a missing station copy is made (ingesting again mends it).
+        `locked`: the caller holds the writer's lock (a second flock from this process would wait for ever)."""
+        warning = None
+        if self.copies is not None and not station_copy.has_copy(self.audio_dir, item.sha256, *self.copies):
+            with nullcontext() if locked else self._writing():
+                warning = self._make_copy(item)
+        return IngestResult(item, added=False, warnings=(warning,) if warning else ())
+
+    def missing_copies(self) -> list[LibraryItem]:
+        """Items with no whole station copy (they play, but are decoded on air)."""
+        if self.copies is None:
+            return []
+        return [i for i in self.items() if not station_copy.has_copy(self.audio_dir, i.sha256, *self.copies)]
 
     def set_validity(self, sha256: str, valid_from: date | None, valid_until: date | None) -> LibraryItem:
         item = self._need(sha256)
@@ -183,6 +214,8 @@ class Library:
             sidecar = _sidecar_path(audio)
             if sidecar.exists():
                 os.replace(sidecar, _sidecar_path(retired))
+            for copy in (self.audio_dir / station_copy.STATION_DIR).glob(f"{sha256}-*.wav"):
+                copy.unlink(missing_ok=True)  # derived: rebuild makes it again if the item comes back
         return retired
 
     def rebuild(self, target_lufs: float = -16.0) -> RebuildReport:
@@ -212,7 +245,36 @@ class Library:
                                 if sha not in new_rows and not (self.audio_dir / row["file"]).exists())
         self._replace_catalogue(list(new_rows.values()))
         report.catalogued = sorted(row["file"] for row in new_rows.values())
+        if self.copies is not None:
+            report.copies_pruned = station_copy.prune(
+                self.audio_dir, {station_copy.copy_path(self.audio_dir, row["sha256"], *self.copies).name
+                                 for row in new_rows.values()})
+            for item in self.items():
+                if station_copy.has_copy(self.audio_dir, item.sha256, *self.copies):
+                    continue
+                warning = self._make_copy(item)
+                if warning:
+                    report.copy_warnings.append(warning)
+                else:
+                    report.copies_made += 1
         return report
+
+    def _make_copy(self, item: LibraryItem) -> Problem | None:
+        """Write the item's station copy; a copy that cannot be written is a warning, never a lost item."""
+        if self.copies is None:
+            return None
+        dest = station_copy.copy_path(self.audio_dir, item.sha256, *self.copies)
+        try:
+            station_copy.write_copy(self.audio_dir / item.file, dest, *self.copies)
+        except (OSError, ValueError) as err:
+            return Problem(str(dest), f"{item.file} có trong thư viện nhưng không ghi được bản sao định dạng đài "
+                           f"({err}); bài vẫn phát được, máy sẽ giải mã tệp gốc khi phát (tốn CPU hơn)",
+                           f"{item.file} is in the library, but its station copy could not be written ({err}); "
+                           "it still plays, decoded from the original on air (more CPU)",
+                           "kiểm tra chỗ trống và quyền ghi thư mục audio/.station, rồi chạy: python main.py "
+                           "library rebuild", "check free space and write permission on audio/.station, then run: "
+                           "python main.py library rebuild", severity="warning")
+        return None
 
     # -- internals -----------------------------------------------------------------------------------
 

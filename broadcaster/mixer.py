@@ -24,6 +24,8 @@ import numpy as np
 from broadcaster.decode import Decoder, open_decoder
 from broadcaster.decode_workers import open_worker_decoder
 from broadcaster.model import PlannedItem
+from broadcaster.pcm import open_pcm
+from broadcaster.station_copy import playable_path
 
 PREFETCH_SECONDS = 2.0  # start ffmpeg this early so its start-up never delays a block
 PREFETCH_ITEMS = 2
@@ -56,6 +58,7 @@ class Voice:
     info: list[str] = field(default_factory=list)  # worth logging, does not make it partial
     actual_start: datetime | None = None  # set by the engine from the sink's clock
     failed_logged: bool = False  # the engine wrote its `failed` row when the sound card failed
+    start_frame: int | None = None  # sink frame of the start while that clock was a guess: timed again later
     planned_frames: int = 0  # end - start as planned, to tell aired from partial
     started: bool = False
     ended: bool = False
@@ -81,7 +84,7 @@ class Event:
 class Mixer:
     def __init__(self, audio_dir: str | Path, *, sample_rate: int, channels: int, fade_seconds: float,
                  hard_fade_seconds: float = 1.5, interrupt_fade_seconds: float = 0.5,
-                 decoder_factory: Callable[..., Decoder] = open_decoder):
+                 decoder_factory: Callable[..., Decoder] = open_decoder, station_copies: bool = True):
         self.audio_dir = Path(audio_dir)
         self.sr = sample_rate
         self.channels = channels
@@ -91,6 +94,7 @@ class Mixer:
         self._open = decoder_factory
         # Set by the engine when the sink is not real time: decode in worker processes (decode_workers) too.
         self.decode_ahead = False
+        self.station_copies = station_copies  # read items from their audio/.station copies when whole
         self.voices: list[Voice] = []
         self.pos = 0
         self.hard_stop = 0
@@ -197,7 +201,7 @@ class Mixer:
         self._sort()
         for v in self.voices:
             if v.started and v.start >= self.pos:
-                v.started, v.actual_start = False, None
+                v.started, v.actual_start, v.start_frame = False, None, None
 
     def _join_after(self, frm: int, to: int, note: str) -> None:
         for v in list(self.voices):
@@ -456,11 +460,13 @@ class Mixer:
         self._close_voice(v)
         item = v.item
         offset = v.file_offset_at(frame) / self.sr
-        v.decoder = self._decoder(self.audio_dir / item.file, offset, wait=early, frames=max(0, v.end - frame))
+        v.decoder = self._decoder(self._source(item.file, item.sha256), offset, wait=early,
+                                  frames=max(0, v.end - frame))
         if v.decoder is None:
             return False  # a worker comes free when the item on air ends: try again at the next block
         if item.bed_file:
-            v.bed = self._decoder(self.audio_dir / item.bed_file, (frame - v.start) / self.sr, loop=True)
+            v.bed = self._decoder(self._source(item.bed_file, item.bed_sha256), (frame - v.start) / self.sr,
+                                  loop=True)
         v.dec_pos = frame
         if v.decoder.error:  # a missing file is a failed item, not silence on air
             v.failed = v.decoder.error
@@ -468,11 +474,20 @@ class Mixer:
             return False
         return True
 
+    def _source(self, file: str, sha256: str | None) -> Path:
+        """The item's station copy (read without decoding) when the library has a whole one, else its file."""
+        if not self.station_copies:
+            return self.audio_dir / file
+        return playable_path(self.audio_dir, file, sha256, self.sr, self.channels)
+
     def _decoder(self, path: Path, offset: float, loop: bool = False, wait: bool = False,
                  frames: int | None = None) -> Decoder | None:
         """In decoding workers when rendering faster than real time and one is free; else in this process,
         or None with `wait`. `frames`: the most that will be read."""
         if self.decode_ahead and self._open is open_decoder:
+            pcm = open_pcm(path, self.sr, self.channels, offset=offset, loop=loop)
+            if pcm is not None:  # reading is cheap: no worker for it
+                return pcm
             decoder = open_worker_decoder(path, self.sr, self.channels, offset=offset, loop=loop, frames=frames)
             if decoder is not None or wait:
                 return decoder

@@ -17,6 +17,7 @@ from broadcaster.feed.library_access import open_library
 from broadcaster.feed.report import build, read_feed_manifest, render
 from broadcaster.feed.sync import SUMMARY_DELAY, sync_once
 from broadcaster.feed_state import clear_replan_request, district_rules, replan_request
+from broadcaster.station_copy import has_copy
 from tests.fixtures_feed import collector, district, feed_server, make_audio, make_station, snapshot  # noqa: F401
 
 
@@ -46,6 +47,7 @@ def test_published_clip_reaches_library_collector_and_district_report(tmp_path, 
     assert item.title == "Cài đặt Bluezone" and item.category == "bluezone"
     assert item.source == "district:cam-giang" and str(item.valid_until) == "2099-03-12"
     assert (station.paths.audio / item.file).is_file()
+    assert has_copy(station.paths.audio, clip.sha256, station.audio.sample_rate, station.audio.channels)
     assert district_rules(station) == [{
         "sha256": clip.sha256, "category": "bluezone", "title": "Cài đặt Bluezone", "plays_per_day_min": 3,
         "plays_per_day_max": 5, "priority": "normal", "valid_from": "2021-02-17", "valid_until": "2099-03-12",
@@ -102,6 +104,7 @@ def test_revoked_clip_leaves_rotation_and_asks_for_replan(tmp_path, district, fe
 
     assert result.sources[0].withdrawn == [gone.sha256]
     assert open_library(station).get(gone.sha256) is None and open_library(station).get(keep.sha256)
+    assert [has_copy(station.paths.audio, c.sha256, 44100, 2) for c in (gone, keep)] == [False, True]
     assert [r["sha256"] for r in district_rules(station)] == [keep.sha256]
     assert replan_request(station)["clips"] == [gone.sha256]
 

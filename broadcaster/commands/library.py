@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import date
 
 from broadcaster.config import load_station
-from broadcaster.library import Library
+from broadcaster.library import Library, station_library
 from broadcaster.model import LEVELS
 from broadcaster.problems import BroadcasterError, Problem, fail
 
@@ -36,8 +36,7 @@ def register(sub, common) -> None:
 
 def open_library(args) -> tuple[Library, float]:
     station = load_station(args.config)
-    library = Library(station.paths.catalogue, station.paths.audio, output_channels=station.audio.channels)
-    return library, station.audio.target_lufs
+    return station_library(station), station.audio.target_lufs
 
 
 def cmd_ingest(args) -> int:
@@ -58,6 +57,8 @@ def cmd_ingest(args) -> int:
                 print(f"TỪ CHỐI/REJECTED {problem}")
             continue
         item = result.item
+        for problem in result.warnings:
+            print(problem)
         if result.added:
             print(f"ĐÃ THÊM/ADDED {name} → {item.file}  ({_mmss(item.duration)}, {item.sample_rate} Hz, "
                   f"{item.channels} ch, {item.loudness_lufs:.1f} LUFS, gain {item.gain_db:+.1f} dB)")
@@ -103,8 +104,12 @@ def cmd_rebuild(args) -> int:
                       "delete one of the two", severity="warning"))
     for rel in report.dropped:
         print(f"BỎ/DROPPED {rel}: tệp không còn / file is gone")
-    for problem in report.problems:
+    for problem in report.problems + report.copy_warnings:
         print(problem)
+    if report.copies_made or report.copies_pruned:
+        print(f"Bản sao định dạng đài: ghi {report.copies_made}, xóa {report.copies_pruned} không dùng nữa / "
+              f"station copies: wrote {report.copies_made}, deleted {report.copies_pruned} no longer used "
+              "(audio/.station)")
     print(f"Danh mục: {len(report.catalogued)} bài ({report.analysed} phân tích lại), {len(report.problems)} tệp lỗi"
           f" / catalogue: {len(report.catalogued)} items ({report.analysed} analysed), "
           f"{len(report.problems)} files with problems")

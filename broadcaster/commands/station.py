@@ -29,7 +29,7 @@ def register(sub, common) -> None:
 
 def library_problems(station: Station, playlists: dict, items: list[LibraryItem]) -> list[Problem]:
     """Files named by playlists but missing, audio dropped into audio/ but never catalogued, gone files."""
-    from broadcaster.library import Library
+    from broadcaster.library import Library, station_library
 
     problems: list[Problem] = []
     files = {i.file for i in items}
@@ -46,6 +46,11 @@ def library_problems(station: Station, playlists: dict, items: list[LibraryItem]
                 str(station.paths.audio / item.file), "tệp đã mất khỏi thư mục audio/", "file is gone from audio/",
                 "chạy 'python main.py library rebuild'", "run 'python main.py library rebuild'"))
     if station.paths.catalogue.exists():
+        for item in station_library(station).missing_copies():
+            problems.append(Problem(
+                str(station.paths.audio / item.file), "chưa có bản sao định dạng đài: bài vẫn phát, nhưng máy "
+                "phải giải mã khi phát (tốn CPU)", "no station copy: it plays, but is decoded on air (costs CPU)",
+                "chạy 'python main.py library rebuild'", "run 'python main.py library rebuild'", severity="warning"))
         for path in Library(station.paths.catalogue, station.paths.audio).untracked():
             problems.append(Problem(
                 str(path), "tệp âm thanh chưa có trong danh mục", "audio file is not in the catalogue",

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Protocol
 
 from broadcaster.config import Station
-from broadcaster.library import Library
+from broadcaster.library import station_library
 from broadcaster.model import LibraryItem
 
 
@@ -27,4 +27,4 @@ class ClipLibrary(Protocol):
 
 
 def open_library(station: Station) -> ClipLibrary:
-    return Library(station.paths.catalogue, station.paths.audio)
+    return station_library(station)

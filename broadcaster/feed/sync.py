@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ from broadcaster.feed.settings import FeedSettings, feed_settings
 from broadcaster.feed.transport import MANIFEST_NAME, FolderSource, HttpSource
 from broadcaster.feed_state import FeedState, request_replan
 from broadcaster.problems import BroadcasterError
+
+logger = logging.getLogger(__name__)
 
 STAGING_DIR = "feed-staging"
 # Clip refusals that cannot change on retry (same bytes, same verdict): not downloaded again. "oversized" is
@@ -284,6 +287,8 @@ def _fetch_and_ingest(clip: Clip, source: HttpSource | FolderSource, staging: Pa
                          f"disk error while ingesting: {err}") from None
     finally:
         staged.unlink(missing_ok=True)  # the library made its own copy; nothing half-done stays behind
+    for problem in getattr(ingested, "warnings", ()):  # stored and playable, but decoded on air
+        logger.warning("%s", problem)
     state.record_clip(sha256=clip.sha256, keyid=verified.keyid, district=m.district, category=clip.category,
                       title=clip.title, priority=clip.priority, valid_from=clip.valid_from,
                       valid_until=clip.valid_until, plays_per_day_min=clip.plays_per_day_min,
