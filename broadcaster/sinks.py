@@ -414,8 +414,9 @@ class SoundDeviceSink:
             self._room.clear()
             if self.frames_written - self._consumed >= self._capacity:
                 # One wake-up per callback: the callback, wake() and the stream's end set _room. (Waking every
-                # 0.1 s as well, 4 times a block at 16384 frames, cost ~2.5 s of CPU an hour.)
-                self._room.wait(left)
+                # 0.1 s as well, 4 times a block at 16384 frames, cost ~2.5 s of CPU an hour.) The 0.5 s cap
+                # looks at `active` again, should a stream stop without its finished callback.
+                self._room.wait(min(left, 0.5))
         self._woken = False
         self._queue.put(data)
         self.frames_written += data.shape[0]
