@@ -1,16 +1,19 @@
 """Playout cost: CPU seconds per hour of audio and peak RSS, our engine and Liquidsoap side by side in one run.
 
-Run: .venv/bin/python bench/bench_playout.py [--programme-minutes 10] [--play-minutes 10]
+Run: .venv/bin/python bench/bench_playout.py [--programme-minutes 10] [--play-minutes 10] [--inputs mp3|wav]
      3-hour programme (RSS must stay flat): --programme-minutes 180 --play-minutes 10
+     --inputs wav: both players get the list as float32 WAV at the station rate (made by ffmpeg from the same
+     MP3s), which leaves out most of the decoding: what the playout path itself costs.
      Needs Liquidsoap for the comparison (bash scripts/bench-setup.sh); without it only our engine runs.
 
-Both play the same MP3 list, in the same order, to the same private headless PulseAudio null sink, at the same
-time, in real time (no faster-than-real-time here: a sound card sets the pace). Ours is the daemon's path
-(broadcaster.playback.make_engine, sounddevice → ALSA → PulseAudio) in a child process; its CPU includes the
-ffmpeg decoder processes it starts (they are its children and are waited for). Liquidsoap 2.1 decodes in-process
-and plays with `output.pulseaudio`. CPU is utime+stime (+ reaped children) from /proc; peak RSS is VmHWM of each
-main process (ffmpeg decoders' own peak is printed separately). A programme longer than the wall time played
-(the 3-hour case) is played for --play-minutes and CPU per hour is extrapolated from that wall time: it says so.
+Both play the same list (MP3, or WAV with --inputs wav), in the same order, to the same private headless PulseAudio
+null sink, at the same time, in real time (no faster-than-real-time here: a sound card sets the pace). Ours is the
+daemon's path (broadcaster.playback.make_engine, sounddevice → ALSA → PulseAudio) in a child process; its CPU
+includes the ffmpeg decoder processes it starts (they are its children and are waited for). Liquidsoap 2.1 decodes
+in-process and plays with `output.pulseaudio`. CPU is utime+stime (+ reaped children) from /proc; peak RSS is VmHWM
+of each main process (ffmpeg decoders' own peak is printed separately). A programme longer than the wall time
+played (the 3-hour case) is played for --play-minutes and CPU per hour is extrapolated from that wall time: it says
+so.
 """
 
 from __future__ import annotations
@@ -47,6 +50,17 @@ def make_library(folder: Path, count: int, seconds: float) -> list[Path]:
                        check=True)
         files.append(path)
     return files
+
+
+def to_wav(files: list[Path]) -> list[Path]:
+    """Float32 WAV copies at the station rate (44.1 kHz stereo, as the MP3s): no decoding left but reading."""
+    out = []
+    for mp3 in files:
+        wav = mp3.with_suffix(".wav")
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(mp3), "-c:a", "pcm_f32le",
+                        "-ar", "44100", "-ac", "2", str(wav)], check=True)
+        out.append(wav)
+    return out
 
 
 def durations(files: list[Path]) -> dict[str, float]:
@@ -116,6 +130,8 @@ def main() -> None:
     parser.add_argument("--play-minutes", type=float, default=None, help="wall time played (default: programme)")
     parser.add_argument("--song-seconds", type=float, default=180.0)
     parser.add_argument("--no-liquidsoap", action="store_true")
+    parser.add_argument("--inputs", choices=("mp3", "wav"), default="mp3",
+                        help="the list as MP3 (128 kbit/s) or as float32 WAV at the station rate, for both players")
     parser.add_argument("--block-frames", type=int, default=None, help="mixer block (default: audio.block_frames)")
     parser.add_argument("--warm-up", type=float, default=60.0,
                         help="seconds left out of the steady-state figures (start-up: imports, script compile)")
@@ -138,6 +154,8 @@ def main() -> None:
     liquidsoap = None if args.no_liquidsoap else shutil.which("liquidsoap")
     try:
         files = make_library(work, 12, args.song_seconds)
+        if args.inputs == "wav":
+            files = to_wav(files)
         lengths = durations(files)
         names, total, k = [], 0.0, 0
         while total < args.programme_minutes * 60:
@@ -185,7 +203,8 @@ def main() -> None:
         print(f"machine: nproc={os.cpu_count()} {cpu_model()}; load avg now {os.getloadavg()[0]:.1f}")
         print(f"mixer block {args.block_frames} frames; decoding is in the engine's process (PyAV) and counted in "
               f"its CPU (the ffmpeg-pipe fallback's decoders would be its children)")
-        print(f"programme {args.programme_minutes:g} min ({len(names)} MP3 items of ~{args.song_seconds:g} s), "
+        print(f"programme {args.programme_minutes:g} min ({len(names)} {args.inputs.upper()} items of "
+              f"~{args.song_seconds:g} s), "
               f"played {play_minutes:g} min of it in real time"
               + ("; CPU per hour extrapolated from that wall time" if play_minutes < args.programme_minutes else ""))
         print(f"ours:       CPU {ours_cpu:.2f} s (engine {report['cpu_self']:.2f} + ffmpeg decoders "

@@ -21,14 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-from broadcaster.decode import Decoder, open_decoder
+from broadcaster.decode import Decoder, copy_with_gain, open_decoder
 from broadcaster.decode_workers import open_worker_decoder
 from broadcaster.model import PlannedItem
-from broadcaster.pcm import open_pcm
+from broadcaster.pcm import PcmDecoder, open_pcm
 from broadcaster.station_copy import playable_path
 
 PREFETCH_SECONDS = 2.0  # start ffmpeg this early so its start-up never delays a block
 PREFETCH_ITEMS = 2
+READ_AHEAD_FRAMES = 65536  # real time: decode 1.5 s at a time (ReadAhead)
 JUMP_FADE_SECONDS = 0.01  # fade around a re-alignment jump
 HARD_STOP_NOTE = "faded out before the hard stop (slot end or blackout)"
 
@@ -491,7 +492,10 @@ class Mixer:
             decoder = open_worker_decoder(path, self.sr, self.channels, offset=offset, loop=loop, frames=frames)
             if decoder is not None or wait:
                 return decoder
-        return self._open(path, self.sr, self.channels, offset=offset, loop=loop)
+        decoder = self._open(path, self.sr, self.channels, offset=offset, loop=loop)
+        if self.decode_ahead or isinstance(decoder, PcmDecoder):  # a station copy is read, not decoded: no need
+            return decoder
+        return ReadAhead(decoder, READ_AHEAD_FRAMES, self.channels)
 
     def _close_voice(self, v: Voice) -> None:
         for dec in (v.decoder, v.bed):
@@ -558,6 +562,48 @@ class Mixer:
     def close(self) -> None:
         for v in self.voices:
             self._close_voice(v)
+
+
+class ReadAhead:
+    """A decoder read `frames` at a time, handed out in the mixer's smaller blocks (real-time playout only).
+
+    In real time the engine thread sleeps between blocks, and each decoder call then starts with cold caches:
+    16384 frames of the bench MP3 cost 580 µs with 0.37 s pauses between reads against 190 µs back to back
+    (5.6 against 1.9 CPU-s an hour); 65536 frames every 1.5 s cost 4.2. The file is decoded no further ahead
+    than that, and a seek reopens the decoder as before (the mixer's `dec_pos`)."""
+
+    def __init__(self, decoder: Decoder, frames: int, channels: int):
+        self._dec = decoder
+        self._buf = np.zeros((frames, channels), np.float32)
+        self._at = self._size = 0
+        self._eof = False
+        self.frames_read = 0
+
+    @property
+    def error(self) -> str | None:
+        return self._dec.error
+
+    def read_into(self, out: np.ndarray, gain: float = 1.0) -> int:
+        want, got = out.shape[0], 0
+        while got < want:
+            if self._at == self._size:
+                if self._eof:
+                    break
+                self._size, self._at = self._dec.read_into(self._buf), 0
+                self._eof = self._size < self._buf.shape[0]
+                if not self._size:
+                    break
+            take = min(want - got, self._size - self._at)
+            copy_with_gain(self._buf[self._at:self._at + take], out[got:got + take], gain)
+            self._at += take
+            got += take
+        if got < want:
+            out[got:].fill(0.0)
+        self.frames_read += got
+        return got
+
+    def close(self) -> None:
+        self._dec.close()
 
 
 def _curve(x64: np.ndarray, x: np.ndarray, equal_power: bool) -> np.ndarray:

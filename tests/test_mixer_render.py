@@ -10,7 +10,7 @@ import numpy as np
 
 from broadcaster import decode_workers
 from broadcaster.decode import AvDecoder
-from broadcaster.mixer import Mixer, _equal_power, _raised_cosine
+from broadcaster.mixer import Mixer, ReadAhead, _equal_power, _raised_cosine
 from tests.engine_audio import RATE, T0, chain, noise, write_mp3, write_wav
 
 
@@ -89,3 +89,25 @@ def test_frames_left_is_what_the_run_has_left_up_to_a_block(tmp_path):
         mixer.render(np.zeros((4096, 2), np.float32))
     mixer.close()
     assert seen == {True, False}
+
+
+def test_read_ahead_hands_out_the_decoders_samples_and_decodes_a_big_piece_at_a_time(tmp_path):
+    write_mp3(tmp_path / "m.mp3", noise(41, 4.0))
+    plain = AvDecoder(tmp_path / "m.mp3", RATE, 2)
+    expect = np.zeros((5 * RATE, 2), np.float32)
+    whole = plain.read_into(expect, 0.5)
+    plain.close()
+    inner = AvDecoder(tmp_path / "m.mp3", RATE, 2)
+    calls = []
+    read = inner.read_into
+    inner.read_into = lambda out, gain=1.0: calls.append(out.shape[0]) or read(out, gain)
+    ahead = ReadAhead(inner, 65536, 2)
+    got, parts = 0, []
+    while got < expect.shape[0]:  # blocks of odd sizes cut the read-ahead buffer anywhere
+        part = np.full((min(3001, expect.shape[0] - got), 2), 7.0, np.float32)
+        got += part.shape[0]
+        parts.append((ahead.read_into(part, 0.5), part))
+    ahead.close()
+    assert sum(n for n, _ in parts) == whole == ahead.frames_read
+    assert np.array_equal(np.concatenate([p for _, p in parts]), expect)  # silence after the end, not 7.0
+    assert calls == [65536] * (whole // 65536 + 1)  # one decoder call per 65536 frames, none after the end
