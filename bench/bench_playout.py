@@ -201,8 +201,9 @@ def main() -> None:
         played = play_minutes * 60
         ours_cpu = report["cpu_self"] + report["cpu_children"]
         print(f"machine: nproc={os.cpu_count()} {cpu_model()}; load avg now {os.getloadavg()[0]:.1f}")
-        print(f"mixer block {args.block_frames} frames; decoding is in the engine's process (PyAV) and counted in "
-              f"its CPU (the ffmpeg-pipe fallback's decoders would be its children)")
+        reading = ("station-format WAVs are read without decoding (pcm.py)" if args.inputs == "wav"
+                   else "decoding is in the engine's process (PyAV)")
+        print(f"mixer block {args.block_frames} frames; {reading}, counted in its CPU")
         print(f"programme {args.programme_minutes:g} min ({len(names)} {args.inputs.upper()} items of "
               f"~{args.song_seconds:g} s), "
               f"played {play_minutes:g} min of it in real time"

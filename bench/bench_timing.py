@@ -19,6 +19,7 @@ import platform
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -31,7 +32,7 @@ sys.path[:0] = [str(ROOT)]
 from broadcaster.asrun import AsRunLog  # noqa: E402
 from broadcaster.config import AudioSettings  # noqa: E402
 from broadcaster.model import PlannedItem  # noqa: E402
-from broadcaster.playback import make_engine  # noqa: E402
+from broadcaster.playback import engine_preroll, make_engine  # noqa: E402
 from broadcaster.playout_setup import PlayoutSetup  # noqa: E402
 from tests.engine_audio import noise, write_wav  # noqa: E402
 from tests.fixtures_sound import RATE, Recorder, start_server, stop_server  # noqa: E402
@@ -105,6 +106,12 @@ def main() -> None:
         tuning = {} if args.resync_threshold is None else {"resync_threshold": args.resync_threshold}
         engine = make_engine(setup, log, **tuning)
         recorder = Recorder(server, channels=1)
+        # The programme starts with the daemon's lead from now (the engine's preroll + 1 s), whatever writing
+        # the files and starting the recorder took: with a fixed 4 s from before that, a 10-minute programme's
+        # first item could be due sooner than the engine can line the sink up, and start late.
+        lead = (datetime.now(ZONE) + timedelta(seconds=engine_preroll(settings) + 1.0)).replace(microsecond=0) \
+            + timedelta(seconds=1) - start
+        items = [replace(i, start=i.start + lead, end=i.end + lead) for i in items]
         # One instant on both clocks: planned wall times → monotonic → recording frames.
         wall_now, mono_now = datetime.now(ZONE), time.monotonic()
         load_before = os.getloadavg()
@@ -170,6 +177,9 @@ def main() -> None:
               f"{[round(r * 1000, 1) for r in result.resyncs][:10]}; sink failures {len(result.sink_failures)}")
         print(f"as-run: {sum(e.status == 'aired' for e in entries)} aired, "
               f"{sum(e.status != 'aired' for e in entries)} other")
+        for e in entries:
+            if e.status != "aired":
+                print(f"  {e.title}: {e.status} ({e.reason})")
     finally:
         stop_server(server)
 

@@ -123,7 +123,37 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-class AvDecoder:
+class ChunkReader:
+    """`read_into` for a reader that holds decoded frames a chunk at a time (PyAV's chunks, a worker's ring
+    slot, a read-ahead buffer): the subclass keeps `_chunk`, `_chunk_at`, `_chunk_size` and `frames_read`, and
+    refills the chunk in `_next_chunk()`, False at the end."""
+
+    _chunk: np.ndarray
+    _chunk_at: int
+    _chunk_size: int
+    frames_read: int
+
+    def _next_chunk(self) -> bool:
+        raise NotImplementedError
+
+    def read_into(self, out: np.ndarray, gain: float = 1.0) -> int:
+        """As `Decoder.read_into`: the gain is applied as the frames are copied out (no pass of its own)."""
+        want, got = out.shape[0], 0
+        while got < want:
+            if self._chunk_at == self._chunk_size and not self._next_chunk():
+                break
+            at = self._chunk_at
+            take = min(want - got, self._chunk_size - at)
+            copy_with_gain(self._chunk[at:at + take], out[got:got + take], gain)
+            self._chunk_at += take
+            got += take
+        if got < want:
+            out[got:].fill(0.0)
+        self.frames_read += got
+        return got
+
+
+class AvDecoder(ChunkReader):
     """The same contract as `Decoder`, decoding in-process with PyAV (FFmpeg's own libraries, so the same
     codecs, resampler and MP3 gapless handling as the ffmpeg command). It saves the ~60 ms of CPU an ffmpeg
     process takes to start, per item: a third of the CPU of a simulated day with 30 s items.
@@ -307,24 +337,9 @@ class AvDecoder:
             self._container = None
 
     # ---- the mixer's side -----------------------------------------------------------------------------------
-    def read_into(self, out: np.ndarray, gain: float = 1.0) -> int:
-        """As `Decoder.read_into`: the gain is applied as the frames are copied out (no pass of its own)."""
-        want, got = out.shape[0], 0
-        while got < want:
-            if self._chunk_at == self._chunk_size:
-                if self._eof or not self._next_chunk():
-                    break
-            at = self._chunk_at
-            take = min(want - got, self._chunk_size - at)
-            copy_with_gain(self._chunk[at:at + take], out[got:got + take], gain)
-            self._chunk_at += take
-            got += take
-        if got < want:
-            out[got:].fill(0.0)
-        self.frames_read += got
-        return got
-
     def _next_chunk(self) -> bool:
+        if self._eof:
+            return False
         if self._chunk_size:  # the one just read out can be filled again
             _give_buffer(self._chunk)
         chunk, frames = next(self._source)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from broadcaster.decode import AvDecoder, copy_with_gain
+from broadcaster.decode import AvDecoder, ChunkReader
 
 SLOT_FRAMES = 65536  # frames per slot of the ring (1.5 s at 44.1 kHz): one message each way per slot
 RING_SECONDS = 36.0  # how far a worker decodes ahead of the mixer (12.7 MB of stereo float32 at 44.1 kHz)
@@ -222,7 +222,7 @@ class SegmentedDecoder:
         self._eof = True
 
 
-class WorkerDecoder:
+class WorkerDecoder(ChunkReader):
     """A file (or, with `frames`, that many frames of it from `offset`) decoded by one worker."""
 
     def __init__(self, worker: _Worker, path: str | Path, sample_rate: int, channels: int, *,
@@ -234,7 +234,7 @@ class WorkerDecoder:
         self._worker: _Worker | None = worker
         self._ring = worker.ring(channels)
         self._slot: int | None = None
-        self._at = self._size = 0
+        self._chunk, self._chunk_at, self._chunk_size = self._ring[0], 0, 0
         self._last = False  # the slot being read is the last
         try:
             worker.conn.send((str(self.path), sample_rate, channels, offset, loop, frames))
@@ -243,36 +243,23 @@ class WorkerDecoder:
             self._lost(err)
         self._eof = self.error is not None
 
-    def read_into(self, out: np.ndarray, gain: float = 1.0) -> int:
-        want, got = out.shape[0], 0
-        while got < want:
-            if self._at == self._size:
-                if self._eof or self._last or not self._next_slot():
-                    break
-                continue
-            take = min(want - got, self._size - self._at)
-            copy_with_gain(self._ring[self._slot, self._at:self._at + take], out[got:got + take], gain)
-            self._at += take
-            got += take
-        if got < want:
-            out[got:].fill(0.0)
-        self.frames_read += got
-        return got
-
-    def _next_slot(self) -> bool:
+    def _next_chunk(self) -> bool:
+        """The next slot the worker filled."""
+        if self._eof or self._last:
+            return False
         conn = self._worker.conn
         try:
             if self._slot is not None:
                 conn.send(self._slot)  # read out: the worker may fill it again
                 self._slot = None
-            self._slot, self._size, self._last, error = conn.recv()
+            self._slot, self._chunk_size, self._last, error = conn.recv()
         except (OSError, EOFError) as err:
             self._lost(err)
             return False
-        self._at = 0
+        self._chunk, self._chunk_at = self._ring[self._slot], 0
         if error:
             self.error = error
-        return self._size > 0
+        return self._chunk_size > 0
 
     def _lost(self, err: BaseException) -> None:
         """The worker died (killed, crashed in FFmpeg): the rest is silence, like a damaged file."""

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from broadcaster.decode import Decoder, copy_with_gain, open_decoder
+from broadcaster.decode import ChunkReader, Decoder, open_decoder
 from broadcaster.decode_workers import open_worker_decoder
 from broadcaster.model import PlannedItem
 from broadcaster.pcm import PcmDecoder, open_pcm
@@ -564,7 +564,7 @@ class Mixer:
             self._close_voice(v)
 
 
-class ReadAhead:
+class ReadAhead(ChunkReader):
     """A decoder read `frames` at a time, handed out in the mixer's smaller blocks (real-time playout only).
 
     In real time the engine thread sleeps between blocks, and each decoder call then starts with cold caches:
@@ -574,8 +574,8 @@ class ReadAhead:
 
     def __init__(self, decoder: Decoder, frames: int, channels: int):
         self._dec = decoder
-        self._buf = np.zeros((frames, channels), np.float32)
-        self._at = self._size = 0
+        self._chunk = np.zeros((frames, channels), np.float32)
+        self._chunk_at = self._chunk_size = 0
         self._eof = False
         self.frames_read = 0
 
@@ -583,24 +583,12 @@ class ReadAhead:
     def error(self) -> str | None:
         return self._dec.error
 
-    def read_into(self, out: np.ndarray, gain: float = 1.0) -> int:
-        want, got = out.shape[0], 0
-        while got < want:
-            if self._at == self._size:
-                if self._eof:
-                    break
-                self._size, self._at = self._dec.read_into(self._buf), 0
-                self._eof = self._size < self._buf.shape[0]
-                if not self._size:
-                    break
-            take = min(want - got, self._size - self._at)
-            copy_with_gain(self._buf[self._at:self._at + take], out[got:got + take], gain)
-            self._at += take
-            got += take
-        if got < want:
-            out[got:].fill(0.0)
-        self.frames_read += got
-        return got
+    def _next_chunk(self) -> bool:
+        if self._eof:
+            return False
+        self._chunk_size, self._chunk_at = self._dec.read_into(self._chunk), 0
+        self._eof = self._chunk_size < self._chunk.shape[0]
+        return self._chunk_size > 0
 
     def close(self) -> None:
         self._dec.close()

@@ -31,6 +31,29 @@ def audio(tmp_path):
     return tmp_path / "audio"
 
 
+@pytest.fixture
+def own_server(monkeypatch):
+    """A private server, for a test that kills it."""
+    server = start_server()
+    for key in ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH"):
+        monkeypatch.setenv(key, server.env[key])
+    yield server
+    stop_server(server)
+
+
+def outage(server, after: float, seconds: float = 1.0) -> threading.Thread:
+    """Kill the server `after` s from now and start it again `seconds` later (the device vanishes and returns)."""
+    def run():
+        time.sleep(after)
+        server.kill()
+        time.sleep(seconds)
+        server.restart()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
 def play(tmp_path, audio, backend, *, devices=("default",), items_at=2.5, hard_stop_after=10.0,
          files=(("n1.wav", 1.5), ("n2.wav", 1.5), ("n3.wav", 1.5)), clock=None):
     clock = clock or WallClock(ZONE)
@@ -108,33 +131,19 @@ def test_missing_device_falls_back_to_the_next_and_says_so(tmp_path, audio, puls
     assert "no-such-card" in result.entries[0].reason and "sounddevice:default" in result.entries[0].reason
 
 
-def test_device_vanishing_mid_slot_is_logged_and_playout_recovers(tmp_path, audio, monkeypatch):
-    server = start_server()  # a private server: this test kills it
-    try:
-        for key in ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH"):
-            monkeypatch.setenv(key, server.env[key])
-
-        def outage():
-            time.sleep(3.3)  # in the middle of n1 (items start 2.5 s after the run is called)
-            server.kill()
-            time.sleep(1.0)
-            server.restart()
-
-        thread = threading.Thread(target=outage)
-        thread.start()
-        write_wav(audio / "long.wav", noise(4, 10.0))
-        result, *_ = play(tmp_path, audio, "sounddevice", hard_stop_after=30,
-                          files=(("n1.wav", 1.5), ("n2.wav", 1.5), ("long.wav", 10.0)))
-        thread.join()
-    finally:
-        stop_server(server)
+def test_device_vanishing_mid_slot_is_logged_and_playout_recovers(tmp_path, audio, own_server):
+    thread = outage(own_server, 3.3)  # in the middle of n1 (items start 2.5 s after the run is called)
+    write_wav(audio / "long.wav", noise(4, 10.0))
+    result, *_ = play(tmp_path, audio, "sounddevice", hard_stop_after=30,
+                      files=(("n1.wav", 1.5), ("n2.wav", 1.5), ("long.wav", 10.0)))
+    thread.join()
     statuses = [(e.title, e.status) for e in result.entries]
     assert statuses.count(("n1", "failed")) == 1, statuses  # one row; its rest, skipped by the outage, no second
     failed = next(e for e in result.entries if e.status == "failed")
     assert "sound card failed" in failed.reason
     assert statuses[-1] in (("long", "aired"), ("long", "partial"))  # back on air before the end of the slot
     assert result.sink_failures
-    assert os.environ.get("PULSE_SERVER") == server.env["PULSE_SERVER"]  # (restored by monkeypatch after)
+    assert os.environ.get("PULSE_SERVER") == own_server.env["PULSE_SERVER"]  # (restored by monkeypatch after)
 
 
 def test_a_clock_step_mid_slot_is_detected_and_playout_re_aligns(tmp_path, audio, pulse):  # noqa: F811
@@ -195,39 +204,33 @@ def test_the_daemons_sink_knows_when_frames_are_heard_soon_after_opening(tmp_pat
         recorder.stop()
 
 
-def test_a_device_that_fails_while_starting_is_closed_and_playout_recovers(tmp_path, audio, monkeypatch):
+def test_a_device_that_fails_while_starting_is_closed_and_playout_recovers(tmp_path, audio, own_server):
     """The server dies just after the first stream opened, while the engine lines it up with the clock (a fresh
     server's first stream can stall like this): before, the SinkFailure escaped the run and the sink stayed open.
     The kill's moment is chosen by the test; the server, the stream and its failure are real."""
-    server = start_server()  # a private server: this test kills it
     opened = []
-    try:
-        for key in ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH"):
-            monkeypatch.setenv(key, server.env[key])
 
-        def factory(dev):
-            sink = sound_card_sink("sounddevice", dev, RATE, 2, 2048)
-            real_open = sink.open
+    def factory(dev):
+        sink = sound_card_sink("sounddevice", dev, RATE, 2, 2048)
+        real_open = sink.open
 
-            def open_then_lose_the_server():
-                real_open()
-                opened.append(sink)
-                if len(opened) == 1:
-                    server.kill()
-                    threading.Timer(1.0, server.restart).start()
+        def open_then_lose_the_server():
+            real_open()
+            opened.append(sink)
+            if len(opened) == 1:
+                own_server.kill()
+                threading.Timer(1.0, own_server.restart).start()
 
-            sink.open = open_then_lose_the_server
-            return sink
+        sink.open = open_then_lose_the_server
+        return sink
 
-        clock = WallClock(ZONE)
-        t0 = clock.now() + timedelta(seconds=1.0)
-        write_wav(audio / "long.wav", noise(4, 10.0))
-        items = chain([("n1.wav", 1.5), ("long.wav", 10.0)], t0=t0)
-        engine = Engine(audio, AudioSettings(), factory, clock, AsRunLog(tmp_path / "asrun.sqlite"), ZONE,
-                        retry_delays=(0.5, 1.0))
-        result = engine.play_run(items, t0 + timedelta(seconds=20))
-    finally:
-        stop_server(server)
+    clock = WallClock(ZONE)
+    t0 = clock.now() + timedelta(seconds=1.0)
+    write_wav(audio / "long.wav", noise(4, 10.0))
+    items = chain([("n1.wav", 1.5), ("long.wav", 10.0)], t0=t0)
+    engine = Engine(audio, AudioSettings(), factory, clock, AsRunLog(tmp_path / "asrun.sqlite"), ZONE,
+                    retry_delays=(0.5, 1.0))
+    result = engine.play_run(items, t0 + timedelta(seconds=20))
     assert result.sink_failures, "the failure while starting is recorded"
     assert len(opened) >= 2, "a device was opened again"
     assert opened[0]._stream is None, "the failed stream was closed"
@@ -236,25 +239,11 @@ def test_a_device_that_fails_while_starting_is_closed_and_playout_recovers(tmp_p
     assert "sound card was unavailable" in " ".join(e.reason for e in result.entries)
 
 
-def test_the_rest_of_an_item_after_an_outage_gets_a_row_from_when_it_is_heard_again(tmp_path, audio, monkeypatch):
-    server = start_server()  # a private server: this test kills it
-    try:
-        for key in ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH"):
-            monkeypatch.setenv(key, server.env[key])
-
-        def outage():
-            time.sleep(3.5)  # 1 s into the item (it starts 2.5 s after the run is called)
-            server.kill()
-            time.sleep(1.0)
-            server.restart()
-
-        thread = threading.Thread(target=outage)
-        thread.start()
-        write_wav(audio / "long.wav", noise(4, 10.0))
-        result, *_ = play(tmp_path, audio, "sounddevice", hard_stop_after=30, files=(("long.wav", 10.0),))
-        thread.join()
-    finally:
-        stop_server(server)
+def test_the_rest_of_an_item_after_an_outage_gets_a_row_from_when_it_is_heard_again(tmp_path, audio, own_server):
+    thread = outage(own_server, 3.5)  # 1 s into the item (it starts 2.5 s after the run is called)
+    write_wav(audio / "long.wav", noise(4, 10.0))
+    result, *_ = play(tmp_path, audio, "sounddevice", hard_stop_after=30, files=(("long.wav", 10.0),))
+    thread.join()
     assert [(e.title, e.status) for e in result.entries] == [("long", "failed"), ("long", "partial")]
     failed, rest = result.entries
     at = datetime.fromisoformat
