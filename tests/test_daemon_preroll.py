@@ -45,7 +45,7 @@ def test_the_daemon_starts_a_run_the_engines_preroll_ahead_whatever_the_block(tm
     for block_frames in (2048, 16384, 32768, 65536):
         needed = engine_preroll(AudioSettings(block_frames=block_frames))
         assert lead(block_frames) == pytest.approx(needed + START_MARGIN, abs=1e-5)
-    assert lead(32768, asked=3.0) == pytest.approx(3.97, abs=0.01)  # a lead too short for the engine is raised
+    assert lead(32768, asked=3.0) == pytest.approx(5.46, abs=0.01)  # a lead too short for the engine is raised
     assert lead(2048, asked=10.0) == 10.0
 
 
