@@ -75,7 +75,7 @@ class AudioSettings:
     crossfade_categories: tuple[str, ...] = ("covid-song",)  # consecutive items of these categories overlap
     fade_seconds: float = 0.05  # short fade in/out of every item against clicks
     block_frames: int = 16384  # 0.37 s: PortAudio wakes 2.7 times a second (CPU); see docs/benchmarks.md
-    station_copies: bool = True  # keep each item decoded in audio/.station (~10.6 MB/min at 44.1 kHz stereo)
+    station_copies: bool = True  # keep each item decoded in audio/.station (~21.2 MB/min at 44.1 kHz stereo)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@
 (IEEE float32 WAV, bit for bit), so playout and simulate read them (`pcm`) instead of decoding: decode
 problems show at import, seeks are exact and instant, and a small box runs cooler. A copy is derived and
 disposable (the hidden folder is never catalogued; `library rebuild` remakes missing ones), costs about
-10.6 MB per minute at 44.1 kHz stereo, and is written atomically: a copy that exists is whole. Without one
+21.2 MB per minute at 44.1 kHz stereo (float32), and is written atomically: a copy that exists is whole.
+Without one
 (or with one whose size does not match its header) the engine decodes the original, as before.
 """
 
@@ -24,7 +25,6 @@ from broadcaster.pcm import WAVE_FORMAT_IEEE_FLOAT, station_layout, wav_layout
 
 STATION_DIR = ".station"
 WRITE_FRAMES = 1 << 16  # frames decoded and written per step: ~0.5 MB of stereo float32
-BYTES_PER_MINUTE_44K_STEREO = 44100 * 2 * 4 * 60  # 10.6 MB: the figure in docs/deploy.md
 logger = logging.getLogger(__name__)
 _distrusted: set[Path] = set()  # copies already reported as damaged (once per process)
 
