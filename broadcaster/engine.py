@@ -414,11 +414,18 @@ class _Playback:
                     self.sink_note = f"on {sink.name} after: {'; '.join(dict.fromkeys(errors))}"
                     self.result.sink_failures.extend(errors)
                 return
-            delay = self.e.retry_delays[min(attempt, len(self.e.retry_delays) - 1)]
-            attempt += 1
-            if self.clock.now() + timedelta(seconds=delay) >= self._hard_stop_wall() or self.e._stop.is_set():
+            if not self.wait_to_retry(attempt):
                 raise SinkFailure(",".join(self.e.settings.output_devices), "; ".join(dict.fromkeys(errors)))
-            self.clock.sleep_until(self.clock.now() + timedelta(seconds=delay))
+            attempt += 1
+
+    def wait_to_retry(self, attempt: int) -> bool:
+        """Back off before retry `attempt` (0, 1, …); False, without waiting, if that would pass the hard stop
+        or the engine is stopping."""
+        delay = self.e.retry_delays[min(attempt, len(self.e.retry_delays) - 1)]
+        if self.clock.now() + timedelta(seconds=delay) >= self._hard_stop_wall() or self.e._stop.is_set():
+            return False
+        self.clock.sleep_until(self.clock.now() + timedelta(seconds=delay))
+        return True
 
     def drop_unheard(self) -> None:
         """Have the sink drop what it holds unheard and render those frames again (an emergency cuts in
@@ -465,12 +472,10 @@ class _Playback:
                 self.result.sink_failures.append(str(err))
                 self.drop_sink()
                 late_note, kind = "sound card was unavailable", "fail"
-                delay = self.e.retry_delays[min(attempt, len(self.e.retry_delays) - 1)]
-                attempt += 1
-                if self.clock.now() + timedelta(seconds=delay) >= self._hard_stop_wall() or self.e._stop.is_set():
+                if not self.wait_to_retry(attempt):
                     self.give_up(err)
                     return
-                self.clock.sleep_until(self.clock.now() + timedelta(seconds=delay))
+                attempt += 1
 
     def drop_sink(self) -> None:
         try:
