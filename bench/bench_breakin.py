@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/bench_breakin.py [--block-frames 8192] [--count 8]
 
-A programme of a quiet 330 Hz tone plays through the daemon's engine (`broadcaster.playback.make_engine`,
+A programme of a quiet 330 Hz tone plays through the daemon's engine (`broadcaster.playout.setup.make_engine`,
 sounddevice → ALSA → PulseAudio) into a private headless null sink; `parec` records the sink's monitor, timed on
 time.monotonic() (`tests.fixtures_sound.Recorder`). Every few seconds an emergency break-in (a 1 kHz tone) is
 requested; its latency is the first 10 ms window after the call where the 1 kHz component reaches half its full
@@ -28,11 +28,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-from broadcaster.asrun import AsRunLog  # noqa: E402
-from broadcaster.config import AudioSettings  # noqa: E402
+from broadcaster.asrun.log import AsRunLog  # noqa: E402
 from broadcaster.model import PlannedItem  # noqa: E402
-from broadcaster.playback import make_engine  # noqa: E402
-from broadcaster.playout_setup import PlayoutSetup  # noqa: E402
+from broadcaster.playout.setup import PlayoutSetup, make_engine  # noqa: E402
+from broadcaster.station.config import AudioSettings  # noqa: E402
 from tests.engine_audio import write_wav  # noqa: E402
 from tests.fixtures_sound import RATE, Recorder, start_server, stop_server  # noqa: E402
 

@@ -41,10 +41,10 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from broadcaster.config import load_station  # noqa: E402
 from broadcaster.feed import publish, signing  # noqa: E402
 from broadcaster.feed.sync import sync_once  # noqa: E402
 from broadcaster.model import LibraryItem  # noqa: E402
+from broadcaster.station.config import load_station  # noqa: E402
 
 
 @dataclass(frozen=True)

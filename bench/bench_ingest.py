@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 _ANALYSE = """
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[2])
-from broadcaster.analysis import analyse
+from broadcaster.library.analysis import analyse
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t = time.perf_counter()
 a = analyse(sys.argv[1])
@@ -36,13 +36,13 @@ print(json.dumps({"seconds": seconds, "duration": a.duration, "lufs": a.loudness
 """
 
 
-# The station copy ingest writes after the analysis (broadcaster/station_copy.py): a second decode, by the
+# The station copy ingest writes after the analysis (broadcaster/library/station_copy.py): a second decode, by the
 # engine's decoder, to a float32 WAV, synced. Timed on its own, with its CPU seconds.
 _COPY = """
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[2])
 from pathlib import Path
-from broadcaster.station_copy import write_copy
+from broadcaster.library.station_copy import write_copy
 dest = Path(sys.argv[3])
 t, c = time.perf_counter(), time.process_time()
 write_copy(sys.argv[1], dest, 44100, 2)

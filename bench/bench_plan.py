@@ -17,9 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from broadcaster.config import load_station  # noqa: E402
-from broadcaster.planner import Catalogue, plan_days  # noqa: E402
-from broadcaster.playlists import load_playlists  # noqa: E402
+from broadcaster.planning.planner import Catalogue, plan_days  # noqa: E402
+from broadcaster.station.config import load_station  # noqa: E402
+from broadcaster.station.playlists import load_playlists  # noqa: E402
 
 
 def main() -> None:
@@ -31,7 +31,7 @@ def main() -> None:
     playlists = load_playlists(station)
     source = "demo catalogue"
     try:
-        from broadcaster.plan_inputs import library_items
+        from broadcaster.planning.inputs import library_items
 
         items = library_items(station)
     except Exception:  # noqa: BLE001 - the bench still runs before the library is built

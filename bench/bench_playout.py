@@ -8,7 +8,7 @@ Run: .venv/bin/python bench/bench_playout.py [--programme-minutes 10] [--play-mi
 
 Both play the same list (MP3, or WAV with --inputs wav), in the same order, to the same private headless PulseAudio
 null sink, at the same time, in real time (no faster-than-real-time here: a sound card sets the pace). Ours is the
-daemon's path (broadcaster.playback.make_engine, sounddevice → ALSA → PulseAudio) in a child process; its CPU
+daemon's path (broadcaster.playout.setup.make_engine, sounddevice → ALSA → PulseAudio) in a child process; its CPU
 includes the ffmpeg decoder processes it starts (they are its children and are waited for). Liquidsoap 2.1 decodes
 in-process and plays with `output.pulseaudio`. CPU is utime+stime (+ reaped children) from /proc; peak RSS is VmHWM
 of each main process (ffmpeg decoders' own peak is printed separately). A programme longer than the wall time
@@ -64,7 +64,7 @@ def to_wav(files: list[Path]) -> list[Path]:
 
 
 def durations(files: list[Path]) -> dict[str, float]:
-    from broadcaster.decode import probe_duration
+    from broadcaster.sound.decode import probe_duration
 
     return {f.name: probe_duration(f) for f in files}
 
@@ -87,11 +87,10 @@ def proc_hwm_mb(pid: int) -> float:
 def child(args) -> None:
     import resource
 
-    from broadcaster.asrun import AsRunLog
-    from broadcaster.config import AudioSettings
+    from broadcaster.asrun.log import AsRunLog
     from broadcaster.model import PlannedItem
-    from broadcaster.playback import make_engine
-    from broadcaster.playout_setup import PlayoutSetup
+    from broadcaster.playout.setup import PlayoutSetup, make_engine
+    from broadcaster.station.config import AudioSettings
 
     plan = json.loads(Path(args.child).read_text())
     folder = Path(plan["folder"])
@@ -141,7 +140,7 @@ def main() -> None:
         child(args)
         return
     if args.block_frames is None:
-        from broadcaster.config import AudioSettings
+        from broadcaster.station.config import AudioSettings
 
         args.block_frames = AudioSettings().block_frames
 

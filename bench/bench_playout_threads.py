@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/bench_playout_threads.py [--seconds 130] [--warm-up 60] [--block-frames 16384]
 
-The daemon's path (broadcaster.playback.make_engine + Engine.play_run, sounddevice → ALSA → PulseAudio) plays a
+The daemon's path (broadcaster.playout.setup.make_engine + Engine.play_run, sounddevice → ALSA → PulseAudio) plays a
 list of 60 s MP3s (bench_playout's, 128 kbit/s, 44.1 kHz) into a private headless PulseAudio null sink, in this
 process. After the warm-up it reads, for every thread, utime+stime and context switches from
 /proc/self/task/*/{stat,status} (ticks of 10 ms: a thread's figure is ±0.5 s per hour over the default window),
@@ -72,12 +72,12 @@ def main() -> None:
     parser.add_argument("--block-frames", type=int, default=16384)
     args = parser.parse_args()
 
-    from broadcaster import decode, engine, mixer, sinks
-    from broadcaster.asrun import AsRunLog
-    from broadcaster.config import AudioSettings
+    from broadcaster.asrun.log import AsRunLog
     from broadcaster.model import PlannedItem
-    from broadcaster.playback import make_engine
-    from broadcaster.playout_setup import PlayoutSetup
+    from broadcaster.playout import engine
+    from broadcaster.playout.setup import PlayoutSetup, make_engine
+    from broadcaster.sound import decode, mixer, sinks
+    from broadcaster.station.config import AudioSettings
     from tests.fixtures_sound import start_server, stop_server
 
     parts = [(engine._Playback, "step", "engine: one block (step)"),

@@ -1,7 +1,7 @@
 """Render a 60-minute programme of 120 MP3 items (2 s crossfades, per-item gains) to a WAV, side by side:
 
   engine-wav   broadcaster's engine (SimClock + WavFileSink): the code `simulate` runs (MP3s decoded by PyAV in
-               worker processes, broadcaster/decode_workers.py, since the sink is not real time)
+               worker processes, broadcaster/sound/decode_workers.py, since the sink is not real time)
   engine-null  the same with --no-audio's NullSink (every block mixed, nothing written)
   pydub        naive pydub AudioSegment: from_mp3, apply_gain, append(crossfade=2000), export, on all the items
                (~90 s and ~1.4 GB here); it is quadratic: with --pydub-items N < items it runs on N/2 and N
@@ -9,9 +9,9 @@
   liquidsoap   Liquidsoap from Debian (scripts/bench-setup.sh), unsynced clock, output.file(%wav)
 
 Two input sets (--inputs mp3|station|both, default both): the MP3s themselves, and the same items as the
-library's station copies (broadcaster/station_copy.py: float32 WAV at 44.1 kHz stereo, written by the library's
+library's station copies (broadcaster/library/station_copy.py: float32 WAV at 44.1 kHz stereo, written by the library's
 own code into CACHE/.station/). In the station set all three contenders read the SAME WAV files: the engine
-finds them by sha256 as it finds any library item's copy (and reads them without decoding, broadcaster/pcm.py),
+finds them by sha256 as it finds any library item's copy (and reads them without decoding, broadcaster/sound/pcm.py),
 pydub opens them with AudioSegment.from_file, Liquidsoap plays them from its playlist.
 
 Each runs in its own process: CPU seconds are that process's and its children's (liquidsoap, the engine's
@@ -83,8 +83,8 @@ def make_audio(cache: Path, plan: list[tuple[str, float, float]]) -> None:
 def make_station_copies(cache: Path, plan: list[tuple[str, float, float]]) -> None:
     """Each MP3's station copy, written by the library's own code (as ingest does), and an index of the MP3s'
     sha256 so the timed runs do not hash them."""
-    from broadcaster.analysis import sha256_of
-    from broadcaster.station_copy import copy_path, has_copy, write_copy
+    from broadcaster.library.analysis import sha256_of
+    from broadcaster.library.station_copy import copy_path, has_copy, write_copy
 
     index_path = cache / STATION_INDEX
     index = json.loads(index_path.read_text()) if index_path.exists() else {}
@@ -105,7 +105,7 @@ def inputs(cache: Path, plan, which: str) -> list[tuple[str, str, float, float]]
     """(path for pydub and Liquidsoap, sha256 for the engine or "", seconds, gain dB) per item of the set."""
     if which == "mp3":
         return [(str(cache / name), "", seconds, gain) for name, seconds, gain in plan]
-    from broadcaster.station_copy import copy_path
+    from broadcaster.library.station_copy import copy_path
 
     index = json.loads((cache / STATION_INDEX).read_text())
     return [(str(copy_path(cache, index[name], RATE, 2)), index[name], seconds, gain) for name, seconds, gain in plan]
@@ -113,12 +113,12 @@ def inputs(cache: Path, plan, which: str) -> list[tuple[str, str, float, float]]
 
 # ---- the variants, each run in a child process --------------------------------------------------------------
 def run_engine(cache: Path, plan, out: Path, null: bool, shas: list[str]) -> dict:
-    from broadcaster.asrun import AsRunLog
-    from broadcaster.clock import SimClock
-    from broadcaster.config import AudioSettings
-    from broadcaster.engine import Engine
+    from broadcaster.asrun.log import AsRunLog
     from broadcaster.model import PlannedItem
-    from broadcaster.sinks import NullSink, WavFileSink
+    from broadcaster.playout.clock import SimClock
+    from broadcaster.playout.engine import Engine
+    from broadcaster.sound.sinks import NullSink, WavFileSink
+    from broadcaster.station.config import AudioSettings
 
     zone = ZoneInfo("Asia/Ho_Chi_Minh")
     t0 = datetime(2021, 2, 22, 5, 30, tzinfo=zone)
@@ -145,7 +145,7 @@ def _memory() -> dict:
     rings it shares with the workers) plus each decoding worker's private memory now (USS: the pages only it
     has, from copy-on-write and its own buffers). PSS would divide shared library pages among every process
     on the machine using them, so it moves with what else runs."""
-    from broadcaster.decode_workers import worker_pids
+    from broadcaster.sound.decode_workers import worker_pids
 
     def kb(path: str, *names: str) -> float:
         lines = Path(path).read_text().splitlines()

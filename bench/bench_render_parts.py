@@ -5,7 +5,7 @@
            FFmpeg (amovie graph) and frame by frame, read out in 65,536-frame blocks
   write    635 MB of 16-bit audio (a 60-minute stereo WAV) written in 256 KB blocks to --work, "cold" (after a
            635 MB file was written, removed and synced, and 5 s of rest: its pages went back to the host), plain
-           and with broadcaster/writeback.py's rolling writeback
+           and with broadcaster/sound/writeback.py's rolling writeback
 
 Run: .venv/bin/python bench/bench_render_parts.py [--cache /tmp/broadcaster-bench-render] [--work DIR] [--repeat 2]
 """
@@ -23,8 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from broadcaster.decode import AvDecoder  # noqa: E402
-from broadcaster.writeback import RollingWriteback  # noqa: E402
+from broadcaster.sound.decode import AvDecoder  # noqa: E402
+from broadcaster.sound.writeback import RollingWriteback  # noqa: E402
 
 WAV_BYTES = 635 << 20
 BLOCK_BYTES = 256 << 10

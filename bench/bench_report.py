@@ -29,9 +29,9 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from broadcaster.asrun import _COLUMNS, GENESIS, AsRunLog, _row_hash  # noqa: E402
-from broadcaster.config import load_station  # noqa: E402
-from broadcaster.report_data import build_report, verify_chain  # noqa: E402
+from broadcaster.asrun.figures import build_report, verify_chain  # noqa: E402
+from broadcaster.asrun.log import _COLUMNS, GENESIS, AsRunLog, _row_hash  # noqa: E402
+from broadcaster.station.config import load_station  # noqa: E402
 
 COMMUNES, DAYS, ITEMS_PER_DAY = 235, 365, 15
 YEAR = 2021

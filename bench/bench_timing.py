@@ -4,7 +4,7 @@ Run: .venv/bin/python bench/bench_timing.py [--minutes 1] [--item-seconds 3]
      (10-minute soak for the figures in docs/benchmarks.md: --minutes 10)
 
 A programme of many short items (each a different noise burst, 2–4 s, back to back) is planned on the wall clock
-and played by the same engine the daemon builds (broadcaster.playback.make_engine: sounddevice → ALSA →
+and played by the same engine the daemon builds (broadcaster.playout.setup.make_engine: sounddevice → ALSA →
 PulseAudio) into a private headless PulseAudio null sink. `parec` records the sink's monitor; chunk arrival
 times give the recording its own clock (tests/fixtures_sound.Recorder). Each item is found in the recording by
 cross-correlation near where it should be; its start error is (heard − planned). Gaps: the longest stretch of
@@ -29,11 +29,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-from broadcaster.asrun import AsRunLog  # noqa: E402
-from broadcaster.config import AudioSettings  # noqa: E402
+from broadcaster.asrun.log import AsRunLog  # noqa: E402
 from broadcaster.model import PlannedItem  # noqa: E402
-from broadcaster.playback import engine_preroll, make_engine  # noqa: E402
-from broadcaster.playout_setup import PlayoutSetup  # noqa: E402
+from broadcaster.playout.setup import (  # noqa: E402
+    PlayoutSetup,  # noqa: E402
+    engine_preroll,
+    make_engine,
+)
+from broadcaster.station.config import AudioSettings  # noqa: E402
 from tests.engine_audio import noise, write_wav  # noqa: E402
 from tests.fixtures_sound import RATE, Recorder, start_server, stop_server  # noqa: E402
 

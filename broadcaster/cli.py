@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from broadcaster.problems import BroadcasterError
@@ -47,13 +48,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        sys.stdout.flush()  # inside the try: a reader gone before the last line is a closed pipe too
+        return code
+    except BrokenPipeError:
+        return closed_pipe()
     except BroadcasterError as err:
         for problem in err.problems:
             print(problem, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+SIGPIPE_EXIT = 128 + 13  # what a shell reports for a program ended by SIGPIPE, as `ls | head` ends
+
+
+def closed_pipe() -> int:
+    """The reader of our output went away (`log show | head`): end quietly, as ls and git log do.
+
+    Python ignores SIGPIPE so sockets get an error instead; stdout is pointed at /dev/null so the interpreter's
+    own flush at exit does not raise again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return SIGPIPE_EXIT
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ echo "== plan $DAY"; $PY main.py plan --date "$DAY" --png "$OUT/plan-$DAY.png" |
 # The main job: the same engine as `python main.py run`, on a simulated clock (as fast as possible).
 # Drop --no-audio to also get one WAV per slot in $OUT (about 640 MB per hour of audio).
 echo "== playout (simulated)"; $PY main.py simulate --date "$DAY" --out "$OUT" --no-audio
-echo "== as-run log"; $PY main.py log show --date "$DAY" --log "$OUT/asrun.sqlite" | head -12
+echo "== as-run log (first rows; all of them in $OUT/asrun.txt)"
+$PY main.py log show --date "$DAY" --log "$OUT/asrun.sqlite" > "$OUT/asrun.txt"
+head -12 "$OUT/asrun.txt"
 $PY main.py log verify --log "$OUT/asrun.sqlite"
 echo "== report"
 $PY main.py report --from "$DAY" --to "$DAY" --format pdf --out "$OUT/bao-cao-$DAY.pdf" --log "$OUT/asrun.sqlite"

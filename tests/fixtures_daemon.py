@@ -62,7 +62,7 @@ def station_dir(tmp: Path, lead_seconds: float, slot_seconds: int, *, item_secon
                 devices: str = "[default]", block_frames: int | None = None) -> tuple[Path, datetime]:
     """config.yaml + playlists/ + a catalogued library of tones; one slot starting `lead_seconds` from now
     (whole seconds, station zone), an optional blackout (seconds from now). Returns the config and slot start."""
-    from broadcaster.library import Library
+    from broadcaster.library.catalogue import Library
 
     (tmp / "playlists").mkdir(parents=True, exist_ok=True)
     src = tmp / "src"
@@ -331,7 +331,7 @@ def noise_station(tmp: Path, slots: list[tuple[str, str, str]], *, item_seconds:
     """config.yaml + playlists/ + a catalogued library of `files` seeded noise clips ("Noise 1".."Noise N",
     tests.engine_audio.noise(seed)) that a recording can be searched for sample-exactly; `slots` as
     (id, "HH:MM:SS" start, end), daily. Returns the config."""
-    from broadcaster.library import Library
+    from broadcaster.library.catalogue import Library
     from tests.engine_audio import noise, write_wav
 
     (tmp / "playlists").mkdir(parents=True, exist_ok=True)

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from broadcaster.config import Station, load_station
 from broadcaster.feed import publish, signing
 from broadcaster.feed.collector import CollectorServer, add_token
+from broadcaster.feed.state import FeedState
 from broadcaster.feed.static import FeedFileHandler, serve_in_thread
-from broadcaster.feed_state import FeedState
+from broadcaster.station.config import Station, load_station
 
 __all__ = ["district", "feed_server", "collector", "make_audio", "make_station", "snapshot", "District",
            "FaultyFeedHandler"]

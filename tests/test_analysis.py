@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from broadcaster.analysis import analyse
+from broadcaster.library.analysis import analyse
 from broadcaster.problems import BroadcasterError
 from tests.fixtures_audio_files import FORMATS, add_ape_tag, cut, ebur128_integrated, ffmpeg, make_audio, make_format
 

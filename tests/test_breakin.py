@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from broadcaster.breakin import BreakInRequest, BreakInSpool, Verdict, judge
+from broadcaster.playout.breakin import BreakInRequest, BreakInSpool, Verdict, judge
 from tests.fixtures_daemon import at, plan
 
 
@@ -35,7 +35,7 @@ def test_spool_hands_request_over_and_answer_back(tmp_path):
 
 
 def test_a_priority_clip_is_promised_to_the_next_slot_and_expires_at_its_end():
-    from broadcaster.breakin import priority_expiry
+    from broadcaster.playout.breakin import priority_expiry
 
     assert priority_expiry([plan()], at("05:40:00")) == at("06:00:00")  # inside the morning slot
     assert priority_expiry([plan()], at("09:00:00")) == at("11:45:00")  # between slots: the noon one
@@ -44,7 +44,7 @@ def test_a_priority_clip_is_promised_to_the_next_slot_and_expires_at_its_end():
 
 
 def test_held_priority_clips_are_kept_on_disk_until_dropped(tmp_path):
-    from broadcaster.breakin import HeldPriority
+    from broadcaster.playout.breakin import HeldPriority
 
     first = BreakInRequest.new(Path("/tmp/a.wav"), "priority", "họp", False, at("05:40:00"))
     second = BreakInRequest.new(Path("/tmp/b.wav"), "priority", "", False, at("05:41:00"))

@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 
-from broadcaster.asrun import AsRunLog
-from broadcaster.clock import WallClock
-from broadcaster.config import AudioSettings
-from broadcaster.engine import Engine
-from broadcaster.sinks import sound_card_sink
+from broadcaster.asrun.log import AsRunLog
+from broadcaster.playout.clock import WallClock
+from broadcaster.playout.engine import Engine
+from broadcaster.sound.sinks import sound_card_sink
+from broadcaster.station.config import AudioSettings
 from tests.engine_audio import RATE, ZONE, chain, tone, write_wav
 from tests.fixtures_sound import Recorder, pulse  # noqa: F401 - pulse is a fixture
 

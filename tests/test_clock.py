@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta
 
-from broadcaster.clock import SimClock, WallClock
+from broadcaster.playout.clock import SimClock, WallClock
 from tests.engine_audio import ZONE
 
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from broadcaster.config import load_station
 from broadcaster.problems import BroadcasterError
+from broadcaster.station.config import load_station
 
 ROOT = Path(__file__).resolve().parent.parent
 

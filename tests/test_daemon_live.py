@@ -203,7 +203,7 @@ def test_play_now_without_a_daemon_plays_it_here_and_logs_level_and_reason(tmp_p
 def test_daemon_syncs_the_district_feed_on_its_own(tmp_path, pulse):
     """A signed feed folder (as a USB copy or a mounted share would be) reaches the library without any command."""
     from broadcaster.feed import publish, signing
-    from broadcaster.library import Library
+    from broadcaster.library.catalogue import Library
     from tests.fixtures_feed import make_audio
 
     env, _ = pulse
@@ -240,7 +240,7 @@ def dominant_hz(samples, rate: int = 44100) -> float:
 
 
 def test_a_playlist_edit_mid_slot_reaches_the_next_item_of_the_run_on_air(tmp_path, pulse):
-    from broadcaster.library import Library
+    from broadcaster.library.catalogue import Library
 
     env, _ = pulse
     config, start = station_dir(tmp_path, 5, 24, item_seconds=6)

@@ -29,10 +29,9 @@ def at(hms: str) -> datetime:
 
 
 def test_the_daemon_starts_a_run_the_engines_preroll_ahead_whatever_the_block(tmp_path):
-    from broadcaster.config import AudioSettings
-    from broadcaster.daemon import Daemon
-    from broadcaster.playback import START_MARGIN, engine_preroll
-    from broadcaster.playout_setup import PlayoutSetup
+    from broadcaster.playout.daemon import Daemon
+    from broadcaster.playout.setup import START_MARGIN, PlayoutSetup, engine_preroll
+    from broadcaster.station.config import AudioSettings
 
     def lead(block_frames: int, asked: float | None = None) -> float:
         daemon = Daemon(tmp_path / "config.yaml", preroll_seconds=asked)

@@ -8,8 +8,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from broadcaster import decode_workers
-from broadcaster.decode import AvDecoder, Decoder
+from broadcaster.sound import decode_workers
+from broadcaster.sound.decode import AvDecoder, Decoder
 from tests.engine_audio import RATE, find, noise, write_mp3, write_wav
 
 

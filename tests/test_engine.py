@@ -7,12 +7,12 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from broadcaster.asrun import AsRunLog
-from broadcaster.clock import SimClock
-from broadcaster.config import AudioSettings
-from broadcaster.engine import BreakInRefused, Engine
+from broadcaster.asrun.log import AsRunLog
 from broadcaster.model import Window
-from broadcaster.sinks import NullSink, WavFileSink
+from broadcaster.playout.clock import SimClock
+from broadcaster.playout.engine import BreakInRefused, Engine
+from broadcaster.sound.sinks import NullSink, WavFileSink
+from broadcaster.station.config import AudioSettings
 from tests.engine_audio import (
     RATE,
     T0,
@@ -250,7 +250,7 @@ def test_stop_while_waiting_for_a_run_returns_at_once(tmp_path, audio):
     import threading
     import time
 
-    from broadcaster.clock import WallClock
+    from broadcaster.playout.clock import WallClock
 
     clock = WallClock(ZONE)
     items = chain([("n1.wav", 3.0)], t0=clock.now() + timedelta(hours=1))

@@ -95,10 +95,10 @@ def test_a_waiting_priority_clip_keeps_its_place_after_a_re_plan(tmp_path, audio
 
 
 def test_replace_upcoming_without_a_run_says_so(tmp_path, audio):
-    from broadcaster.asrun import AsRunLog
-    from broadcaster.clock import SimClock
-    from broadcaster.engine import Engine
-    from broadcaster.sinks import NullSink
+    from broadcaster.asrun.log import AsRunLog
+    from broadcaster.playout.clock import SimClock
+    from broadcaster.playout.engine import Engine
+    from broadcaster.sound.sinks import NullSink
     from tests.engine_audio import ZONE
     from tests.test_engine import SETTINGS
 
@@ -131,10 +131,10 @@ def test_a_re_plan_reaches_the_run_it_names_while_the_next_run_waits_for_the_dev
     import threading
     import time
 
-    from broadcaster.asrun import AsRunLog
-    from broadcaster.clock import SimClock
-    from broadcaster.engine import Engine
-    from broadcaster.sinks import WavFileSink
+    from broadcaster.asrun.log import AsRunLog
+    from broadcaster.playout.clock import SimClock
+    from broadcaster.playout.engine import Engine
+    from broadcaster.sound.sinks import WavFileSink
     from tests.engine_audio import ZONE, read_wav
     from tests.test_engine import SETTINGS
 

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 
-from broadcaster.asrun import AsRunLog
-from broadcaster.clock import SimClock
-from broadcaster.engine import Engine
+from broadcaster.asrun.log import AsRunLog
+from broadcaster.playout.clock import SimClock
+from broadcaster.playout.engine import Engine
 from tests.engine_audio import RATE, ZONE, chain, find, noise, write_wav
 from tests.test_engine import SETTINGS
 

@@ -11,13 +11,13 @@ import urllib.request
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
-from broadcaster.asrun import AsRunLog
+from broadcaster.asrun.log import AsRunLog
 from broadcaster.cli import main as cli
 from broadcaster.feed.library_access import open_library
 from broadcaster.feed.report import build, read_feed_manifest, render
+from broadcaster.feed.state import clear_replan_request, district_rules, replan_request
 from broadcaster.feed.sync import SUMMARY_DELAY, sync_once
-from broadcaster.feed_state import clear_replan_request, district_rules, replan_request
-from broadcaster.station_copy import has_copy
+from broadcaster.library.station_copy import has_copy
 from tests.fixtures_feed import collector, district, feed_server, make_audio, make_station, snapshot  # noqa: F401
 
 
@@ -266,8 +266,8 @@ def test_server_without_etag_gets_if_modified_since_and_answers_304(tmp_path, di
 def test_district_quota_reaches_the_planner(tmp_path, district):
     import shutil
 
-    from broadcaster.plan_inputs import planner_inputs
-    from broadcaster.playlists import Quota
+    from broadcaster.planning.inputs import planner_inputs
+    from broadcaster.station.playlists import Quota
 
     _, clip = district.publish(make_audio(tmp_path / "src" / "a.mp3"), plays_per_day=(2, 4))
     station = make_station(tmp_path / "xa-a", feed={"public_key": str(district.pub)})

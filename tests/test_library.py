@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from broadcaster.cli import main
-from broadcaster.library import Library, gain_for, slugify
+from broadcaster.library.catalogue import Library, gain_for, slugify
 from broadcaster.problems import BroadcasterError
 from tests.fixtures_audio_files import add_ape_tag, cut, make_audio, make_format, sha256
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import numpy as np
 
-from broadcaster import decode_workers
-from broadcaster.decode import AvDecoder
-from broadcaster.mixer import Mixer, ReadAhead, _equal_power, _raised_cosine
+from broadcaster.sound import decode_workers
+from broadcaster.sound.decode import AvDecoder
+from broadcaster.sound.mixer import Mixer, ReadAhead, _equal_power, _raised_cosine
 from tests.engine_audio import RATE, T0, chain, noise, write_mp3, write_wav
 
 

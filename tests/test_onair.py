@@ -2,8 +2,8 @@
 
 from datetime import timedelta
 
-from broadcaster.onair import due_at, run_at, runs_ahead, runs_of
-from broadcaster.plancache import PlanCache, shifted_to
+from broadcaster.planning.cache import PlanCache, shifted_to
+from broadcaster.planning.runs import due_at, run_at, runs_ahead, runs_of
 from tests.fixtures_daemon import DAY, at, plan
 
 

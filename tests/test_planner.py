@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from library_fakes import demo_library, item
 
-from broadcaster.config import Blackout, Slot, load_station
-from broadcaster.planner import plan_day, plan_days
-from broadcaster.playlists import CategoryRule, Pick, Playlist, Quota, load_playlists
-from broadcaster.schedule import Recurrence
+from broadcaster.planning.planner import plan_day, plan_days
+from broadcaster.station.config import Blackout, Slot, load_station
+from broadcaster.station.playlists import CategoryRule, Pick, Playlist, Quota, load_playlists
+from broadcaster.station.schedule import Recurrence
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = load_station(ROOT / "config.yaml")
@@ -165,7 +165,7 @@ def test_a_year_of_plans_never_breaks_a_blackout():
 
 
 def test_district_clip_with_its_own_minimum_is_played_that_often():
-    from broadcaster.playlists import ItemRule, with_item_rules
+    from broadcaster.station.playlists import ItemRule, with_item_rules
 
     library = demo_library()
     pushed = item("bluezone", "district-new", 40)

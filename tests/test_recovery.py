@@ -4,11 +4,11 @@ from datetime import timedelta
 
 import pytest
 
-from broadcaster.asrun import AsRunLog
-from broadcaster.journal import JournalFormatter
-from broadcaster.onair import runs_of
-from broadcaster.playback import NotedLog
-from broadcaster.recovery import OnAirMarker, record_interruption
+from broadcaster.asrun.log import AsRunLog
+from broadcaster.planning.runs import runs_of
+from broadcaster.playout.journal import JournalFormatter
+from broadcaster.playout.recovery import OnAirMarker, record_interruption
+from broadcaster.playout.setup import NotedLog
 from tests.fixtures_daemon import at, plan
 
 
@@ -46,7 +46,7 @@ def test_journal_lines_carry_syslog_priority_and_stay_one_line():
 
 
 def test_clock_step_is_seen_once_and_slewing_is_not():
-    from broadcaster.daemon import ClockStepWatch
+    from broadcaster.playout.daemon import ClockStepWatch
 
     wall, mono = [1000.0], [5.0]
     watch = ClockStepWatch(0.5, wall=lambda: wall[0], mono=lambda: mono[0])

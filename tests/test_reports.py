@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from broadcaster.asrun import AsRunLog
+from broadcaster.asrun.figures import build_report, logged_items, split_period
+from broadcaster.asrun.log import AsRunLog
 from broadcaster.cli import main
-from broadcaster.config import load_station
 from broadcaster.problems import BroadcasterError
-from broadcaster.report_data import build_report, logged_items, split_period
+from broadcaster.station.config import load_station
 from tests.fixtures_reports import (
     CONFIG,
     DEVICE_REASON,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from broadcaster.asrun import AsRunLog
+from broadcaster.asrun.log import AsRunLog
 from broadcaster.commands.simulate import simulate_plans
-from broadcaster.config import load_station
 from broadcaster.model import DayPlan, Window
+from broadcaster.station.config import load_station
 from tests.engine_audio import RATE, T0, chain, find, noise, read_wav, write_wav
 
 CONFIG = """station: {commune: Xã Thử, name: Đài xã Thử}

@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 
-from broadcaster.asrun import AsRunLog
-from broadcaster.clock import WallClock
-from broadcaster.config import AudioSettings
-from broadcaster.engine import Engine
-from broadcaster.sinks import sound_card_sink
+from broadcaster.asrun.log import AsRunLog
+from broadcaster.playout.clock import WallClock
+from broadcaster.playout.engine import Engine
+from broadcaster.sound.sinks import sound_card_sink
+from broadcaster.station.config import AudioSettings
 from tests.engine_audio import RATE, ZONE, chain, find, longest_quiet, noise, write_wav
 from tests.fixtures_sound import Recorder, pulse, start_server, stop_server  # noqa: F401 - pulse is a fixture
 
@@ -176,8 +176,7 @@ def test_the_daemons_sink_knows_when_frames_are_heard_soon_after_opening(tmp_pat
     frame will be heard. That wait must not grow with the block: when the daemon's sink read its latency at the
     20th callback, 8192-frame blocks (186 ms each) made it 3.7 s, the resumed engine found itself 4 s late and
     skipped the rest of the item cut by the crash (tests/test_daemon_live.py kill -9 test)."""
-    from broadcaster.playback import sink_factory_for
-    from broadcaster.playout_setup import PlayoutSetup
+    from broadcaster.playout.setup import PlayoutSetup, sink_factory_for
 
     settings = AudioSettings(output_devices=("default",), block_frames=block_frames)
     setup = PlayoutSetup("Asia/Ho_Chi_Minh", tmp_path, tmp_path / "asrun.sqlite", tmp_path, tmp_path / "c.sqlite",

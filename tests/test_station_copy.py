@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from broadcaster.cli import main
-from broadcaster.decode import AvDecoder, open_decoder
-from broadcaster.library import Library
-from broadcaster.pcm import PcmDecoder, open_pcm, station_layout
-from broadcaster.station_copy import STATION_DIR, copy_path, has_copy, playable_path, write_copy
+from broadcaster.library.catalogue import Library
+from broadcaster.library.station_copy import STATION_DIR, copy_path, has_copy, playable_path, write_copy
+from broadcaster.sound.decode import AvDecoder, open_decoder
+from broadcaster.sound.pcm import PcmDecoder, open_pcm, station_layout
 from tests.engine_audio import RATE, noise, write_mp3, write_wav
 
 FORMAT = (RATE, 2)
@@ -231,8 +231,8 @@ def test_simulate_via_copies_is_bit_identical_to_simulate_via_originals(tmp_path
 
 
 def test_config_station_copies_must_be_true_or_false(tmp_path):
-    from broadcaster.config import load_station
     from broadcaster.problems import BroadcasterError
+    from broadcaster.station.config import load_station
 
     (tmp_path / "config.yaml").write_text(CONFIG.replace("crossfade_seconds", "station_copies: maybe, "
                                                          "crossfade_seconds"), encoding="utf-8")
@@ -246,7 +246,7 @@ def test_config_station_copies_must_be_true_or_false(tmp_path):
 
 
 def test_mixer_reads_the_copy_unless_copies_are_switched_off(library, sources):
-    from broadcaster.mixer import Mixer
+    from broadcaster.sound.mixer import Mixer
 
     item = library.ingest(sources / "a.mp3", category="spot").item
     for on, expected in ((True, copy_of(library, item)), (False, library.audio_dir / item.file)):

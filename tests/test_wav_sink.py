@@ -1,5 +1,5 @@
 """The WAV sink writes 16-bit PCM exactly (rounded to nearest, clipped) while handing the file's pages back as it
-goes (broadcaster/writeback.py). A real file on the real file system; no sound server."""
+goes (broadcaster/sound/writeback.py). A real file on the real file system; no sound server."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import sys
 
 import numpy as np
 
-from broadcaster import writeback
-from broadcaster.sinks import WavFileSink, _to_int16
+from broadcaster.sound import writeback
+from broadcaster.sound.sinks import WavFileSink, _to_int16
 from tests.engine_audio import RATE, noise, read_wav
 
 

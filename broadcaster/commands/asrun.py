@@ -6,9 +6,9 @@ import json
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from broadcaster.asrun import AsRunLog
-from broadcaster.config import load_station
+from broadcaster.asrun.log import AsRunLog
 from broadcaster.problems import fail
+from broadcaster.station.config import load_station
 
 
 def register(sub, common) -> None:

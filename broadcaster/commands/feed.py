@@ -7,12 +7,12 @@ import time
 from datetime import date
 from pathlib import Path
 
-from broadcaster.config import load_station
 from broadcaster.feed import publish as feed_publish
 from broadcaster.feed import signing
 from broadcaster.feed.settings import collector_settings, feed_settings
 from broadcaster.model import LEVELS
 from broadcaster.problems import fail
+from broadcaster.station.config import load_station
 
 
 def register(sub, common) -> None:

@@ -6,10 +6,10 @@ import json
 from dataclasses import asdict
 from datetime import date
 
-from broadcaster.config import load_station
-from broadcaster.library import Library, station_library
+from broadcaster.library.catalogue import Library, station_library
 from broadcaster.model import LEVELS
 from broadcaster.problems import BroadcasterError, Problem, fail
+from broadcaster.station.config import load_station
 
 
 def register(sub, common) -> None:

@@ -8,11 +8,11 @@ from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
+from broadcaster.asrun.figures import PERIODS, build_report, logged_items, quota_misses
+from broadcaster.asrun.logbook import build_logbook, parse_iso_week
 from broadcaster.commands.asrun import open_log
-from broadcaster.config import load_station
-from broadcaster.logbook import build_logbook, parse_iso_week
 from broadcaster.problems import BroadcasterError, fail
-from broadcaster.report_data import PERIODS, build_report, logged_items, quota_misses
+from broadcaster.station.config import load_station
 
 REPORT_FORMATS = ("json", "csv", "xlsx", "docx", "pdf")
 LOGBOOK_FORMATS = ("docx", "pdf", "xlsx")
@@ -127,7 +127,7 @@ def cmd_logbook(args) -> int:
 
 def daily_minimums(station) -> dict[str, int]:
     """Per topic, the highest plays-per-day minimum among the playlists the station's slots use."""
-    from broadcaster.playlists import load_playlists
+    from broadcaster.station.playlists import load_playlists
 
     try:
         playlists = load_playlists(station)

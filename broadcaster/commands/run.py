@@ -7,7 +7,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from broadcaster import journal
+from broadcaster.playout import journal
 from broadcaster.problems import BroadcasterError, fail
 
 
@@ -33,7 +33,7 @@ def register(sub, common) -> None:
 
 
 def cmd_run(args) -> int:
-    from broadcaster.daemon import Daemon
+    from broadcaster.playout.daemon import Daemon
 
     journal.setup(logging.DEBUG if args.debug else logging.INFO)
     daemon = Daemon(Path(args.config), state=Path(args.state).resolve() if args.state else None,
@@ -47,10 +47,10 @@ def cmd_run(args) -> int:
 
 
 def cmd_play_now(args) -> int:
-    from broadcaster.breakin import BreakInRequest, BreakInSpool, judge
-    from broadcaster.config import load_station
-    from broadcaster.daemon import daemon_alive
-    from broadcaster.playout_setup import PlayoutSetup
+    from broadcaster.playout.breakin import BreakInRequest, BreakInSpool, judge
+    from broadcaster.playout.daemon import daemon_alive
+    from broadcaster.playout.setup import PlayoutSetup
+    from broadcaster.station.config import load_station
 
     journal.setup()
     station = load_station(args.config)
@@ -82,13 +82,13 @@ def cmd_play_now(args) -> int:
         return 2
     start = None
     if args.level == "priority":
-        from broadcaster.onair import runs_ahead
+        from broadcaster.planning.runs import runs_ahead
 
         first = runs_ahead([p for p in plans if p.date == now.date()], now)[0]
         if first.start > now:
             print(f"chờ đến {first.start:%H:%M:%S} / waiting until {first.start:%H:%M:%S}")
             start = first.start
-    from broadcaster.standalone import play_file
+    from broadcaster.playout.play_now import play_file
 
     blackouts = [b for p in plans for b in p.blackouts]
     entry = play_file(setup if not args.state else _with_state(setup, state), file, args.level, args.reason,
@@ -108,8 +108,8 @@ def _with_state(setup, state: Path):
 
 def _plans_for_today(config: str, state: Path, now: datetime) -> list:
     """Today's plan (for its slots and blackouts): fresh from the files, else the daemon's cached one."""
-    from broadcaster.dayplans import make_plans
-    from broadcaster.plancache import PlanCache
+    from broadcaster.planning.cache import PlanCache
+    from broadcaster.planning.inputs import make_plans
 
     try:
         return make_plans(Path(config), [now.date()])[1]

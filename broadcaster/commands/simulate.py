@@ -10,13 +10,13 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from broadcaster.asrun import AsRunLog
-from broadcaster.clock import SimClock
-from broadcaster.config import Station, load_station
-from broadcaster.engine import Engine
+from broadcaster.asrun.log import AsRunLog
 from broadcaster.model import DayPlan, PlannedItem, Window
+from broadcaster.playout.clock import SimClock
+from broadcaster.playout.engine import Engine
 from broadcaster.problems import fail
-from broadcaster.sinks import NullSink, WavFileSink
+from broadcaster.sound.sinks import NullSink, WavFileSink
+from broadcaster.station.config import Station, load_station
 
 
 def register(sub, common) -> None:
@@ -72,8 +72,8 @@ def simulate_plans(station: Station, plans: list[DayPlan], out: Path, *, audio: 
 
 
 def cmd_simulate(args) -> int:
-    from broadcaster.plan_inputs import planner_inputs
-    from broadcaster.planner import plan_days
+    from broadcaster.planning.inputs import planner_inputs
+    from broadcaster.planning.planner import plan_days
 
     try:
         first = date.fromisoformat(args.date)

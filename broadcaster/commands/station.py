@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from broadcaster.config import Station, load_station
 from broadcaster.feed.settings import feed_problems
 from broadcaster.model import LibraryItem
-from broadcaster.plan_inputs import library_items, planner_inputs
-from broadcaster.plan_view import plans_to_json, rundown, timeline_png
-from broadcaster.planner import plan_days
-from broadcaster.playlists import load_playlists
+from broadcaster.planning.inputs import library_items, planner_inputs
+from broadcaster.planning.planner import plan_days
+from broadcaster.planning.view import plans_to_json, rundown, timeline_png
 from broadcaster.problems import BroadcasterError, Problem, fail
+from broadcaster.station.config import Station, load_station
+from broadcaster.station.playlists import load_playlists
 
 
 def register(sub, common) -> None:
@@ -29,7 +29,7 @@ def register(sub, common) -> None:
 
 def library_problems(station: Station, playlists: dict, items: list[LibraryItem]) -> list[Problem]:
     """Files named by playlists but missing, audio dropped into audio/ but never catalogued, gone files."""
-    from broadcaster.library import Library, station_library
+    from broadcaster.library.catalogue import Library, station_library
 
     problems: list[Problem] = []
     files = {i.file for i in items}

@@ -1,4 +1,4 @@
-"""How the feed reaches the station library: the normal ingest, `broadcaster.library.Library`.
+"""How the feed reaches the station library: the normal ingest, `broadcaster.library.catalogue.Library`.
 
 `ClipLibrary` names the five calls sync uses, so the benchmark can swap in a copy-only stand-in (and say so).
 """
@@ -9,9 +9,9 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
-from broadcaster.config import Station
-from broadcaster.library import station_library
+from broadcaster.library.catalogue import station_library
 from broadcaster.model import LibraryItem
+from broadcaster.station.config import Station
 
 
 class ClipLibrary(Protocol):

@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
-from broadcaster.asrun import AsRunLog
+from broadcaster.asrun.log import AsRunLog
 from broadcaster.feed.errors import feed_error
 
 OUTBOX_FILE = "outbox.sqlite"

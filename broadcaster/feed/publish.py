@@ -19,8 +19,6 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from broadcaster.analysis import analyse
-from broadcaster.durable import fsync_dir
 from broadcaster.feed import signing
 from broadcaster.feed.manifest import (
     AUDIO_EXTENSIONS,
@@ -33,6 +31,8 @@ from broadcaster.feed.manifest import (
     seal,
     utc_iso,
 )
+from broadcaster.files import fsync_dir
+from broadcaster.library.analysis import analyse
 from broadcaster.problems import fail
 
 MANIFEST_NAME = "manifest.json"

@@ -23,9 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from broadcaster.config import Station
 from broadcaster.problems import BroadcasterError, Problem
-from broadcaster.yamlio import Located
+from broadcaster.station.config import Station
+from broadcaster.station.yamlio import Located
 
 
 @dataclass(frozen=True)

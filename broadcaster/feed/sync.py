@@ -28,16 +28,16 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from broadcaster.config import Station
 from broadcaster.feed import signing
 from broadcaster.feed.errors import FeedError, feed_error
 from broadcaster.feed.library_access import ClipLibrary, open_library
 from broadcaster.feed.manifest import Clip, Verified, open_envelope
 from broadcaster.feed.outbox import OUTBOX_FILE, Outbox
 from broadcaster.feed.settings import FeedSettings, feed_settings
+from broadcaster.feed.state import FeedState, request_replan
 from broadcaster.feed.transport import MANIFEST_NAME, FolderSource, HttpSource
-from broadcaster.feed_state import FeedState, request_replan
 from broadcaster.problems import BroadcasterError
+from broadcaster.station.config import Station
 
 logger = logging.getLogger(__name__)
 

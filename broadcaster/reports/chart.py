@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display on the station box or in CI
 import matplotlib.pyplot as plt  # noqa: E402
 
-from broadcaster.report_data import Report  # noqa: E402
+from broadcaster.asrun.figures import Report  # noqa: E402
 
 
 def minutes_per_day_png(report: Report, width_cm: float = 16, height_cm: float = 7.5) -> bytes:

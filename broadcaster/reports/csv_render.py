@@ -9,7 +9,7 @@ import csv
 from collections.abc import Iterable
 from pathlib import Path
 
-from broadcaster.report_data import LoggedItem
+from broadcaster.asrun.figures import LoggedItem
 
 COLUMNS = ["id", "date", "start", "end", "seconds", "slot", "category", "title", "file", "sha256", "level",
            "status", "reason"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from broadcaster.logbook import Logbook, Session
+from broadcaster.asrun.logbook import Logbook, Session
 from broadcaster.reports.outline import Document, Para, Signature, Table, Title, header_for, vi_date, vi_number
 from broadcaster.reports.report_outline import LEVEL_VI, STATUS_VI, integrity_alert
 

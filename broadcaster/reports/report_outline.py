@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from broadcaster.report_data import Report
+from broadcaster.asrun.figures import Report
 from broadcaster.reports.chart import minutes_per_day_png
 from broadcaster.reports.outline import (
     Chart,

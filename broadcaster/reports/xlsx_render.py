@@ -12,8 +12,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from broadcaster.logbook import Logbook
-from broadcaster.report_data import LoggedItem, Report
+from broadcaster.asrun.figures import LoggedItem, Report
+from broadcaster.asrun.logbook import Logbook
 from broadcaster.reports.logbook_outline import logbook_heading, session_label
 from broadcaster.reports.report_outline import KIND_VI, LEVEL_VI, STATUS_VI, integrity_alert
 

@@ -24,10 +24,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from broadcaster.config import Slot, Station
 from broadcaster.model import DayPlan, LibraryItem, PlanException, PlannedItem, Window
-from broadcaster.playlists import ItemRule, Pick, Playlist
-from broadcaster.schedule import subtract
+from broadcaster.station.config import Slot, Station
+from broadcaster.station.playlists import ItemRule, Pick, Playlist
+from broadcaster.station.schedule import subtract
 
 FILL_RESOLUTION = 10  # subset-sum works in tenths of a second
 UNFILLED_TOLERANCE = 30.0  # seconds left empty in a segment before it is reported as an exception

@@ -13,8 +13,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from broadcaster.problems import BroadcasterError, Problem
-from broadcaster.schedule import WEEKDAYS, Recurrence, parse_clock, parse_weekdays
-from broadcaster.yamlio import Located, load_yaml
+from broadcaster.station.schedule import WEEKDAYS, Recurrence, parse_clock, parse_weekdays
+from broadcaster.station.yamlio import Located, load_yaml
 
 DEFAULT_ZONE = "Asia/Ho_Chi_Minh"
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from broadcaster.config import Station
+from broadcaster.station.config import Station
 
 STATE_FILE = "feed.sqlite"
 REPLAN_MARKER = "replan-requested"

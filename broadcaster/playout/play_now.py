@@ -12,10 +12,9 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from broadcaster.asrun import AsRunLog
-from broadcaster.decode import probe_duration
-from broadcaster.playback import make_engine
-from broadcaster.playout_setup import PlayoutSetup
+from broadcaster.asrun.log import AsRunLog
+from broadcaster.playout.setup import PlayoutSetup, make_engine
+from broadcaster.sound.decode import probe_duration
 
 log = logging.getLogger("broadcaster.play-now")
 
@@ -24,8 +23,8 @@ def clip_gain(setup: PlayoutSetup, file: Path) -> tuple[float, str | None]:
 
     Raises BroadcasterError for a file that cannot air (corrupt, silent, truncated), as ingest would."""
     try:
-        from broadcaster.analysis import analyse
-        from broadcaster.library import Library, gain_for
+        from broadcaster.library.analysis import analyse
+        from broadcaster.library.catalogue import Library, gain_for
     except ImportError:
         return 0.0, ("không phân tích được âm lượng: phát ở mức gốc / "
                      "loudness analysis not available: playing at unity gain")

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from broadcaster.asrun import AsRunLog, iso_ms
+from broadcaster.asrun.log import AsRunLog, iso_ms
 from broadcaster.model import DayPlan
-from broadcaster.onair import due_at
+from broadcaster.planning.runs import due_at
 
 INTERRUPTED = ("bị ngắt: trạm dừng đột ngột (mất điện hoặc lỗi) / "
                "interrupted: the daemon stopped unexpectedly (power cut or crash)")

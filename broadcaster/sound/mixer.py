@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from broadcaster.decode import ChunkReader, Decoder, open_decoder
-from broadcaster.decode_workers import open_worker_decoder
+from broadcaster.library.station_copy import playable_path
 from broadcaster.model import PlannedItem
-from broadcaster.pcm import PcmDecoder, open_pcm
-from broadcaster.station_copy import playable_path
+from broadcaster.sound.decode import ChunkReader, Decoder, open_decoder
+from broadcaster.sound.decode_workers import open_worker_decoder
+from broadcaster.sound.pcm import PcmDecoder, open_pcm
 
 PREFETCH_SECONDS = 2.0  # start ffmpeg this early so its start-up never delays a block
 PREFETCH_ITEMS = 2

@@ -21,9 +21,9 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from broadcaster.asrun import AsRunLog
-from broadcaster.breakin import without_ticket_tag
-from broadcaster.config import Identity, Station
+from broadcaster.asrun.log import AsRunLog
+from broadcaster.playout.breakin import without_ticket_tag
+from broadcaster.station.config import Identity, Station
 
 PERIODS = ("all", "day", "week", "month")
 SOUNDED = ("aired", "partial")  # statuses whose audio reached the loudspeakers

@@ -35,12 +35,12 @@ from pathlib import Path
 
 import yaml
 
-from broadcaster import station_copy
-from broadcaster.analysis import AudioAnalysis, analyse, sha256_of
-from broadcaster.durable import fsync_dir
+from broadcaster.files import fsync_dir
+from broadcaster.library import station_copy
+from broadcaster.library.analysis import AudioAnalysis, analyse, sha256_of
 from broadcaster.model import LEVELS, LibraryItem
 from broadcaster.problems import BroadcasterError, Problem, fail
-from broadcaster.yamlio import Located, load_yaml
+from broadcaster.station.yamlio import Located, load_yaml
 
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".ogg", ".oga", ".flac", ".m4a", ".aac", ".mp4")
 SIDECAR_SUFFIX = ".meta.yaml"

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from broadcaster.decode import AvDecoder, ChunkReader
+from broadcaster.sound.decode import AvDecoder, ChunkReader
 
 SLOT_FRAMES = 65536  # frames per slot of the ring (1.5 s at 44.1 kHz): one message each way per slot
 RING_SECONDS = 36.0  # how far a worker decodes ahead of the mixer (12.7 MB of stereo float32 at 44.1 kHz)

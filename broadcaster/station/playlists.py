@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 
-from broadcaster.config import Station, _Checker
 from broadcaster.problems import BroadcasterError, Problem
-from broadcaster.schedule import Recurrence, parse_clock
-from broadcaster.yamlio import Located, load_yaml
+from broadcaster.station.config import Station, _Checker
+from broadcaster.station.schedule import Recurrence, parse_clock
+from broadcaster.station.yamlio import Located, load_yaml
 
 ORDERS = ("sequential", "rotate", "shuffle")
 

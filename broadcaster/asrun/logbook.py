@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from broadcaster.asrun import STATUSES
-from broadcaster.config import Identity, Station
-from broadcaster.report_data import SOUNDED, Integrity, LoggedItem, logged_items, verify_chain
+from broadcaster.asrun.figures import SOUNDED, Integrity, LoggedItem, logged_items, verify_chain
+from broadcaster.asrun.log import STATUSES
+from broadcaster.station.config import Identity, Station
 
 
 @dataclass

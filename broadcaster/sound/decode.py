@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from broadcaster.pcm import PcmDecoder, open_pcm
+from broadcaster.sound.pcm import PcmDecoder, open_pcm
 
 F_SETPIPE_SZ = 1031  # Linux fcntl; not in Python's fcntl module before 3.10 on all builds
 PIPE_BYTES = 1 << 20  # the default pipe-max-size for unprivileged processes: about 3 s of stereo float32

@@ -18,7 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
-from broadcaster.writeback import RollingWriteback
+from broadcaster.sound.writeback import RollingWriteback
 
 
 class SinkFailure(Exception):

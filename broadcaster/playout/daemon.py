@@ -27,8 +27,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
-from broadcaster.asrun import AsRunLog, iso_ms
-from broadcaster.breakin import (
+from broadcaster.asrun.log import AsRunLog, iso_ms
+from broadcaster.model import DayPlan, PlannedItem
+from broadcaster.planning.cache import PlanCache, shifted_to
+from broadcaster.planning.inputs import make_plans, watched_inputs
+from broadcaster.planning.runs import Run, due_at, runs_of
+from broadcaster.playout.breakin import (
     STALE_SECONDS,
     BreakInRequest,
     BreakInSpool,
@@ -38,15 +42,10 @@ from broadcaster.breakin import (
     priority_expiry,
     ticket_tag,
 )
-from broadcaster.dayplans import make_plans, watched_inputs
-from broadcaster.model import DayPlan, PlannedItem
-from broadcaster.onair import Run, due_at, runs_of
-from broadcaster.plancache import PlanCache, shifted_to
-from broadcaster.playback import START_MARGIN, NotedLog, engine_preroll, make_engine
-from broadcaster.playout_setup import PlayoutSetup
+from broadcaster.playout.recovery import OnAirState, record_interruption
+from broadcaster.playout.setup import START_MARGIN, NotedLog, PlayoutSetup, engine_preroll, make_engine
+from broadcaster.playout.watch import ChangeWatch
 from broadcaster.problems import BroadcasterError
-from broadcaster.recovery import OnAirState, record_interruption
-from broadcaster.watch import ChangeWatch
 
 log = logging.getLogger("broadcaster.daemon")
 
@@ -132,7 +131,7 @@ class Daemon:
 
     def _first_setup(self) -> PlayoutSetup:
         """Zone and folders, from config.yaml if it loads (cheap: no planner), else from the last good snapshot."""
-        from broadcaster.config import load_station
+        from broadcaster.station.config import load_station
 
         try:
             return self._setup_of(load_station(self.config))
@@ -365,7 +364,7 @@ class Daemon:
 
     def _priority_done(self, request: BreakInRequest, why: str) -> None:
         """A kept priority clip that will not air: no longer kept, and a `skipped` row says why."""
-        from broadcaster.decode import file_sha256
+        from broadcaster.sound.decode import file_sha256
 
         HeldPriority(self.setup.state).drop(request.id)
         log.warning("priority clip %s (requested %s) not aired: %s", Path(request.file).name,
@@ -406,8 +405,8 @@ class Daemon:
     def _hand_to_engine(self, engine, request: BreakInRequest):
         """Give the engine the clip (with the library's gain if known): (ticket, None), or (None, Verdict) if
         it was refused."""
-        from broadcaster.engine import BreakInRefused
-        from broadcaster.standalone import clip_gain
+        from broadcaster.playout.engine import BreakInRefused
+        from broadcaster.playout.play_now import clip_gain
 
         try:
             gain, warning = clip_gain(self.setup, Path(request.file))
@@ -455,8 +454,8 @@ class Daemon:
         """The district feed every feed.interval_minutes, in a scheduler worker thread: a slow 3G sync never
         holds up playout, and a new emergency or priority clip drops the replan marker that _poll_inputs sees."""
         try:
-            from broadcaster.config import load_station
             from broadcaster.feed.settings import feed_settings
+            from broadcaster.station.config import load_station
 
             settings = feed_settings(load_station(self.config))
         except Exception as err:  # a broken config is reported by replan(); no feed until it is fixed
@@ -470,8 +469,8 @@ class Daemon:
         log.info("district feed: syncing every %g min", settings.interval_minutes)
 
     def _sync_feed(self) -> None:
-        from broadcaster.config import load_station
         from broadcaster.feed.sync import sync_once
+        from broadcaster.station.config import load_station
 
         try:
             result = sync_once(load_station(self.config))

@@ -1,19 +1,69 @@
-"""The daemon's side of the engine: build the engine for the station's configured devices.
+"""What the daemon needs from config.yaml to play (zone, folders, audio settings), kept as the last good copy.
 
-Also `NotedLog`: the same append-only log with notes keyed by planned start, added to the reason of the row the
-engine writes for that item (play-now's reason on a one-item run; the engine knows only the item).
+If config.yaml is broken when the daemon starts, this snapshot from the last good load (in the state folder)
+still says where the audio, the log and the cached plans are, so the station keeps playing its cached plan.
+
+Also the daemon's side of the engine: build the engine for the station's configured devices, and `NotedLog`:
+the same append-only log with notes keyed by planned start, added to the reason of the row the engine writes
+for that item (play-now's reason on a one-item run; the engine knows only the item).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from broadcaster.asrun import AsRunEntry, AsRunLog, iso_ms
-from broadcaster.config import AudioSettings
+from broadcaster.asrun.log import AsRunEntry, AsRunLog, iso_ms
 from broadcaster.model import Window
-from broadcaster.playout_setup import PlayoutSetup
+from broadcaster.station.config import AudioSettings, Station
+
+SNAPSHOT = "playout-setup.json"
+
+
+@dataclass(frozen=True)
+class PlayoutSetup:
+    timezone: str
+    audio_dir: Path
+    asrun_log: Path
+    state: Path
+    catalogue: Path
+    audio: AudioSettings
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @staticmethod
+    def of(station: Station) -> PlayoutSetup:
+        return PlayoutSetup(station.timezone, station.paths.audio, station.paths.asrun_log, station.paths.state,
+                            station.paths.catalogue, station.audio)
+
+    def save(self) -> None:
+        self.state.mkdir(parents=True, exist_ok=True)
+        data = asdict(self)
+        data = {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}
+        tmp = self.state / (SNAPSHOT + ".tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(tmp, self.state / SNAPSHOT)
+
+    @staticmethod
+    def load(state: Path) -> PlayoutSetup | None:
+        try:
+            data = json.loads((Path(state) / SNAPSHOT).read_text(encoding="utf-8"))
+            known = {f.name for f in fields(AudioSettings)}
+            audio = AudioSettings(**{k: tuple(v) if isinstance(v, list) else v
+                                     for k, v in data["audio"].items() if k in known})
+            return PlayoutSetup(data["timezone"], Path(data["audio_dir"]), Path(data["asrun_log"]),
+                                Path(data["state"]), Path(data["catalogue"]), audio)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
 
 
 class NotedLog(AsRunLog):
@@ -41,7 +91,7 @@ class NotedLog(AsRunLog):
 
 def sink_factory_for(setup: PlayoutSetup):
     """`device name -> Sink` for the configured backend (sounddevice by default)."""
-    from broadcaster.sinks import sound_card_sink
+    from broadcaster.sound.sinks import sound_card_sink
 
     audio = setup.audio
 
@@ -65,8 +115,8 @@ def engine_preroll(audio: AudioSettings) -> float:
 
 def make_engine(setup: PlayoutSetup, log: AsRunLog, blackouts: Sequence[Window] = (), **tuning):
     """A real engine on the station's configured device(s) and the wall clock."""
-    from broadcaster.clock import WallClock
-    from broadcaster.engine import Engine
+    from broadcaster.playout.clock import WallClock
+    from broadcaster.playout.engine import Engine
 
     # Re-alignment keeps the engine's 50 ms: the sink keeps the device on its nominal rate itself
     # (SoundDeviceSink), so a re-alignment is for a real clock step or an underrun; below 50 ms every small

@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 
 from broadcaster.model import DayPlan
-from broadcaster.onair import runs_ahead
+from broadcaster.planning.runs import runs_ahead
 
 LEVELS = ("priority", "emergency")
 STALE_SECONDS = 120.0  # an emergency request older than this is not aired late without a human noticing

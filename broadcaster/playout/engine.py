@@ -59,14 +59,14 @@ from pathlib import Path
 
 import numpy as np
 
-from broadcaster.asrun import AsRunEntry, AsRunLog
-from broadcaster.clock import Clock
-from broadcaster.config import AudioSettings
-from broadcaster.decode import file_sha256, probe_duration
-from broadcaster.mixer import Event, Mixer, Voice, frames_between
+from broadcaster.asrun.log import AsRunEntry, AsRunLog
 from broadcaster.model import PlannedItem, Window
+from broadcaster.playout.clock import Clock
 from broadcaster.problems import BroadcasterError, Problem
-from broadcaster.sinks import Sink, SinkFailure
+from broadcaster.sound.decode import file_sha256, probe_duration
+from broadcaster.sound.mixer import Event, Mixer, Voice, frames_between
+from broadcaster.sound.sinks import Sink, SinkFailure
+from broadcaster.station.config import AudioSettings
 
 SinkFactory = Callable[[str], Sink]
 EMERGENCY_FADE_SECONDS = 0.1  # what was on air fades this long before an emergency (a fade, not a click)

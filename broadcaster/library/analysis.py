@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from broadcaster.loudness import LoudnessMeter
+from broadcaster.library.loudness import LoudnessMeter
 from broadcaster.problems import BroadcasterError, Problem
 
 SILENT_PEAK_DBFS = -60.0
