@@ -1,8 +1,8 @@
 """Files that survive a power cut, and the small file helpers every stage shares.
 
-A file the station writes for itself (plan cache, state markers, catalogue, station copies, feed clips) either
-appears whole under its name or not at all: write to a hidden temp file beside it, flush it to disk, rename it
-over the name, then flush the folder, because the rename lives in the folder's entry, not in the file.
+A file the station writes for itself (plan cache, state markers, catalogue, station copies, feed clips, an
+edited config) either appears whole under its name or not at all: write to a hidden temp file beside it, flush
+it to disk, rename it over the name, then flush the folder, because the rename lives in the folder's entry.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ CHUNK = 1 << 20  # bytes read at a time when hashing: large files never sit in m
 
 
 def fsync_dir(folder: Path) -> None:
+    # A rename survives a power cut only once the folder holding the new name is flushed too.
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -27,15 +28,25 @@ def fsync_dir(folder: Path) -> None:
 
 
 @contextmanager
-def replacing(target: Path, *, mode: int = 0o666) -> Iterator[Path]:
+def replacing(target: str | Path, *, mode: int | None = None) -> Iterator[Path]:
     """Yield a temp path beside `target` to write; when the block ends without an error, the temp file is
     synced, renamed over `target` and the folder synced. On an error `target` is untouched and the temp gone.
 
-    `mode` is the new file's permissions (less the umask): 0o600 for what only the station may read."""
+    `mode` defaults to that of the file replaced (an operator's 0640 config stays 0640), else 0644; 0o600 for
+    what only the station may read."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")  # hidden, unique per writer
-    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
+    if mode is None:
+        try:
+            mode = target.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            mode = 0o644
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")  # hidden, unique per writer
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
     try:
         yield tmp
         fd = os.open(tmp, os.O_RDONLY)  # fsync needs a descriptor; the writer may have closed its own
@@ -49,11 +60,11 @@ def replacing(target: Path, *, mode: int = 0o666) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def write_atomic(target: Path, data: bytes | str, *, mode: int = 0o666) -> Path:
-    """Write `data` (str as UTF-8) to `target` whole or not at all (see `replacing`). Returns `target`."""
-    with replacing(target, mode=mode) as tmp:
+def write_atomic(path: str | Path, data: bytes | str, mode: int | None = None) -> Path:
+    """Replace `path` with `data` (str as UTF-8), whole or not at all (see `replacing`). Returns the path."""
+    with replacing(path, mode=mode) as tmp:
         tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-    return Path(target)
+    return Path(path)
 
 
 def file_sha256(path: str | Path) -> str:

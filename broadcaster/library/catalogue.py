@@ -31,14 +31,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import yaml
-
 from broadcaster.files import CHUNK, file_sha256, replacing, slug, write_atomic
 from broadcaster.library import station_copy
 from broadcaster.library.analysis import AudioAnalysis, analyse
 from broadcaster.model import LEVELS, LibraryItem
 from broadcaster.problems import BroadcasterError, Problem, fail
-from broadcaster.station.yamlio import Located, load_yaml
+from broadcaster.station.yamlio import Located, dump_yaml, load_yaml
 
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".ogg", ".oga", ".flac", ".m4a", ".aac", ".mp4")
 SIDECAR_SUFFIX = ".meta.yaml"
@@ -441,7 +439,7 @@ def _write_sidecar(audio: Path, item: LibraryItem) -> None:
             "sha256": item.sha256}
     text = ("# Thông tin bài trong thư viện; sửa được, rồi chạy: python main.py library rebuild\n"
             "# Library metadata for the audio file beside it; edit, then run: python main.py library rebuild\n"
-            + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False))
+            + dump_yaml(meta))
     write_atomic(_sidecar_path(audio), text, mode=0o600)
 
 
