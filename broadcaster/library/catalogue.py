@@ -24,7 +24,7 @@ import hashlib
 import math
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -205,19 +205,23 @@ class Library:
                 copy.unlink(missing_ok=True)  # derived: rebuild makes it again if the item comes back
         return retired
 
-    def rebuild(self, target_lufs: float = -16.0) -> RebuildReport:
-        """Recreate the catalogue from the audio folder; the old catalogue is replaced only when done."""
+    def rebuild(self, target_lufs: float = -16.0,
+                progress: Callable[[str, int, int | None], None] | None = None) -> RebuildReport:
+        """Recreate the catalogue from the audio folder; the old catalogue is replaced only when done.
+        `progress(stage, done, total)` hears of each file analysed and each station copy checked."""
         with self._writing():
-            return self._rebuild(target_lufs)
+            return self._rebuild(target_lufs, progress or (lambda stage, done, total: None))
 
-    def _rebuild(self, target_lufs: float) -> RebuildReport:
+    def _rebuild(self, target_lufs: float, progress: Callable[[str, int, int | None], None]) -> RebuildReport:
         report = RebuildReport()
         old = {}
         if self.catalogue_path.exists():
             with suppress(sqlite3.DatabaseError):  # a damaged catalogue is exactly what rebuild is for
                 old = {row["sha256"]: row for row in self._query("SELECT * FROM items")}
         new_rows: dict[str, dict] = {}
-        for path in self._audio_files():
+        files = self._audio_files()
+        for done, path in enumerate(files):
+            progress("analyse", done, len(files))
             rel = self._rel(path)
             try:
                 row = self._row_for(path, rel, old, target_lufs, report)
@@ -228,6 +232,7 @@ class Library:
                 report.duplicates.append((rel, new_rows[row["sha256"]]["file"]))
                 continue
             new_rows[row["sha256"]] = row
+        progress("analyse", len(files), len(files))
         report.dropped = sorted(row["file"] for sha, row in old.items()
                                 if sha not in new_rows and not (self.audio_dir / row["file"]).exists())
         self._replace_catalogue(list(new_rows.values()))
@@ -236,7 +241,9 @@ class Library:
             report.copies_pruned = station_copy.prune(
                 self.audio_dir, {station_copy.copy_path(self.audio_dir, row["sha256"], *self.copies).name
                                  for row in new_rows.values()})
-            for item in self.items():
+            items = self.items()
+            for done, item in enumerate(items):
+                progress("copies", done, len(items))
                 if station_copy.has_copy(self.audio_dir, item.sha256, *self.copies):
                     continue
                 warning = self._make_copy(item)
@@ -244,6 +251,7 @@ class Library:
                     report.copy_warnings.append(warning)
                 else:
                     report.copies_made += 1
+            progress("copies", len(items), len(items))
         return report
 
     def _make_copy(self, item: LibraryItem) -> Problem | None:
