@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 
 # A category is a folder name under audio/ and a key in playlists: lower-case ASCII, digits and '-'.
 # Checked with fullmatch: `$` would let a trailing newline through and make a folder named "bluezone\n".
@@ -19,7 +20,28 @@ def is_category(text: object) -> bool:
     return isinstance(text, str) and CATEGORY.fullmatch(text) is not None
 
 
-LEVELS = ("normal", "priority", "emergency")  # Circular 39/2020: thông thường, ưu tiên, khẩn cấp
+class Level(StrEnum):
+    """How urgent an item is (Circular 39/2020: thông thường, ưu tiên, khẩn cấp). A str: JSON and SQLite keep
+    the plain word."""
+
+    NORMAL = "normal"
+    PRIORITY = "priority"  # airs at the next item boundary of the run on air
+    EMERGENCY = "emergency"  # interrupts at once
+
+
+class Status(StrEnum):
+    """What happened to an item, as the as-run log records it."""
+
+    AIRED = "aired"  # whole, from its first frame to its last
+    PARTIAL = "partial"  # some of it reached the loudspeakers
+    FAILED = "failed"  # it should have aired and did not (a device or file fault)
+    SKIPPED = "skipped"  # it did not air by rule (no room before the slot end, a blackout, an emergency)
+
+
+LEVELS = tuple(Level)
+BREAK_IN_LEVELS = (Level.PRIORITY, Level.EMERGENCY)
+STATUSES = tuple(Status)
+SOUNDED = (Status.AIRED, Status.PARTIAL)  # statuses whose audio reached the loudspeakers
 
 
 @dataclass(frozen=True)
@@ -38,7 +60,7 @@ class LibraryItem:
     source: str = "local"  # "local", "district:<feed>", ...
     valid_from: date | None = None
     valid_until: date | None = None
-    priority: str = "normal"  # one of LEVELS
+    priority: Level = Level.NORMAL
 
     def valid_on(self, day: date) -> bool:
         return (self.valid_from is None or day >= self.valid_from) and (
@@ -73,7 +95,7 @@ class PlannedItem:
     sha256: str
     gain_db: float
     duration: float  # full length of the file; end - start may be shorter only if crossfaded out
-    level: str = "normal"
+    level: Level = Level.NORMAL
     crossfade_in: float = 0.0  # seconds this item overlaps the previous one (songs into songs)
     fade_in: float = 0.0
     fade_out: float = 0.0

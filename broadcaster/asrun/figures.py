@@ -22,11 +22,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from broadcaster.asrun.log import AsRunLog
+from broadcaster.model import SOUNDED, Level, Status
 from broadcaster.playout.breakin import without_ticket_tag
 from broadcaster.station.config import Identity, Station, topic_name
 
 PERIODS = ("all", "day", "week", "month")
-SOUNDED = ("aired", "partial")  # statuses whose audio reached the loudspeakers
 _UNIX_EPOCH_JD = 2440587.5
 _ORDINAL_TO_JDN = 1721425  # date.toordinal() + this = Julian day number of that date
 _PARALLEL_FROM_ROWS = 200_000  # below this, one thread is as fast as several
@@ -87,7 +87,7 @@ class BlackoutException:
 
     @property
     def kind(self) -> str:
-        return "emergency" if self.level == "emergency" else "fault"
+        return "emergency" if self.level == Level.EMERGENCY else "fault"
 
 
 @dataclass(frozen=True)
@@ -444,7 +444,7 @@ def build_report(log_path: str | Path, station: Station, first: date, last: date
         topics=_topics(groups), days=_days(groups, sessions, days),
         sub_periods=[SubPeriod(label, a, b, _topics([g for g in groups if a.isoformat() <= g[0] <= b.isoformat()]))
                      for label, a, b in split_period(first, last, period)],
-        items=len({g[1] for g in groups if g[4] == "aired"}),
+        items=len({g[1] for g in groups if g[4] == Status.AIRED}),
         blackout_seconds=sum(e.seconds for e in exceptions), exceptions=exceptions,
         failures=[Failure(*_shown(row)) for p in parts for row in p.failures],
         integrity=integrity, timezone=station.timezone, topic_names=dict(station.topics))
@@ -457,11 +457,11 @@ def _topics(groups: list[tuple]) -> list[TopicFigures]:
     partial_seconds: dict[str, float] = defaultdict(float)
     items: dict[str, set] = defaultdict(set)
     for _day, item, category, _listed, status, n, secs in groups:
-        if status == "aired":
+        if status == Status.AIRED:
             plays[category] += n
             seconds[category] += secs
             items[category].add(item)
-        elif status == "partial":
+        elif status == Status.PARTIAL:
             partial[category] += n
             partial_seconds[category] += secs
     return [TopicFigures(c, plays[c], len(items[c]), seconds[c] / 60, partial[c], partial_seconds[c] / 60)
@@ -471,7 +471,7 @@ def _topics(groups: list[tuple]) -> list[TopicFigures]:
 def _days(groups: list[tuple], sessions: dict[str, int], days: list[date]) -> list[DayFigures]:
     by_topic: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0]))
     for day, _item, category, _listed, status, n, secs in groups:
-        if status == "aired":
+        if status == Status.AIRED:
             figures = by_topic[day][category]
             figures[0] += n
             figures[1] += secs / 60

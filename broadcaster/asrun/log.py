@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-STATUSES = ("aired", "partial", "failed", "skipped")
+from broadcaster.model import STATUSES, Level
+
 GENESIS = "0" * 64
 
 _COLUMNS = (
@@ -124,7 +125,7 @@ class AsRunLog:
         title: str = "",
         file: str = "",
         sha256: str = "",
-        level: str = "normal",
+        level: str = Level.NORMAL,
         reason: str = "",
     ) -> AsRunEntry:
         if status not in STATUSES:

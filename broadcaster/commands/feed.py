@@ -10,7 +10,7 @@ from pathlib import Path
 from broadcaster.feed import publish as feed_publish
 from broadcaster.feed import signing
 from broadcaster.feed.settings import collector_settings, feed_settings
-from broadcaster.model import LEVELS
+from broadcaster.model import LEVELS, Level
 from broadcaster.problems import fail
 from broadcaster.station.config import load_station
 
@@ -31,7 +31,7 @@ def register(sub, common) -> None:
     pub.add_argument("--valid-from", help="YYYY-MM-DD")
     pub.add_argument("--valid-until", help="YYYY-MM-DD")
     pub.add_argument("--plays-per-day", help="MIN-MAX, e.g. 3-5 (or one number)")
-    pub.add_argument("--priority", choices=LEVELS, default="normal")
+    pub.add_argument("--priority", choices=LEVELS, default=Level.NORMAL)
     pub.add_argument("--targets", default="all", help="all, or commune ids separated by commas")
     pub.add_argument("--district", help="district id (first publish only; default 'district')")
     pub.set_defaults(handler=cmd_publish)

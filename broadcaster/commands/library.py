@@ -8,7 +8,7 @@ from datetime import date
 
 from broadcaster.commands.progress import Progress
 from broadcaster.library.catalogue import Library, station_library
-from broadcaster.model import LEVELS
+from broadcaster.model import LEVELS, Level
 from broadcaster.problems import BroadcasterError, Problem, fail
 from broadcaster.station.config import load_station, topic_name
 
@@ -21,7 +21,7 @@ def register(sub, common) -> None:
     ingest.add_argument("--title", help="tên bài / title (default: the file's title tag, else its name)")
     ingest.add_argument("--valid-from", help="phát từ ngày / airs from YYYY-MM-DD")
     ingest.add_argument("--valid-until", help="phát đến hết ngày / airs until YYYY-MM-DD inclusive")
-    ingest.add_argument("--priority", default="normal", help="normal | priority | emergency")
+    ingest.add_argument("--priority", default=Level.NORMAL, help=" | ".join(Level))
     ingest.add_argument("--source", default="local", help="nguồn / source (default: local)")
     ingest.set_defaults(handler=cmd_ingest)
 

@@ -7,6 +7,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from broadcaster.model import BREAK_IN_LEVELS, SOUNDED, Level
 from broadcaster.playout import journal
 from broadcaster.problems import BroadcasterError, fail
 
@@ -24,7 +25,7 @@ def register(sub, common) -> None:
     now = sub.add_parser("play-now", parents=[common],
                          help="phát ngay tin khẩn cấp / ưu tiên — play an emergency or priority clip")
     now.add_argument("file")
-    now.add_argument("--level", required=True, choices=["priority", "emergency"])
+    now.add_argument("--level", required=True, choices=BREAK_IN_LEVELS)
     now.add_argument("--reason", default="", help="lý do (ghi vào nhật ký) / reason, written to the as-run log")
     now.add_argument("--confirm", action="store_true", help="cho phép phát khẩn cấp trong giờ cấm phát / "
                                                             "allow an emergency inside a blackout")
@@ -81,7 +82,7 @@ def cmd_play_now(args) -> int:
     if not verdict.accepted:
         return 2
     start = None
-    if args.level == "priority":
+    if args.level == Level.PRIORITY:
         from broadcaster.planning.runs import runs_ahead
 
         first = runs_ahead([p for p in plans if p.date == now.date()], now)[0]
@@ -93,7 +94,7 @@ def cmd_play_now(args) -> int:
     blackouts = [b for p in plans for b in p.blackouts]
     entry = play_file(setup if not args.state else _with_state(setup, state), file, args.level, args.reason,
                       start=start, confirm=args.confirm, blackouts=blackouts)
-    if entry is None or entry.status not in ("aired", "partial"):
+    if entry is None or entry.status not in SOUNDED:
         print(f"Không phát được / not aired: {entry.reason if entry else 'no answer from the engine'}")
         return 1
     print(f"Đã phát xong / aired ({entry.status}, {entry.actual_start} → {entry.actual_end})")

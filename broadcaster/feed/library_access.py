@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Protocol
 
 from broadcaster.library.catalogue import station_library
-from broadcaster.model import LibraryItem
+from broadcaster.model import Level, LibraryItem
 from broadcaster.station.config import Station
 
 
 class ClipLibrary(Protocol):
     def ingest(self, src: str | Path, *, category: str, title: str | None = None, valid_from: date | None = None,
-               valid_until: date | None = None, priority: str = "normal", source: str = "local",
+               valid_until: date | None = None, priority: str = Level.NORMAL, source: str = "local",
                target_lufs: float = -16.0): ...
 
     def get(self, sha256: str) -> LibraryItem | None: ...

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from broadcaster.feed import signing
 from broadcaster.feed.errors import feed_error
-from broadcaster.model import CATEGORY, LEVELS
+from broadcaster.model import CATEGORY, LEVELS, Level
 
 ENVELOPE_FORMAT = "broadcaster-feed-envelope/1"
 MANIFEST_FORMAT = "broadcaster-feed/1"
@@ -55,7 +55,7 @@ class Clip:
     file: str  # clips/<sha256>.<ext>, relative to the feed folder
     category: str
     title: str
-    priority: str = "normal"
+    priority: str = Level.NORMAL
     valid_from: str | None = None  # YYYY-MM-DD, station's local date
     valid_until: str | None = None
     plays_per_day_min: int | None = None
@@ -207,7 +207,7 @@ def _parse_clip(item: object, name: str, where: str) -> Clip:
     size = item.get("size")
     if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
         raise _malformed(where, f"{name}: size must be a positive whole number")
-    if item.get("priority", "normal") not in LEVELS:
+    if item.get("priority", Level.NORMAL) not in LEVELS:
         raise _malformed(where, f"{name}: priority must be one of {', '.join(LEVELS)}")
     for key in ("valid_from", "valid_until"):
         if item.get(key) is not None:
@@ -226,7 +226,7 @@ def _parse_clip(item: object, name: str, where: str) -> Clip:
     category, title = item.get("category"), item.get("title")
     if not isinstance(category, str) or not CATEGORY.fullmatch(category) or not isinstance(title, str):
         raise _malformed(where, f"{name}: category (lower-case ASCII, digits, '-') and title are required")
-    return Clip(sha, size, file, category, title, item.get("priority", "normal"), item.get("valid_from"),
+    return Clip(sha, size, file, category, title, item.get("priority", Level.NORMAL), item.get("valid_from"),
                 item.get("valid_until"), quota[0], quota[1], targets, str(item.get("published", "")))
 
 

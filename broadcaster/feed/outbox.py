@@ -21,11 +21,11 @@ from zoneinfo import ZoneInfo
 
 from broadcaster.asrun.log import AsRunLog
 from broadcaster.feed.errors import feed_error
+from broadcaster.model import SOUNDED
 
 OUTBOX_FILE = "outbox.sqlite"
 BATCH = 100
 SUMMARY_LOOKBACK_DAYS = 14
-PLAYED = ("aired", "partial")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -140,7 +140,7 @@ class Outbox:
             day = days.setdefault(stamp.date().isoformat(), {})
             item = day.setdefault(e.sha256 or e.file, {"sha256": e.sha256, "category": e.category,
                                                        "title": e.title, "plays": 0, "seconds": 0.0, "failed": 0})
-            if e.status in PLAYED and e.actual_start and e.actual_end:
+            if e.status in SOUNDED and e.actual_start and e.actual_end:
                 item["plays"] += 1
                 item["seconds"] += (datetime.fromisoformat(e.actual_end)
                                     - datetime.fromisoformat(e.actual_start)).total_seconds()

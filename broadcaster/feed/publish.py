@@ -31,6 +31,7 @@ from broadcaster.feed.manifest import (
 )
 from broadcaster.files import file_sha256, replacing, write_atomic
 from broadcaster.library.analysis import analyse
+from broadcaster.model import Level
 from broadcaster.problems import fail
 
 MANIFEST_NAME = "manifest.json"
@@ -68,7 +69,7 @@ def _write(feed: Path, private: Ed25519PrivateKey, previous: Manifest | None, di
 
 
 def publish(feed: Path, key: Path, audio: Path, *, category: str, title: str, valid_from: str | None = None,
-            valid_until: str | None = None, plays_per_day: tuple[int, int] | None = None, priority: str = "normal",
+            valid_until: str | None = None, plays_per_day: tuple[int, int] | None = None, priority: str = Level.NORMAL,
             targets: tuple[str, ...] | str = "all", district: str | None = None,
             expires_days: float = DEFAULT_EXPIRES_DAYS, now: datetime | None = None,
             check_audio: bool = True) -> tuple[Manifest, Clip]:

@@ -37,6 +37,7 @@ from broadcaster.feed.settings import FeedSettings, feed_settings
 from broadcaster.feed.state import FeedState
 from broadcaster.feed.transport import MANIFEST_NAME, FolderSource, HttpSource
 from broadcaster.files import file_sha256
+from broadcaster.model import BREAK_IN_LEVELS, Level
 from broadcaster.planning.replan import request_replan
 from broadcaster.problems import BroadcasterError
 from broadcaster.station.config import Station
@@ -123,7 +124,7 @@ def sync_once(station: Station, *, feed_url: str | None = None, public_key: Path
                 result.sources.append(_sync_source(source, key, station, settings, state, outbox, lib,
                                                    now or datetime.now(UTC), replan))
             if replan:
-                emergency = [sha for sha in result.added if (c := state.clip(sha)) and c.priority == "emergency"]
+                emergency = [sha for sha in result.added if (c := state.clip(sha)) and c.priority == Level.EMERGENCY]
                 request_replan(station.paths.state,
                                "district feed: priority/emergency clip arrived or a clip was withdrawn",
                                replan, emergency)
@@ -248,7 +249,7 @@ def _apply(verified: Verified, source: HttpSource | FolderSource, station: Stati
             result.rejected[clip.sha256] = err.code
             _reject(clip, err.code, str(err), verified, state, outbox)
             continue
-        if clip.priority in ("priority", "emergency") and (clip.valid_from is None or _day(clip.valid_from) <= today):
+        if clip.priority in BREAK_IN_LEVELS and (clip.valid_from is None or _day(clip.valid_from) <= today):
             replan.append(clip.sha256)  # it may air today: the rest of today's plan is made again
 
 

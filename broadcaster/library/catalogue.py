@@ -33,7 +33,7 @@ from pathlib import Path
 from broadcaster.files import CHUNK, file_sha256, replacing, slug, write_atomic
 from broadcaster.library import station_copy
 from broadcaster.library.analysis import AudioAnalysis, analyse
-from broadcaster.model import LEVELS, LibraryItem, is_category
+from broadcaster.model import LEVELS, Level, LibraryItem, is_category
 from broadcaster.problems import BroadcasterError, Problem, fail
 from broadcaster.station.yamlio import Located, dump_yaml, load_yaml
 
@@ -132,7 +132,7 @@ class Library:
     # -- changing ------------------------------------------------------------------------------------
 
     def ingest(self, src: str | Path, *, category: str, title: str | None = None, valid_from: date | None = None,
-               valid_until: date | None = None, priority: str = "normal", source: str = "local",
+               valid_until: date | None = None, priority: str = Level.NORMAL, source: str = "local",
                target_lufs: float = -16.0) -> IngestResult:
         """Check, measure and copy one file into the library; raise `BroadcasterError` if it cannot air."""
         src = Path(src)
@@ -291,7 +291,7 @@ class Library:
             measured = analyse(path)
             report.analysed += 1
             base = _row(_new_item(measured, rel, measured.tags.get("title") or path.stem, parts[0], "local",
-                                  None, None, "normal", target_lufs, self.output_channels), measured)
+                                  None, None, Level.NORMAL, target_lufs, self.output_channels), measured)
         # The folder is the category (an operator may move a file by hand); the sidecar's copy is a record.
         base.update(file=rel, sha256=sha, category=parts[0] if len(parts) > 1 else str(meta["category"]))
         for key in ("title", "source", "priority"):

@@ -24,14 +24,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from broadcaster.model import DayPlan, LibraryItem, PlanException, PlannedItem, Window
+from broadcaster.model import DayPlan, Level, LibraryItem, PlanException, PlannedItem, Window
 from broadcaster.station.config import Slot, Station
 from broadcaster.station.playlists import ItemRule, Pick, Playlist
 from broadcaster.station.schedule import subtract
 
 FILL_RESOLUTION = 10  # subset-sum works in tenths of a second
 UNFILLED_TOLERANCE = 30.0  # seconds left empty in a segment before it is reported as an exception
-_PRIORITY_RANK = {"emergency": 0, "priority": 1, "normal": 2}
+_PRIORITY_RANK = {Level.EMERGENCY: 0, Level.PRIORITY: 1, Level.NORMAL: 2}
 
 
 @dataclass
@@ -336,7 +336,7 @@ class _DayBuilder:
         special = self._special.get((*key, pick.title or ""))
         if special is None:
             special = self._special[(*key, pick.title or "")] = any(
-                i.priority != "normal" or self._rules_for(playlist, i).plays_min for i in candidates)
+                i.priority != Level.NORMAL or self._rules_for(playlist, i).plays_min for i in candidates)
         order = sorted(range(n), key=rank) if special else range(n)
         for k in order:
             item = candidates[(start + k) % n]

@@ -30,10 +30,9 @@ from datetime import datetime
 from pathlib import Path
 
 from broadcaster.files import write_atomic
-from broadcaster.model import DayPlan
+from broadcaster.model import DayPlan, Level
 from broadcaster.planning.runs import runs_ahead
 
-LEVELS = ("priority", "emergency")
 STALE_SECONDS = 120.0  # an emergency request older than this is not aired late without a human noticing
 
 
@@ -82,7 +81,7 @@ class Verdict:
 def judge(level: str, confirm: bool, plans: list[DayPlan], now: datetime) -> Verdict:
     """May a break-in of this level air now (or later today, for priority)? Pure: plans + now."""
     in_blackout = next((b for p in plans for b in p.blackouts if b.start <= now < b.end), None)
-    if level == "emergency":
+    if level == Level.EMERGENCY:
         if in_blackout is not None and not confirm:
             return Verdict(False,
                            f"Đang trong giờ cấm phát '{in_blackout.name}' đến {in_blackout.end:%H:%M}: "

@@ -28,7 +28,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
 from broadcaster.asrun.log import AsRunLog, iso_ms
-from broadcaster.model import DayPlan, PlannedItem
+from broadcaster.model import DayPlan, Level, PlannedItem, Status
 from broadcaster.planning.cache import PlanCache, shifted_to
 from broadcaster.planning.inputs import make_plans, watched_inputs
 from broadcaster.planning.replan import REPLAN_MARKER, clear_replan_request
@@ -305,7 +305,7 @@ class Daemon:
         for request in spool.pending():
             verdict = self._decide(request)
             spool.answer(request.id, verdict)
-            (log.warning if request.level == "emergency" else log.info)(
+            (log.warning if request.level == Level.EMERGENCY else log.info)(
                 "break-in %s %s %s (%s): %s", request.level, Path(request.file).name,
                 "ACCEPTED" if verdict.accepted else "REFUSED", request.reason, verdict)
 
@@ -319,13 +319,13 @@ class Daemon:
             verdict = judge(request.level, request.confirm, self.plans, now)
             if not verdict.accepted:
                 return verdict
-            if request.level == "priority":
+            if request.level == Level.PRIORITY:
                 until = priority_expiry(self.plans, now)
                 HeldPriority(self.setup.state).keep(request, until)  # kept on disk until it has aired
                 if not self._on_air:
                     self._held_priority.append((request, until))  # handed over when the next run starts
                     return verdict
-        refused = self._hand_held(self._engine(), request, answered_now=True) if request.level == "priority" \
+        refused = self._hand_held(self._engine(), request, answered_now=True) if request.level == Level.PRIORITY \
             else self._hand_to_engine(self._engine(), request)[1]
         return refused or verdict
 
@@ -357,7 +357,7 @@ class Daemon:
             HeldPriority(self.setup.state).drop(request.id)
             entry = ticket.entry
             log.info("priority clip %s: %s%s", Path(request.file).name, entry.status if entry else "not aired",
-                     f" ({entry.reason})" if entry and entry.status != "aired" else "")
+                     f" ({entry.reason})" if entry and entry.status != Status.AIRED else "")
         for request in expired:
             self._priority_done(request, "hết hạn: buổi phát đã qua mà chưa phát được (trạm dừng?) / "
                                          "expired: its slot ended before it could air (was the daemon down?)")
@@ -375,9 +375,9 @@ class Daemon:
             sha = ""
         try:
             self._asrun.append(planned_start=datetime.fromisoformat(request.requested_at), actual_start=None,
-                               actual_end=None, status="skipped",
-                               category=_category("priority"), title=Path(request.file).stem, file=request.file,
-                               sha256=sha, level="priority", reason=f"{request.logged_reason}; {why}")
+                               actual_end=None, status=Status.SKIPPED,
+                               category=_category(Level.PRIORITY), title=Path(request.file).stem, file=request.file,
+                               sha256=sha, level=Level.PRIORITY, reason=f"{request.logged_reason}; {why}")
         except Exception:
             log.exception("could not record the expired priority clip in the as-run log")
 
@@ -412,7 +412,7 @@ class Daemon:
             gain, warning = clip_gain(self.setup, Path(request.file))
             if warning:
                 log.warning("%s: %s", request.file, warning)
-            reason = request.logged_reason if request.level == "priority" else request.reason  # held ones: tagged
+            reason = request.logged_reason if request.level == Level.PRIORITY else request.reason  # held ones: tagged
             ticket = engine.break_in(Path(request.file), request.level, reason, confirm=request.confirm,
                                      gain_db=gain, category=_category(request.level))
         except BreakInRefused as err:
@@ -572,12 +572,12 @@ def _plan_of(run: Run) -> DayPlan:
 
 
 def _category(level: str) -> str:
-    return {"emergency": "khan-cap", "priority": "uu-tien"}.get(level, "break-in")
+    return {Level.EMERGENCY: "khan-cap", Level.PRIORITY: "uu-tien"}.get(level, "break-in")
 
 
 def _record_failure(asrun: AsRunLog, run: Run, err: Exception) -> None:
     try:
-        asrun.append(planned_start=run.start, actual_start=None, actual_end=None, status="failed",
+        asrun.append(planned_start=run.start, actual_start=None, actual_end=None, status=Status.FAILED,
                      slot=run.window.id, reason=f"phát lỗi / playout failed: {type(err).__name__}: {err}"[:500])
     except Exception:
         log.exception("could not record the failure in the as-run log")

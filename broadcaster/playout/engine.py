@@ -61,7 +61,7 @@ import numpy as np
 
 from broadcaster.asrun.log import AsRunEntry, AsRunLog
 from broadcaster.files import file_sha256
-from broadcaster.model import PlannedItem, Window
+from broadcaster.model import BREAK_IN_LEVELS, Level, PlannedItem, Status, Window
 from broadcaster.playout.clock import Clock
 from broadcaster.problems import BroadcasterError, Problem
 from broadcaster.sound.decode import probe_duration
@@ -185,21 +185,21 @@ class Engine:
                  title: str | None = None, gain_db: float = 0.0, category: str = "break-in") -> BreakInTicket:
         """Queue a break-in; thread-safe. Raises BreakInRefused inside a blackout (emergency without confirm,
         or priority)."""
-        if level not in ("priority", "emergency"):
-            raise ValueError("level must be 'priority' or 'emergency'")
+        if level not in BREAK_IN_LEVELS:
+            raise ValueError(f"level must be one of {', '.join(BREAK_IN_LEVELS)}")
         path = Path(file) if Path(file).is_absolute() else self.audio_dir / file
         now = self.clock.now()
         blackout = self._blackout_at(now)
-        if blackout is not None and (level == "priority" or not confirm):
+        if blackout is not None and (level == Level.PRIORITY or not confirm):
             until = blackout.end.astimezone(self.zone).strftime("%H:%M")
             raise BreakInRefused([Problem(
                 "play-now",
                 f"đang trong giờ cấm phát '{blackout.name}' (đến {until}); "
-                + ("tin ưu tiên không được phát" if level == "priority" else "tin khẩn cấp cần xác nhận --confirm"),
+                + ("tin ưu tiên không được phát" if level == Level.PRIORITY else "tin khẩn cấp cần xác nhận --confirm"),
                 f"inside blackout '{blackout.name}' (until {until}); "
-                + ("priority items may not air" if level == "priority" else "an emergency needs --confirm"),
-                "chờ hết giờ cấm phát" if level == "priority" else "thêm --confirm nếu thật sự khẩn cấp",
-                "wait until the blackout ends" if level == "priority" else "add --confirm if it really is urgent")])
+                + ("priority items may not air" if level == Level.PRIORITY else "an emergency needs --confirm"),
+                "chờ hết giờ cấm phát" if level == Level.PRIORITY else "thêm --confirm nếu thật sự khẩn cấp",
+                "wait until the blackout ends" if level == Level.PRIORITY else "add --confirm if it really is urgent")])
         duration = probe_duration(path)
         item = PlannedItem(start=now, end=now + timedelta(seconds=duration), slot="", category=category,
                            title=title or path.stem, file=str(path), sha256=file_sha256(path), gain_db=gain_db,
@@ -209,7 +209,7 @@ class Engine:
             self._requests.put(ticket)
             idle = not self._on_air
             sink = self._sink_on_air
-        if sink is not None and level == "emergency":
+        if sink is not None and level == Level.EMERGENCY:
             sink.wake()  # the engine thread may be waiting up to a block for room in the sink
         if idle:
             threading.Thread(target=self._play_alone, name="break-in", daemon=True).start()
@@ -281,10 +281,10 @@ class Engine:
                 ticket = self._requests.get_nowait()
             except queue.Empty:
                 return
-            if ticket.level == "emergency" and mixer.voices:
+            if ticket.level == Level.EMERGENCY and mixer.voices:
                 play.drop_unheard()  # the emergency should not wait for audio queued ahead of the listener
                 voice = mixer.interrupt(ticket.item, ticket.reason, round(EMERGENCY_FADE_SECONDS * mixer.sr))
-            elif ticket.level == "emergency" or not mixer.voices:
+            elif ticket.level == Level.EMERGENCY or not mixer.voices:
                 voice = mixer.play_now(ticket.item, ticket.reason)
             else:
                 voice = mixer.insert_at_boundary(ticket.item, ticket.reason)
@@ -296,7 +296,7 @@ class Engine:
     def _skip_ticket(self, ticket: BreakInTicket, play: _Playback, why: str) -> None:
         """A priority break-in that found no item boundary: a `skipped` row, and its ticket answered."""
         ticket.entry = self.log.append(
-            planned_start=ticket.item.start, actual_start=None, actual_end=None, status="skipped",
+            planned_start=ticket.item.start, actual_start=None, actual_end=None, status=Status.SKIPPED,
             title=ticket.item.title, file=ticket.item.file, sha256=ticket.item.sha256,
             category=ticket.item.category, level=ticket.level, reason=f"{ticket.reason}; {why}")
         play.result.entries.append(ticket.entry)
@@ -675,18 +675,18 @@ class _Playback:
         if ev.kind == "end":
             end = heard
             whole = not v.notes and v.end - v.start == v.planned_frames and v.offset == 0
-            self.append(v, "aired" if whole else "partial", v.actual_start, end, "")
+            self.append(v, Status.AIRED if whole else Status.PARTIAL, v.actual_start, end, "")
         else:
             if v.failed_logged and v.actual_start is None:
                 return  # none of its rest aired after the failure: its `failed` row already says so
-            status = "failed" if ev.kind == "fail" else "skipped"
+            status = Status.FAILED if ev.kind == "fail" else Status.SKIPPED
             end = self.clock.now() if v.actual_start else None
             self.append(v, status, v.actual_start, end, ev.reason)
 
     def append_failed(self, v: Voice, at: datetime, reason: str) -> None:
         """A `failed` row for an item cut at `at`; no times if its start was not heard by then."""
         heard = v.actual_start is not None and v.actual_start < at
-        self.append(v, "failed", v.actual_start if heard else None, at if heard else None, reason)
+        self.append(v, Status.FAILED, v.actual_start if heard else None, at if heard else None, reason)
 
     def append(self, v: Voice, status: str, start: datetime | None, end: datetime | None, reason: str) -> None:
         item = v.item

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from broadcaster.asrun.log import AsRunLog
+from broadcaster.model import Level
 from broadcaster.playout.setup import PlayoutSetup, make_engine
 from broadcaster.sound.decode import probe_duration
 
@@ -45,7 +46,7 @@ def play_file(setup: PlayoutSetup, file: Path, level: str, reason: str, *, start
     asrun = AsRunLog(setup.asrun_log)
     try:
         engine = engine_factory(setup, asrun, blackouts)
-        category = "khan-cap" if level == "emergency" else "uu-tien"
+        category = "khan-cap" if level == Level.EMERGENCY else "uu-tien"
         ticket = engine.break_in(file.resolve(), level, reason + (f" ({warning})" if warning else ""),
                                  confirm=confirm, gain_db=gain, category=category)
         return ticket.wait(timeout=probe_duration(file) + 30.0)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from broadcaster.asrun.log import AsRunLog, iso_ms
 from broadcaster.files import write_atomic
-from broadcaster.model import DayPlan
+from broadcaster.model import DayPlan, Status
 from broadcaster.planning.runs import due_at
 
 INTERRUPTED = ("bị ngắt: trạm dừng đột ngột (mất điện hoặc lỗi) / "
@@ -68,7 +68,7 @@ def record_interruption(log: AsRunLog, plans: list[DayPlan], marker: OnAirMarker
     if any(e.planned_start == planned and e.slot == item.slot for e in log.iter_entries()):
         return None
     actual_start = max(item.start, marker.started_at)
-    log.append(planned_start=item.start, actual_start=actual_start, actual_end=stopped_at, status="partial",
+    log.append(planned_start=item.start, actual_start=actual_start, actual_end=stopped_at, status=Status.PARTIAL,
                slot=item.slot, category=item.category, title=item.title, file=item.file, sha256=item.sha256,
                level=item.level, reason=INTERRUPTED)
     return {"title": item.title, "planned_start": planned, "stopped_at": iso_ms(stopped_at)}

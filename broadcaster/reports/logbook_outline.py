@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from broadcaster.asrun.logbook import Logbook, Session
+from broadcaster.model import SOUNDED, Level
 from broadcaster.reports.outline import Document, Para, Signature, Table, Title, header_for, vi_date, vi_number
 from broadcaster.reports.report_outline import LEVEL_VI, STATUS_VI, integrity_alert
 
@@ -34,7 +35,7 @@ def logbook_document(logbook: Logbook, slot_names: dict[str, str], issued: date 
         doc.add(Para("Trong tuần không ghi nhận buổi phát nào: nhật ký phát sóng không có bản ghi nào. "
                      "/ No broadcasts were recorded this week.", "alert"))
     for session in logbook.sessions:
-        sounded = sum(1 for i in session.items if i.status in ("aired", "partial"))
+        sounded = sum(1 for i in session.items if i.status in SOUNDED)
         doc.add(Para(f"{WEEKDAYS_VI[session.day.weekday()]}, {vi_date(session.day)} — "
                      f"{session_label(session, slot_names)}: {session.start} – {session.end}; "
                      f"{sounded} lượt phát, {vi_number(session.minutes, 1)} phút", "heading"),
@@ -42,7 +43,7 @@ def logbook_document(logbook: Logbook, slot_names: dict[str, str], issued: date 
                        "Ghi chú"],
                       [[str(n), i.start, i.end, i.title, logbook.topic(i.category), vi_number(i.seconds, 0),
                         STATUS_VI.get(i.status, i.status),
-                        "; ".join(x for x in (LEVEL_VI.get(i.level, i.level) if i.level != "normal" else "",
+                        "; ".join(x for x in (LEVEL_VI.get(i.level, i.level) if i.level != Level.NORMAL else "",
                                               i.reason) if x)]
                        for n, i in enumerate(session.items, 1)], [1.3, 1.9, 1.9, 6, 2.4, 1.6, 2.4, 4]))
     doc.add(Para(f"Nhật ký phát sóng: {vi_number(logbook.integrity.rows)} dòng, "

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from broadcaster.asrun.figures import Report
+from broadcaster.model import Level, Status
 from broadcaster.reports.chart import minutes_per_day_png
 from broadcaster.reports.outline import (
     Chart,
@@ -23,9 +24,9 @@ from broadcaster.reports.outline import (
     vi_number,
 )
 
-STATUS_VI = {"aired": "Đã phát", "partial": "Phát không trọn vẹn", "failed": "Lỗi, không phát được",
-             "skipped": "Không phát (bỏ qua)"}
-LEVEL_VI = {"normal": "Thông thường", "priority": "Ưu tiên", "emergency": "Khẩn cấp"}
+STATUS_VI = {Status.AIRED: "Đã phát", Status.PARTIAL: "Phát không trọn vẹn", Status.FAILED: "Lỗi, không phát được",
+             Status.SKIPPED: "Không phát (bỏ qua)"}
+LEVEL_VI = {Level.NORMAL: "Thông thường", Level.PRIORITY: "Ưu tiên", Level.EMERGENCY: "Khẩn cấp"}
 KIND_VI = {"emergency": "Phát khẩn cấp", "fault": "Sự cố (vi phạm)"}
 DAY_TABLE_MAX_DAYS = 31  # longer periods show sub-periods and the chart instead of a row per day
 LISTED_ROWS_MAX = 200  # failures listed one by one in a document; the JSON and CSV carry them all
@@ -100,7 +101,8 @@ def report_document(report: Report, issued: date | None = None) -> Document:
 
     doc.add(Para("III. SỰ CỐ, LƯỢT PHÁT KHÔNG THỰC HIỆN ĐƯỢC", "heading"))
     if report.failures:
-        counts = {s: sum(1 for f in report.failures if f.status == s) for s in ("failed", "skipped", "partial")}
+        counts = {s: sum(1 for f in report.failures if f.status == s)
+                  for s in (Status.FAILED, Status.SKIPPED, Status.PARTIAL)}
         doc.add(Para("; ".join(f"{STATUS_VI[s]}: {n} lượt" for s, n in counts.items() if n) + "."))
         shown = report.failures[:LISTED_ROWS_MAX]
         doc.add(Table(["STT", "Thời gian (dự kiến / thực tế)", "Buổi", "Nội dung", "Tình trạng", "Lý do"],

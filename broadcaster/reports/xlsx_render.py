@@ -14,6 +14,7 @@ from openpyxl.styles import Font
 
 from broadcaster.asrun.figures import LoggedItem, Report
 from broadcaster.asrun.logbook import Logbook
+from broadcaster.model import Level
 from broadcaster.reports.logbook_outline import logbook_heading, session_label
 from broadcaster.reports.report_outline import KIND_VI, LEVEL_VI, STATUS_VI, integrity_alert
 
@@ -138,6 +139,6 @@ def render_logbook_xlsx(logbook: Logbook, slot_names: dict[str, str], out: str |
             sheet.append([session.day.isoformat(), session_label(session, slot_names), session.start, session.end,
                           n, item.start, item.end, item.title, logbook.topic(item.category), round(item.seconds, 1),
                           STATUS_VI.get(item.status, item.status),
-                          "; ".join(x for x in (LEVEL_VI[item.level] if item.level != "normal" else "",
+                          "; ".join(x for x in (LEVEL_VI[item.level] if item.level != Level.NORMAL else "",
                                                 item.reason) if x)])
     book.save(str(out))

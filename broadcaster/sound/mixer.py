@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from broadcaster.library.station_copy import playable_path
-from broadcaster.model import PlannedItem
+from broadcaster.model import Level, PlannedItem
 from broadcaster.sound.decode import ChunkReader, Decoder, open_decoder
 from broadcaster.sound.decode_workers import open_worker_decoder
 from broadcaster.sound.pcm import PcmDecoder, open_pcm
@@ -297,7 +297,7 @@ class Mixer:
     def _breakin_voice(self, item: PlannedItem, start: int, end: int, reason: str) -> Voice:
         return Voice(item=item, start=start, end=end, offset=0, gain=10 ** (item.gain_db / 20),
                      fade_in=self.fade, fade_out=self.fade, kind="break-in", reason=reason,
-                     planned_frames=end - start, exempt=item.level == "emergency")
+                     planned_frames=end - start, exempt=item.level == Level.EMERGENCY)
 
     def seek(self, frame: int, note: str, kind: str = "skip") -> None:
         """Before rendering, or after the sink was down: continue at `frame` (later than now). Items on air

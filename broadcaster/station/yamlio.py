@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -150,6 +151,8 @@ def dump_yaml(data: object) -> str:
     yaml.default_flow_style = False
     yaml.allow_unicode = True
     yaml.sort_base_mapping_type_on_output = False
+    # enum values (Level, Status) are written as their plain word
+    yaml.representer.add_multi_representer(StrEnum, lambda rep, value: rep.represent_str(str(value)))
     out = io.StringIO()
     yaml.dump(data, out)
     return out.getvalue()
