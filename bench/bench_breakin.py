@@ -4,7 +4,7 @@ Run: .venv/bin/python bench/bench_breakin.py [--block-frames 8192] [--count 8]
 
 A programme of a quiet 330 Hz tone plays through the daemon's engine (`broadcaster.playout.setup.make_engine`,
 sounddevice → ALSA → PulseAudio) into a private headless null sink; `parec` records the sink's monitor, timed on
-time.monotonic() (`tests.fixtures_sound.Recorder`). Every few seconds an emergency break-in (a 1 kHz tone) is
+time.monotonic() (`tests.support.pulse.Recorder`). Every few seconds an emergency break-in (a 1 kHz tone) is
 requested; its latency is the first 10 ms window after the call where the 1 kHz component reaches half its full
 level, minus the moment break_in() was called. It includes, by design, the 0.1 s fade-out of what is on air
 (engine.EMERGENCY_FADE_SECONDS), the device latency left after `Sink.discard()` (the sounddevice sink drops its
@@ -32,8 +32,8 @@ from broadcaster.asrun.log import AsRunLog  # noqa: E402
 from broadcaster.model import PlannedItem  # noqa: E402
 from broadcaster.playout.setup import PlayoutSetup, make_engine  # noqa: E402
 from broadcaster.station.config import AudioSettings  # noqa: E402
-from tests.engine_audio import write_wav  # noqa: E402
-from tests.fixtures_sound import RATE, Recorder, start_server, stop_server  # noqa: E402
+from tests.support.audio import write_wav  # noqa: E402
+from tests.support.pulse import RATE, Recorder, start_server, stop_server  # noqa: E402
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -37,7 +37,7 @@ def main() -> None:
     except Exception:  # noqa: BLE001 - the bench still runs before the library is built
         items = []
     if not items:
-        from library_fakes import demo_library
+        from tests.support.library import demo_library
 
         items, source = demo_library(), "synthetic demo-shaped library"
     catalogue = Catalogue(items)

@@ -144,7 +144,7 @@ def main() -> None:
 
         args.block_frames = AudioSettings().block_frames
 
-    from tests.fixtures_sound import start_server, stop_server
+    from tests.support.pulse import start_server, stop_server
 
     play_minutes = args.play_minutes or args.programme_minutes
     server = start_server()

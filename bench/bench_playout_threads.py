@@ -78,7 +78,7 @@ def main() -> None:
     from broadcaster.playout.setup import PlayoutSetup, make_engine
     from broadcaster.sound import decode, mixer, sinks
     from broadcaster.station.config import AudioSettings
-    from tests.fixtures_sound import start_server, stop_server
+    from tests.support.pulse import start_server, stop_server
 
     parts = [(engine._Playback, "step", "engine: one block (step)"),
              (mixer.Mixer, "render", "  mixer.render"),

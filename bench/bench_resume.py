@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-from tests.fixtures_daemon import (  # noqa: E402
+from tests.support.daemon import (  # noqa: E402
     DaemonProcess,
     now_in_zone,
     start_pulse,

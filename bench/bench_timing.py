@@ -6,7 +6,7 @@ Run: .venv/bin/python bench/bench_timing.py [--minutes 1] [--item-seconds 3]
 A programme of many short items (each a different noise burst, 2–4 s, back to back) is planned on the wall clock
 and played by the same engine the daemon builds (broadcaster.playout.setup.make_engine: sounddevice → ALSA →
 PulseAudio) into a private headless PulseAudio null sink. `parec` records the sink's monitor; chunk arrival
-times give the recording its own clock (tests/fixtures_sound.Recorder). Each item is found in the recording by
+times give the recording its own clock (tests/support/pulse.Recorder). Each item is found in the recording by
 cross-correlation near where it should be; its start error is (heard − planned). Gaps: the longest stretch of
 near-silence inside the programme. Underruns: PortAudio's count from the engine, plus dropouts in the recording.
 """
@@ -37,8 +37,8 @@ from broadcaster.playout.setup import (  # noqa: E402
     make_engine,
 )
 from broadcaster.station.config import AudioSettings  # noqa: E402
-from tests.engine_audio import noise, write_wav  # noqa: E402
-from tests.fixtures_sound import RATE, Recorder, start_server, stop_server  # noqa: E402
+from tests.support.audio import noise, write_wav  # noqa: E402
+from tests.support.pulse import RATE, Recorder, start_server, stop_server  # noqa: E402
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 PROBE_SECONDS = 0.01  # the part of each item looked for (short: the sink repeats a sample every few thousand)

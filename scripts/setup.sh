@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(python3 python3-venv python3-dev gcc ffmpeg sox libsox-fmt-mp3 espeak-ng libportaudio2 libasound2-dev
   libasound2-plugins pulseaudio pulseaudio-utils alsa-utils)
-# Tests of the daemon across midnight and clock steps fake its wall clock with libfaketime (tests/fixtures_daemon.py).
+# Tests of the daemon across midnight and clock steps fake its wall clock with libfaketime (tests/support/daemon.py).
 APT_PACKAGES+=(faketime)
 # Reports: Vietnamese glyphs for PDFs (DejaVu) and Times New Roman's metric twin (Liberation) for DOCX; the tests
 # open DOCX/XLSX in headless LibreOffice (the -nogui builds skip the desktop) and read PDFs with pdftotext.

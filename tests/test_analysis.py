@@ -7,7 +7,7 @@ import pytest
 
 from broadcaster.library.analysis import analyse
 from broadcaster.problems import BroadcasterError
-from tests.fixtures_audio_files import FORMATS, add_ape_tag, cut, ebur128_integrated, ffmpeg, make_audio, make_format
+from tests.support.audio_files import FORMATS, add_ape_tag, cut, ebur128_integrated, ffmpeg, make_audio, make_format
 
 
 @pytest.fixture(scope="module")

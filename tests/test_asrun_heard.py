@@ -16,8 +16,8 @@ from broadcaster.playout.clock import WallClock
 from broadcaster.playout.engine import Engine
 from broadcaster.sound.sinks import sound_card_sink
 from broadcaster.station.config import AudioSettings
-from tests.engine_audio import RATE, ZONE, chain, noise, tone, write_wav
-from tests.fixtures_sound import Recorder, pulse, start_server, stop_server  # noqa: F401 - pulse is a fixture
+from tests.support.audio import RATE, ZONE, chain, noise, tone, write_wav
+from tests.support.pulse import Recorder, start_server, stop_server
 
 BLOCK = 16384  # the default audio.block_frames
 WINDOW = RATE // 50  # 20 ms
@@ -45,7 +45,7 @@ def mono(clock, stamp: str) -> float:
 
 
 def test_an_item_whose_end_an_emergency_dropped_from_the_queue_is_partial_where_it_was_heard_to_end(
-        tmp_path, pulse):  # noqa: F811
+        tmp_path, pulse):
     audio = tmp_path / "audio"
     write_wav(audio / "a.wav", tone(330, 4.0, 0.2))
     write_wav(audio / "b.wav", tone(550, 4.0, 0.2))
@@ -86,7 +86,7 @@ def test_an_item_whose_end_an_emergency_dropped_from_the_queue_is_partial_where_
     assert log.verify().ok
 
 
-def test_a_row_is_written_once_its_end_is_heard_not_when_it_is_queued(tmp_path, pulse):  # noqa: F811
+def test_a_row_is_written_once_its_end_is_heard_not_when_it_is_queued(tmp_path, pulse):
     audio = tmp_path / "audio"
     write_wav(audio / "a.wav", tone(330, 2.0, 0.2))
     write_wav(audio / "b.wav", tone(550, 2.0, 0.2))

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from broadcaster.playout.breakin import BreakInRequest, BreakInSpool, Verdict, judge
-from tests.fixtures_daemon import at, plan
+from tests.support.daemon import at, plan
 
 
 def test_emergency_inside_blackout_needs_confirm():

@@ -18,8 +18,8 @@ from broadcaster.playout.clock import WallClock
 from broadcaster.playout.engine import Engine
 from broadcaster.sound.sinks import sound_card_sink
 from broadcaster.station.config import AudioSettings
-from tests.engine_audio import RATE, ZONE, chain, tone, write_wav
-from tests.fixtures_sound import Recorder, pulse  # noqa: F401 - pulse is a fixture
+from tests.support.audio import RATE, ZONE, chain, tone, write_wav
+from tests.support.pulse import Recorder
 
 WINDOW = RATE // 100  # 10 ms
 
@@ -33,7 +33,7 @@ def level_1k(x: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("block_frames", [2048, 32768])
-def test_an_emergency_is_heard_within_half_a_second_whatever_the_block(tmp_path, pulse, block_frames):  # noqa: F811
+def test_an_emergency_is_heard_within_half_a_second_whatever_the_block(tmp_path, pulse, block_frames):
     audio = tmp_path / "audio"
     write_wav(audio / "bed.wav", tone(330, 9.0, 0.2))
     write_wav(audio / "siren.wav", tone(1000, 1.5, 0.5))

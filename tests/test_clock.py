@@ -6,7 +6,7 @@ import time
 from datetime import datetime, timedelta
 
 from broadcaster.playout.clock import SimClock, WallClock
-from tests.engine_audio import ZONE
+from tests.support.audio import ZONE
 
 
 def test_sim_clock_moves_only_by_advance_and_sleep():

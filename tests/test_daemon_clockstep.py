@@ -12,18 +12,16 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pytest
 
-from tests.fixtures_daemon import (  # noqa: F401 - warm_pulse is a fixture
+from tests.support.daemon import (
     LIVE_FAKETIME,
-    DaemonProcess,
     FakeWallClock,
     heard_at,
     log_rows,
     log_verify,
     noise_station,
     play_faked,
-    warm_pulse,
 )
-from tests.fixtures_sound import PulseServer, Recorder
+from tests.support.pulse import PulseServer, Recorder
 
 pytestmark = LIVE_FAKETIME
 

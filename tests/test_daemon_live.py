@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.fixtures_daemon import (
+from tests.support.daemon import (
     ROOT,
     DaemonProcess,
     Recorder,
@@ -204,7 +204,7 @@ def test_daemon_syncs_the_district_feed_on_its_own(tmp_path, pulse):
     """A signed feed folder (as a USB copy or a mounted share would be) reaches the library without any command."""
     from broadcaster.feed import publish, signing
     from broadcaster.library.catalogue import Library
-    from tests.fixtures_feed import make_audio
+    from tests.support.feed import make_audio
 
     env, _ = pulse
     private, public = signing.generate(tmp_path / "keys")

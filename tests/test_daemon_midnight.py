@@ -6,17 +6,14 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from tests.fixtures_daemon import (  # noqa: F401 - warm_pulse is a fixture
+from tests.support.daemon import (
     LIVE_FAKETIME,
     ZONE,
-    DaemonProcess,
-    FakeWallClock,
     heard_at,
     log_rows,
     log_verify,
     noise_station,
     play_faked,
-    warm_pulse,
 )
 
 pytestmark = LIVE_FAKETIME

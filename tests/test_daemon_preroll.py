@@ -9,15 +9,12 @@ from datetime import datetime
 
 import pytest
 
-from tests.fixtures_daemon import (  # noqa: F401 - warm_pulse is a fixture
+from tests.support.daemon import (
     LIVE_FAKETIME,
-    DaemonProcess,
-    FakeWallClock,
     heard_at,
     log_rows,
     noise_station,
     play_faked,
-    warm_pulse,
 )
 
 TOLERANCE = 0.03  # heard vs planned, as the other live tests (goal 20 ms p99: bench/bench_timing.py)

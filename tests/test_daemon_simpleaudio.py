@@ -6,16 +6,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tests.engine_audio import longest_quiet
-from tests.fixtures_daemon import (  # noqa: F401 - warm_pulse is a fixture
+from tests.support.audio import longest_quiet
+from tests.support.daemon import (
     LIVE_FAKETIME,
-    DaemonProcess,
-    FakeWallClock,
     heard_at,
     log_rows,
     noise_station,
     play_faked,
-    warm_pulse,
 )
 
 pytestmark = LIVE_FAKETIME

@@ -10,7 +10,7 @@ import pytest
 
 from broadcaster.sound import decode_workers
 from broadcaster.sound.decode import AvDecoder, Decoder
-from tests.engine_audio import RATE, find, noise, write_mp3, write_wav
+from tests.support.audio import RATE, find, noise, write_mp3, write_wav
 
 
 def in_worker(path, sample_rate, channels, **options):

@@ -12,8 +12,7 @@ from broadcaster.model import Window
 from broadcaster.playout.clock import SimClock
 from broadcaster.playout.engine import BreakInRefused, Engine
 from broadcaster.sound.sinks import NullSink, WavFileSink
-from broadcaster.station.config import AudioSettings
-from tests.engine_audio import (
+from tests.support.audio import (
     RATE,
     T0,
     ZONE,
@@ -27,8 +26,7 @@ from tests.engine_audio import (
     write_mp3,
     write_wav,
 )
-
-SETTINGS = AudioSettings(sample_rate=RATE, channels=2, fade_seconds=0.05)
+from tests.support.engine import SETTINGS, play_to_wav
 
 
 @pytest.fixture
@@ -41,30 +39,9 @@ def audio(tmp_path):
     return d
 
 
-def run(tmp_path, audio, items, hard_stop, *, start=None, resume_at=None, blackouts=(), on_write=None):
-    out = tmp_path / "out.wav"
-    log = AsRunLog(tmp_path / "asrun.sqlite")
-    clock = SimClock(ZONE, start or items[0].start - timedelta(seconds=5))
-
-    class Sink(WavFileSink):
-        def write(self, block):
-            super().write(block)
-            if on_write:
-                on_write(self.frames_written)
-
-    engine = Engine(audio, SETTINGS, lambda device: Sink(out, RATE, 2, block_frames=4096), clock, log, ZONE,
-                    blackouts=blackouts)
-    holder["engine"] = engine
-    result = engine.play_run(items, hard_stop, resume_at=resume_at)
-    return read_wav(out), result, log
-
-
-holder: dict = {}
-
-
 def test_consecutive_items_land_on_their_planned_sample_with_no_gap(tmp_path, audio):
     items = chain([("n1.wav", 3.0), ("n2.wav", 3.0), ("n3.wav", 3.0)])
-    out, result, _ = run(tmp_path, audio, items, T0 + timedelta(seconds=10))
+    out, result, _ = play_to_wav(tmp_path, audio, items, T0 + timedelta(seconds=10))
     assert len(out) == 9 * RATE
     for seed, planned_frame in ((1, 0), (2, 3 * RATE), (3, 6 * RATE)):
         middle = noise(seed, 3.0)[RATE:2 * RATE]
@@ -80,7 +57,7 @@ def test_consecutive_items_land_on_their_planned_sample_with_no_gap(tmp_path, au
 def test_join_between_two_tones_has_no_click(tmp_path, audio):
     write_wav(audio / "t440b.wav", tone(440, 2.0)[::-1].copy())  # starts where a sine ends: worst case is abrupt
     items = chain([("t440.wav", 2.0), ("t440b.wav", 2.0)])
-    out, _, _ = run(tmp_path, audio, items, T0 + timedelta(seconds=5))
+    out, _, _ = play_to_wav(tmp_path, audio, items, T0 + timedelta(seconds=5))
     max_step = 2 * np.pi * 440 / RATE * 0.3  # steepest slope of the tone itself
     assert np.abs(np.diff(out[:, 0])).max() <= max_step * 1.05 + 2 / 32767
 
@@ -88,7 +65,7 @@ def test_join_between_two_tones_has_no_click(tmp_path, audio):
 def test_crossfade_is_equal_power_and_gain_is_applied(tmp_path, audio):
     items = chain([("n1.wav", 3.0), ("n2.wav", 3.0)], xf=1.0)
     items[1] = planned("n2.wav", 2.0, 3.0, xf=1.0, gain_db=-6.0)
-    out, _, _ = run(tmp_path, audio, items, T0 + timedelta(seconds=10))
+    out, _, _ = play_to_wav(tmp_path, audio, items, T0 + timedelta(seconds=10))
     assert len(out) == 5 * RATE
     rms = lambda a, b: float(np.sqrt(np.mean(out[round(a * RATE):round(b * RATE)] ** 2)))  # noqa: E731
     full = rms(0.5, 1.5)
@@ -100,7 +77,7 @@ def test_crossfade_is_equal_power_and_gain_is_applied(tmp_path, audio):
 def test_a_late_slot_is_faded_out_before_the_blackout(tmp_path, audio):
     items = chain([("n1.wav", 3.0), ("n2.wav", 3.0), ("n3.wav", 3.0)])
     hard_stop = T0 + timedelta(seconds=4.5)  # blackout starts in the middle of n2; n3 cannot air
-    out, result, log = run(tmp_path, audio, items, hard_stop,
+    out, result, log = play_to_wav(tmp_path, audio, items, hard_stop,
                            blackouts=[Window("hoc", "học trực tuyến", hard_stop, hard_stop + timedelta(hours=1))])
     assert len(out) <= round(4.5 * RATE)  # nothing after the hard stop
     assert np.abs(out[round(4.49 * RATE):]).max() < 0.01  # and already (almost) silent just before it
@@ -113,7 +90,7 @@ def test_a_late_slot_is_faded_out_before_the_blackout(tmp_path, audio):
 def test_restart_resumes_the_item_on_air_at_the_right_offset(tmp_path, audio):
     items = chain([("n1.wav", 3.0), ("n2.wav", 3.0), ("n3.wav", 3.0)])
     restart = T0 + timedelta(seconds=4.0)
-    out, result, _ = run(tmp_path, audio, items, T0 + timedelta(seconds=10), start=restart, resume_at=restart)
+    out, result, _ = play_to_wav(tmp_path, audio, items, T0 + timedelta(seconds=10), start=restart, resume_at=restart)
     lag, _ = find(out, noise(2, 3.0)[round(1.5 * RATE):round(2 * RATE)])
     assert lag == round(0.5 * RATE)  # n2 heard from 1.0 s in (restart), so its 1.5 s is 0.5 s into the file
     assert [(e.title, e.status) for e in result.entries] == [("n2", "partial"), ("n3", "aired")]
@@ -123,7 +100,7 @@ def test_restart_resumes_the_item_on_air_at_the_right_offset(tmp_path, audio):
 
 def test_missing_file_is_logged_failed_and_the_slot_goes_on(tmp_path, audio):
     items = chain([("n1.wav", 3.0), ("gone.mp3", 3.0), ("n3.wav", 3.0)])
-    out, result, _ = run(tmp_path, audio, items, T0 + timedelta(seconds=10))
+    out, result, _ = play_to_wav(tmp_path, audio, items, T0 + timedelta(seconds=10))
     assert [e.status for e in result.entries] == ["aired", "failed", "aired"]
     assert "not found" in result.entries[1].reason
     assert find(out, noise(3, 3.0)[RATE:2 * RATE])[0] == 7 * RATE
@@ -132,7 +109,7 @@ def test_missing_file_is_logged_failed_and_the_slot_goes_on(tmp_path, audio):
 def test_speech_over_a_ducked_bed(tmp_path, audio):
     write_wav(audio / "bed.wav", tone(220, 1.0, level=0.5))  # shorter than the speech: it loops
     item = planned("n1.wav", 0, 3.0, bed_file="bed.wav", duck_db=-20.0)
-    out, _, _ = run(tmp_path, audio, [item], T0 + timedelta(seconds=5))
+    out, _, _ = play_to_wav(tmp_path, audio, [item], T0 + timedelta(seconds=5))
     speech = noise(1, 3.0)
     bed_part = out[round(1.5 * RATE):round(2.5 * RATE)] - speech[round(1.5 * RATE):round(2.5 * RATE)]
     assert np.abs(bed_part).max() == pytest.approx(0.5 * 10 ** (-20 / 20), rel=0.05)
@@ -140,7 +117,7 @@ def test_speech_over_a_ducked_bed(tmp_path, audio):
 
 def test_mp3_items_decode_in_place(tmp_path, audio):
     write_mp3(audio / "n1.mp3", noise(1, 3.0))
-    out, result, _ = run(tmp_path, audio, [planned("n1.mp3", 0, 3.0)], T0 + timedelta(seconds=5))
+    out, result, _ = play_to_wav(tmp_path, audio, [planned("n1.mp3", 0, 3.0)], T0 + timedelta(seconds=5))
     lag, height = find(out, noise(1, 3.0)[RATE:2 * RATE])
     assert abs(lag - RATE) <= 2 and height > 0.6  # lossy (no highs), but on time to a sample or two
     assert result.entries[0].status == "aired"
@@ -151,11 +128,11 @@ def test_priority_break_in_airs_at_the_next_boundary_and_moves_the_rest(tmp_path
     items = chain([("n1.wav", 3.0), ("n2.wav", 3.0), ("n3.wav", 3.0)])
     tickets = []
 
-    def trigger(frames):
+    def trigger(frames, engine):
         if frames >= RATE and not tickets:  # 1 s into n1
-            tickets.append(holder["engine"].break_in(audio / "pri.wav", "priority", "họp khẩn"))
+            tickets.append(engine.break_in(audio / "pri.wav", "priority", "họp khẩn"))
 
-    out, result, _ = run(tmp_path, audio, items, T0 + timedelta(seconds=9.5), on_write=trigger)
+    out, result, _ = play_to_wav(tmp_path, audio, items, T0 + timedelta(seconds=9.5), on_write=trigger)
     assert find(out, noise(9, 1.0)[: RATE // 2])[0] == 3 * RATE  # at the n1/n2 boundary
     assert find(out, noise(2, 3.0)[RATE:2 * RATE])[0] == 5 * RATE  # n2 moved 1 s later
     assert [(e.title, e.status) for e in result.entries] == [
@@ -170,11 +147,11 @@ def test_emergency_interrupts_now_then_the_plan_goes_on_by_the_clock(tmp_path, a
     items = chain([("n1.wav", 3.0), ("n2.wav", 3.0), ("n3.wav", 3.0)])
     fired = []
 
-    def trigger(frames):
+    def trigger(frames, engine):
         if frames >= RATE and not fired:
-            fired.append(holder["engine"].break_in(audio / "em.wav", "emergency", "cháy chợ"))
+            fired.append(engine.break_in(audio / "em.wav", "emergency", "cháy chợ"))
 
-    out, result, _ = run(tmp_path, audio, items, T0 + timedelta(seconds=10), on_write=trigger)
+    out, result, _ = play_to_wav(tmp_path, audio, items, T0 + timedelta(seconds=10), on_write=trigger)
     lag, _ = find(out, noise(8, 2.0)[: RATE // 2])
     assert RATE < lag < 2 * RATE  # within a block + the short fade of the request
     assert find(out, noise(3, 3.0)[RATE:2 * RATE])[0] == 7 * RATE  # later items keep their clock times
@@ -188,13 +165,13 @@ def test_the_rest_of_a_priority_clip_cut_by_an_emergency_is_still_the_break_in(t
     items = chain([("n1.wav", 3.0), ("n2.wav", 3.0)])
     fired = []
 
-    def trigger(frames):
+    def trigger(frames, engine):
         if frames >= RATE and not fired:  # 1 s into n1: the clip airs at 3 s
-            fired.append(holder["engine"].break_in(audio / "pri.wav", "priority", "họp khẩn"))
+            fired.append(engine.break_in(audio / "pri.wav", "priority", "họp khẩn"))
         if frames >= 3.5 * RATE and len(fired) == 1:  # 0.5 s into the clip
-            fired.append(holder["engine"].break_in(audio / "em.wav", "emergency", "cháy chợ"))
+            fired.append(engine.break_in(audio / "em.wav", "emergency", "cháy chợ"))
 
-    _, result, log = run(tmp_path, audio, items, T0 + timedelta(seconds=12), on_write=trigger)
+    _, result, log = play_to_wav(tmp_path, audio, items, T0 + timedelta(seconds=12), on_write=trigger)
     rows = [e for e in result.entries if e.title == "pri"]
     assert [e.status for e in rows] == ["partial", "partial"]
     cut, rest = rows
@@ -235,11 +212,11 @@ def test_an_emergency_is_not_cut_by_the_slot_end(tmp_path, audio):
     items = chain([("n1.wav", 3.0)])
     fired = []
 
-    def trigger(frames):
+    def trigger(frames, engine):
         if frames >= 2 * RATE and not fired:
-            fired.append(holder["engine"].break_in(audio / "em.wav", "emergency", "đê vỡ"))
+            fired.append(engine.break_in(audio / "em.wav", "emergency", "đê vỡ"))
 
-    out, result, _ = run(tmp_path, audio, items, T0 + timedelta(seconds=3.0), on_write=trigger)
+    out, result, _ = play_to_wav(tmp_path, audio, items, T0 + timedelta(seconds=3.0), on_write=trigger)
     lag, height = find(out, noise(8, 2.0)[round(1.2 * RATE):round(1.9 * RATE)])  # after the slot end
     assert height > 0.999 and lag > 3 * RATE
     em = next(e for e in result.entries if e.level == "emergency")

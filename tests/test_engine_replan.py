@@ -7,8 +7,8 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from tests.engine_audio import RATE, T0, chain, find, noise, planned, tone, write_wav
-from tests.test_engine import holder, run
+from tests.support.audio import RATE, T0, chain, find, noise, planned, tone, write_wav
+from tests.support.engine import play_to_wav
 
 
 @pytest.fixture
@@ -23,9 +23,9 @@ def audio(tmp_path):
 def replan_at(seconds: float, items, hard_stop):
     done = []
 
-    def trigger(frames):
+    def trigger(frames, engine):
         if frames >= seconds * RATE and not done:
-            done.append(holder["engine"].replace_upcoming(items, hard_stop))
+            done.append(engine.replace_upcoming(items, hard_stop))
     return trigger, done
 
 
@@ -34,7 +34,7 @@ def test_the_rest_of_the_run_on_air_follows_the_new_plan_sample_exact(tmp_path, 
     new = chain([("n1.wav", 3.0), ("n4.wav", 3.0), ("n3.wav", 3.0)])  # the operator swapped the 2nd item
     stop = T0 + timedelta(seconds=10)
     trigger, done = replan_at(1.0, new, stop)
-    out, result, log = run(tmp_path, audio, old, stop, on_write=trigger)
+    out, result, log = play_to_wav(tmp_path, audio, old, stop, on_write=trigger)
     assert done == [True]
     assert find(out, noise(1, 3.0)[RATE:2 * RATE]) == (RATE, pytest.approx(1.0, abs=1e-3))  # n1 not cut
     lag, height = find(out, noise(4, 3.0)[RATE:2 * RATE])
@@ -50,7 +50,7 @@ def test_a_new_item_due_while_the_old_one_plays_joins_at_its_end_at_the_right_of
     new = [planned("n4.wav", 1.5, 3.0), planned("n3.wav", 4.5, 3.0)]  # new plan moved everything earlier
     stop = T0 + timedelta(seconds=8)
     trigger, _ = replan_at(1.0, new, stop)
-    out, result, _ = run(tmp_path, audio, old, stop, on_write=trigger)
+    out, result, _ = play_to_wav(tmp_path, audio, old, stop, on_write=trigger)
     assert find(out, noise(1, 3.0)[2 * RATE:3 * RATE - 2205])[0] == 2 * RATE  # n1 played to its end
     # n4 from 1.5 s into its file at 3.0 s: anchored to the plan, not shifted
     assert find(out, noise(4, 3.0)[2 * RATE:round(2.9 * RATE)])[0] == round(3.5 * RATE)
@@ -65,7 +65,7 @@ def test_a_crossfade_already_begun_is_on_air_and_the_new_plan_keeps_its_crossfad
     new = chain([("n1.wav", 3.0), ("n2.wav", 3.0), ("n4.wav", 3.0)], xf=1.0)
     stop = T0 + timedelta(seconds=8)
     trigger, _ = replan_at(2.5, new, stop)  # n2's crossfade-in has begun: n2 is on air, n3 is not
-    out, result, _ = run(tmp_path, audio, old, stop, on_write=trigger)
+    out, result, _ = play_to_wav(tmp_path, audio, old, stop, on_write=trigger)
     assert [e.title for e in result.entries] == ["n1", "n2", "n4"]
     assert all(e.status == "aired" for e in result.entries)
     # n4 crossfades in at 4.0 s exactly as planned: equal power in the middle of the crossfade
@@ -81,13 +81,13 @@ def test_a_waiting_priority_clip_keeps_its_place_after_a_re_plan(tmp_path, audio
     stop = T0 + timedelta(seconds=10.5)
     fired = []
 
-    def trigger(frames):
+    def trigger(frames, engine):
         if frames >= RATE // 2 and not fired:
-            fired.append(holder["engine"].break_in(audio / "pri.wav", "priority", "họp"))
+            fired.append(engine.break_in(audio / "pri.wav", "priority", "họp"))
         if frames >= RATE and len(fired) == 1:
-            fired.append(holder["engine"].replace_upcoming(new, stop))
+            fired.append(engine.replace_upcoming(new, stop))
 
-    out, result, _ = run(tmp_path, audio, old, stop, on_write=trigger)
+    out, result, _ = play_to_wav(tmp_path, audio, old, stop, on_write=trigger)
     assert find(out, noise(9, 1.0)[: RATE // 2])[0] == 3 * RATE
     assert find(out, noise(4, 3.0)[RATE:2 * RATE])[0] == 5 * RATE  # the new item, after the clip
     assert [e.title for e in result.entries] == ["n1", "pri", "n4", "n3"]
@@ -99,8 +99,8 @@ def test_replace_upcoming_without_a_run_says_so(tmp_path, audio):
     from broadcaster.playout.clock import SimClock
     from broadcaster.playout.engine import Engine
     from broadcaster.sound.sinks import NullSink
-    from tests.engine_audio import ZONE
-    from tests.test_engine import SETTINGS
+    from tests.support.audio import ZONE
+    from tests.support.engine import SETTINGS
 
     engine = Engine(audio, SETTINGS, lambda d: NullSink(), SimClock(ZONE, T0), AsRunLog(tmp_path / "a.sqlite"), ZONE)
     assert engine.replace_upcoming(chain([("n1.wav", 3.0)]), T0 + timedelta(seconds=5)) is False
@@ -110,7 +110,7 @@ def test_a_run_whose_slot_left_the_plan_ends_after_the_item_on_air(tmp_path, aud
     old = chain([("n1.wav", 3.0), ("n2.wav", 3.0), ("n3.wav", 3.0)])
     stop = T0 + timedelta(seconds=10)
     trigger, _ = replan_at(1.0, [], stop)
-    out, result, _ = run(tmp_path, audio, old, stop, on_write=trigger)
+    out, result, _ = play_to_wav(tmp_path, audio, old, stop, on_write=trigger)
     assert [(e.title, e.status) for e in result.entries] == [("n1", "aired")]
     assert len(out) == 3 * RATE  # nothing after it, not even silence to the old slot end
 
@@ -119,7 +119,7 @@ def test_a_blackout_added_to_the_run_on_air_moves_its_hard_stop(tmp_path, audio)
     old = chain([("n1.wav", 3.0), ("n2.wav", 3.0), ("n3.wav", 3.0)])
     new_stop = T0 + timedelta(seconds=4.5)  # the new plan cut the slot at a new blackout
     trigger, _ = replan_at(1.0, old[:2], new_stop)
-    out, result, _ = run(tmp_path, audio, old, T0 + timedelta(seconds=10), on_write=trigger)
+    out, result, _ = play_to_wav(tmp_path, audio, old, T0 + timedelta(seconds=10), on_write=trigger)
     assert len(out) <= round(4.5 * RATE) and np.abs(out[round(4.49 * RATE):]).max() < 0.01
     assert [(e.title, e.status) for e in result.entries] == [("n1", "aired"), ("n2", "partial")]
     assert "hard stop" in result.entries[1].reason
@@ -135,8 +135,8 @@ def test_a_re_plan_reaches_the_run_it_names_while_the_next_run_waits_for_the_dev
     from broadcaster.playout.clock import SimClock
     from broadcaster.playout.engine import Engine
     from broadcaster.sound.sinks import WavFileSink
-    from tests.engine_audio import ZONE, read_wav
-    from tests.test_engine import SETTINGS
+    from tests.support.audio import ZONE, read_wav
+    from tests.support.engine import SETTINGS
 
     run_a = chain([("n1.wav", 3.0), ("n2.wav", 3.0)])
     run_b = chain([("n3.wav", 3.0)], t0=T0 + timedelta(seconds=6))
@@ -180,13 +180,13 @@ def test_a_re_plan_during_an_emergency_keeps_the_rest_of_the_item_it_cut(tmp_pat
     stop = T0 + timedelta(seconds=10)
     fired = []
 
-    def trigger(frames):
+    def trigger(frames, engine):
         if frames >= RATE // 2 and not fired:
-            fired.append(holder["engine"].break_in(audio / "em.wav", "emergency", "cháy chợ"))
+            fired.append(engine.break_in(audio / "em.wav", "emergency", "cháy chợ"))
         if frames >= RATE and len(fired) == 1:  # the emergency is on air, n1's rest waits for its end
-            fired.append(holder["engine"].replace_upcoming(new, stop))
+            fired.append(engine.replace_upcoming(new, stop))
 
-    out, result, log = run(tmp_path, audio, old, stop, on_write=trigger)
+    out, result, log = play_to_wav(tmp_path, audio, old, stop, on_write=trigger)
     assert fired[1] is True
     lag, height = find(out, noise(1, 3.0)[2 * RATE:round(2.9 * RATE)])
     assert lag == 2 * RATE and height > 0.999  # n1's rest, on the clock, after the emergency

@@ -14,8 +14,8 @@ import pytest
 from broadcaster.asrun.log import AsRunLog
 from broadcaster.playout.clock import SimClock
 from broadcaster.playout.engine import Engine
-from tests.engine_audio import RATE, ZONE, chain, find, noise, write_wav
-from tests.test_engine import SETTINGS
+from tests.support.audio import RATE, ZONE, chain, find, noise, write_wav
+from tests.support.engine import SETTINGS
 
 LATENCY = 0.1
 

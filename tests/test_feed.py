@@ -19,7 +19,7 @@ from broadcaster.feed.state import district_rules
 from broadcaster.feed.sync import SUMMARY_DELAY, sync_once
 from broadcaster.library.station_copy import has_copy
 from broadcaster.planning.replan import clear_replan_request, replan_request
-from tests.fixtures_feed import collector, district, feed_server, make_audio, make_station, snapshot  # noqa: F401
+from tests.support.feed import make_audio, make_station, snapshot
 
 
 def commune(tmp_path, district, url, collector=None, station_id="xa-a", **extra):

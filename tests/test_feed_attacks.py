@@ -14,7 +14,7 @@ from broadcaster.feed.library_access import open_library
 from broadcaster.feed.manifest import Clip, Manifest, seal, utc_iso
 from broadcaster.feed.sync import sync_once
 from broadcaster.problems import BroadcasterError
-from tests.fixtures_feed import collector, district, feed_server, make_audio, make_station, snapshot  # noqa: F401
+from tests.support.feed import make_audio, make_station, snapshot
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from broadcaster.cli import main
 from broadcaster.library.catalogue import Library, gain_for, slug
 from broadcaster.problems import BroadcasterError
-from tests.fixtures_audio_files import add_ape_tag, cut, make_audio, make_format, sha256
+from tests.support.audio_files import add_ape_tag, cut, make_audio, make_format, sha256
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,7 +11,7 @@ import numpy as np
 from broadcaster.sound import decode_workers
 from broadcaster.sound.decode import AvDecoder
 from broadcaster.sound.mixer import Mixer, ReadAhead, _equal_power, _raised_cosine
-from tests.engine_audio import RATE, T0, chain, noise, write_mp3, write_wav
+from tests.support.audio import RATE, T0, chain, noise, write_mp3, write_wav
 
 
 def render_all(mixer: Mixer, block: int) -> np.ndarray:

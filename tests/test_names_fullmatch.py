@@ -15,7 +15,7 @@ from broadcaster.feed.manifest import Manifest, open_envelope, seal, utc_iso
 from broadcaster.feed.sync import sync_once
 from broadcaster.library.catalogue import Library
 from broadcaster.problems import BroadcasterError
-from tests.fixtures_feed import district, feed_server, make_audio, make_station, snapshot  # noqa: F401
+from tests.support.feed import make_audio, make_station, snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 

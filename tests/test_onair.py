@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from broadcaster.planning.cache import PlanCache, shifted_to
 from broadcaster.planning.runs import due_at, run_at, runs_ahead, runs_of
-from tests.fixtures_daemon import DAY, at, plan
+from tests.support.daemon import DAY, at, plan
 
 
 def test_plan_cuts_into_one_run_per_slot_segment():

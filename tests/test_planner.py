@@ -8,12 +8,12 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from library_fakes import demo_library, item
 
 from broadcaster.planning.planner import plan_day, plan_days
 from broadcaster.station.config import Blackout, Slot, load_station
 from broadcaster.station.playlists import CategoryRule, Pick, Playlist, Quota, load_playlists
 from broadcaster.station.schedule import Recurrence
+from tests.support.library import demo_library, item
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = load_station(ROOT / "config.yaml")

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures_audio_files import make_audio
-from tests.fixtures_reports import write_log
+from tests.support.audio_files import make_audio
+from tests.support.reports import write_log
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIPS = 4  # songs of 30 s: enough for the demo playlist's fill to make slot runs to simulate

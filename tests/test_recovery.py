@@ -7,7 +7,7 @@ from broadcaster.asrun.log import AsRunLog
 from broadcaster.planning.runs import runs_of
 from broadcaster.playout.journal import JournalFormatter
 from broadcaster.playout.recovery import OnAirMarker, record_interruption
-from tests.fixtures_daemon import at, plan
+from tests.support.daemon import at, plan
 
 
 def test_item_cut_by_a_crash_is_logged_partial_until_the_last_heartbeat(tmp_path):

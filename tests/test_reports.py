@@ -21,7 +21,7 @@ from broadcaster.asrun.log import AsRunLog
 from broadcaster.cli import main
 from broadcaster.problems import BroadcasterError
 from broadcaster.station.config import load_station, topic_name
-from tests.fixtures_reports import (
+from tests.support.reports import (
     CONFIG,
     DEVICE_REASON,
     EMERGENCY_REASON,
@@ -31,7 +31,6 @@ from tests.fixtures_reports import (
     EXPECTED_TOPICS,
     ROWS,
     WEEK,
-    demo_log,  # noqa: F401  (a fixture)
     write_log,
 )
 
@@ -50,7 +49,7 @@ def week_report(log: Path, *extra: str) -> list[str]:
 # ------------------------------------------------------------------------------------------------- the figures
 
 
-def test_report_counts_only_what_aired_in_the_period(demo_log):  # noqa: F811
+def test_report_counts_only_what_aired_in_the_period(demo_log):
     report = build_report(demo_log, load_station(CONFIG), date(2021, 2, 22), date(2021, 2, 28))
     assert {t.category: (t.plays, t.items, pytest.approx(t.minutes)) for t in report.topics} == EXPECTED_TOPICS
     assert report.plays == EXPECTED_PLAYS and report.sessions == EXPECTED_SESSIONS
@@ -59,7 +58,7 @@ def test_report_counts_only_what_aired_in_the_period(demo_log):  # noqa: F811
     assert report.integrity.ok and report.integrity.rows == 16
 
 
-def test_blackout_seconds_list_the_emergency_with_its_reason_and_the_fault(demo_log):  # noqa: F811
+def test_blackout_seconds_list_the_emergency_with_its_reason_and_the_fault(demo_log):
     report = build_report(demo_log, load_station(CONFIG), date(2021, 2, 22), date(2021, 2, 28))
     assert report.blackout_seconds == pytest.approx(EXPECTED_BLACKOUT_SECONDS, abs=0.01)
     (emergency, fault) = report.exceptions
@@ -82,7 +81,7 @@ def test_reports_leave_out_the_break_in_ticket_tag(tmp_path):
     assert any(tag in e.reason for e in AsRunLog(log).entries()), "the log itself keeps the tag"
 
 
-def test_json_figures_agree_with_log_show_for_the_same_period(demo_log, capsys):  # noqa: F811
+def test_json_figures_agree_with_log_show_for_the_same_period(demo_log, capsys):
     assert run_cli(*week_report(demo_log, "--format", "json")) == 0
     report = json.loads(capsys.readouterr().out)
     assert run_cli("log", "show", "--date", WEEK[0], "--days", "7", "--json", "--log", str(demo_log)) == 0
@@ -102,7 +101,7 @@ def test_json_figures_agree_with_log_show_for_the_same_period(demo_log, capsys):
         assert key in report
 
 
-def test_period_splits_into_weeks_and_months_that_add_up(demo_log):  # noqa: F811
+def test_period_splits_into_weeks_and_months_that_add_up(demo_log):
     station = load_station(CONFIG)
     report = build_report(demo_log, station, date(2021, 2, 15), date(2021, 3, 7), "week")
     assert [s.label for s in report.sub_periods] == ["2021-W07", "2021-W08", "2021-W09"]
@@ -144,7 +143,7 @@ def test_a_zone_with_daylight_saving_keeps_local_days(tmp_path):
     assert [(i.day, i.start) for i in items] == [("2021-03-27", "00:10:00"), ("2021-03-29", "00:10:00")]
 
 
-def test_bad_dates_and_weeks_are_told_in_both_languages(demo_log, capsys):  # noqa: F811
+def test_bad_dates_and_weeks_are_told_in_both_languages(demo_log, capsys):
     assert run_cli("report", "--from", "2021-02-31", "--to", "2021-03-01", "--log", str(demo_log)) == 2
     assert "not a date" in capsys.readouterr().err
     assert run_cli("logbook", "--week", "2021-W60", "--out", "x.docx", "--log", str(demo_log)) == 2
@@ -314,7 +313,7 @@ def test_logbook_lists_each_session_with_its_times_and_items_in_order(documents)
     assert "Buổi sáng / morning" in documents["logbook-xlsx"]
 
 
-def test_days_short_of_the_playlists_daily_minimum_are_listed(demo_log, capsys):  # noqa: F811
+def test_days_short_of_the_playlists_daily_minimum_are_listed(demo_log, capsys):
     # The demo playlists ask for Bluezone and health declarations 3-5 times a day. In the log, Monday aired
     # Bluezone twice (the evening one failed), Tuesday once; health declarations once on Monday, none after.
     assert run_cli(*week_report(demo_log, "--format", "json")) == 0

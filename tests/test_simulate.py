@@ -8,7 +8,7 @@ from broadcaster.asrun.log import AsRunLog
 from broadcaster.commands.simulate import simulate_plans
 from broadcaster.model import DayPlan, Window
 from broadcaster.station.config import load_station
-from tests.engine_audio import RATE, T0, chain, find, noise, read_wav, write_wav
+from tests.support.audio import RATE, T0, chain, find, noise, read_wav, write_wav
 
 CONFIG = """station: {commune: Xã Thử, name: Đài xã Thử}
 slots:

@@ -18,8 +18,8 @@ from broadcaster.playout.clock import WallClock
 from broadcaster.playout.engine import Engine
 from broadcaster.sound.sinks import sound_card_sink
 from broadcaster.station.config import AudioSettings
-from tests.engine_audio import RATE, ZONE, chain, find, longest_quiet, noise, write_wav
-from tests.fixtures_sound import Recorder, pulse, start_server, stop_server  # noqa: F401 - pulse is a fixture
+from tests.support.audio import RATE, ZONE, chain, find, longest_quiet, noise, write_wav
+from tests.support.pulse import Recorder, start_server, stop_server
 
 START_TOLERANCE = 0.03  # goal 20 ms p99; 30 ms here so a loaded CI box does not flake
 
@@ -90,7 +90,7 @@ def check_recording(recording, rec_t0, mono_t0, t0, entries, tolerance):
     return recording[begin:begin + round(4.45 * RATE)], errors
 
 
-def test_sounddevice_items_arrive_on_time_intact_and_without_gaps(tmp_path, audio, pulse):  # noqa: F811
+def test_sounddevice_items_arrive_on_time_intact_and_without_gaps(tmp_path, audio, pulse):
     rec = Recorder(pulse)
     result, mono_t0, t0, log = play(tmp_path, audio, "sounddevice")
     time.sleep(0.2)
@@ -101,7 +101,7 @@ def test_sounddevice_items_arrive_on_time_intact_and_without_gaps(tmp_path, audi
     assert log.verify().ok
 
 
-def test_simpleaudio_items_arrive_on_time_and_intact(tmp_path, audio, pulse):  # noqa: F811
+def test_simpleaudio_items_arrive_on_time_and_intact(tmp_path, audio, pulse):
     rec = Recorder(pulse)
     result, mono_t0, t0, _ = play(tmp_path, audio, "simpleaudio")
     time.sleep(0.2)
@@ -112,7 +112,7 @@ def test_simpleaudio_items_arrive_on_time_and_intact(tmp_path, audio, pulse):  #
     assert longest_quiet(span, 0.01) < 0.03
 
 
-def test_a_late_slot_is_silent_before_the_blackout_on_the_sound_card(tmp_path, audio, pulse):  # noqa: F811
+def test_a_late_slot_is_silent_before_the_blackout_on_the_sound_card(tmp_path, audio, pulse):
     rec = Recorder(pulse)
     result, mono_t0, _, _ = play(tmp_path, audio, "sounddevice", hard_stop_after=2.5)
     time.sleep(0.3)
@@ -125,7 +125,7 @@ def test_a_late_slot_is_silent_before_the_blackout_on_the_sound_card(tmp_path, a
     assert [e.status for e in result.entries] == ["aired", "partial", "skipped"]
 
 
-def test_missing_device_falls_back_to_the_next_and_says_so(tmp_path, audio, pulse):  # noqa: F811
+def test_missing_device_falls_back_to_the_next_and_says_so(tmp_path, audio, pulse):
     result, *_ = play(tmp_path, audio, "sounddevice", devices=("no-such-card", "default"), items_at=2.5)
     assert [e.status for e in result.entries] == ["aired"] * 3, [e.reason for e in result.entries]
     assert "no-such-card" in result.entries[0].reason and "sounddevice:default" in result.entries[0].reason
@@ -146,7 +146,7 @@ def test_device_vanishing_mid_slot_is_logged_and_playout_recovers(tmp_path, audi
     assert os.environ.get("PULSE_SERVER") == own_server.env["PULSE_SERVER"]  # (restored by monkeypatch after)
 
 
-def test_a_clock_step_mid_slot_is_detected_and_playout_re_aligns(tmp_path, audio, pulse):  # noqa: F811
+def test_a_clock_step_mid_slot_is_detected_and_playout_re_aligns(tmp_path, audio, pulse):
     offset = [0.0]
     clock = WallClock(ZONE, wall=lambda: time.time() + offset[0])
 
@@ -171,7 +171,7 @@ def test_a_clock_step_mid_slot_is_detected_and_playout_re_aligns(tmp_path, audio
 
 
 @pytest.mark.parametrize("block_frames", [2048, 8192, 16384])
-def test_the_daemons_sink_knows_when_frames_are_heard_soon_after_opening(tmp_path, pulse, block_frames):  # noqa: F811
+def test_the_daemons_sink_knows_when_frames_are_heard_soon_after_opening(tmp_path, pulse, block_frames):
     """A restart must be back on air within 2 s, and the engine cannot line up before the sink can say when a
     frame will be heard. That wait must not grow with the block: when the daemon's sink read its latency at the
     20th callback, 8192-frame blocks (186 ms each) made it 3.7 s, the resumed engine found itself 4 s late and

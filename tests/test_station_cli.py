@@ -85,7 +85,7 @@ def test_slot_naming_a_missing_playlist_is_an_error(tmp_path):
 
 
 def test_validate_finds_hand_dropped_audio_and_playlists_naming_missing_files(tmp_path):
-    from fixtures_audio_files import make_audio
+    from tests.support.audio_files import make_audio
 
     station = station_copy(tmp_path)
     (tmp_path / "src").mkdir()

@@ -17,7 +17,7 @@ from broadcaster.library.catalogue import Library
 from broadcaster.library.station_copy import STATION_DIR, copy_path, has_copy, playable_path, write_copy
 from broadcaster.sound.decode import AvDecoder, open_decoder
 from broadcaster.sound.pcm import PcmDecoder, open_pcm, station_layout
-from tests.engine_audio import RATE, noise, write_mp3, write_wav
+from tests.support.audio import RATE, noise, write_mp3, write_wav
 
 FORMAT = (RATE, 2)
 

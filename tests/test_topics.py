@@ -16,10 +16,10 @@ import pytest
 from broadcaster.cli import main
 from broadcaster.feed.sync import sync_once
 from broadcaster.station.config import load_station
-from tests.fixtures_audio_files import make_audio
-from tests.fixtures_feed import collector, district, feed_server, make_station  # noqa: F401  (fixtures)
-from tests.fixtures_feed import make_audio as make_feed_audio
-from tests.fixtures_reports import write_log
+from tests.support.audio_files import make_audio
+from tests.support.feed import make_audio as make_feed_audio
+from tests.support.feed import make_station
+from tests.support.reports import write_log
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = load_station(ROOT / "config.yaml").topics

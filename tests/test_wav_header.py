@@ -14,7 +14,7 @@ from broadcaster.library.analysis import analyse
 from broadcaster.library.catalogue import Library
 from broadcaster.problems import BroadcasterError
 from broadcaster.sound.riff import read_riff
-from tests.fixtures_audio_files import make_audio
+from tests.support.audio_files import make_audio
 
 
 def refusal(path: Path) -> tuple[str, str]:

@@ -9,7 +9,7 @@ import numpy as np
 
 from broadcaster.sound import writeback
 from broadcaster.sound.sinks import WavFileSink, _to_int16
-from tests.engine_audio import RATE, noise, read_wav
+from tests.support.audio import RATE, noise, read_wav
 
 
 def test_wav_written_back_in_small_windows_has_every_sample(tmp_path, monkeypatch):

@@ -1,4 +1,4 @@
-"""Put on PYTHONPATH only for Python processes the tests run under libfaketime (tests/fixtures_daemon.py).
+"""Put on PYTHONPATH only for Python processes the tests run under libfaketime (tests/support/daemon.py).
 
 libfaketime 0.9.10 (Debian 12) with FAKETIME_DONT_FAKE_MONOTONIC=1 shifts the deadline of
 clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME) by the fake offset anyway, which makes it fail with EINVAL

@@ -1,4 +1,4 @@
-"""Hand-made day plans and small station configs for the daemon tests (imported explicitly, not a conftest)."""
+"""Hand-made day plans and small station configs for the daemon tests; `warm_pulse` is a fixture (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def plan(day: date = DAY) -> DayPlan:
 # ---- a real tiny station on disk, and a real sound server ------------------------------------------------------
 
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TONES = (330, 440, 550, 660, 770, 880)  # one frequency per item, so a recording tells them apart
 
 
@@ -235,8 +235,8 @@ LIVE_FAKETIME = [
 
 @pytest.fixture
 def warm_pulse(tmp_path):
-    """A private sound server, warmed up (see warm_up), as `tests.fixtures_sound.PulseServer`."""
-    from tests.fixtures_sound import PulseServer
+    """A private sound server, warmed up (see warm_up), as `tests.support.pulse.PulseServer`."""
+    from tests.support.pulse import PulseServer
 
     env, folder = start_pulse()
     warm_up(env, tmp_path)
@@ -279,7 +279,7 @@ class FakeWallClock:
     def env(self, base: dict) -> dict:
         return dict(base, LD_PRELOAD=str(FAKETIME_LIBS[0]), FAKETIME_TIMESTAMP_FILE=str(self.file),
                     FAKETIME_CACHE_DURATION="1", FAKETIME_DONT_FAKE_MONOTONIC="1", NO_FAKE_STAT="1",
-                    PYTHONPATH=os.pathsep.join([str(Path(__file__).parent / "faketime_site"), str(ROOT)]))
+                    PYTHONPATH=os.pathsep.join([str(ROOT / "tests" / "faketime_site"), str(ROOT)]))
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(time.time() + self.offset, ZONE)
@@ -297,7 +297,7 @@ class FakeWallClock:
 class FakedRun:
     log: str  # the daemon's output
     recording: object  # the null sink's monitor, (frames, channels)
-    recorder: object  # the tests.fixtures_sound.Recorder that made it (frame_at / time_of)
+    recorder: object  # the tests.support.pulse.Recorder that made it (frame_at / time_of)
     clock: FakeWallClock
     offsets: list[int]  # the faked clock's offset before the first step, then after each
 
@@ -307,7 +307,7 @@ def play_faked(tmp: Path, pulse, config: Path, start: datetime, until: datetime,
                ready_timeout: float = 8.0) -> FakedRun:
     """`python main.py run` on `config` with its wall clock faked from `start`, stepped by `steps` ((when,
     seconds), on the clock as it reads then) and stopped at `until`; the monitor recorded meanwhile."""
-    from tests.fixtures_sound import Recorder as MonitorRecorder
+    from tests.support.pulse import Recorder as MonitorRecorder
 
     clock = FakeWallClock(tmp, start)
     recorder = MonitorRecorder(pulse)
@@ -329,10 +329,10 @@ def play_faked(tmp: Path, pulse, config: Path, start: datetime, until: datetime,
 def noise_station(tmp: Path, slots: list[tuple[str, str, str]], *, item_seconds: float = 4.0, files: int = 6,
                   backend: str = "sounddevice", block_frames: int | None = None) -> Path:
     """config.yaml + playlists/ + a catalogued library of `files` seeded noise clips ("Noise 1".."Noise N",
-    tests.engine_audio.noise(seed)) that a recording can be searched for sample-exactly; `slots` as
+    tests.support.audio.noise(seed)) that a recording can be searched for sample-exactly; `slots` as
     (id, "HH:MM:SS" start, end), daily. Returns the config."""
     from broadcaster.library.catalogue import Library
-    from tests.engine_audio import noise, write_wav
+    from tests.support.audio import noise, write_wav
 
     (tmp / "playlists").mkdir(parents=True, exist_ok=True)
     library = Library(tmp / "data" / "library.sqlite", tmp / "audio")
@@ -361,7 +361,7 @@ def heard_at(recording, recorder, title: str, expected: float, *, item_seconds: 
     of noise it falls in: with four, a sink adapting hard left fewer than two clean (seen once in a suite)."""
     import numpy as np
 
-    from tests.engine_audio import RATE, find, noise
+    from tests.support.audio import RATE, find, noise
 
     source = noise(int(title.split()[-1]), item_seconds)
     first = min(1.0, item_seconds / 2) if piece_at is None else piece_at
@@ -387,7 +387,7 @@ def warm_up(env: dict, folder: Path) -> None:
     the monitor heard them); a station's sound server has been up for long, so tests start from that state."""
     import numpy as np
 
-    from tests.engine_audio import write_wav
+    from tests.support.audio import write_wav
 
     silence = write_wav(folder / "warm-up.wav", np.zeros((22050, 2), np.float32))
     subprocess.run(["paplay", str(silence)], env=env, check=True, timeout=30, capture_output=True)

@@ -1,7 +1,7 @@
 """Real parts for the feed tests: audio made with ffmpeg, a district key and feed folder, a static HTTP server
 on loopback with ETag/Range (and switchable faults), the real collector, and a commune station config.
 
-Imported by the feed tests (pytest fixtures are re-exported with `from tests.fixtures_feed import *`).
+Its fixtures (district, feed_server, collector) reach every test through tests/conftest.py.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A real as-run log for report tests: known rows in ISO week 2021-W08 at the demo station (Xã Cẩm Hưng),
 written through `AsRunLog.append`, the interface the playout engine uses.
 
-Not a conftest.py on purpose: tests that need it import it (`from tests.fixtures_reports import ...`)."""
+The `demo_log` fixture reaches every test through tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 from broadcaster.asrun.log import AsRunLog
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config.yaml"
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 SHA = {key: (key * 64)[:64] for key in "abcdefg"}  # one hash per distinct item

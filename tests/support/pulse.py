@@ -1,6 +1,6 @@
 """A real sound server for tests: headless PulseAudio with a null sink, and a recorder of what it played.
 
-Import the fixtures explicitly (`from tests.fixtures_sound import pulse, Recorder`). `pulse` uses the server
+The `pulse` fixture (registered in tests/conftest.py) uses the server
 named by PULSE_SERVER when it answers (scripts/test.sh starts one), else starts its own with
 scripts/pulse-null-sink.sh and stops it afterwards. Nothing here is mocked: audio goes PortAudio → ALSA →
 PulseAudio → null sink, and `Recorder` reads the sink's monitor back with `parec`.
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RATE = 44100
 
 

@@ -1,6 +1,5 @@
 """Real audio files for tests, made with ffmpeg on the spot: odd-but-valid ones and broken ones.
 
-Import explicitly: `from tests.fixtures_audio_files import make_audio, ...`.
 """
 
 from __future__ import annotations
