@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from broadcaster.planning.planner import plan_day, plan_days
-from broadcaster.station.config import Blackout, Slot, load_station
+from broadcaster.station.config import Blackout, Caps, Slot, load_station
 from broadcaster.station.playlists import CategoryRule, Pick, Playlist, Quota, load_playlists
 from broadcaster.station.schedule import Recurrence
 from tests.support.library import demo_library, item
@@ -22,29 +23,88 @@ ONLINE_LESSON_DAY = date(2021, 2, 22)  # a Monday during the school closure
 
 
 def minutes(n: int) -> time:
-    return time(n // 60, n % 60)
+    return time.max if n >= 24 * 60 else time(n // 60, n % 60)  # 24 * 60 is the config's "24:00"
+
+
+# Days drawn from: the demo's school closure and, in a zone that keeps DST, the spring and autumn changes.
+FIRST_DAY, LAST_DAY = date(2021, 2, 1), date(2021, 11, 10)
+ZONES = ["Asia/Ho_Chi_Minh", "Europe/Berlin"]  # Berlin: 2021-03-28 has no 02:30, 2021-10-31 has two
 
 
 @st.composite
-def stations(draw):
-    """A station with 1–4 non-overlapping slots and 0–3 blackouts anywhere in the day."""
-    starts = sorted(draw(st.lists(st.integers(0, 23 * 60), min_size=1, max_size=4, unique=True)))
+def recurrences(draw, near: date, start: int, end: int):
+    """Weekdays, times, and sometimes a date range or a list of dates placed around `near` (a range that ends
+    on the very day, or starts on it, is where an off-by-one hides)."""
+    days = frozenset(draw(st.one_of(st.just(set(range(7))), st.sets(st.integers(0, 6), min_size=1))))
+    shift = st.sampled_from([-2, -1, 0, 0, 0, 1]).map(lambda n: near + timedelta(days=n))  # the day itself most
+    date_from = draw(st.one_of(st.none(), shift))
+    date_until = draw(st.one_of(st.none(), shift))
+    dates = frozenset(draw(st.one_of(st.just(set()), st.sets(shift, min_size=1, max_size=3))))
+    return Recurrence(days, minutes(start), minutes(end), date_from, date_until, dates)
+
+
+@st.composite
+def stations(draw, day: date):
+    """A station with 1–4 non-overlapping slots (from midnight to 24:00), 0–3 blackouts, most of them over a
+    slot, some dated around `day`, caps sometimes, in a zone with or without DST."""
+    starts = sorted(draw(st.lists(st.integers(0, 24 * 60 - 2), min_size=1, max_size=4, unique=True)))
     slots = []
     for n, start in enumerate(starts):
-        limit = starts[n + 1] if n + 1 < len(starts) else 24 * 60 - 1
+        limit = starts[n + 1] if n + 1 < len(starts) else 24 * 60
         if limit - start < 2:
             continue
         end = draw(st.integers(start + 1, min(limit, start + 120)))
-        days = frozenset(draw(st.sets(st.integers(0, 6), min_size=1)))
-        slots.append(Slot(f"s{n}", f"slot {n}", Recurrence(days, minutes(start), minutes(end)), "p"))
+        when = draw(recurrences(day, start, end)) if draw(st.booleans()) else \
+            Recurrence(frozenset(range(7)), minutes(start), minutes(end))
+        slots.append(Slot(f"s{n}", f"slot {n}", when, "p"))
     blackouts = []
     for n in range(draw(st.integers(0, 3))):
-        start = draw(st.integers(0, 24 * 60 - 2))
-        end = draw(st.integers(start + 1, min(24 * 60 - 1, start + 300)))
-        days = frozenset(draw(st.sets(st.integers(0, 6), min_size=1)))
-        blackouts.append(Blackout(f"b{n}", f"blackout {n}", Recurrence(days, minutes(start), minutes(end))))
-    return replace(DEMO, slots=slots, blackouts=blackouts, caps=replace(DEMO.caps, max_minutes_per_session=None,
-                                                                        max_sessions_per_day=None, days_per_week=None))
+        if slots and draw(st.integers(0, 3)):  # three times in four: over (part of) a slot
+            over = draw(st.sampled_from(slots)).when
+            lo = over.start.hour * 60 + over.start.minute
+            hi = 24 * 60 if over.end == time.max else over.end.hour * 60 + over.end.minute
+            start = draw(st.integers(max(0, lo - 30), hi - 1))
+        else:
+            start = draw(st.integers(0, 24 * 60 - 1))
+        end = draw(st.integers(start + 1, min(24 * 60, start + 300)))
+        blackouts.append(Blackout(f"b{n}", f"blackout {n}", draw(recurrences(day, start, end))))
+    caps = Caps(max_minutes_per_session=draw(st.one_of(st.none(), st.integers(1, 90))),
+                max_sessions_per_day=draw(st.one_of(st.none(), st.integers(1, 3))),
+                max_minutes_per_day=draw(st.one_of(st.none(), st.integers(1, 200))))
+    return replace(DEMO, slots=slots, blackouts=blackouts, caps=caps, timezone=draw(st.sampled_from(ZONES)))
+
+
+@st.composite
+def station_days(draw):
+    day = draw(st.one_of(st.dates(FIRST_DAY, LAST_DAY),
+                         st.sampled_from([date(2021, 3, 28), date(2021, 10, 31), date(2021, 3, 12)])))
+    return draw(stations(day)), day
+
+
+def spans_from_config(rules, day: date, zone: ZoneInfo) -> dict[str, tuple[datetime, datetime]]:
+    """Where each slot or blackout falls on `day`, worked out here from the config's fields: not by the planner,
+    not by `Recurrence`, so a rule the planner (or Recurrence) forgets is still checked."""
+    spans = {}
+    for rule in rules:
+        w = rule.when
+        if (w.dates and day not in w.dates) or (w.date_from is not None and day < w.date_from) \
+                or (w.date_until is not None and day > w.date_until) or day.weekday() not in w.weekdays:
+            continue
+        end = datetime.combine(day + timedelta(days=1), time(0), zone) if w.end == time.max \
+            else datetime.combine(day, w.end, zone)
+        spans[rule.id] = (datetime.combine(day, w.start, zone), end)
+    return spans
+
+
+def covered_seconds(spans) -> float:
+    """Length of the union of (start, end) spans."""
+    total, reach = 0.0, None
+    for start, end in sorted(spans):
+        if reach is None or start > reach:
+            total, reach = total + (end - start).total_seconds(), end
+        elif end > reach:
+            total, reach = total + (end - reach).total_seconds(), end
+    return total
 
 
 @st.composite
@@ -53,7 +113,7 @@ def libraries(draw):
     for category in ("bluezone", "khai-bao-y-te", "covid-song", "ident"):
         for n in range(draw(st.integers(0, 6))):
             seconds = draw(st.floats(3, 400, allow_nan=False))
-            valid_from = draw(st.one_of(st.none(), st.dates(date(2021, 2, 1), date(2021, 3, 31))))
+            valid_from = draw(st.one_of(st.none(), st.dates(FIRST_DAY, LAST_DAY)))
             items.append(item(category, f"{category}{n}", seconds, valid_from=valid_from))
     return items
 
@@ -66,17 +126,26 @@ PLAYLIST = Playlist(
     categories={"bluezone": CategoryRule(Quota(3, 5), 30.0), "covid-song": CategoryRule(Quota(0, None), 60.0)})
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(station=stations(), library=libraries(), day=st.dates(date(2021, 2, 1), date(2021, 3, 31)))
-def test_no_item_ever_overlaps_a_blackout_or_overruns_its_slot(station, library, day):
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(station_day=station_days(), library=libraries())
+def test_no_item_ever_overlaps_a_blackout_or_overruns_its_slot(station_day, library):
+    station, day = station_day
     plan = plan_day(station, {"p": PLAYLIST}, library, day)
+    zone = ZoneInfo(station.timezone)
+    blackouts = spans_from_config(station.blackouts, day, zone)
+    slots = spans_from_config(station.slots, day, zone)
+    caps = station.caps
     for planned in plan.items:
-        assert any(w.id == planned.slot and w.start <= planned.start and planned.end <= w.end for w in plan.slots)
-        for b in plan.blackouts:
-            assert planned.end <= b.start or planned.start >= b.end, (planned, b)
-    for window in plan.slots:
-        for b in plan.blackouts:
-            assert window.end <= b.start or window.start >= b.end
+        slot_start, slot_end = slots[planned.slot]
+        assert slot_start <= planned.start and planned.end <= slot_end, planned
+        for name, (b_start, b_end) in blackouts.items():
+            assert planned.end <= b_start or planned.start >= b_end, (planned, name)
+        if caps.max_minutes_per_session is not None:
+            assert planned.end <= slot_start + timedelta(minutes=caps.max_minutes_per_session)
+    if caps.max_sessions_per_day is not None:
+        assert len({p.slot for p in plan.items}) <= caps.max_sessions_per_day
+    if caps.max_minutes_per_day is not None:
+        assert covered_seconds([(p.start, p.end) for p in plan.items]) <= caps.max_minutes_per_day * 60 + 1e-6
     # Items in a slot never overlap, except by the planned crossfade.
     for a, b in zip(plan.items, plan.items[1:]):
         if a.slot == b.slot and b.start < a.end:
@@ -97,8 +166,9 @@ def test_no_item_ever_overlaps_a_blackout_or_overruns_its_slot(station, library,
 
 
 @settings(max_examples=60, deadline=None)
-@given(station=stations(), library=libraries(), day=st.dates(date(2021, 2, 1), date(2021, 3, 31)))
-def test_plan_is_deterministic(station, library, day):
+@given(station_day=station_days(), library=libraries())
+def test_plan_is_deterministic(station_day, library):
+    station, day = station_day
     first = plan_day(station, {"p": PLAYLIST}, library, day)
     again = plan_day(station, {"p": PLAYLIST}, list(reversed(library)), day)
     assert first == again
@@ -158,10 +228,21 @@ def test_session_cap_shortens_slots():
 
 
 def test_a_year_of_plans_never_breaks_a_blackout():
-    plans = plan_days(DEMO, DEMO_PLAYLISTS, demo_library(), date(2021, 2, 1), 60)
+    plans = plan_days(DEMO, DEMO_PLAYLISTS, demo_library(), date(2021, 1, 1), 365)
+    blacked_out = 0
     for plan in plans:
+        blackouts = spans_from_config(DEMO.blackouts, plan.date, DEMO.zone)
+        blacked_out += bool(blackouts)
         for p in plan.items:
-            assert all(p.end <= b.start or p.start >= b.end for b in plan.blackouts)
+            assert all(p.end <= start or p.start >= end for start, end in blackouts.values()), (p, blackouts)
+    assert blacked_out >= 20  # the demo's school closure (2021-02-17 → 2021-03-12, Mon–Sat) is in the year
+
+
+def test_the_last_day_of_a_dated_blackout_is_kept_silent():
+    # 2021-03-12 is the last day of the demo's school closure: its morning lessons still hold.
+    plan = plan_day(DEMO, DEMO_PLAYLISTS, demo_library(), date(2021, 3, 12))
+    lessons = spans_from_config(DEMO.blackouts, date(2021, 3, 12), DEMO.zone)["hoc-truc-tuyen-sang"]
+    assert plan.items and not [p for p in plan.items if p.start < lessons[1] and p.end > lessons[0]]
 
 
 def test_district_clip_with_its_own_minimum_is_played_that_often():

@@ -264,7 +264,7 @@ class _DayBuilder:
                 if room.get(category) is not None:
                     room[category] -= 1
 
-        t = self._fill(playlist, slot, placed, t, limit, place)
+        t = self._fill(playlist, slot, placed, t, limit, place, fits)
         for item in close:
             t = place(item, None, t)
         self.plan.items.extend(placed)
@@ -276,7 +276,7 @@ class _DayBuilder:
                 "not enough valid material (add songs or clips, or shorten the slot)", slot.id))
 
     def _fill(self, playlist: Playlist, slot: Slot, placed: list[PlannedItem], t: datetime, limit: datetime,
-              place) -> datetime:
+              place, fits) -> datetime:
         """Fill [t, limit) with the subset of fill items whose total comes closest (subset-sum)."""
         category = playlist.fill
         if not category:
@@ -307,7 +307,10 @@ class _DayBuilder:
             chosen.append(unique[index])
             s -= weights[index]
         for item in reversed(chosen):
-            t = place(item, Pick(category=category), t)
+            # The sum counts each join as a full crossfade; a short song crossfades less (half its length), so
+            # the chosen set can come out longer than the room: what no longer fits is left out.
+            if fits(item, t, limit):
+                t = place(item, Pick(category=category), t)
         return t
 
     # -- choosing items ------------------------------------------------------------------------------------
