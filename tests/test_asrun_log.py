@@ -53,6 +53,51 @@ def test_edited_row_is_detected_and_named(tmp_path):
     assert result.returncode == 1 and "row 3" in result.stdout
 
 
+def stored_fields(path: Path) -> list[str]:
+    """Every column a row stores but its id and chain hashes, read from the SQLite file itself (not from the
+    log's own list of hashed fields, so a field the hash leaves out is still tried)."""
+    with sqlite3.connect(path) as db:
+        return [row[1] for row in db.execute("PRAGMA table_info(asrun)")
+                if row[1] not in ("id", "prev_hash", "row_hash")]
+
+
+def altered(field: str, value: str | None) -> str:
+    """A plausible forgery of one field: a failure made to look aired, a time moved, a word changed."""
+    if field == "status":
+        return "aired" if value != "aired" else "failed"
+    if field == "level":
+        return "normal" if value != "normal" else "emergency"
+    if field.endswith(("_start", "_end")):
+        return "2021-02-22T05:40:00.000+07:00" if value != "2021-02-22T05:40:00.000+07:00" else \
+            "2021-02-22T05:41:00.000+07:00"
+    return (value or "") + " (sửa)"
+
+
+def test_changing_any_one_field_of_a_row_breaks_the_chain_at_that_row(tmp_path):
+    template = tmp_path / "template.sqlite"
+    log = fill(template, rows=2)
+    start = datetime(2021, 2, 22, 6, 0, tzinfo=ZONE)  # a row with every field filled in, the one forged
+    log.append(planned_start=start, actual_start=start + timedelta(seconds=1), actual_end=start + timedelta(
+        seconds=2), status="failed", slot="sang", category="khan-cap", title="Tin bão", file="khan-cap/bao.mp3",
+        sha256="f" * 64, level="emergency", reason="sound card failed")
+    fill_more = [(n, start + timedelta(minutes=3 * n)) for n in (1, 2)]
+    for n, begin in fill_more:
+        log.append(planned_start=begin, actual_start=begin, actual_end=begin + timedelta(minutes=3),
+                   status="aired", title=f"After {n}")
+    log.close()
+    fields = stored_fields(template)
+    assert {"status", "level", "reason", "actual_end", "sha256"} <= set(fields)
+    for field in fields:
+        path = tmp_path / f"{field}.sqlite"
+        path.write_bytes(template.read_bytes())
+        with sqlite3.connect(path) as db:
+            value = db.execute(f"SELECT {field} FROM asrun WHERE id=3").fetchone()[0]
+            db.execute(f"UPDATE asrun SET {field}=? WHERE id=3", (altered(field, value),))
+        with AsRunLog(path) as forged:
+            check = forged.verify()
+        assert not check.ok and check.first_bad_id == 3, field
+
+
 def test_deleted_row_is_detected(tmp_path):
     path = tmp_path / "asrun.sqlite"
     fill(path).close()

@@ -114,3 +114,22 @@ def test_rows_still_waiting_to_be_heard_are_written_when_the_run_stops_on_an_err
     rows = log.entries()
     assert [(e.title, e.status) for e in rows] == [("n1", "failed")]
     assert "driver bug" in rows[0].reason and datetime.fromisoformat(rows[0].actual_end) < items[0].end
+
+
+@pytest.mark.parametrize("early", [0.08, -0.08])  # a hold (the card ran ahead) / a skip (it fell behind)
+def test_the_hard_stop_keeps_its_time_after_a_re_alignment(tmp_path, early):
+    """A hold plays silence and moves what is left later, the hard stop with it by the same frames, once: the
+    last frame of a run cut by its hard stop is still heard at the hard stop, to the millisecond."""
+    audio = tmp_path / "audio"
+    for seed in (1, 2, 3):
+        write_wav(audio / f"n{seed}.wav", noise(seed, 3.0))
+    items = chain([("n1.wav", 3.0), ("n2.wav", 3.0), ("n3.wav", 3.0)])
+    clock = SimClock(ZONE, items[0].start - timedelta(seconds=5))
+    mono_at_t0 = clock.monotonic() + 5
+    card = DriftingCard(clock, early, from_frame=2 * RATE)
+    engine = Engine(audio, SETTINGS, lambda d: card, clock, AsRunLog(tmp_path / "a.sqlite"), ZONE)
+    result = engine.play_run(items, items[0].start + timedelta(seconds=7.5))  # cuts n3 halfway
+    frames = sum(block.shape[0] for block in card.blocks)
+    assert len(result.resyncs) == 1
+    assert card.heard_time(frames) == pytest.approx(mono_at_t0 + 7.5, abs=0.001)  # when its end is heard
+    assert [e.status for e in result.entries][-1] == "partial"
