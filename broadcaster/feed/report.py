@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from broadcaster.asrun.anchors import anchor_conflicts, commune_anchors
 from broadcaster.feed.collector import connect
 from broadcaster.feed.manifest import Manifest, parse_manifest
 
@@ -52,10 +53,13 @@ class DistrictReport:
     clips: list[ClipRow] = field(default_factory=list)
     communes: list[CommuneRow] = field(default_factory=list)
     not_reporting: list[str] = field(default_factory=list)
+    # per commune: what its summaries' chain anchors contradict (rows cut off, a chain rewritten)
+    chain_problems: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {"from": self.date_from, "to": self.date_to, "clips": [asdict(c) for c in self.clips],
-                "communes": [asdict(c) for c in self.communes], "not_reporting": self.not_reporting}
+                "communes": [asdict(c) for c in self.communes], "not_reporting": self.not_reporting,
+                "chain_problems": self.chain_problems}
 
 
 def read_feed_manifest(feed: Path) -> Manifest | None:
@@ -134,7 +138,20 @@ def build(db_path: Path, date_from: date, date_to: date, communes: list[str] | N
     return DistrictReport(date_from.isoformat(), date_to.isoformat(),
                           sorted(clips.values(), key=lambda c: (c.category, c.title, c.sha256)),
                           sorted(per_commune.values(), key=lambda c: c.commune),
-                          sorted(c for c in per_commune if c not in reporting))
+                          sorted(c for c in per_commune if c not in reporting), chain_problems(rows))
+
+
+def chain_problems(rows: list[tuple]) -> dict[str, list[str]]:
+    """Per commune, over every summary ever received (not only the period's): anchors that contradict."""
+    by_commune: dict[str, list[tuple[str, dict]]] = {}
+    for commune, kind, received_at, body_text in rows:
+        if kind == "summary":
+            try:
+                by_commune.setdefault(commune, []).append((received_at, json.loads(body_text)))
+            except ValueError:
+                continue
+    found = {c: anchor_conflicts(commune_anchors(m)) for c, m in sorted(by_commune.items())}
+    return {c: p for c, p in found.items() if p}
 
 
 def render(report: DistrictReport, fmt: str) -> str:
@@ -173,4 +190,6 @@ def render(report: DistrictReport, fmt: str) -> str:
         lines.append(f"  {m.commune[:20]:20}  {m.delivered:8}  {m.plays:10}  {m.minutes:8.1f}  {m.all_plays:13}  "
                      f"{m.days_reported:13}  {m.last_heard or '—'}")
     lines += ["", "Xã không báo cáo / communes not reporting: " + (", ".join(report.not_reporting) or "—")]
+    for commune, problems in report.chain_problems.items():
+        lines += [f"NHẬT KÝ BỊ SỬA HOẶC CẮT / AS-RUN LOG CUT OR REWRITTEN: {commune}"] + [f"  {p}" for p in problems]
     return "\n".join(lines) + "\n"
