@@ -64,8 +64,10 @@ class KeptLog:
     def flush(self) -> int:
         """Write the rows waiting, if the disk now lets us; returns how many still wait."""
         with self._lock:
-            if self._waiting or self._log is None:
+            if self._waiting:
                 self._write_waiting()
+            elif self._log is None:
+                self._readable()  # made (or found damaged) now, not at the first row
             return len(self._waiting)
 
     def _write_waiting(self) -> AsRunEntry | None:
@@ -106,7 +108,16 @@ class KeptLog:
             why = damage(self.path)
             if why:
                 self._set_aside(why)
-            self._log = AsRunLog(self.path)
+            new = not self.path.exists()
+            try:
+                self._log = AsRunLog(self.path)
+            except sqlite3.Error:
+                if new:  # made empty by this failed try (a full disk): not a damaged log next time
+                    try:
+                        self.path.unlink(missing_ok=True)
+                    except OSError:
+                        pass
+                raise
         return self._log
 
     def _close(self) -> None:

@@ -7,7 +7,7 @@ import sys
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from broadcaster.asrun.log import AsRunLog
+from broadcaster.asrun.log import AsRunLog, damage
 from broadcaster.problems import fail
 from broadcaster.station.config import load_station
 
@@ -36,7 +36,12 @@ def open_log(args) -> tuple[AsRunLog, object]:
     if not path.exists():
         raise fail(str(path), "không có nhật ký phát sóng", "no as-run log at this path",
                    hint_vi="kiểm tra --log hoặc paths.asrun_log", hint_en="check --log or paths.asrun_log")
-    return AsRunLog(path), station.zone
+    why = damage(path)
+    if why:
+        raise fail(str(path), f"nhật ký phát sóng bị hỏng: {why}", f"the as-run log is damaged: {why}",
+                   "chạy 'log verify'; trạm phát giữ tệp hỏng lại và bắt đầu nhật ký mới khi khởi động",
+                   "run 'log verify'; the daemon sets a damaged log aside and starts a new one when it starts")
+    return AsRunLog(path, read_only=True), station.zone  # reading must not need a write (a full disk)
 
 
 def parse_day(text: str) -> date:
