@@ -139,12 +139,11 @@ def sync_once(station: Station, *, feed_url: str | None = None, public_key: Path
     result = SyncResult()
     run = _start(station, feed_url, public_key, library, now, cancel, result)
     if run is not None:
-        if inbox:
-            sync_inbox(station, _run=run)
         url = feed_url or run.settings.url
-        if url and "://" not in url:
-            sync_inbox(station, _run=run, folders=[Path(url)])
-        elif url and http:
+        folders = ([Path(url)] if url and "://" not in url else []) + (inbox_feeds(station.paths.inbox)
+                                                                       if inbox else [])
+        sync_inbox(station, _run=run, folders=folders)
+        if url and "://" in url and http:
             sync_http(station, _run=run, url=url)
     send_results(station, now=now, flush=flush, cancel=cancel, _result=result)
     return result
@@ -153,11 +152,14 @@ def sync_once(station: Station, *, feed_url: str | None = None, public_key: Path
 def sync_inbox(station: Station, *, public_key: Path | None = None, library: ClipLibrary | None = None,
                now: datetime | None = None, folders: list[Path] | None = None, _run: _Sync | None = None
                ) -> SyncResult:
-    """Feed folders in paths.inbox (USB copies): local, quick, never waiting on the network."""
+    """Feed folders (feed.url when it is a folder, and those in paths.inbox: USB copies): local, quick, never
+    waiting on the network."""
     run = _run or _start(station, None, public_key, library, now, None, SyncResult())
     if run is None:
         return SyncResult()
-    folders = inbox_feeds(station.paths.inbox) if folders is None else folders
+    if folders is None:
+        url = run.settings.url
+        folders = ([Path(url)] if url and "://" not in url else []) + inbox_feeds(station.paths.inbox)
     if not folders:
         return run.result
     try:
@@ -379,6 +381,10 @@ def _sync_http_source(source: HttpSource, run: _Sync) -> SourceResult:
                     if now_accepted and now_accepted.version != verified.manifest.version:
                         raise feed_error("superseded", clip.file, "đã có danh mục mới hơn; lần sau xét lại",
                                          "a newer manifest was accepted meanwhile; looked at again next sync")
+                    known = state.clip(clip.sha256)
+                    if known and known.status == "ingested":  # a USB copy brought it meanwhile
+                        part.unlink(missing_ok=True)
+                        continue
                     _ingest(clip, part, verified, run, state, outbox, result)
                     _hand_over(run, state)
             except FeedError as err:
