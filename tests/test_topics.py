@@ -19,6 +19,7 @@ from broadcaster.station.config import load_station
 from tests.fixtures_audio_files import make_audio
 from tests.fixtures_feed import collector, district, feed_server, make_station  # noqa: F401  (fixtures)
 from tests.fixtures_feed import make_audio as make_feed_audio
+from tests.fixtures_reports import write_log
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = load_station(ROOT / "config.yaml").topics
@@ -113,3 +114,16 @@ def test_district_report_names_the_topics_of_the_clips_it_published(tmp_path, di
     rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
     assert {r["category_name"] for r in rows if r["table"] == "clip"} == {
         NAMES["bluezone"], NAMES["khai-bao-y-te"], "covid-song"}
+
+
+def test_log_show_names_what_aired_by_its_topic(tmp_path, capsys):
+    log = write_log(tmp_path / "asrun.sqlite")  # the demo week: bluezone, covid-song, ... and unnamed khan-cap
+    argv = ["log", "show", "--date", "2021-02-22", "--log", str(log), "--config", str(ROOT / "config.yaml")]
+    capsys.readouterr()
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert NAMES["bluezone"] in out and NAMES["khai-bao-y-te"] in out and "khan-cap" in out
+    assert main([*argv, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {(r["category"], r["category_name"]) for r in rows} >= {
+        ("bluezone", NAMES["bluezone"]), ("khan-cap", "khan-cap")}

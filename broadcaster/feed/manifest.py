@@ -23,17 +23,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from broadcaster.feed import signing
 from broadcaster.feed.errors import feed_error
-from broadcaster.model import LEVELS
+from broadcaster.model import CATEGORY, LEVELS
 
 ENVELOPE_FORMAT = "broadcaster-feed-envelope/1"
 MANIFEST_FORMAT = "broadcaster-feed/1"
 AUDIO_EXTENSIONS = ("mp3", "wav", "ogg", "flac", "m4a", "opus")
+# Names are checked with fullmatch only (`$` also matches before a trailing newline).
 # A clip's name is fully determined by its hash: nothing in a manifest can point outside clips/.
-_CLIP_NAME = re.compile(r"^clips/([0-9a-f]{64})\.(" + "|".join(AUDIO_EXTENSIONS) + r")$")
-_SHA = re.compile(r"^[0-9a-f]{64}$")
-DISTRICT_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-# Same rule as the library's categories (they become folder names under audio/).
-CATEGORY = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_CLIP_NAME = re.compile(r"clips/([0-9a-f]{64})\.(" + "|".join(AUDIO_EXTENSIONS) + r")")
+_SHA = re.compile(r"[0-9a-f]{64}")
+DISTRICT_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 # An envelope nests 3 deep and a manifest 4; anything deeper is refused before the parser sees it.
 MAX_DEPTH = 16
 MAX_SIGNATURES = 16

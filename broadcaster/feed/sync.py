@@ -48,8 +48,10 @@ from broadcaster.feed.library_access import ClipLibrary, open_library
 from broadcaster.feed.manifest import Clip, Verified, open_envelope, parse_utc
 from broadcaster.feed.outbox import OUTBOX_FILE, Outbox
 from broadcaster.feed.settings import FeedSettings, feed_settings
-from broadcaster.feed.state import FeedState, request_replan
+from broadcaster.feed.state import FeedState
 from broadcaster.feed.transport import MANIFEST_NAME, FolderSource, HttpSource
+from broadcaster.files import file_sha256
+from broadcaster.planning.replan import request_replan
 from broadcaster.problems import BroadcasterError
 from broadcaster.station.config import Station
 
@@ -510,7 +512,7 @@ def _ingest(clip: Clip, part: Path, verified: Verified, run: _Sync, state: FeedS
     """A complete .part: check it against the manifest, hand it to the library's ingest, record it."""
     m = verified.manifest
     try:
-        good = part.stat().st_size == clip.size and _sha256(part) == clip.sha256
+        good = part.stat().st_size == clip.size and file_sha256(part) == clip.sha256
     except OSError as err:
         raise feed_error("io-error", str(part), f"không đọc được tệp tạm ({err.strerror})",
                          f"cannot read the staged file ({err.strerror or err})") from None
@@ -560,7 +562,8 @@ def _hand_over(run: _Sync, state: FeedState) -> None:
 
     if run.replan:
         emergency = [c.sha256 for c, _ in run.urgent if c.priority == "emergency"]
-        request_replan(run.station, "district feed: priority/emergency clip arrived or a clip was withdrawn",
+        request_replan(run.station.paths.state,
+                       "district feed: priority/emergency clip arrived or a clip was withdrawn",
                        list(dict.fromkeys(run.replan)), emergency)
         run.result.replan_requested = True
         run.replan.clear()
@@ -662,14 +665,6 @@ def _tidy_staging(staging: Path, keep: set[str]) -> None:
     for path in staging.iterdir():
         if path.is_file() and not (path.suffix == ".part" and path.stem in keep):
             path.unlink(missing_ok=True)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _day(text: str | None) -> date | None:

@@ -8,13 +8,14 @@ on `Station.warnings` for `validate` to print. Relative paths are relative to th
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from broadcaster.files import slug as slug_of
+from broadcaster.model import is_category
 from broadcaster.problems import BroadcasterError, Problem
 from broadcaster.station.schedule import WEEKDAYS, Recurrence, parse_clock, parse_weekdays
 from broadcaster.station.yamlio import Located, load_yaml
@@ -114,10 +115,6 @@ class Station:
 EXTRA_SECTIONS: set[str] = {"feed", "collector"}
 
 _TOP_KEYS = {"station", "timezone", "slots", "blackouts", "caps", "audio", "paths", "topics"}
-
-# A category is a folder name under audio/ (the library's rule): lower-case ASCII, digits and '-'.
-CATEGORY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-
 
 def topic_name(topics: Station | Mapping[str, str] | None, slug: str) -> str:
     """The name people read for a category (chủ đề): `topics:` in config.yaml, or the slug when none is set."""
@@ -268,7 +265,7 @@ def load_station(path: str | Path = "config.yaml") -> Station:
     identity = Identity(
         province=c.text(st, "province", "station.province"), district=c.text(st, "district", "station.district"),
         commune=c.text(st, "commune", "station.commune"), name=c.text(st, "name", "station.name"),
-        id=c.text(st, "id", "station.id") or _slug(c.text(st, "commune", "station.commune") or "station"))
+        id=c.text(st, "id", "station.id") or (slug_of(c.text(st, "commune", "station.commune") or "") or "station"))
 
     timezone = c.text(root, "timezone", "timezone", DEFAULT_ZONE) or DEFAULT_ZONE
     try:
@@ -349,7 +346,7 @@ def _read_topics(c: _Checker, root: Located) -> dict[str, str]:
     slug_by_name: dict[str, str] = {}
     for slug, value in raw.items():
         fname = f"topics.{slug}"
-        if not CATEGORY_PATTERN.match(slug):
+        if not is_category(slug):
             c.error(raw, slug, f"mã chủ đề không hợp lệ: {slug!r}", f"invalid category slug {slug!r}",
                     "dùng đúng tên thư mục chủ đề: chữ thường không dấu, số và '-', ví dụ khai-bao-y-te",
                     "use the category's folder name: lower-case ASCII letters, digits and '-', e.g. khai-bao-y-te",
@@ -369,14 +366,6 @@ def _read_topics(c: _Checker, root: Located) -> dict[str, str]:
         slug_by_name.setdefault(name, slug)
         topics[slug] = name
     return topics
-
-
-def _slug(text: str) -> str:
-    import unicodedata
-
-    plain = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
-    plain = "".join(ch for ch in plain if not unicodedata.combining(ch)).lower()
-    return "-".join("".join(ch if ch.isalnum() else " " for ch in plain).split()) or "station"
 
 
 def _read_windows(c: _Checker, root: Located, key: str, is_slot: bool) -> list:
