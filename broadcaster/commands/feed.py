@@ -148,7 +148,12 @@ def cmd_serve(args) -> int:
     from broadcaster.feed.static import FeedFileServer
 
     server = FeedFileServer((args.host, args.port), Path(args.feed))
-    print(f"Đang phục vụ / serving {args.feed} at {server.url}", flush=True)
+    return _serve(server, f"Đang phục vụ / serving {args.feed} at {server.url}")
+
+
+def _serve(server, banner: str) -> int:
+    """Serve until stopped (Ctrl-C, SIGTERM), closing the socket either way."""
+    print(banner, flush=True)
     try:
         server.serve_forever()
     finally:
@@ -189,12 +194,7 @@ def cmd_collector(args) -> int:
     server = make_server(args.host or settings.host, args.port or settings.port, Path(args.db or settings.db),
                          Path(tokens))
     host, port = server.server_address[:2]
-    print(f"Trạm thu đang chạy / collector listening on http://{host}:{port}/messages", flush=True)
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
-    return 0
+    return _serve(server, f"Trạm thu đang chạy / collector listening on http://{host}:{port}/messages")
 
 
 def cmd_report(args) -> int:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from broadcaster.asrun.log import AsRunLog
 from broadcaster.commands.progress import Progress
-from broadcaster.model import DayPlan, PlannedItem, Window
+from broadcaster.model import DayPlan, Window
+from broadcaster.planning.runs import runs_of
 from broadcaster.playout.clock import SimClock
 from broadcaster.playout.engine import Engine
 from broadcaster.problems import fail
@@ -31,16 +32,6 @@ def register(sub, common) -> None:
     sim.set_defaults(handler=cmd_simulate)
 
 
-def runs_of(plan: DayPlan) -> list[tuple[Window, list[PlannedItem]]]:
-    """The day's slot segments with their items (a slot split by a blackout is two runs)."""
-    runs = []
-    for window in plan.slots:
-        items = [i for i in plan.items if i.slot == window.id and window.start <= i.start < window.end]
-        if items:
-            runs.append((window, sorted(items, key=lambda i: i.start)))
-    return runs
-
-
 def wav_name(window: Window, zone) -> str:
     start = window.start.astimezone(zone)
     return f"{start:%Y-%m-%d}_{window.id}_{start:%H%M%S}.wav"
@@ -54,14 +45,16 @@ def simulate_plans(station: Station, plans: list[DayPlan], out: Path, *, audio: 
     zone = station.zone
     settings = station.audio
     stats = {"runs": 0, "rows": 0, "audio_seconds": 0.0, "files": []}
-    total = sum(len(runs_of(plan)) for plan in plans)
+    total = sum(1 for plan in plans for run in runs_of(plan) if run.items)
     with AsRunLog(out / "asrun.sqlite", durable=False) as log:  # a simulation can be run again: no fsync per row
         for plan in plans:
-            for window, items in runs_of(plan):
+            for run in runs_of(plan):
+                if not run.items:
+                    continue
                 if progress:
                     progress("simulate", stats["runs"], total)
-                target = out / wav_name(window, zone)
-                clock = SimClock(zone, window.start - timedelta(seconds=1))
+                target = out / wav_name(run.window, zone)
+                clock = SimClock(zone, run.start - timedelta(seconds=1))
 
                 def factory(device: str, target: Path = target):
                     if audio:
@@ -69,7 +62,7 @@ def simulate_plans(station: Station, plans: list[DayPlan], out: Path, *, audio: 
                     return NullSink()
 
                 engine = Engine(station.paths.audio, settings, factory, clock, log, zone, blackouts=plan.blackouts)
-                result = engine.play_run(items, window.end)
+                result = engine.play_run(run.items, run.hard_stop)
                 stats["runs"] += 1
                 stats["rows"] += len(result.entries)
                 stats["audio_seconds"] += result.frames / settings.sample_rate

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import os
 import secrets
 import sqlite3
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from broadcaster.files import write_atomic
 from broadcaster.problems import BroadcasterError, fail
 
 MAX_BODY = 4 * 1024 * 1024
@@ -87,11 +87,7 @@ def add_token(path: Path, commune: str) -> str:
     """Give a commune a new random token (replacing any old one); the file is written 0600, atomically."""
     tokens = load_tokens(path) if Path(path).exists() else {}
     tokens[commune] = secrets.token_urlsafe(24)
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        yaml.safe_dump(tokens, fh, allow_unicode=True, sort_keys=True)
-    os.replace(tmp, path)
+    write_atomic(Path(path), yaml.safe_dump(tokens, allow_unicode=True, sort_keys=True), mode=0o600)
     return tokens[commune]
 
 

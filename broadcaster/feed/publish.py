@@ -9,8 +9,6 @@ keeps two publishers from losing each other's changes.
 from __future__ import annotations
 
 import fcntl
-import hashlib
-import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +29,7 @@ from broadcaster.feed.manifest import (
     seal,
     utc_iso,
 )
-from broadcaster.files import fsync_dir
+from broadcaster.files import file_sha256, replacing, write_atomic
 from broadcaster.library.analysis import analyse
 from broadcaster.problems import fail
 
@@ -39,25 +37,6 @@ MANIFEST_NAME = "manifest.json"
 DEFAULT_EXPIRES_DAYS = 7
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
-
-
-
-
-def file_sha256(path: Path) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 @contextmanager
@@ -84,7 +63,7 @@ def _write(feed: Path, private: Ed25519PrivateKey, previous: Manifest | None, di
                    f"this feed belongs to district '{previous.district}', not '{district}'")
     manifest = Manifest(district=name, version=(previous.version + 1) if previous else 1, issued=utc_iso(now),
                         expires=utc_iso(now + timedelta(days=expires_days)), clips=clips, revoked=revoked)
-    atomic_write(feed / MANIFEST_NAME, seal(manifest, private))
+    write_atomic(feed / MANIFEST_NAME, seal(manifest, private))
     return manifest
 
 
@@ -117,19 +96,15 @@ def publish(feed: Path, key: Path, audio: Path, *, category: str, title: str, va
                    hint_en="use lower-case ASCII letters, digits and '-', e.g. cam-giang")
     if check_audio:
         analyse(audio)  # raises BroadcasterError, in both languages, naming the file and the fault
-    sha, size = file_sha256(audio)
+    sha, size = file_sha256(audio), audio.stat().st_size
     with _locked(feed):
         previous = current(feed, private)
         clips_dir = feed / "clips"
         clips_dir.mkdir(exist_ok=True)
         target = clips_dir / f"{sha}.{ext}"
         if not target.exists():
-            tmp = clips_dir / f".{sha}.tmp-{os.getpid()}"
-            shutil.copyfile(audio, tmp)
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-            fsync_dir(clips_dir)
+            with replacing(target) as tmp:
+                shutil.copyfile(audio, tmp)
         clip = Clip(sha256=sha, size=size, file=f"clips/{sha}.{ext}", category=category, title=title,
                     priority=priority, valid_from=valid_from, valid_until=valid_until,
                     plays_per_day_min=plays_per_day[0] if plays_per_day else None,

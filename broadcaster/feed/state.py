@@ -1,10 +1,7 @@
 """What this commune has accepted from its district feed, kept in SQLite under paths.state (feed.sqlite).
 
 The planner reads `district_rules(station)`: one dict per district clip now in the library, with its
-plays-per-day quota, priority and validity. The daemon polls `replan_request(station)`: sync leaves a marker
-file `<paths.state>/replan-requested` when a priority/emergency clip arrived or a clip was withdrawn, meaning
-"re-plan the rest of today" (its "emergency" list: clips to air at once); the daemon re-plans, then calls
-`clear_replan_request(station)`.
+plays-per-day quota, priority and validity. (Sync asks the daemon to re-plan through `planning.replan`.)
 
 Also kept here: the last manifest version accepted per district key (rollback protection), the HTTP validators
 for conditional requests, and the folder (USB) manifests already looked at.
@@ -13,8 +10,6 @@ for conditional requests, and the folder (USB) manifests already looked at.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +18,6 @@ from pathlib import Path
 from broadcaster.station.config import Station
 
 STATE_FILE = "feed.sqlite"
-REPLAN_MARKER = "replan-requested"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS accepted (
@@ -167,29 +161,3 @@ def district_rules(station: Station) -> list[dict]:
         return state.rules()
     finally:
         state.close()
-
-
-def request_replan(station: Station, reason: str, clips: list[str], emergency: list[str] = ()) -> Path:
-    """Ask the daemon to re-plan the rest of today (written atomically; a newer request replaces an older).
-
-    `emergency` lists newly arrived emergency clips (khẩn cấp): Circular 39/2020 says they air immediately,
-    so the daemon may break in with them rather than wait for the next slot."""
-    marker = station.paths.state / REPLAN_MARKER
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    tmp = marker.with_name(f".{REPLAN_MARKER}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps({"requested": now_iso(), "reason": reason, "clips": clips,
-                               "emergency": list(emergency)}), encoding="utf-8")
-    os.replace(tmp, marker)
-    return marker
-
-
-def replan_request(station: Station) -> dict | None:
-    marker = station.paths.state / REPLAN_MARKER
-    try:
-        return json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def clear_replan_request(station: Station) -> None:
-    (station.paths.state / REPLAN_MARKER).unlink(missing_ok=True)

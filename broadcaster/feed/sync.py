@@ -34,8 +34,10 @@ from broadcaster.feed.library_access import ClipLibrary, open_library
 from broadcaster.feed.manifest import Clip, Verified, open_envelope
 from broadcaster.feed.outbox import OUTBOX_FILE, Outbox
 from broadcaster.feed.settings import FeedSettings, feed_settings
-from broadcaster.feed.state import FeedState, request_replan
+from broadcaster.feed.state import FeedState
 from broadcaster.feed.transport import MANIFEST_NAME, FolderSource, HttpSource
+from broadcaster.files import file_sha256
+from broadcaster.planning.replan import request_replan
 from broadcaster.problems import BroadcasterError
 from broadcaster.station.config import Station
 
@@ -122,7 +124,8 @@ def sync_once(station: Station, *, feed_url: str | None = None, public_key: Path
                                                    now or datetime.now(UTC), replan))
             if replan:
                 emergency = [sha for sha in result.added if (c := state.clip(sha)) and c.priority == "emergency"]
-                request_replan(station, "district feed: priority/emergency clip arrived or a clip was withdrawn",
+                request_replan(station.paths.state,
+                               "district feed: priority/emergency clip arrived or a clip was withdrawn",
                                replan, emergency)
                 result.replan_requested = True
             today = ((now or datetime.now(UTC)) - SUMMARY_DELAY).astimezone(station.zone).date()
@@ -266,7 +269,7 @@ def _fetch_and_ingest(clip: Clip, source: HttpSource | FolderSource, staging: Pa
                          "xóa bớt tệp cũ (thư mục audio/.retired)", "free some space (e.g. audio/.retired)")
     part = staging / f"{clip.sha256}.part"
     result.bytes_downloaded += source.download(clip, part, settings.max_clip_bytes)
-    if part.stat().st_size != clip.size or _sha256(part) != clip.sha256:
+    if part.stat().st_size != clip.size or file_sha256(part) != clip.sha256:
         part.unlink(missing_ok=True)
         raise feed_error("hash-mismatch", clip.file, "nội dung tệp không khớp mã băm trong danh mục",
                          "the clip's bytes do not match the sha256 in the manifest",
@@ -334,14 +337,6 @@ def _tidy_staging(staging: Path, keep: set[str]) -> None:
     for path in staging.iterdir():
         if not (path.suffix == ".part" and path.stem in keep):
             path.unlink(missing_ok=True)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _day(text: str | None) -> date | None:

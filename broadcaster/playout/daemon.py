@@ -31,6 +31,7 @@ from broadcaster.asrun.log import AsRunLog, iso_ms
 from broadcaster.model import DayPlan, PlannedItem
 from broadcaster.planning.cache import PlanCache, shifted_to
 from broadcaster.planning.inputs import make_plans, watched_inputs
+from broadcaster.planning.replan import REPLAN_MARKER, clear_replan_request
 from broadcaster.planning.runs import Run, due_at, runs_of
 from broadcaster.playout.breakin import (
     STALE_SECONDS,
@@ -42,18 +43,17 @@ from broadcaster.playout.breakin import (
     priority_expiry,
     ticket_tag,
 )
+from broadcaster.playout.clock import StepWatch
 from broadcaster.playout.recovery import OnAirState, record_interruption
-from broadcaster.playout.setup import START_MARGIN, NotedLog, PlayoutSetup, engine_preroll, make_engine
+from broadcaster.playout.setup import START_MARGIN, PlayoutSetup, engine_preroll, make_engine
 from broadcaster.playout.watch import ChangeWatch
 from broadcaster.problems import BroadcasterError
 
 log = logging.getLogger("broadcaster.daemon")
 
-REPLAN_MARKER = "replan-requested"
 ALIVE_FILE = "daemon.alive"  # touched every tick: play-now knows a daemon is listening
 ALIVE_SECONDS = 5.0
 RETRY_SECONDS = 5.0  # after a run fails (device gone), try again this often until its slot ends
-STEP_SECONDS = 0.5  # a wall-clock jump bigger than this re-schedules everything
 
 
 @dataclass
@@ -89,7 +89,7 @@ class Daemon:
         self._resume_key: str | None = None
         self._engine_obj = None
         self._engine_setup: PlayoutSetup | None = None
-        self._asrun: NotedLog | None = None
+        self._asrun: AsRunLog | None = None
 
     # ---- time -------------------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -247,7 +247,7 @@ class Daemon:
         """The engine for the current setup; a new one when the audio settings or folders changed."""
         with self._lock:
             if self._engine_obj is None or self._engine_setup != self.setup:
-                self._asrun = self._asrun or NotedLog(self.setup.asrun_log)
+                self._asrun = self._asrun or AsRunLog(self.setup.asrun_log)
                 self._engine_obj = self.engine_factory(self.setup, self._asrun, self._blackouts())
                 self._engine_setup = self.setup
             return self._engine_obj
@@ -364,7 +364,7 @@ class Daemon:
 
     def _priority_done(self, request: BreakInRequest, why: str) -> None:
         """A kept priority clip that will not air: no longer kept, and a `skipped` row says why."""
-        from broadcaster.sound.decode import file_sha256
+        from broadcaster.files import file_sha256
 
         HeldPriority(self.setup.state).drop(request.id)
         log.warning("priority clip %s (requested %s) not aired: %s", Path(request.file).name,
@@ -433,7 +433,7 @@ class Daemon:
         self.setup = self._first_setup()
         self.plans = self._cached_plans()
         self._settle_crash()
-        self._asrun = NotedLog(self.setup.asrun_log)
+        self._asrun = AsRunLog(self.setup.asrun_log)
         self._restore_priority()
         self._scheduler = BackgroundScheduler(timezone=self.setup.zone,
                                               executors={"default": ThreadPoolExecutor(4)})
@@ -510,7 +510,7 @@ class Daemon:
         signal.signal(signal.SIGINT, lambda *_: self._stop.set())
         self.start()
         log.info("daemon ready; state in %s", self.setup.state)
-        steps = ClockStepWatch()
+        steps = StepWatch()
         last_poll = 0.0
         alive = self.setup.state / ALIVE_FILE
         while not self._stop.wait(0.25):
@@ -535,9 +535,8 @@ class Daemon:
         self.shutdown()
 
     def _poll_inputs(self) -> None:
-        marker = self.setup.state / REPLAN_MARKER
-        if marker.exists():
-            marker.unlink(missing_ok=True)
+        if (self.setup.state / REPLAN_MARKER).exists():
+            clear_replan_request(self.setup.state)
             self.replan("replan-requested by the feed")
         elif self._watch is not None and self._watch.changed():
             self.replan("inputs changed")
@@ -559,24 +558,6 @@ class Daemon:
         self._check_priority()  # clips that aired in the last moments are no longer kept
         OnAirState(self.setup.state).end()
         (self.setup.state / ALIVE_FILE).unlink(missing_ok=True)
-
-
-class ClockStepWatch:
-    """Wall-clock steps (NTP corrections, an operator setting the time): wall time moving differently from
-    monotonic time. Slow NTP slewing stays far below the threshold."""
-
-    def __init__(self, threshold: float = STEP_SECONDS, wall=time.time, mono=time.monotonic):
-        self.threshold, self._wall, self._mono = threshold, wall, mono
-        self._offset = wall() - mono()
-
-    def check(self) -> float:
-        """Seconds stepped since the last check (0.0 if none)."""
-        offset = self._wall() - self._mono()
-        step = offset - self._offset
-        if abs(step) <= self.threshold:
-            return 0.0
-        self._offset = offset
-        return step
 
 
 def daemon_alive(state: Path) -> bool:
