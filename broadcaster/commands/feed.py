@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -69,7 +70,8 @@ def register(sub, common) -> None:
     rep = dsub.add_parser("report", parents=[common], help="báo cáo tin bài theo xã / per clip and commune report")
     rep.add_argument("--from", dest="date_from", required=True, help="YYYY-MM-DD")
     rep.add_argument("--to", dest="date_to", required=True, help="YYYY-MM-DD")
-    rep.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    rep.add_argument("--format", choices=("text", "json", "csv", "pdf", "docx"), default="text")
+    rep.add_argument("--out", help="output file (required for pdf and docx)")
     rep.add_argument("--db")
     rep.add_argument("--tokens", help="communes expected to report (default: collector.tokens)")
     rep.add_argument("--feed", help="feed folder, for titles and targets (default: collector.feed)")
@@ -191,9 +193,9 @@ def _collector_defaults(args):
     return CollectorSettings(db=Path("data/collector.sqlite"))
 
 
-def _district_topics(args) -> dict[str, str]:
-    """The district's own topic names (`topics:` in its config.yaml), for the categories it publishes."""
-    return load_station(args.config).topics if Path(args.config).exists() else {}
+def _district_station(args):
+    """The district's own config.yaml, if any: its name and its topic names (`topics:`) for the report."""
+    return load_station(args.config) if Path(args.config).exists() else None
 
 
 def cmd_collector(args) -> int:
@@ -218,6 +220,9 @@ def cmd_report(args) -> int:
     tokens = args.tokens or settings.tokens
     feed = args.feed or settings.feed
     db = Path(args.db or settings.db)
+    if args.format in ("pdf", "docx") and not args.out:
+        raise fail("--out", f"cần --out cho định dạng {args.format}", f"--out is required for {args.format}",
+                   hint_vi="ví dụ --out bao-cao-huyen.pdf", hint_en="e.g. --out district-report.pdf")
     if not db.exists():
         raise fail(str(db), "chưa có cơ sở dữ liệu của trạm thu", "no collector database here",
                    hint_vi="kiểm tra --db", hint_en="check --db")
@@ -225,7 +230,34 @@ def cmd_report(args) -> int:
                    date.fromisoformat(_day(args.date_to, "--to")),
                    sorted(load_tokens(Path(tokens))) if tokens else None,
                    read_feed_manifest(Path(feed)) if feed else None)
-    print(render(report, args.format, _district_topics(args)), end="")
+    district = _district_station(args)
+    topics = district.topics if district else {}
+    if args.format in ("pdf", "docx"):
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        from broadcaster.reports.district_outline import district_document
+        from broadcaster.station.config import DEFAULT_ZONE
+
+        issued = datetime.now(district.zone if district else ZoneInfo(DEFAULT_ZONE)).date()  # the district's today
+        document = district_document(report, district.identity if district else None, topics, issued)
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if args.format == "pdf":
+            from broadcaster.reports.pdf_render import render_pdf
+
+            render_pdf(document, out)
+        else:
+            from broadcaster.reports.docx_render import render_docx
+
+            render_docx(document, out)
+        print(f"OK: {out}", file=sys.stderr)
+        return 0
+    text = render(report, args.format, topics)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
     return 0
 
 
