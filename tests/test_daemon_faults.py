@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from broadcaster.asrun.log import AsRunLog
+from broadcaster.files import file_sha256
 from tests.fixtures_daemon import (
     ROOT,
     DaemonProcess,
@@ -128,9 +129,7 @@ def test_a_damaged_as_run_log_is_set_aside_and_the_slot_airs(tmp_path, pulse):
     fill(log_path, rows=400).close()
     with open(log_path, "r+b") as handle:  # a power cut on an SD card: cut mid-page
         handle.truncate(log_path.stat().st_size // 2 + 1000)
-    from broadcaster.asrun.kept import sha256_of
-
-    damaged_sha = sha256_of(log_path)
+    damaged_sha = file_sha256(log_path)
     daemon = DaemonProcess(config, pulse)
     recorder, recorded_from = Recorder(pulse, tmp_path / "monitor.raw"), now_in_zone()
     assert daemon.wait_for("daemon ready", 15), daemon.text()
@@ -143,7 +142,7 @@ def test_a_damaged_as_run_log_is_set_aside_and_the_slot_airs(tmp_path, pulse):
 
     (aside,) = (tmp_path / "data").glob("asrun.damaged-*.sqlite")
     assert aside.name.startswith(f"asrun.damaged-{now_in_zone():%Y-%m-%d}T")  # named by date (and time)
-    assert sha256_of(aside) == damaged_sha
+    assert file_sha256(aside) == damaged_sha
     with AsRunLog(log_path) as log:
         first = log.first_entry()
     assert first.category == "nhat-ky-dut" and first.file == aside.name and first.sha256 == damaged_sha

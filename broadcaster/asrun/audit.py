@@ -13,6 +13,7 @@ from pathlib import Path
 
 from broadcaster.asrun.anchors import Anchor, check_against
 from broadcaster.asrun.log import BREAK_CATEGORY, AsRunLog, damage
+from broadcaster.files import file_sha256
 
 
 @dataclass
@@ -63,9 +64,7 @@ def _check(log: AsRunLog, result: Audit, anchors: list[Anchor] | None) -> None:
             f"hỏng, giữ lại thành {first.file}")
         kept = log.path.with_name(first.file)
         if kept.exists():
-            from broadcaster.asrun.kept import sha256_of
-
-            same = sha256_of(kept) == first.sha256
+            same = file_sha256(kept) == first.sha256
             result.notes.append(f"{first.file} is beside it, sha256 {'matches' if same else 'DOES NOT match'} / "
                                 f"tệp cũ còn đó, mã băm {'khớp' if same else 'KHÔNG khớp'}")
             if not same:

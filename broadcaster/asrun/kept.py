@@ -9,7 +9,6 @@ sha256, so the two files together still tell the whole story.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -21,6 +20,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 
 from broadcaster.asrun.log import BREAK_CATEGORY, AsRunEntry, AsRunLog, damage, row_values
+from broadcaster.files import file_sha256
 
 log = logging.getLogger("broadcaster.asrun")
 
@@ -133,7 +133,7 @@ class KeptLog:
         self._close()
         found = datetime.now(self.zone)
         target = self.path.with_name(f"{self.path.stem}.damaged-{found:%Y-%m-%dT%H-%M-%S}{self.path.suffix}")
-        sha = sha256_of(self.path)
+        sha = file_sha256(self.path)
         os.replace(self.path, target)
         for extra in ("-wal", "-shm"):
             side = Path(f"{self.path}{extra}")
@@ -182,10 +182,3 @@ class KeptLog:
                              self.trouble, json.dumps(values, ensure_ascii=False))
             self._close()
 
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

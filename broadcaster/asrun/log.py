@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -111,6 +112,9 @@ class AsRunLog:
         """`durable=False` skips the fsync per row: only for logs that can be made again (simulate).
         `read_only`: for checking a log as it is (nothing created, nothing written; the file must exist)."""
         self.path = Path(path)
+        # One connection, written from the engine's thread and the daemon's (failed runs, expired priority
+        # clips): two BEGIN IMMEDIATEs on one connection at once would fail.
+        self._write_lock = threading.Lock()
         if read_only:
             uri = self.path.resolve().as_uri() + "?mode=ro"
             self._db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
@@ -167,20 +171,21 @@ class AsRunLog:
     def append_values(self, values: dict) -> AsRunEntry:
         """Append a row already made by `row_values` (a row kept in memory while the disk was full)."""
         # BEGIN IMMEDIATE: two writers (daemon and play-now) cannot both read the same chain tip.
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            tip = self._db.execute("SELECT row_hash FROM asrun ORDER BY id DESC LIMIT 1").fetchone()
-            prev = tip[0] if tip else GENESIS
-            cur = self._db.execute(
-                f"INSERT INTO asrun ({', '.join(_COLUMNS)}, prev_hash, row_hash) "
-                f"VALUES ({', '.join('?' * len(_COLUMNS))}, ?, ?)",
-                [values[c] for c in _COLUMNS] + [prev, _row_hash(prev, values)],
-            )
-            self._db.execute("COMMIT")
-        except BaseException:
-            if self._db.in_transaction:  # a COMMIT that failed (disk full) has rolled back already
-                self._db.execute("ROLLBACK")
-            raise
+        with self._write_lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                tip = self._db.execute("SELECT row_hash FROM asrun ORDER BY id DESC LIMIT 1").fetchone()
+                prev = tip[0] if tip else GENESIS
+                cur = self._db.execute(
+                    f"INSERT INTO asrun ({', '.join(_COLUMNS)}, prev_hash, row_hash) "
+                    f"VALUES ({', '.join('?' * len(_COLUMNS))}, ?, ?)",
+                    [values[c] for c in _COLUMNS] + [prev, _row_hash(prev, values)],
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:  # a COMMIT that failed (disk full) has rolled back already
+                    self._db.execute("ROLLBACK")
+                raise
         return AsRunEntry(id=cur.lastrowid, **values)
 
     def entries(self, start: datetime | None = None, end: datetime | None = None) -> list[AsRunEntry]:

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from dataclasses import asdict, dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
+
+from broadcaster.files import write_atomic
 
 log = logging.getLogger("broadcaster.alarms")
 
@@ -86,7 +87,7 @@ class AlarmBoard:
         text = json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
         padded = text + b" " * max(0, RESERVED_BYTES - len(text) - 1) + b"\n"
         try:
-            _replace(self.file, padded)
+            write_atomic(self.file, padded)
         except OSError:
             try:
                 _overwrite(self.file, padded)
@@ -96,17 +97,6 @@ class AlarmBoard:
                 self._unsaved = True
                 return
         self._unsaved = False
-
-
-def _replace(target: Path, data: bytes) -> None:
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        with open(tmp, "wb") as out:
-            out.write(data)
-        os.replace(tmp, target)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _overwrite(target: Path, data: bytes) -> None:

@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
+from broadcaster.files import write_atomic
 from broadcaster.model import DayPlan
 from broadcaster.planning.runs import runs_ahead
 
@@ -44,7 +45,7 @@ LEVELS = ("priority", "emergency")
 STALE_SECONDS = 120.0  # an emergency request older than this is not aired late without a human noticing
 SPOOL_MODE = 0o2770  # rwx for the daemon's user and group, setgid: files made inside keep the group
 _ID = re.compile(r"[0-9a-f]{8,32}")
-MAX_REASON = 500
+MAX_REASON = 2000
 
 
 class BadRequest(ValueError):
@@ -204,6 +205,8 @@ class BreakInSpool:
     def submit(self, request: BreakInRequest) -> Path:
         """Hand a request to the daemon (which made the folder); BroadcasterError, bilingual, if it cannot."""
         try:
+            if not self.folder.exists():  # no daemon has run here yet (a feed sync): its start fixes the owner
+                self.folder.mkdir(mode=SPOOL_MODE, parents=True)
             return _write_atomic(self.folder / f"{checked_id(request.id)}.json", asdict(request))
         except OSError as err:
             raise spool_error(self.folder, err) from None
@@ -347,10 +350,4 @@ class HeldPriority:
 
 
 def _write_atomic(target: Path, data: dict) -> Path:
-    tmp = target.with_name(f".{target.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as out:
-        json.dump(data, out, ensure_ascii=False)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, target)
-    return target
+    return write_atomic(target, json.dumps(data, ensure_ascii=False))
