@@ -78,7 +78,7 @@ def test_a_full_disk_keeps_the_slot_on_air_and_loses_no_row(tmp_path, pulse):
         unmount(disk)
     silence = dead_air(samples, recorded_from, start, 18)
     print(f"dead air in the slot under a full disk: {silence:.2f} s")
-    assert silence == 0.0
+    assert silence == 0.0, daemon.text()
 
     alarm = next((a for a in during if a["kind"] == "asrun-unwritable"), None)
     assert alarm is not None, during
@@ -111,7 +111,7 @@ def test_an_unwritable_as_run_log_keeps_the_slot_on_air_and_loses_no_row(tmp_pat
     samples = recorder.stop()
     silence = dead_air(samples, recorded_from, start, 18)
     print(f"dead air in the slot with a read-only as-run log: {silence:.2f} s")
-    assert silence == 0.0
+    assert silence == 0.0, daemon.text()
 
     alarm = next((a for a in during if a["kind"] == "asrun-unwritable"), None)
     assert alarm is not None and "readonly" in alarm["message_en"], during
@@ -138,7 +138,7 @@ def test_a_damaged_as_run_log_is_set_aside_and_the_slot_airs(tmp_path, pulse):
     samples = recorder.stop()
     silence = dead_air(samples, recorded_from, start, 18)
     print(f"dead air in the slot after a damaged as-run log: {silence:.2f} s")
-    assert silence == 0.0
+    assert silence == 0.0, daemon.text()
 
     (aside,) = (tmp_path / "data").glob("asrun.damaged-*.sqlite")
     assert aside.name.startswith(f"asrun.damaged-{now_in_zone():%Y-%m-%d}T")  # named by date (and time)

@@ -69,7 +69,7 @@ def test_a_malformed_request_in_the_same_tick_does_not_drop_a_genuine_emergency(
 
     silence = dead_air(samples, recorded_from, start, 16)
     print(f"dead air in the slot with a malformed spool request: {silence:.2f} s")
-    assert silence == 0.0
+    assert silence == 0.0, daemon.text()
     rows = log_rows(config, start.date())
     (aired,) = [r for r in rows if r["level"] == "emergency"]
     assert aired["status"] == "aired" and aired["reason"].startswith("bão số 5"), rows
@@ -126,8 +126,8 @@ def test_a_long_emergency_file_never_stalls_the_loop_and_one_too_long_is_refused
 
 def test_sigterm_during_an_emergency_stops_cleanly_20_times(tmp_path, pulse):
     """Each stop lands at another moment of the emergency (just taken, opening the device, playing); none may end
-    in a native crash, each must end within systemd's stop timeout (90 s; here far less), and each emergency that
-    began to air gets its row, `partial` with the reason "stopped"."""
+    in a native crash, each must end within systemd's stop timeout (10 s in deploy/broadcaster.service), and each
+    emergency that began to air gets its row, `partial` with the reason "stopped"."""
     config, _ = station_dir(tmp_path, 900, 60)
     siren = tone(tmp_path / "bao-so-5.wav", 1000, 10.0)
     spool = BreakInSpool(tmp_path / "data")
@@ -151,7 +151,7 @@ def test_sigterm_during_an_emergency_stops_cleanly_20_times(tmp_path, pulse):
         daemon._file.close()
         assert codes[-1] == 0, f"stop {n}: {codes[-1]} (SIGSEGV -11, SIGILL -4)\n{daemon.text()}"
     print(f"20 stops: exit codes {set(codes)}, stop took {min(took):.2f}-{max(took):.2f} s")
-    assert max(took) < 30
+    assert max(took) < 10  # deploy/broadcaster.service: TimeoutStopSec=10
 
     rows = [r for r in log_rows(config, now_in_zone().date()) if r["level"] == "emergency"]
     assert len(rows) == accepted, rows

@@ -62,7 +62,7 @@ log = logging.getLogger("broadcaster.daemon")
 ALIVE_FILE = "daemon.alive"  # touched every tick: play-now knows a daemon is listening
 ALIVE_SECONDS = 5.0
 RETRY_SECONDS = 5.0  # after a run fails (device gone), try again this often until its slot ends
-SHUTDOWN_WAIT = 20.0  # s for the engine's last rows and its device on SIGTERM (systemd's default stop is 90 s)
+SHUTDOWN_WAIT = 6.0  # s for the engine's last rows and its device on SIGTERM (the unit's TimeoutStopSec is 10 s)
 HEALTH_SECONDS = 1.0  # how often rows and state kept in memory are tried again
 
 
