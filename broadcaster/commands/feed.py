@@ -35,6 +35,9 @@ def register(sub, common) -> None:
     pub.add_argument("--priority", choices=LEVELS, default="normal")
     pub.add_argument("--targets", default="all", help="all, or commune ids separated by commas")
     pub.add_argument("--district", help="district id (first publish only; default 'district')")
+    pub.add_argument("--reason", default="", help="why (for a break-in: the reason in the communes' as-run log)")
+    pub.add_argument("--override-blackout", action="store_true",
+                     help="emergency only: may air inside a commune's blackout (online-learning hours)")
     pub.set_defaults(handler=cmd_publish)
 
     rev = dsub.add_parser("revoke", help="thu hồi tin bài / withdraw a clip")
@@ -85,8 +88,19 @@ def register(sub, common) -> None:
 def _feed_args(parser) -> None:
     parser.add_argument("--feed", required=True, help="feed folder (served as static files)")
     parser.add_argument("--key", required=True, help="district private key (district.key)")
-    parser.add_argument("--expires-days", type=float, default=feed_publish.DEFAULT_EXPIRES_DAYS,
-                        help="manifest lifetime; communes refuse it after that (default 7)")
+    parser.add_argument("--expires-days", type=_days, default=feed_publish.DEFAULT_EXPIRES_DAYS,
+                        help=f"manifest lifetime, more than 0 and at most {feed_publish.MAX_EXPIRES_DAYS} days; "
+                             "communes refuse it after that (default 7)")
+
+
+def _days(text: str) -> float:
+    """--expires-days: a number, checked for range by publish (nan, inf, huge and negative are refused there)."""
+    import argparse
+
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"không phải số / not a number: {text[:40]!r}") from None
 
 
 def cmd_keygen(args) -> int:
@@ -126,7 +140,8 @@ def cmd_publish(args) -> int:
     manifest, clip = feed_publish.publish(
         Path(args.feed), Path(args.key), Path(args.file), category=args.category, title=args.title,
         valid_from=valid_from, valid_until=valid_until, plays_per_day=_quota(args.plays_per_day),
-        priority=args.priority, targets=targets or "all", district=args.district, expires_days=args.expires_days)
+        priority=args.priority, targets=targets or "all", district=args.district, expires_days=args.expires_days,
+        reason=args.reason, override_blackout=args.override_blackout)
     print(f"Đã đăng / published {clip.file} ({clip.size} bytes) '{clip.title}' → "
           f"manifest v{manifest.version}, hết hạn / expires {manifest.expires}")
     return 0

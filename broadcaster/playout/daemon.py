@@ -90,6 +90,8 @@ class Daemon:
         self._engine_obj = None
         self._engine_setup: PlayoutSetup | None = None
         self._asrun: AsRunLog | None = None
+        self._feed_threads: dict[str, threading.Thread] = {}
+        self._feed_cancel = threading.Event()  # set on stop: a sync in flight ends at once
 
     # ---- time -------------------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -451,8 +453,10 @@ class Daemon:
         self.replan("start")
 
     def _schedule_feed_sync(self) -> None:
-        """The district feed every feed.interval_minutes, in a scheduler worker thread: a slow 3G sync never
-        holds up playout, and a new emergency or priority clip drops the replan marker that _poll_inputs sees."""
+        """The district feed every feed.interval_minutes, in three daemon threads of its own (inbox, HTTP feed,
+        results upward), so that none waits on another, a slow 3G sync never holds up playout, and a stop never
+        waits on a sync: `_feed_cancel` ends any transfer within a quarter second. A new emergency or priority
+        clip goes into the break-in spool; a re-plan marker is what _poll_inputs sees."""
         try:
             from broadcaster.feed.settings import feed_settings
             from broadcaster.station.config import load_station
@@ -463,27 +467,42 @@ class Daemon:
             return
         if not settings.url and not settings.public_key:
             return  # this station takes no district feed
-        self._scheduler.add_job(self._sync_feed, "interval", minutes=settings.interval_minutes, id="feed-sync",
-                                next_run_time=datetime.now(self.setup.zone) + timedelta(seconds=5),
+        self._scheduler.add_job(self._start_feed_sync, "interval", minutes=settings.interval_minutes,
+                                id="feed-sync", next_run_time=datetime.now(self.setup.zone) + timedelta(seconds=5),
                                 coalesce=True, max_instances=1, misfire_grace_time=None)
         log.info("district feed: syncing every %g min", settings.interval_minutes)
 
-    def _sync_feed(self) -> None:
-        from broadcaster.feed.sync import sync_once
+    def _start_feed_sync(self) -> None:
+        from broadcaster.feed import sync
+
+        for name, part in (("inbox", sync.sync_inbox), ("http", sync.sync_http), ("results", sync.send_results)):
+            running = self._feed_threads.get(name)
+            if running is not None and running.is_alive():
+                continue  # the last one is still at it (bounded by its deadline)
+            thread = threading.Thread(target=self._sync_feed, args=(name, part), daemon=True, name=f"feed-{name}")
+            self._feed_threads[name] = thread
+            thread.start()
+
+    def _sync_feed(self, name: str, part) -> None:
         from broadcaster.station.config import load_station
 
         try:
-            result = sync_once(load_station(self.config))
+            result = part(load_station(self.config), cancel=self._feed_cancel) if name != "inbox" \
+                else part(load_station(self.config))
         except Exception:
-            log.exception("district feed sync failed (playout goes on)")
+            log.exception("district feed %s failed (playout goes on)", name)
             return
-        if result.busy:
+        if result.busy or (name != "results" and not result.sources and not result.error):
+            return
+        if name == "results":
+            if result.outbox_error or result.error:
+                log.warning("district feed: results not sent: %s", result.outbox_error or result.error)
             return
         problems = "; ".join(f"{s.source}: {s.code or s.status} {s.message}".strip() for s in result.sources
-                             if s.status == "rejected")
+                             if s.status == "rejected") or result.error
         log.log(logging.INFO if result.ok else logging.WARNING,
-                "district feed: %s; %d new clip(s), %d receipt(s) sent, %d queued",
-                "ok" if result.ok else problems or "problems", len(result.added), result.sent, result.queued)
+                "district feed: %s; %d new clip(s), %d break-in(s)", "ok" if result.ok else problems or "problems",
+                len(result.added), len(result.breakins))
 
     def _settle_crash(self) -> None:
         left = OnAirState(self.setup.state).left_over()
@@ -546,6 +565,7 @@ class Daemon:
     def shutdown(self) -> None:
         log.info("stopping")
         self._stop.set()
+        self._feed_cancel.set()  # the feed threads are daemon threads: never waited on past this
         with self._lock:
             engines = [self._engine_obj] if self._engine_obj is not None else []
         for engine in engines:
