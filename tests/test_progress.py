@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures_audio_files import make_audio
+from tests.fixtures_feed import district, feed_server, make_station  # noqa: F401  (fixtures)
+from tests.fixtures_feed import make_audio as make_feed_audio
 from tests.fixtures_reports import write_log
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,3 +127,17 @@ def test_report_over_a_year_shows_progress_on_a_terminal_only(tmp_path):
     pipe_out, pipe_err, pipe_code = run([*argv, "--out", "pipe.csv"], tmp_path, terminal=False)
     assert pipe_code == 0 and pipe_out == "" and pipe_err == "OK: pipe.csv\n"
     assert (tmp_path / "tty.csv").read_bytes() == (tmp_path / "pipe.csv").read_bytes()
+
+
+def test_sync_shows_clips_fetched_on_a_terminal_only(tmp_path, district, feed_server):
+    for k in range(2):
+        district.publish(make_feed_audio(tmp_path / "src" / f"spot-{k}.mp3", seconds=1, freq=500 + 60 * k))
+    feed = {"url": feed_server.url, "public_key": str(district.pub)}
+    tty_station = make_station(tmp_path / "tty" / "xa-a", feed=feed)  # two new communes, the same feed
+    pipe_station = make_station(tmp_path / "pipe" / "xa-a", feed=feed)
+    out, err, code = run(["sync", "--once", "--config", str(tty_station.file)], tmp_path, terminal=True)
+    assert code == 0 and "Tải tin bài / fetching clips" in err and "/2" in err
+    pipe_out, pipe_err, pipe_code = run(["sync", "--once", "--config", str(pipe_station.file)], tmp_path,
+                                        terminal=False)
+    assert pipe_code == 0 and pipe_err == "" and plain(pipe_out)
+    assert out == pipe_out and pipe_out.count("đã vào thư viện / in the library") == 2
