@@ -8,8 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 
 LEVELS = ("normal", "priority", "emergency")  # Circular 39/2020: thông thường, ưu tiên, khẩn cấp
+
+
+class Approval(StrEnum):
+    """Whether the commune leadership let an item air (TT 39/2020): Chờ duyệt / Đã duyệt / Từ chối."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,7 @@ class LibraryItem:
     valid_from: date | None = None
     valid_until: date | None = None
     priority: str = "normal"  # one of LEVELS
+    approval: str = Approval.APPROVED  # only approved items are planned; the rest are listed as exceptions
 
     def valid_on(self, day: date) -> bool:
         return (self.valid_from is None or day >= self.valid_from) and (
