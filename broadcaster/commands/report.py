@@ -80,7 +80,7 @@ def cmd_report(args) -> int:
     elif fmt == "csv":
         from broadcaster.reports.csv_render import render_items_csv
 
-        render_items_csv(logged_items(log_path, station, first, last), out)
+        render_items_csv(logged_items(log_path, station, first, last), out, station.topics)
     elif fmt == "xlsx":
         from broadcaster.reports.xlsx_render import render_report_xlsx
 

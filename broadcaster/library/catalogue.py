@@ -33,14 +33,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import yaml
-
 from broadcaster.files import fsync_dir
 from broadcaster.library import station_copy
 from broadcaster.library.analysis import AudioAnalysis, analyse, sha256_of
 from broadcaster.model import LEVELS, Approval, LibraryItem
 from broadcaster.problems import BroadcasterError, Problem, fail
-from broadcaster.station.yamlio import Located, load_yaml
+from broadcaster.station.yamlio import Located, dump_yaml, load_yaml
 
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".ogg", ".oga", ".flac", ".m4a", ".aac", ".mp4")
 SIDECAR_SUFFIX = ".meta.yaml"
@@ -480,7 +478,7 @@ def _write_sidecar(audio: Path, item: LibraryItem) -> None:
             "sha256": item.sha256, "approval": str(item.approval)}
     text = ("# Thông tin bài trong thư viện; sửa được, rồi chạy: python main.py library rebuild\n"
             "# Library metadata for the audio file beside it; edit, then run: python main.py library rebuild\n"
-            + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False))
+            + dump_yaml(meta))
     path = _sidecar_path(audio)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".meta-", suffix=".part")
     try:
