@@ -16,6 +16,7 @@ from tests.fixtures_audio_files import make_audio
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = load_station(ROOT / "config.yaml").topics
+APPROVER = load_station(ROOT / "config.yaml").extra["approval"]["approvers"][0]
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,7 @@ def station(tmp_path_factory) -> Path:
     config = str(folder / "config.yaml")
     for category, seconds in (("bluezone", 40), ("covid-song", 150), ("news", 30)):
         clip = make_audio(folder / f"{category}.mp3", seconds, 22050, 1, ["-b:a", "32k"])
-        assert main(["ingest", str(clip), "--category", category, "--config", config]) == 0
+        assert main(["ingest", str(clip), "--category", category, "--by", APPROVER, "--config", config]) == 0
     return folder
 
 

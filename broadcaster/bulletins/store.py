@@ -216,11 +216,8 @@ class BulletinStore:
                 for r in rows]
 
     def approvers_by_audio(self) -> dict[str, ApprovalRecord]:
-        """The approval in force for each audio sha256: the latest decision, if it is an approval."""
-        latest: dict[str, ApprovalRecord] = {}
-        for record in self.records():
-            latest[record.audio_sha256] = record
-        return {sha: r for sha, r in latest.items() if r.decision == Decision.APPROVED}
+        """Who approved each audio sha256 (the latest approval; a later withdrawal does not undo what aired)."""
+        return {r.audio_sha256: r for r in self.records() if r.decision == Decision.APPROVED}
 
 
 def _sql(value):

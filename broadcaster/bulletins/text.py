@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import yaml
 from num2words import num2words
 
 from broadcaster.problems import BroadcasterError, Problem
+from broadcaster.station.yamlio import load_yaml
 
 DEFAULT_ABBREVIATIONS = Path(__file__).with_name("abbreviations.yaml")
 DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
@@ -57,13 +57,12 @@ class Abbreviations:
 
 
 def _read_table(path: Path) -> dict[str, str]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise BroadcasterError([Problem(str(path), f"không đọc được từ điển viết tắt ({err})",
-                                        f"cannot read the abbreviation dictionary ({err})",
-                                        "mỗi dòng dạng 'UBND: Ủy ban nhân dân'",
-                                        "one 'UBND: Ủy ban nhân dân' per line")]) from err
+    if not path.is_file():
+        raise BroadcasterError([Problem(str(path), "không có tệp từ điển viết tắt",
+                                        "the abbreviation dictionary does not exist",
+                                        "kiểm tra bulletins.abbreviations trong config.yaml",
+                                        "check bulletins.abbreviations in config.yaml")])
+    data = load_yaml(path) or {}
     if not isinstance(data, dict) or not all(isinstance(v, str | int) for v in data.values()):
         raise BroadcasterError([Problem(str(path), "từ điển viết tắt phải là các dòng 'VIẾT TẮT: cách đọc'",
                                         "the abbreviation dictionary must be 'ABBR: reading' lines",

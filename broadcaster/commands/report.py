@@ -10,6 +10,8 @@ from pathlib import Path
 
 from broadcaster.asrun.figures import PERIODS, build_report, logged_items, quota_misses
 from broadcaster.asrun.logbook import build_logbook, parse_iso_week
+from broadcaster.bulletins.aired import aired_bulletins
+from broadcaster.bulletins.approval import approvers_by_audio
 from broadcaster.commands.asrun import open_log
 from broadcaster.problems import BroadcasterError, fail
 from broadcaster.station.config import load_station
@@ -70,7 +72,8 @@ def cmd_report(args) -> int:
     station = load_station(args.config)
     log_path = _log_path(args)
     report = build_report(log_path, station, first, last, args.period or "all", args.ref)
-    report = replace(report, quota_misses=quota_misses(report, station, daily_minimums(station)))
+    report = replace(report, quota_misses=quota_misses(report, station, daily_minimums(station)),
+                     bulletins=aired_bulletins(log_path, station, first, last))
     if fmt == "json":
         text = json.dumps(report.to_json(), ensure_ascii=False, indent=2)
         if out:
@@ -106,7 +109,7 @@ def cmd_logbook(args) -> int:
                    hint_vi="viết dạng YYYY-Www, ví dụ 2021-W08", hint_en="write it as YYYY-Www, e.g. 2021-W08") \
             from None
     station = load_station(args.config)
-    logbook = build_logbook(_log_path(args), station, year, week)
+    logbook = replace(build_logbook(_log_path(args), station, year, week), approvers=approvers_by_audio(station))
     slot_names = {s.id: s.name for s in station.slots}
     out = _out(args, args.format)
     if args.format == "xlsx":
