@@ -23,7 +23,6 @@ import fcntl
 import hashlib
 import math
 import os
-import re
 import sqlite3
 import tempfile
 import unicodedata
@@ -36,7 +35,7 @@ from pathlib import Path
 from broadcaster.files import fsync_dir
 from broadcaster.library import station_copy
 from broadcaster.library.analysis import AudioAnalysis, analyse, sha256_of
-from broadcaster.model import LEVELS, Approval, LibraryItem
+from broadcaster.model import LEVELS, Approval, LibraryItem, is_category
 from broadcaster.problems import BroadcasterError, Problem, fail
 from broadcaster.station.yamlio import Located, dump_yaml, load_yaml
 
@@ -44,7 +43,6 @@ AUDIO_EXTENSIONS = (".wav", ".mp3", ".ogg", ".oga", ".flac", ".m4a", ".aac", ".m
 SIDECAR_SUFFIX = ".meta.yaml"
 RETIRED_DIR = ".retired"
 MAX_PEAK_DBFS = -1.0
-_CATEGORY = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _SIDECAR_KEYS = {"title", "category", "source", "valid_from", "valid_until", "priority", "sha256", "approval"}
 
 _SCHEMA = """
@@ -421,7 +419,7 @@ class Library:
 def _check_metadata(src: Path, category: str, valid_from: date | None, valid_until: date | None,
                     priority: str) -> None:
     problems = []
-    if not _CATEGORY.match(category or ""):
+    if not is_category(category):
         problems.append(Problem(str(src), f"tên chủ đề không hợp lệ: {category!r}", f"invalid category {category!r}",
                                 "dùng chữ thường không dấu, số và '-', ví dụ khai-bao-y-te",
                                 "use lower-case ASCII letters, digits and '-', e.g. khai-bao-y-te",

@@ -8,13 +8,13 @@ on `Station.warnings` for `validate` to print. Relative paths are relative to th
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from broadcaster.model import is_category
 from broadcaster.problems import BroadcasterError, Problem
 from broadcaster.station.schedule import WEEKDAYS, Recurrence, parse_clock, parse_weekdays
 from broadcaster.station.yamlio import Located, load_yaml
@@ -114,10 +114,6 @@ class Station:
 EXTRA_SECTIONS: set[str] = {"feed", "collector", "approval", "bulletins"}
 
 _TOP_KEYS = {"station", "timezone", "slots", "blackouts", "caps", "audio", "paths", "topics"}
-
-# A category is a folder name under audio/ (the library's rule): lower-case ASCII, digits and '-'.
-CATEGORY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-
 
 def topic_name(topics: Station | Mapping[str, str] | None, slug: str) -> str:
     """The name people read for a category (chủ đề): `topics:` in config.yaml, or the slug when none is set."""
@@ -349,7 +345,7 @@ def _read_topics(c: _Checker, root: Located) -> dict[str, str]:
     slug_by_name: dict[str, str] = {}
     for slug, value in raw.items():
         fname = f"topics.{slug}"
-        if not CATEGORY_PATTERN.match(slug):
+        if not is_category(slug):
             c.error(raw, slug, f"mã chủ đề không hợp lệ: {slug!r}", f"invalid category slug {slug!r}",
                     "dùng đúng tên thư mục chủ đề: chữ thường không dấu, số và '-', ví dụ khai-bao-y-te",
                     "use the category's folder name: lower-case ASCII letters, digits and '-', e.g. khai-bao-y-te",
