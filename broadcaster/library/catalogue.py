@@ -33,7 +33,7 @@ from pathlib import Path
 from broadcaster.files import CHUNK, file_sha256, replacing, slug, write_atomic
 from broadcaster.library import station_copy
 from broadcaster.library.analysis import AudioAnalysis, analyse
-from broadcaster.model import LEVELS, LibraryItem, is_category
+from broadcaster.model import LEVELS, Approval, LibraryItem, is_category
 from broadcaster.problems import BroadcasterError, Problem, fail
 from broadcaster.station.yamlio import Located, dump_yaml, load_yaml
 
@@ -41,7 +41,7 @@ AUDIO_EXTENSIONS = (".wav", ".mp3", ".ogg", ".oga", ".flac", ".m4a", ".aac", ".m
 SIDECAR_SUFFIX = ".meta.yaml"
 RETIRED_DIR = ".retired"
 MAX_PEAK_DBFS = -1.0
-_SIDECAR_KEYS = {"title", "category", "source", "valid_from", "valid_until", "priority", "sha256"}
+_SIDECAR_KEYS = {"title", "category", "source", "valid_from", "valid_until", "priority", "sha256", "approval"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -60,11 +60,13 @@ CREATE TABLE IF NOT EXISTS items (
     valid_from TEXT,
     valid_until TEXT,
     priority TEXT NOT NULL,
-    added_at TEXT NOT NULL
+    added_at TEXT NOT NULL,
+    approval TEXT NOT NULL DEFAULT 'approved'   -- Approval; catalogues made before it had every item approved
 );
 """
 _ITEM_COLUMNS = ("sha256", "file", "title", "category", "duration", "sample_rate", "channels", "loudness_lufs",
-                 "gain_db", "source", "valid_from", "valid_until", "priority")
+                 "gain_db", "source", "valid_from", "valid_until", "priority", "approval")
+_INSERT = f"INSERT INTO items VALUES ({', '.join('?' * 17)})"
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ class Library:
 
     def ingest(self, src: str | Path, *, category: str, title: str | None = None, valid_from: date | None = None,
                valid_until: date | None = None, priority: str = "normal", source: str = "local",
-               target_lufs: float = -16.0) -> IngestResult:
+               target_lufs: float = -16.0, approval: str = Approval.APPROVED) -> IngestResult:
         """Check, measure and copy one file into the library; raise `BroadcasterError` if it cannot air."""
         src = Path(src)
         _check_metadata(src, category, valid_from, valid_until, priority)
@@ -153,8 +155,8 @@ class Library:
             title = (title or measured.tags.get("title") or src.stem).strip()
             folder = self.audio_dir / category
             rel = self._free_name(folder, slug(title) or "audio", src.suffix.lower())
-            item = _new_item(measured, rel, title, category, source, valid_from, valid_until, priority, target_lufs,
-                             self.output_channels)
+            item = replace(_new_item(measured, rel, title, category, source, valid_from, valid_until, priority,
+                                     target_lufs, self.output_channels), approval=Approval(approval))
             self._store(src, measured, item)
             warning = self._make_copy(item)
         return IngestResult(item, added=True, warnings=(warning,) if warning else ())
@@ -182,6 +184,14 @@ class Library:
             _write_sidecar(self.audio_dir / item.file, item)  # sidecar first: rebuild must not lose the change
             db.execute("UPDATE items SET valid_from = ?, valid_until = ? WHERE sha256 = ?",
                        (_iso(valid_from), _iso(valid_until), sha256))
+        return item
+
+    def set_approval(self, sha256: str, approval: Approval) -> LibraryItem:
+        """Record the leadership's decision on the item (sidecar first, so rebuild keeps it)."""
+        item = replace(self._need(sha256), approval=Approval(approval))
+        with self._writing(), self._db() as db:
+            _write_sidecar(self.audio_dir / item.file, item)
+            db.execute("UPDATE items SET approval = ? WHERE sha256 = ?", (item.approval.value, sha256))
         return item
 
     def remove(self, sha256: str) -> Path:
@@ -294,7 +304,7 @@ class Library:
                                   None, None, "normal", target_lufs, self.output_channels), measured)
         # The folder is the category (an operator may move a file by hand); the sidecar's copy is a record.
         base.update(file=rel, sha256=sha, category=parts[0] if len(parts) > 1 else str(meta["category"]))
-        for key in ("title", "source", "priority"):
+        for key in ("title", "source", "priority", "approval"):
             if meta.get(key):
                 base[key] = str(meta[key])
         for key in ("valid_from", "valid_until"):
@@ -304,6 +314,10 @@ class Library:
             raise fail(str(_sidecar_path(path)), f"mức ưu tiên không biết: {base['priority']!r}",
                        f"unknown priority {base['priority']!r}", hint_vi=f"dùng {', '.join(LEVELS)}",
                        hint_en=f"use {', '.join(LEVELS)}", field_name="priority")
+        if base.setdefault("approval", Approval.APPROVED.value) not in set(Approval):
+            raise fail(str(_sidecar_path(path)), f"trạng thái duyệt không biết: {base['approval']!r}",
+                       f"unknown approval {base['approval']!r}", hint_vi=f"dùng {', '.join(Approval)}",
+                       hint_en=f"use {', '.join(Approval)}", field_name="approval")
         return base
 
     def _store(self, src: Path, measured: AudioAnalysis, item: LibraryItem) -> None:
@@ -317,7 +331,7 @@ class Library:
             _write_sidecar(dest, item)
             written.append(_sidecar_path(dest))
             with self._db() as db:
-                db.execute(f"INSERT INTO items VALUES ({', '.join('?' * 16)})", _values(_row(item, measured)))
+                db.execute(_INSERT, _values(_row(item, measured)))
         except BaseException as err:
             for path in written:
                 path.unlink(missing_ok=True)
@@ -335,7 +349,7 @@ class Library:
     def _replace_catalogue(self, rows: list[dict]) -> None:
         with replacing(self.catalogue_path, mode=0o600) as tmp, closing(sqlite3.connect(tmp)) as db, db:
             db.executescript(_SCHEMA)
-            db.executemany(f"INSERT INTO items VALUES ({', '.join('?' * 16)})", [_values(r) for r in rows])
+            db.executemany(_INSERT, [_values(r) for r in rows])
 
     def _need(self, sha256: str) -> LibraryItem:
         item = self.get(sha256)
@@ -382,6 +396,8 @@ class Library:
         with closing(sqlite3.connect(self.catalogue_path, timeout=30)) as db:
             db.row_factory = sqlite3.Row
             db.executescript(_SCHEMA)
+            if "approval" not in {row["name"] for row in db.execute("PRAGMA table_info(items)")}:
+                db.execute("ALTER TABLE items ADD COLUMN approval TEXT NOT NULL DEFAULT 'approved'")
             with db:  # one transaction
                 yield db
 
@@ -442,7 +458,7 @@ def _sidecar_path(audio: Path) -> Path:
 def _write_sidecar(audio: Path, item: LibraryItem) -> None:
     meta = {"title": item.title, "category": item.category, "source": item.source,
             "valid_from": _iso(item.valid_from), "valid_until": _iso(item.valid_until), "priority": item.priority,
-            "sha256": item.sha256}
+            "sha256": item.sha256, "approval": str(item.approval)}
     text = ("# Thông tin bài trong thư viện; sửa được, rồi chạy: python main.py library rebuild\n"
             "# Library metadata for the audio file beside it; edit, then run: python main.py library rebuild\n"
             + dump_yaml(meta))
@@ -490,11 +506,11 @@ def _row(item: LibraryItem, measured: AudioAnalysis) -> dict:
             "codec": measured.codec, "loudness_lufs": item.loudness_lufs, "peak_dbfs": measured.peak_dbfs,
             "gain_db": item.gain_db, "source": item.source, "valid_from": _iso(item.valid_from),
             "valid_until": _iso(item.valid_until), "priority": item.priority,
-            "added_at": datetime.now(UTC).isoformat(timespec="seconds")}
+            "added_at": datetime.now(UTC).isoformat(timespec="seconds"), "approval": str(item.approval)}
 
 
 _ROW_ORDER = ("sha256", "file", "title", "category", "duration", "sample_rate", "channels", "codec", "loudness_lufs",
-              "peak_dbfs", "gain_db", "source", "valid_from", "valid_until", "priority", "added_at")
+              "peak_dbfs", "gain_db", "source", "valid_from", "valid_until", "priority", "added_at", "approval")
 
 
 def _values(row: dict) -> tuple:
