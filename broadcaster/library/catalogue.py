@@ -10,11 +10,14 @@ Revoked or removed items move to `audio/.retired/<category>/` with their sidecar
 revoke can be checked or undone by moving the file back and running `rebuild`). Hidden files and folders
 are never catalogued.
 
-Gain: `target_lufs - loudness_lufs`, capped so the sample peak after gain stays at or below -1 dBFS, because
-the engine applies a plain gain with no limiter; a quiet file with sharp peaks therefore ends up a little
-below the target rather than clipping. A mono file played on a stereo output comes out of both channels, which
-BS.1770 counts as 3 dB louder than the mono measurement (ffmpeg's ebur128 `dualmono`), so its gain allows for
-that; `loudness_lufs` itself stays the plain BS.1770 figure of the file.
+Gain: `target_lufs - loudness_lufs`, capped so the true peak (BS.1770 Annex 2, what the DAC reconstructs between
+samples) after gain stays at or below -1 dBTP, because the engine applies a plain gain with no limiter; a quiet
+file with sharp peaks therefore ends up a little below the target rather than clipping. Items catalogued before
+true peaks were measured (no `true_peak_dbtp`) are measured again by `rebuild`.
+
+A mono file played on a stereo output comes out of both channels, which BS.1770 counts as 3 dB louder than the
+mono measurement (ffmpeg's ebur128 `dualmono`), so its gain allows for that; `loudness_lufs` itself stays the
+plain BS.1770 figure of the file.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from broadcaster.station.yamlio import Located, dump_yaml, load_yaml
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".ogg", ".oga", ".flac", ".m4a", ".aac", ".mp4")
 SIDECAR_SUFFIX = ".meta.yaml"
 RETIRED_DIR = ".retired"
-MAX_PEAK_DBFS = -1.0
+MAX_TRUE_PEAK_DBTP = -1.0
 _SIDECAR_KEYS = {"title", "category", "source", "valid_from", "valid_until", "priority", "sha256"}
 
 _SCHEMA = """
@@ -62,7 +65,8 @@ CREATE TABLE IF NOT EXISTS items (
     valid_from TEXT,
     valid_until TEXT,
     priority TEXT NOT NULL,
-    added_at TEXT NOT NULL
+    added_at TEXT NOT NULL,
+    true_peak_dbtp REAL                 -- NULL: catalogued before true peaks were measured
 );
 """
 _ITEM_COLUMNS = ("sha256", "file", "title", "category", "duration", "sample_rate", "channels", "loudness_lufs",
@@ -91,10 +95,10 @@ class RebuildReport:
 DUAL_MONO_DB = 10 * math.log10(2)  # one channel's power counted twice
 
 
-def gain_for(loudness_lufs: float, peak_dbfs: float, target_lufs: float, *, dual_mono: bool = False) -> float:
-    """Gain to the station target, capped so the sample peak stays at or below -1 dBFS."""
+def gain_for(loudness_lufs: float, true_peak_dbtp: float, target_lufs: float, *, dual_mono: bool = False) -> float:
+    """Gain to the station target, capped so the true peak stays at or below -1 dBTP."""
     as_played = loudness_lufs + (DUAL_MONO_DB if dual_mono else 0.0)
-    return round(min(target_lufs - as_played, MAX_PEAK_DBFS - peak_dbfs), 2)
+    return round(min(target_lufs - as_played, MAX_TRUE_PEAK_DBTP - true_peak_dbtp), 2)
 
 
 def slugify(text: str) -> str:
@@ -224,7 +228,7 @@ class Library:
         old = {}
         if self.catalogue_path.exists():
             with suppress(sqlite3.DatabaseError):  # a damaged catalogue is exactly what rebuild is for
-                old = {row["sha256"]: row for row in self._query("SELECT * FROM items")}
+                old = {row["sha256"]: dict(row) for row in self._query("SELECT * FROM items")}
         new_rows: dict[str, dict] = {}
         for path in self._audio_files():
             rel = self._rel(path)
@@ -284,9 +288,10 @@ class Library:
                 "chuyển tệp vào audio/<chủ đề>/ hoặc dùng lệnh ingest",
                 "move it into audio/<category>/ or use the ingest command")])
         sha = sha256_of(path)
-        if sha in old:  # same bytes: keep the measurements, but follow a changed station target
+        if sha in old and old[sha].get("true_peak_dbtp") is not None:
+            # Same bytes: keep the measurements, but follow a changed station target.
             base = dict(old[sha])
-            base["gain_db"] = gain_for(base["loudness_lufs"], base["peak_dbfs"], target_lufs,
+            base["gain_db"] = gain_for(base["loudness_lufs"], base["true_peak_dbtp"], target_lufs,
                                        dual_mono=base["channels"] == 1 and self.output_channels > 1)
         else:
             measured = analyse(path)
@@ -318,7 +323,7 @@ class Library:
             _write_sidecar(dest, item)
             written.append(_sidecar_path(dest))
             with self._db() as db:
-                db.execute(f"INSERT INTO items VALUES ({', '.join('?' * 16)})", _values(_row(item, measured)))
+                db.execute(_INSERT, _values(_row(item, measured)))
         except BaseException as err:
             for path in written:
                 path.unlink(missing_ok=True)
@@ -340,7 +345,7 @@ class Library:
         try:
             with closing(sqlite3.connect(tmp)) as db, db:
                 db.executescript(_SCHEMA)
-                db.executemany(f"INSERT INTO items VALUES ({', '.join('?' * 16)})", [_values(r) for r in rows])
+                db.executemany(_INSERT, [_values(r) for r in rows])
             os.replace(tmp, self.catalogue_path)
         finally:
             Path(tmp).unlink(missing_ok=True)
@@ -390,6 +395,7 @@ class Library:
         with closing(sqlite3.connect(self.catalogue_path, timeout=30)) as db:
             db.row_factory = sqlite3.Row
             db.executescript(_SCHEMA)
+            _add_true_peak_column(db)
             with db:  # one transaction
                 yield db
 
@@ -398,6 +404,14 @@ class Library:
             return []
         with self._db() as db:
             return db.execute(sql, args).fetchall()
+
+
+def _add_true_peak_column(db: sqlite3.Connection) -> None:
+    """A catalogue from before true peaks were measured gets the column (NULL until `rebuild` measures them)."""
+    if "true_peak_dbtp" in {row[1] for row in db.execute("PRAGMA table_info(items)")}:
+        return
+    with suppress(sqlite3.OperationalError):  # a read-only catalogue: readers do not need the column
+        db.execute("ALTER TABLE items ADD COLUMN true_peak_dbtp REAL")
 
 
 def _check_metadata(src: Path, category: str, valid_from: date | None, valid_until: date | None,
@@ -423,7 +437,7 @@ def _new_item(measured: AudioAnalysis, rel: str, title: str, category: str, sour
     return LibraryItem(
         sha256=measured.sha256, file=rel, title=title, category=category, duration=round(measured.duration, 3),
         sample_rate=measured.sample_rate, channels=measured.channels, loudness_lufs=measured.loudness_lufs,
-        gain_db=gain_for(measured.loudness_lufs, measured.peak_dbfs, target_lufs,
+        gain_db=gain_for(measured.loudness_lufs, measured.true_peak_dbtp, target_lufs,
                          dual_mono=measured.channels == 1 and output_channels > 1), source=source,
         valid_from=valid_from, valid_until=valid_until, priority=priority)
 
@@ -514,11 +528,12 @@ def _row(item: LibraryItem, measured: AudioAnalysis) -> dict:
             "codec": measured.codec, "loudness_lufs": item.loudness_lufs, "peak_dbfs": measured.peak_dbfs,
             "gain_db": item.gain_db, "source": item.source, "valid_from": _iso(item.valid_from),
             "valid_until": _iso(item.valid_until), "priority": item.priority,
-            "added_at": datetime.now(UTC).isoformat(timespec="seconds")}
+            "added_at": datetime.now(UTC).isoformat(timespec="seconds"), "true_peak_dbtp": measured.true_peak_dbtp}
 
 
 _ROW_ORDER = ("sha256", "file", "title", "category", "duration", "sample_rate", "channels", "codec", "loudness_lufs",
-              "peak_dbfs", "gain_db", "source", "valid_from", "valid_until", "priority", "added_at")
+              "peak_dbfs", "gain_db", "source", "valid_from", "valid_until", "priority", "added_at", "true_peak_dbtp")
+_INSERT = f"INSERT INTO items ({', '.join(_ROW_ORDER)}) VALUES ({', '.join('?' * len(_ROW_ORDER))})"
 
 
 def _values(row: dict) -> tuple:
