@@ -36,7 +36,7 @@ from pathlib import Path
 from broadcaster.files import CHUNK, file_sha256, replacing, slug, write_atomic
 from broadcaster.library import station_copy
 from broadcaster.library.analysis import AudioAnalysis, analyse
-from broadcaster.model import LEVELS, LibraryItem, is_category
+from broadcaster.model import LEVELS, Approval, LibraryItem, is_category
 from broadcaster.problems import BroadcasterError, Problem, fail
 from broadcaster.station.yamlio import Located, dump_yaml, load_yaml
 
@@ -44,7 +44,7 @@ AUDIO_EXTENSIONS = (".wav", ".mp3", ".ogg", ".oga", ".flac", ".m4a", ".aac", ".m
 SIDECAR_SUFFIX = ".meta.yaml"
 RETIRED_DIR = ".retired"
 MAX_TRUE_PEAK_DBTP = -1.0
-_SIDECAR_KEYS = {"title", "category", "source", "valid_from", "valid_until", "priority", "sha256"}
+_SIDECAR_KEYS = {"title", "category", "source", "valid_from", "valid_until", "priority", "sha256", "approval"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -64,11 +64,12 @@ CREATE TABLE IF NOT EXISTS items (
     valid_until TEXT,
     priority TEXT NOT NULL,
     added_at TEXT NOT NULL,
+    approval TEXT NOT NULL DEFAULT 'approved',  -- Approval; catalogues made before it had every item approved
     true_peak_dbtp REAL                 -- NULL: catalogued before true peaks were measured
 );
 """
 _ITEM_COLUMNS = ("sha256", "file", "title", "category", "duration", "sample_rate", "channels", "loudness_lufs",
-                 "gain_db", "source", "valid_from", "valid_until", "priority")
+                 "gain_db", "source", "valid_from", "valid_until", "priority", "approval")
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ class Library:
 
     def ingest(self, src: str | Path, *, category: str, title: str | None = None, valid_from: date | None = None,
                valid_until: date | None = None, priority: str = "normal", source: str = "local",
-               target_lufs: float = -16.0) -> IngestResult:
+               target_lufs: float = -16.0, approval: str = Approval.APPROVED) -> IngestResult:
         """Check, measure and copy one file into the library; raise `BroadcasterError` if it cannot air."""
         src = Path(src)
         _check_metadata(src, category, valid_from, valid_until, priority)
@@ -157,8 +158,8 @@ class Library:
             title = (title or measured.tags.get("title") or src.stem).strip()
             folder = self.audio_dir / category
             rel = self._free_name(folder, slug(title) or "audio", src.suffix.lower())
-            item = _new_item(measured, rel, title, category, source, valid_from, valid_until, priority, target_lufs,
-                             self.output_channels)
+            item = replace(_new_item(measured, rel, title, category, source, valid_from, valid_until, priority,
+                                     target_lufs, self.output_channels), approval=Approval(approval))
             self._store(src, measured, item)
             warning = self._make_copy(item)
         return IngestResult(item, added=True, warnings=(warning,) if warning else ())
@@ -186,6 +187,14 @@ class Library:
             _write_sidecar(self.audio_dir / item.file, item)  # sidecar first: rebuild must not lose the change
             db.execute("UPDATE items SET valid_from = ?, valid_until = ? WHERE sha256 = ?",
                        (_iso(valid_from), _iso(valid_until), sha256))
+        return item
+
+    def set_approval(self, sha256: str, approval: Approval) -> LibraryItem:
+        """Record the leadership's decision on the item (sidecar first, so rebuild keeps it)."""
+        item = replace(self._need(sha256), approval=Approval(approval))
+        with self._writing(), self._db() as db:
+            _write_sidecar(self.audio_dir / item.file, item)
+            db.execute("UPDATE items SET approval = ? WHERE sha256 = ?", (item.approval.value, sha256))
         return item
 
     def remove(self, sha256: str) -> Path:
@@ -299,7 +308,7 @@ class Library:
                                   None, None, "normal", target_lufs, self.output_channels), measured)
         # The folder is the category (an operator may move a file by hand); the sidecar's copy is a record.
         base.update(file=rel, sha256=sha, category=parts[0] if len(parts) > 1 else str(meta["category"]))
-        for key in ("title", "source", "priority"):
+        for key in ("title", "source", "priority", "approval"):
             if meta.get(key):
                 base[key] = str(meta[key])
         for key in ("valid_from", "valid_until"):
@@ -309,6 +318,10 @@ class Library:
             raise fail(str(_sidecar_path(path)), f"mức ưu tiên không biết: {base['priority']!r}",
                        f"unknown priority {base['priority']!r}", hint_vi=f"dùng {', '.join(LEVELS)}",
                        hint_en=f"use {', '.join(LEVELS)}", field_name="priority")
+        if base.setdefault("approval", Approval.APPROVED.value) not in set(Approval):
+            raise fail(str(_sidecar_path(path)), f"trạng thái duyệt không biết: {base['approval']!r}",
+                       f"unknown approval {base['approval']!r}", hint_vi=f"dùng {', '.join(Approval)}",
+                       hint_en=f"use {', '.join(Approval)}", field_name="approval")
         return base
 
     def _store(self, src: Path, measured: AudioAnalysis, item: LibraryItem) -> None:
@@ -387,7 +400,7 @@ class Library:
         with closing(sqlite3.connect(self.catalogue_path, timeout=30)) as db:
             db.row_factory = sqlite3.Row
             db.executescript(_SCHEMA)
-            _add_true_peak_column(db)
+            _add_missing_columns(db)
             with db:  # one transaction
                 yield db
 
@@ -398,12 +411,16 @@ class Library:
             return db.execute(sql, args).fetchall()
 
 
-def _add_true_peak_column(db: sqlite3.Connection) -> None:
-    """A catalogue from before true peaks were measured gets the column (NULL until `rebuild` measures them)."""
-    if "true_peak_dbtp" in {row[1] for row in db.execute("PRAGMA table_info(items)")}:
-        return
-    with suppress(sqlite3.OperationalError):  # a read-only catalogue: readers do not need the column
-        db.execute("ALTER TABLE items ADD COLUMN true_peak_dbtp REAL")
+# Columns added since the first catalogues, given to an older catalogue when it is opened.
+_ADDED_COLUMNS = (("approval", "TEXT NOT NULL DEFAULT 'approved'"),  # every older item was approved
+                  ("true_peak_dbtp", "REAL"))  # NULL until `rebuild` measures it
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    have = {row[1] for row in db.execute("PRAGMA table_info(items)")}
+    for name, definition in _ADDED_COLUMNS:
+        if name not in have:
+            db.execute(f"ALTER TABLE items ADD COLUMN {name} {definition}")
 
 
 def _check_metadata(src: Path, category: str, valid_from: date | None, valid_until: date | None,
@@ -456,7 +473,7 @@ def _sidecar_path(audio: Path) -> Path:
 def _write_sidecar(audio: Path, item: LibraryItem) -> None:
     meta = {"title": item.title, "category": item.category, "source": item.source,
             "valid_from": _iso(item.valid_from), "valid_until": _iso(item.valid_until), "priority": item.priority,
-            "sha256": item.sha256}
+            "sha256": item.sha256, "approval": str(item.approval)}
     text = ("# Thông tin bài trong thư viện; sửa được, rồi chạy: python main.py library rebuild\n"
             "# Library metadata for the audio file beside it; edit, then run: python main.py library rebuild\n"
             + dump_yaml(meta))
@@ -504,11 +521,14 @@ def _row(item: LibraryItem, measured: AudioAnalysis) -> dict:
             "codec": measured.codec, "loudness_lufs": item.loudness_lufs, "peak_dbfs": measured.peak_dbfs,
             "gain_db": item.gain_db, "source": item.source, "valid_from": _iso(item.valid_from),
             "valid_until": _iso(item.valid_until), "priority": item.priority,
-            "added_at": datetime.now(UTC).isoformat(timespec="seconds"), "true_peak_dbtp": measured.true_peak_dbtp}
+            "added_at": datetime.now(UTC).isoformat(timespec="seconds"), "approval": str(item.approval),
+            "true_peak_dbtp": measured.true_peak_dbtp}
 
 
 _ROW_ORDER = ("sha256", "file", "title", "category", "duration", "sample_rate", "channels", "codec", "loudness_lufs",
-              "peak_dbfs", "gain_db", "source", "valid_from", "valid_until", "priority", "added_at", "true_peak_dbtp")
+              "peak_dbfs", "gain_db", "source", "valid_from", "valid_until", "priority", "added_at", "approval",
+              "true_peak_dbtp")
+# By name: catalogues that gained columns later have them in the order they were added.
 _INSERT = f"INSERT INTO items ({', '.join(_ROW_ORDER)}) VALUES ({', '.join('?' * len(_ROW_ORDER))})"
 
 
