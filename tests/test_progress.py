@@ -17,12 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from broadcaster.station.config import load_station
 from tests.fixtures_audio_files import make_audio
 from tests.fixtures_feed import district, feed_server, make_station  # noqa: F401  (fixtures)
 from tests.fixtures_feed import make_audio as make_feed_audio
 from tests.fixtures_reports import write_log
 
 ROOT = Path(__file__).resolve().parent.parent
+APPROVER = load_station(ROOT / "config.yaml").extra["approval"]["approvers"][0]  # local clips air once approved
 CLIPS = 4  # songs of 30 s: enough for the demo playlist's fill to make slot runs to simulate
 
 
@@ -87,7 +89,8 @@ def stations(tmp_path_factory, sources) -> dict:
     """The same clips ingested into two new stations, once with a terminal and once into pipes."""
     base = tmp_path_factory.mktemp("stations")
     return {terminal: (station := new_station(base / ("tty" if terminal else "pipe")),
-                       run(["ingest", *map(str, sources), "--category", "covid-song"], station, terminal))
+                       run(["ingest", *map(str, sources), "--category", "covid-song", "--by", APPROVER], station,
+                           terminal))
             for terminal in (True, False)}
 
 
