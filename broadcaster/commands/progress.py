@@ -73,17 +73,18 @@ class Progress:
             self.bar.total = total
         self.bar.update(done - self.bar.n)
 
-    def iterate(self, stage: str, items: Iterable[T], total: int | None = None) -> Iterator[T]:
-        """`items`, counted on the stage's bar; untouched when there is no bar (a year's report is 1.3 M rows)."""
-        return self._counted(stage, items, total) if self.enabled else iter(items)
+    def iterate(self, stage: str, items: Iterable[T], total: int | None = None, every: int = 1) -> Iterator[T]:
+        """`items`, counted on the stage's bar every `every` items (a year's report is 1.3 M quick rows: telling
+        tqdm of each costs 1 µs); untouched when there is no bar."""
+        return self._counted(stage, items, total, every) if self.enabled else iter(items)
 
-    def _counted(self, stage: str, items: Iterable[T], total: int | None) -> Iterator[T]:
+    def _counted(self, stage: str, items: Iterable[T], total: int | None, every: int) -> Iterator[T]:
         self(stage, 0, total)
         done = 0
         for item in items:
             yield item
             done += 1
-            if not done % 256:  # the bar redraws ten times a second at most; telling it of every row costs more
+            if not done % every:
                 self(stage, done, total)
         self(stage, done, total)
 
