@@ -44,6 +44,14 @@ STATUSES = tuple(Status)
 SOUNDED = (Status.AIRED, Status.PARTIAL)  # statuses whose audio reached the loudspeakers
 
 
+class Approval(StrEnum):
+    """Whether the commune leadership let an item air (TT 39/2020): Chờ duyệt / Đã duyệt / Từ chối."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
 @dataclass(frozen=True)
 class LibraryItem:
     """One audio file in the station library (`audio/`), as catalogued at ingest."""
@@ -60,7 +68,8 @@ class LibraryItem:
     source: str = "local"  # "local", "district:<feed>", ...
     valid_from: date | None = None
     valid_until: date | None = None
-    priority: Level = Level.NORMAL
+    priority: str = "normal"  # one of LEVELS
+    approval: str = Approval.APPROVED  # only approved items are planned; the rest are listed as exceptions
 
     def valid_on(self, day: date) -> bool:
         return (self.valid_from is None or day >= self.valid_from) and (

@@ -4,33 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from broadcaster.asrun.log import AsRunLog
-
-ROOT = Path(__file__).resolve().parent.parent
-ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), "--help"] if not args else
-                          [sys.executable, str(ROOT / "main.py"), *args, "--config", str(ROOT / "config.yaml")],
-                          capture_output=True, text=True, timeout=60)
-
-
-def fill(path: Path, rows: int = 5) -> AsRunLog:
-    log = AsRunLog(path)
-    start = datetime(2021, 2, 22, 5, 30, tzinfo=ZONE)
-    for n in range(rows):
-        begin = start + timedelta(minutes=3 * n)
-        log.append(planned_start=begin, actual_start=begin + timedelta(milliseconds=7),
-                   actual_end=begin + timedelta(minutes=3), status="aired", slot="sang", category="bluezone",
-                   title=f"Clip {n}", file=f"bluezone/{n}.mp3", sha256=f"{n:064x}")
-    return log
+from tests.support.asrun import ZONE, cli, fill
 
 
 def test_rows_come_back_by_station_day_with_millisecond_times(tmp_path):
@@ -47,7 +25,8 @@ def test_edited_row_is_detected_and_named(tmp_path):
     path = tmp_path / "asrun.sqlite"
     fill(path).close()
     assert cli("log", "verify", "--log", str(path)).returncode == 0
-    with sqlite3.connect(path) as db:
+    with sqlite3.connect(path) as db:  # someone who first drops the append-only trigger
+        db.execute("DROP TRIGGER asrun_no_update")
         db.execute("UPDATE asrun SET status='aired', actual_end='2021-02-22T05:40:00.000+07:00' WHERE id=3")
     result = cli("log", "verify", "--log", str(path))
     assert result.returncode == 1 and "row 3" in result.stdout
@@ -102,6 +81,7 @@ def test_deleted_row_is_detected(tmp_path):
     path = tmp_path / "asrun.sqlite"
     fill(path).close()
     with sqlite3.connect(path) as db:
+        db.execute("DROP TRIGGER asrun_no_delete")
         db.execute("DELETE FROM asrun WHERE id=2")
     result = cli("log", "verify", "--log", str(path))
     assert result.returncode == 1 and "row 2" in result.stdout

@@ -53,7 +53,7 @@ def test_published_clip_reaches_library_collector_and_district_report(tmp_path, 
         "sha256": clip.sha256, "category": "bluezone", "title": "Cài đặt Bluezone", "plays_per_day_min": 3,
         "plays_per_day_max": 5, "priority": "normal", "valid_from": "2021-02-17", "valid_until": "2099-03-12",
         "district": "cam-giang"}]
-    assert not list((station.paths.state / "feed-staging").iterdir())  # nothing left half-way
+    assert not [p for p in (station.paths.state / "feed-staging").rglob("*") if p.is_file()]  # nothing half-way
     assert result.sent == 2 and result.queued == 0  # received + ingested receipts
 
     # Yesterday it aired twice: the next sync sends the daily summary up.
@@ -177,8 +177,8 @@ def test_feed_config_errors_name_file_line_and_key(tmp_path):
     with pytest.raises(BroadcasterError) as err:
         feed_settings(station)
     problems = {p.field: p for p in err.value.problems}
-    assert problems["feed.colour"].line == 7 and "unknown key" in problems["feed.colour"].message_en
-    assert problems["feed.max_clip_mb"].line == 6 and problems["feed.max_clip_mb"].message_vi
+    assert problems["feed.colour"].line == 8 and "unknown key" in problems["feed.colour"].message_en
+    assert problems["feed.max_clip_mb"].line == 7 and problems["feed.max_clip_mb"].message_vi
     assert "public_key" in problems["feed.url"].message_en  # a feed without a pinned key is refused
 
 
