@@ -33,7 +33,17 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from broadcaster.files import CHUNK, file_sha256, replacing, slug, write_atomic
+from broadcaster.files import (
+    CHUNK,
+    GROUP_READABLE,
+    GROUP_WRITABLE,
+    create_for_group,
+    file_sha256,
+    make_folder,
+    replacing,
+    slug,
+    write_atomic,
+)
 from broadcaster.library import station_copy
 from broadcaster.library.analysis import AudioAnalysis, analyse
 from broadcaster.model import LEVELS, Approval, LibraryItem, is_category
@@ -203,7 +213,7 @@ class Library:
         audio = self.audio_dir / item.file
         retired = self.audio_dir / RETIRED_DIR / item.file
         with self._writing():
-            retired.parent.mkdir(parents=True, exist_ok=True)
+            make_folder(retired.parent)
             if retired.exists() and file_sha256(retired) != sha256:
                 retired = retired.with_name(f"{retired.stem}-{sha256[:8]}{retired.suffix}")
             # Row first: if the move fails the item is out of rotation anyway, and rebuild would re-add it.
@@ -327,7 +337,7 @@ class Library:
     def _store(self, src: Path, measured: AudioAnalysis, item: LibraryItem) -> None:
         dest = self.audio_dir / item.file
         made_folder = not dest.parent.exists()
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(dest.parent)
         written: list[Path] = []
         try:
             _copy_verified(src, dest, measured.sha256)
@@ -351,7 +361,7 @@ class Library:
             raise
 
     def _replace_catalogue(self, rows: list[dict]) -> None:
-        with replacing(self.catalogue_path, mode=0o600) as tmp, closing(sqlite3.connect(tmp)) as db, db:
+        with replacing(self.catalogue_path) as tmp, closing(sqlite3.connect(tmp)) as db, db:
             db.executescript(_SCHEMA)
             db.executemany(_INSERT, [_values(r) for r in rows])
 
@@ -389,14 +399,17 @@ class Library:
     @contextmanager
     def _writing(self) -> Iterator[None]:
         """One writer at a time across processes (operator ingest and the district feed may overlap)."""
-        self.catalogue_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.catalogue_path.with_name(self.catalogue_path.name + ".lock"), "a") as lock:
+        lock_path = self.catalogue_path.with_name(self.catalogue_path.name + ".lock")
+        make_folder(lock_path.parent)
+        create_for_group(lock_path, GROUP_WRITABLE)
+        with open(lock_path, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        self.catalogue_path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(self.catalogue_path.parent)
+        create_for_group(self.catalogue_path, GROUP_WRITABLE)  # an empty file is an empty SQLite database
         with closing(sqlite3.connect(self.catalogue_path, timeout=30)) as db:
             db.row_factory = sqlite3.Row
             db.executescript(_SCHEMA)
@@ -453,7 +466,7 @@ def _new_item(measured: AudioAnalysis, rel: str, title: str, category: str, sour
 
 def _copy_verified(src: Path, dest: Path, sha256: str) -> None:
     """Copy to a hidden temp file beside `dest`, check the hash, sync, rename: `dest` appears whole or not at all."""
-    with replacing(dest, mode=0o600) as tmp:
+    with replacing(dest, mode=GROUP_READABLE) as tmp:
         digest = hashlib.sha256()
         with open(src, "rb") as fin, open(tmp, "wb") as fout:
             while block := fin.read(CHUNK):
@@ -477,7 +490,7 @@ def _write_sidecar(audio: Path, item: LibraryItem) -> None:
     text = ("# Thông tin bài trong thư viện; sửa được, rồi chạy: python main.py library rebuild\n"
             "# Library metadata for the audio file beside it; edit, then run: python main.py library rebuild\n"
             + dump_yaml(meta))
-    write_atomic(_sidecar_path(audio), text, mode=0o600)
+    write_atomic(_sidecar_path(audio), text, mode=GROUP_READABLE)
 
 
 def _read_sidecar(audio: Path) -> dict:
