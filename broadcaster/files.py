@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import shutil
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -120,6 +121,14 @@ def make_folder(folder: str | Path, mode: int = SHARED_FOLDER) -> Path:
                 os.chown(path, -1, path.parent.stat().st_gid)
             os.chmod(path, mode)
     return folder
+
+
+def free_bytes(path: str | Path) -> int:
+    """Free bytes for an ordinary user on the file system that holds `path` (or would: the nearest folder)."""
+    path = Path(path)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return shutil.disk_usage(path).free
 
 
 def write_atomic(path: str | Path, data: bytes | str, mode: int | None = None) -> Path:

@@ -12,6 +12,7 @@ Without one
 from __future__ import annotations
 
 import logging
+import math
 import struct
 from pathlib import Path
 
@@ -77,6 +78,11 @@ def write_copy(src: str | Path, dest: Path, sample_rate: int, channels: int) -> 
             f.write(_header(sample_rate, channels, frames))
     finally:
         decoder.close()
+
+
+def copy_size(seconds: float, sample_rate: int, channels: int) -> int:
+    """Bytes a station copy of `seconds` of audio takes (float32), with 1 % to spare for the decoder's rounding."""
+    return 4096 + math.ceil(seconds * 1.01 * sample_rate) * channels * 4
 
 
 def prune(audio_dir: str | Path, keep: set[str]) -> int:
