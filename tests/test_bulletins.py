@@ -275,6 +275,12 @@ def test_cli_new_approve_list_show(station, tmp_path, capsys):
     assert main(["bulletin", "new", "--title", "X", "--text-file", str(tmp_path / "none.txt"),
                  "--config", config]) == 2
     assert "does not exist" in capsys.readouterr().err
+    text.write_text(TEXT.replace("7h30", "8h00"), encoding="utf-8")
+    assert main(["bulletin", "edit", "1", "--text-file", str(text), "--by", "Trần Thị Bình", "--config", config]) == 0
+    assert "edits #1; the old one airs until this one is approved" in capsys.readouterr().out
+    assert main(["bulletin", "new", "--title", "Nhanh", "--text-file", str(text), "--rate", "900",
+                 "--config", config]) == 2
+    assert "80-450" in capsys.readouterr().err
 
 
 def test_logbook_names_the_approver_and_the_report_lists_aired_bulletins(station, tmp_path, capsys):
@@ -312,3 +318,18 @@ def test_logbook_names_the_approver_and_the_report_lists_aired_bulletins(station
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     appendix = " ".join(text[text.index("PHỤ LỤC: THÔNG BÁO CỦA XÃ ĐÃ PHÁT VÀ NGƯỜI DUYỆT"):].split())
     assert "Tiêm chủng" in appendix and "Nguyễn Văn An" in appendix and "22/02/2021 05:3" in appendix
+
+
+def test_a_second_edit_replaces_the_first_waiting_one_and_a_failed_edit_changes_nothing(station):
+    first = write_bulletin(station, Draft("Tiêm chủng", TEXT), CLERK)
+    approve_bulletin(station, first.id, LEADER)
+    one = edit_bulletin(station, first.id, CLERK, text=TEXT.replace("7h30", "8h00"))
+    with pytest.raises(BroadcasterError, match="cannot say"):
+        edit_bulletin(station, first.id, CLERK, text="Giờ mới 😀")
+    assert station_store(station).get(one.id).status == BulletinStatus.DRAFT
+    two = edit_bulletin(station, first.id, CLERK, text=TEXT.replace("7h30", "9h00"))
+    assert station_store(station).get(one.id).status == BulletinStatus.REPLACED
+    assert station_library(station).get(one.audio_sha256) is None
+    items, waiting = planned(station)
+    assert first.audio_sha256 in items and waiting == ["1 mục chờ duyệt / 1 items wait for approval: «Tiêm chủng»"]
+    assert two.replaces == first.id
