@@ -25,6 +25,7 @@ from broadcaster.planning.inputs import make_plans
 from broadcaster.problems import BroadcasterError
 from broadcaster.station.config import load_station
 from broadcaster.station.playlists import Quota
+from tests.fixtures_sound import pulse  # noqa: F401 (fixture)
 
 DAY = date(2021, 2, 22)
 LEADER = Person("Nguyễn Văn An")
@@ -333,3 +334,21 @@ def test_a_second_edit_replaces_the_first_waiting_one_and_a_failed_edit_changes_
     items, waiting = planned(station)
     assert first.audio_sha256 in items and waiting == ["1 mục chờ duyệt / 1 items wait for approval: «Tiêm chủng»"]
     assert two.replaces == first.id
+
+
+def test_emergency_air_now_breaks_in_on_the_sound_card_and_is_logged(station, tmp_path, capsys, pulse):
+    # No daemon runs: play-now's own path plays it on the configured device (the private PulseAudio null sink).
+    from broadcaster.asrun.log import AsRunLog
+
+    text = tmp_path / "chay.txt"
+    text.write_text("Cháy ở thôn Đông.", encoding="utf-8")
+    config = str(station.file)
+    assert main(["bulletin", "new", "--title", "Cháy", "--text-file", str(text), "--air-now", "--by",
+                 "Nguyễn Văn An", "--config", config]) == 2
+    assert "--air-now needs --emergency --approve" in capsys.readouterr().err
+    assert main(["bulletin", "new", "--title", "Cháy", "--text-file", str(text), "--emergency", "--approve",
+                 "--air-now", "--by", "Nguyễn Văn An", "--config", config]) == 0
+    assert "aired" in capsys.readouterr().out
+    with AsRunLog(station.paths.asrun_log) as log:
+        (row,) = log.entries()
+    assert (row.level, row.status) == ("emergency", "aired") and "Nguyễn Văn An" in row.reason
