@@ -352,3 +352,14 @@ def test_emergency_air_now_breaks_in_on_the_sound_card_and_is_logged(station, tm
     with AsRunLog(station.paths.asrun_log) as log:
         (row,) = log.entries()
     assert (row.level, row.status) == ("emergency", "aired") and "Nguyễn Văn An" in row.reason
+
+
+def test_validate_names_the_line_of_a_bad_approval_setting_and_warns_of_a_missing_chime(station, capsys):
+    config = station.file.read_text(encoding="utf-8").replace(
+        "  approver_roles: [lanh-dao]\n", "  approver_roles: [lanh-dao]\n  required_for: [bulletin, radio]\n")
+    station.file.write_text(config.replace("bulletins: {", "bulletins: {opening_chime: chuong/khong-co.wav, "),
+                            encoding="utf-8")
+    assert main(["validate", "--config", str(station.file)]) == 2
+    out = capsys.readouterr().out
+    assert "config.yaml:8 [approval.required_for]" in out and "unknown content kind 'radio'" in out
+    assert "[bulletins.opening_chime]" in out and "no chime file" in out
