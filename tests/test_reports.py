@@ -273,6 +273,10 @@ def test_reports_and_logbooks_name_topics_in_words_not_slugs(documents):
             if key.endswith(("pdf", "docx")):  # the XLSX item sheet keeps file paths, which hold slugs
                 assert slug not in text, f"slug {slug!r} shown in {key}"
         assert "khan-cap" in text  # an unnamed category still shows, by its slug
+    for key in ("week-pdf", "week-docx", "week-xlsx"):  # blackouts and slots by their names too
+        text = documents[key + ":flat"]
+        assert "Học trực tuyến buổi sáng" in text and "Buổi trưa / noon" in text, key
+        assert "hoc-truc-tuyen-sang" not in text, key
     report = json.loads(documents["week-json"])
     assert {t["category"]: t["name"] for t in report["topics"]} == {
         c: topic_name(NAMES, c) for c in EXPECTED_TOPICS}
