@@ -97,7 +97,8 @@ def test_bad_date_and_missing_log_are_clear_errors(tmp_path):
 
 
 def test_rows_of_a_break_in_ticket_are_found_by_its_tag_and_the_chain_stays_intact(tmp_path):
-    from broadcaster.playout.breakin import BreakInRequest, ticket_tag
+    from broadcaster.asrun.log import ticket_tag
+    from broadcaster.playout.breakin import BreakInRequest
 
     log = fill(tmp_path / "asrun.sqlite")
     moment = datetime(2021, 2, 22, 6, 0, tzinfo=ZONE)

@@ -15,8 +15,8 @@ from broadcaster.asrun.log import AsRunLog
 from broadcaster.cli import main as cli
 from broadcaster.feed.library_access import open_library
 from broadcaster.feed.report import build, read_feed_manifest, render
-from broadcaster.feed.state import district_rules
 from broadcaster.feed.sync import SUMMARY_DELAY, sync_once
+from broadcaster.library.district_rules import district_rules
 from broadcaster.library.station_copy import has_copy
 from broadcaster.planning.replan import clear_replan_request, replan_request
 from tests.support.feed import make_audio, make_station, snapshot

@@ -16,8 +16,8 @@ from broadcaster.feed import publish, signing
 from broadcaster.feed.library_access import open_library
 from broadcaster.feed.manifest import ENVELOPE_FORMAT, Manifest, Revocation, seal, utc_iso
 from broadcaster.feed.settings import feed_settings
-from broadcaster.feed.state import district_rules
 from broadcaster.feed.sync import sync_once
+from broadcaster.library.district_rules import district_rules
 from broadcaster.problems import BroadcasterError
 from tests.support.feed import make_audio, make_station, snapshot
 

@@ -247,9 +247,16 @@ def test_config_station_copies_must_be_true_or_false(tmp_path):
 
 
 def test_mixer_reads_the_copy_unless_copies_are_switched_off(library, sources):
-    from broadcaster.sound.mixer import Mixer
+    from broadcaster.asrun.log import AsRunLog
+    from broadcaster.playout.clock import SimClock
+    from broadcaster.playout.engine import Engine
+    from broadcaster.sound.sinks import NullSink
+    from broadcaster.station.config import AudioSettings
+    from tests.support.audio import T0, ZONE
 
     item = library.ingest(sources / "a.mp3", category="spot").item
     for on, expected in ((True, copy_of(library, item)), (False, library.audio_dir / item.file)):
-        mixer = Mixer(library.audio_dir, sample_rate=RATE, channels=2, fade_seconds=0.05, station_copies=on)
-        assert mixer._source(item.file, item.sha256) == expected
+        settings = AudioSettings(sample_rate=RATE, channels=2, station_copies=on)
+        engine = Engine(library.audio_dir, settings, lambda device: NullSink(), SimClock(ZONE, T0),
+                        AsRunLog(library.audio_dir.parent / "asrun.sqlite"), ZONE)
+        assert engine._mixer()._source(item.file, item.sha256) == expected

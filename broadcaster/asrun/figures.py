@@ -21,9 +21,8 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from broadcaster.asrun.log import AsRunLog
+from broadcaster.asrun.log import AsRunLog, without_ticket_tag
 from broadcaster.model import SOUNDED, Level, Status
-from broadcaster.playout.breakin import without_ticket_tag
 from broadcaster.station.config import Identity, Station, topic_name
 
 PERIODS = ("all", "day", "week", "month")

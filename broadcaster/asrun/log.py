@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -24,6 +25,21 @@ from datetime import datetime
 from pathlib import Path
 
 from broadcaster.model import STATUSES, Level
+
+
+# A break-in's rows carry its ticket in their reason, so a restart can find what already aired; reports
+# leave it out.
+def ticket_tag(request_id: str) -> str:
+    """What names a request in the reason of its as-run rows (AsRunLog.with_reason finds them)."""
+    return f"[ticket {request_id}]"
+
+
+_TICKET_TAG = re.compile(r" ?\[ticket [0-9a-f]+\]")
+
+
+def without_ticket_tag(reason: str) -> str:
+    return _TICKET_TAG.sub("", reason)
+
 
 GENESIS = "0" * 64
 

@@ -1,7 +1,7 @@
 """What this commune has accepted from its district feed, kept in SQLite under paths.state (feed.sqlite).
 
-The planner reads `district_rules(station)`: one dict per district clip now in the library, with its
-plays-per-day quota, priority and validity. (Sync asks the daemon to re-plan through `planning.replan`.)
+The planner reads the clips' quotas, priority and validity back through `library.district_rules` (below the
+feed, so planning never imports it). Sync asks the daemon to re-plan through `planning.replan`.
 
 Also kept here: the last manifest version accepted per (trusted key, district) (rollback protection), the HTTP
 validators for conditional requests, the folder (USB) manifests already looked at, and the district's
@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from broadcaster.library.district_rules import STATE_FILE
 from broadcaster.station.config import Station
-
-STATE_FILE = "feed.sqlite"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS accepted_versions (
@@ -170,23 +169,3 @@ class FeedState:
     def set_status(self, sha256: str, status: str, reason: str = "") -> None:
         self.db.execute("UPDATE clips SET status = ?, reason = ?, updated = ? WHERE sha256 = ?",
                         (status, reason, now_iso(), sha256))
-
-    def rules(self) -> list[dict]:
-        cur = self.db.execute(
-            "SELECT sha256, category, title, plays_per_day_min, plays_per_day_max, priority, valid_from, valid_until,"
-            " district FROM clips WHERE status = 'ingested' ORDER BY category, sha256")
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
-
-
-def district_rules(station: Station) -> list[dict]:
-    """Per district clip in the library: sha256, category, title, plays_per_day_min/max (None = no quota),
-    priority, valid_from/valid_until (ISO dates or None), district. For the planner; read-only."""
-    path = station.paths.state / STATE_FILE
-    if not path.exists():
-        return []
-    state = FeedState(path)
-    try:
-        return state.rules()
-    finally:
-        state.close()

@@ -28,7 +28,7 @@ def library_items(station: Station) -> list[LibraryItem]:
 def district_item_rules(station: Station) -> list[ItemRule]:
     """Quotas sent by the district with each clip (plays_per_day MIN-MAX) as item rules; dates and priority
     travel on the library item itself."""
-    from broadcaster.feed.state import district_rules
+    from broadcaster.library.district_rules import district_rules
 
     rules = []
     for rule in district_rules(station):

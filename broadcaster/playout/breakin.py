@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
+from broadcaster.asrun.log import ticket_tag
 from broadcaster.files import write_atomic
 from broadcaster.model import LEVELS, DayPlan, Level
 from broadcaster.planning.runs import runs_ahead
@@ -110,18 +111,6 @@ class BreakInRequest:
     def new(file: Path, level: str, reason: str, confirm: bool, now: datetime) -> BreakInRequest:
         return BreakInRequest(uuid.uuid4().hex[:12], str(Path(file).resolve()), level, reason, confirm,
                               now.isoformat(timespec="milliseconds"))
-
-
-def ticket_tag(request_id: str) -> str:
-    """What names a request in the reason of its as-run rows (AsRunLog.with_reason finds them)."""
-    return f"[ticket {request_id}]"
-
-
-_TAG = re.compile(r" ?\[ticket [0-9a-f]+\]")
-
-
-def without_ticket_tag(reason: str) -> str:
-    return _TAG.sub("", reason)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
 from broadcaster.asrun.kept import KeptLog
-from broadcaster.asrun.log import iso_ms
+from broadcaster.asrun.log import iso_ms, ticket_tag
 from broadcaster.model import DayPlan, Level, PlannedItem, Status
 from broadcaster.planning.cache import PlanCache, shifted_to
 from broadcaster.planning.inputs import make_plans, watched_inputs
@@ -48,7 +48,6 @@ from broadcaster.playout.breakin import (
     Verdict,
     judge,
     priority_expiry,
-    ticket_tag,
 )
 from broadcaster.playout.clock import StepWatch
 from broadcaster.playout.recovery import OnAirState, record_interruption

@@ -62,6 +62,7 @@ import numpy as np
 
 from broadcaster.asrun.log import AsRunEntry, AsRunLog
 from broadcaster.files import file_sha256
+from broadcaster.library.station_copy import playable_path
 from broadcaster.model import BREAK_IN_LEVELS, Level, PlannedItem, Status, Window
 from broadcaster.playout.clock import Clock
 from broadcaster.problems import BroadcasterError, Problem
@@ -239,9 +240,14 @@ class Engine:
         return ticket
 
     # ---- runs ---------------------------------------------------------------------------------------------
+    def _station_copy(self, file: str, sha256: str | None) -> Path:
+        """What the mixer opens for an item: its station copy when the library has a whole one, else its file."""
+        return playable_path(self.audio_dir, file, sha256, self.settings.sample_rate, self.settings.channels)
+
     def _mixer(self) -> Mixer:
         return Mixer(self.audio_dir, sample_rate=self.settings.sample_rate, channels=self.settings.channels,
-                     fade_seconds=self.settings.fade_seconds, station_copies=self.settings.station_copies)
+                     fade_seconds=self.settings.fade_seconds,
+                     locate=self._station_copy if self.settings.station_copies else None)
 
     def _play_alone(self) -> None:
         with self._run_lock:

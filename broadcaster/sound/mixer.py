@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from broadcaster.library.station_copy import playable_path
 from broadcaster.model import Level, PlannedItem
 from broadcaster.sound.decode import ChunkReader, Decoder, open_decoder
 from broadcaster.sound.decode_workers import open_worker_decoder
@@ -85,7 +84,8 @@ class Event:
 class Mixer:
     def __init__(self, audio_dir: str | Path, *, sample_rate: int, channels: int, fade_seconds: float,
                  hard_fade_seconds: float = 1.5, interrupt_fade_seconds: float = 0.5,
-                 decoder_factory: Callable[..., Decoder] = open_decoder, station_copies: bool = True):
+                 decoder_factory: Callable[..., Decoder] = open_decoder,
+                 locate: Callable[[str, str | None], Path] | None = None):
         self.audio_dir = Path(audio_dir)
         self.sr = sample_rate
         self.channels = channels
@@ -95,7 +95,8 @@ class Mixer:
         self._open = decoder_factory
         # Set by the engine when the sink is not real time: decode in worker processes (decode_workers) too.
         self.decode_ahead = False
-        self.station_copies = station_copies  # read items from their audio/.station copies when whole
+        # (file, sha256) -> the file to open: the library's station copy when whole (the engine passes it)
+        self._locate = locate
         self.voices: list[Voice] = []
         self.pos = 0
         self.hard_stop = 0
@@ -477,9 +478,9 @@ class Mixer:
 
     def _source(self, file: str, sha256: str | None) -> Path:
         """The item's station copy (read without decoding) when the library has a whole one, else its file."""
-        if not self.station_copies:
+        if self._locate is None:
             return self.audio_dir / file
-        return playable_path(self.audio_dir, file, sha256, self.sr, self.channels)
+        return self._locate(file, sha256)
 
     def _decoder(self, path: Path, offset: float, loop: bool = False, wait: bool = False,
                  frames: int | None = None) -> Decoder | None:
