@@ -25,7 +25,6 @@ from broadcaster.planning.inputs import make_plans
 from broadcaster.problems import BroadcasterError
 from broadcaster.station.config import load_station
 from broadcaster.station.playlists import Quota
-from tests.fixtures_sound import pulse  # noqa: F401 (fixture)
 
 DAY = date(2021, 2, 22)
 LEADER = Person("Nguyễn Văn An")

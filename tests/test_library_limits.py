@@ -15,7 +15,7 @@ from broadcaster.library import catalogue, station_copy
 from broadcaster.library.catalogue import Library, station_library
 from broadcaster.problems import BroadcasterError
 from broadcaster.station.config import load_station
-from tests.fixtures_audio_files import make_audio
+from tests.support.audio_files import make_audio
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 2**20

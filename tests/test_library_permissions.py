@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from broadcaster.library.catalogue import Library
-from tests.fixtures_audio_files import make_audio
+from tests.support.audio_files import make_audio
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root: ingests as root and reads as another user"),
