@@ -17,6 +17,7 @@ from broadcaster.feed import publish, signing
 from broadcaster.feed.collector import CollectorServer, add_token
 from broadcaster.feed.state import FeedState
 from broadcaster.feed.static import FeedFileHandler, serve_in_thread
+from broadcaster.library.district_rules import district_rules
 from broadcaster.station.config import Station, load_station
 
 __all__ = ["district", "feed_server", "collector", "make_audio", "make_station", "snapshot", "District",
@@ -156,10 +157,9 @@ def snapshot(station: Station) -> dict:
     try:
         accepted = state.db.execute("SELECT anchor, district, version FROM accepted_versions ORDER BY anchor, "
                                     "district").fetchall()
-        rules = state.rules()
     finally:
         state.close()
     staging = station.paths.state / "feed-staging"
     staged = sorted(str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file()) if staging.exists() else []
-    return {"audio": files, "accepted": accepted, "rules": rules, "staged": staged}
+    return {"audio": files, "accepted": accepted, "rules": district_rules(station), "staged": staged}
 
