@@ -336,6 +336,7 @@ def _sync_folder(source: FolderSource, run: _Sync, state: FeedState, outbox: Out
                 part = _make_room(clip, run.settings, staging)
                 result.bytes_downloaded += source.download(clip, part, run.settings.max_clip_bytes)
                 _ingest(clip, part, verified, run, state, outbox, result)
+                _hand_over(run, state)  # an emergency airs now, not after the other clips' ingest
             except FeedError as err:
                 _clip_failed(clip, err, verified, state, outbox, result)
     except FeedError as err:
@@ -484,7 +485,8 @@ def _apply(verified: Verified, run: _Sync, state: FeedState, outbox: Outbox, res
             continue
         todo.append(clip)
     _tidy_staging(staging, keep={c.sha256 for c in todo})
-    return todo
+    urgency = {"emergency": 0, "priority": 1}
+    return sorted(todo, key=lambda c: urgency.get(c.priority, 2))  # emergencies first
 
 
 def _make_room(clip: Clip, settings: FeedSettings, staging: Path) -> Path:
