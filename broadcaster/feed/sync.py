@@ -47,6 +47,8 @@ from broadcaster.feed.http_client import Deadline
 from broadcaster.feed.library_access import ClipLibrary, open_library
 from broadcaster.feed.manifest import Clip, Verified, open_envelope, parse_utc
 from broadcaster.feed.outbox import OUTBOX_FILE, Outbox
+from broadcaster.feed.root import MAX_ROOTS_PER_SYNC, Root, load_trusted, parse_root
+from broadcaster.feed.root import expired as root_expired
 from broadcaster.feed.settings import FeedSettings, feed_settings
 from broadcaster.feed.state import FeedState
 from broadcaster.feed.transport import MANIFEST_NAME, FolderSource, HttpSource
@@ -325,7 +327,7 @@ def _sync_folder(source: FolderSource, run: _Sync, state: FeedState, outbox: Out
             result.message = "already refused before / đã từ chối trước đây"
             return result
         try:
-            verified = _check(envelope, run, source.name, state)
+            verified = _check(envelope, run, source.name, state, _follow_roots(run, state, source.name, source.root))
         except FeedError:
             state.remember_folder(envelope, "rejected")
             raise
@@ -355,6 +357,7 @@ def _sync_http_source(source: HttpSource, run: _Sync) -> SourceResult:
         accepted = state.accepted(run.anchor, settings.district)
         etag, modified = state.validators(source.name) if accepted else (None, None)
         fetched = source.manifest(etag, modified, deadline=run.deadline.within(settings.file_deadline_seconds))
+        roots = _fetch_roots(source, run, state)
         staging = station.paths.state / STAGING_DIR / "http"
         with _flock(lock, LOCAL_WAIT) as got:
             if not got:
@@ -366,7 +369,7 @@ def _sync_http_source(source: HttpSource, run: _Sync) -> SourceResult:
                     raise feed_error("http-error", source.name, "máy chủ trả 304 mà chưa có danh mục nào",
                                      "the server answered 304 but no manifest was accepted yet")
                 envelope = accepted.envelope
-            verified = _check(envelope, run, source.name, state)
+            verified = _check(envelope, run, source.name, state, _follow_roots(run, state, source.name, roots.get))
             _accept(verified, run, state, result)
             if fetched.data is not None:
                 state.save_validators(source.name, fetched.etag, fetched.last_modified)
@@ -428,8 +431,55 @@ def _clip_failed(clip: Clip, err: FeedError, verified: Verified, state: FeedStat
     _reject(clip, err.code, str(err), verified, state, outbox)
 
 
-def _check(envelope: bytes, run: _Sync, where: str, state: FeedState) -> Verified:
-    verified = open_envelope(envelope, run.key, where)
+def _fetch_roots(source: HttpSource, run: _Sync, state: FeedState) -> dict[int, bytes]:
+    """Root metadata newer than the trusted one, fetched before feed.lock is taken (checked under it)."""
+    stored = state.trusted_root(run.anchor, run.settings.district)
+    first = load_trusted(stored, source.name).version + 1 if stored else 1
+    found: dict[int, bytes] = {}
+    for version in range(first, first + MAX_ROOTS_PER_SYNC):
+        data = source.root(version, deadline=run.deadline.within(run.settings.file_deadline_seconds))
+        if data is None:
+            break
+        found[version] = data
+    return found
+
+
+def _follow_roots(run: _Sync, state: FeedState, where: str, get) -> Root | None:
+    """The newest trusted root after following the chain (root.py), or None in plain pinned-key mode."""
+    district = run.settings.district
+    stored = state.trusted_root(run.anchor, district)
+    current = load_trusted(stored, where) if stored else None
+    if current is None:
+        first = get(1)
+        if first is None:
+            return None  # no root/ in this feed: the pinned key signs manifests itself
+        current = parse_root(first, None, run.key, where)
+        state.trust_root(run.anchor, district, current.version, current.envelope)
+    for _ in range(MAX_ROOTS_PER_SYNC):
+        data = get(current.version + 1)
+        if data is None:
+            break
+        newer = parse_root(data, current, None, where)
+        if newer.online.keys.keys() != current.online.keys.keys():
+            state.forget_version(run.anchor, district)
+            logger.warning("district %s: online keys changed in root v%d; versions signed before are forgotten",
+                           district, newer.version)
+        current = newer
+        state.trust_root(run.anchor, district, current.version, current.envelope)
+    if current.district != district:
+        raise feed_error("wrong-district", where, f"root của huyện '{current.district}', không phải '{district}'",
+                         f"the root is for district '{current.district}', not '{district}'",
+                         "kiểm tra feed.url và feed.district", "check feed.url and feed.district")
+    if current.is_expired(run.now):
+        raise root_expired(current, where)
+    return current
+
+
+def _check(envelope: bytes, run: _Sync, where: str, state: FeedState, trust: Root | None = None) -> Verified:
+    if trust is not None:
+        verified = open_envelope(envelope, trust.online.keys, where, threshold=trust.online.threshold)
+    else:
+        verified = open_envelope(envelope, run.key, where)
     m, settings = verified.manifest, run.settings
     if m.district != settings.district:
         raise feed_error("wrong-district", where, f"danh mục của huyện '{m.district}', không phải "
