@@ -10,6 +10,8 @@ from pathlib import Path
 
 from broadcaster.asrun.figures import PERIODS, build_report, logged_items, quota_misses
 from broadcaster.asrun.logbook import build_logbook, parse_iso_week
+from broadcaster.bulletins.aired import aired_bulletins
+from broadcaster.bulletins.approval import approvers_by_audio
 from broadcaster.commands.asrun import open_log
 from broadcaster.commands.progress import Progress
 from broadcaster.problems import BroadcasterError, fail
@@ -73,7 +75,8 @@ def cmd_report(args) -> int:
     with Progress() as progress:
         report = build_report(log_path, station, first, last, args.period or "all", args.ref, progress=progress)
         progress.close()  # the next bar, if any, is the rows'
-        report = replace(report, quota_misses=quota_misses(report, station, daily_minimums(station)))
+        report = replace(report, quota_misses=quota_misses(report, station, daily_minimums(station)),
+                         bulletins=aired_bulletins(log_path, station, first, last))
         _write_report(report, fmt, out, station, log_path, progress)
     if not report.integrity.ok:
         print(f"CẢNH BÁO/WARNING: nhật ký hỏng tại dòng {report.integrity.first_bad_id} / as-run log broken at row "
@@ -117,7 +120,7 @@ def cmd_logbook(args) -> int:
                    hint_vi="viết dạng YYYY-Www, ví dụ 2021-W08", hint_en="write it as YYYY-Www, e.g. 2021-W08") \
             from None
     station = load_station(args.config)
-    logbook = build_logbook(_log_path(args), station, year, week)
+    logbook = replace(build_logbook(_log_path(args), station, year, week), approvers=approvers_by_audio(station))
     slot_names = {s.id: s.name for s in station.slots}
     out = _out(args, args.format)
     if args.format == "xlsx":
