@@ -203,3 +203,27 @@ def test_collector_redirect_is_an_error_and_the_token_never_leaves(tmp_path):
         for server in (other, redirecting):
             server.shutdown()
             server.server_close()
+
+
+def test_daemon_sigterm_during_a_dripping_sync_stops_in_time(tmp_path, district, dripping):
+    """The real daemon process, its HTTP sync stuck in a dripping clip with a 10-minute file deadline: SIGTERM
+    ends it within seconds (systemd allows 90 s; the stop used to wait for the sync)."""
+    from tests.fixtures_daemon import DaemonProcess, start_pulse, station_dir, stop_pulse
+
+    _, clip = district.publish(make_audio(tmp_path / "src" / "a.mp3"))
+    dripping.drip.add(Path(clip.file).name)
+    env, pulse_dir = start_pulse()
+    try:
+        config, _ = station_dir(tmp_path / "station", 600, 60)
+        config.write_text(config.read_text(encoding="utf-8") + f"feed:\n  url: {dripping.url}\n"
+                          f"  public_key: {district.pub}\n  district: cam-giang\n  interval_minutes: 0.5\n"
+                          "  file_deadline_seconds: 600\n  deadline_seconds: 1800\n", encoding="utf-8")
+        daemon = DaemonProcess(config, env)
+        assert dripping.dripping.wait(60), daemon.text()  # the daemon's sync is inside the clip now
+        time.sleep(1.0)
+        started = time.monotonic()
+        code = daemon.stop()
+        took = time.monotonic() - started
+        assert code == 0 and took < 10, (code, took, daemon.text())
+    finally:
+        stop_pulse(pulse_dir)
