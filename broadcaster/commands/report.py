@@ -96,7 +96,7 @@ def _write_report(report, fmt: str, out: Path | None, station, log_path: Path, p
         return
     if fmt in ("csv", "xlsx"):  # every aired or partial row is written: the long part of a year's report
         rows = progress.iterate("report-rows", logged_items(log_path, station, report.first, report.last),
-                                report.plays + report.partial_plays)
+                                report.plays + report.partial_plays, every=512)
         if fmt == "csv":
             from broadcaster.reports.csv_render import render_items_csv
 
