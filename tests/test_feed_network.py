@@ -26,7 +26,8 @@ from tests.fixtures_feed import (  # noqa: F401
     snapshot,
 )
 
-FAST = {"timeout_seconds": 5, "file_deadline_seconds": 1.5, "deadline_seconds": 4}
+FAST = {"timeout_seconds": 30, "file_deadline_seconds": 1.5, "deadline_seconds": 4}
+SLACK = 4.0  # what a loaded 2-core machine adds to a sync around the transfer (ingest, SQLite, summaries)
 
 
 class DrippingHandler(FaultyFeedHandler):
@@ -100,7 +101,7 @@ def test_dripping_manifest_ends_at_its_deadline_and_changes_nothing(tmp_path, di
     source = sync_once(station).sources[0]
     took = time.monotonic() - started
     assert (source.status, source.code) == ("rejected", "too-slow") and " / " in source.message
-    assert took < 1.5 + 1.0, took  # the file deadline, not 1 byte × 0.5 s × the manifest's size
+    assert took < 1.5 + SLACK, took  # the file deadline, not 1 byte × 0.5 s × the manifest's size
     assert snapshot(station) == before
 
 
@@ -110,7 +111,7 @@ def test_dripping_clip_ends_at_its_deadline_and_resumes_next_sync(tmp_path, dist
     station = station_for(tmp_path, district, dripping.url)
     started = time.monotonic()
     source = sync_once(station).sources[0]
-    assert time.monotonic() - started < 1.5 + 1.0
+    assert time.monotonic() - started < 1.5 + SLACK
     assert source.pending == {clip.sha256: "too-slow"}
     part = station.paths.state / "feed-staging" / "http" / f"{clip.sha256}.part"
     kept = part.stat().st_size
@@ -123,10 +124,10 @@ def test_dripping_clip_ends_at_its_deadline_and_resumes_next_sync(tmp_path, dist
 def test_whole_sync_has_a_deadline_across_files(tmp_path, district, dripping):
     clips = [district.publish(make_audio(tmp_path / "src" / f"{n}.mp3", freq=300 + 100 * n))[1] for n in range(4)]
     dripping.drip.update(Path(c.file).name for c in clips)
-    station = station_for(tmp_path, district, dripping.url, deadline_seconds=2.5)
+    station = station_for(tmp_path, district, dripping.url, deadline_seconds=2.5, file_deadline_seconds=5)
     started = time.monotonic()
     source = sync_once(station).sources[0]
-    assert time.monotonic() - started < 2.5 + 1.0  # not 4 × the 1.5 s file deadline
+    assert time.monotonic() - started < 2.5 + SLACK  # not 4 × the 5 s file deadline (nor 4 × 30 s per read)
     assert set(source.pending.values()) == {"too-slow"} and len(source.pending) == 4
 
 
@@ -135,7 +136,7 @@ def test_server_that_never_answers_ends_at_the_deadline(tmp_path, district, hang
     station = station_for(tmp_path, district, hanging)
     started = time.monotonic()
     source = sync_once(station).sources[0]
-    assert time.monotonic() - started < 1.5 + 1.0
+    assert time.monotonic() - started < 1.5 + SLACK  # the file deadline, not the 30 s read timeout
     assert (source.status, source.code) == ("rejected", "too-slow")
 
 
