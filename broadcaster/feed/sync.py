@@ -53,6 +53,7 @@ from broadcaster.feed.settings import FeedSettings, feed_settings
 from broadcaster.feed.state import FeedState
 from broadcaster.feed.transport import MANIFEST_NAME, FolderSource, HttpSource
 from broadcaster.files import file_sha256
+from broadcaster.library.catalogue import KEEP_FREE_BYTES
 from broadcaster.planning.replan import request_replan
 from broadcaster.problems import BroadcasterError
 from broadcaster.station.config import Station
@@ -70,7 +71,9 @@ FINAL_REJECTIONS = ("bad-audio",)
 # Clip problems that are not the clip's fault: the clip stays pending and is tried again next sync.
 RETRIED = ("interrupted", "unreachable", "http-error", "not-found", "missing", "disk-full", "io-error", "too-slow",
            "not-a-file", "superseded")
-DISK_MARGIN = 50 * 2**20
+# Beyond the library's own margin (it refuses an ingest that would leave less than KEEP_FREE_BYTES), so a clip
+# without room waits as "disk-full" (retried) rather than failing inside the ingest.
+DISK_MARGIN = KEEP_FREE_BYTES + 16 * 2**20
 # A day is summarised only this long after it ended, so an item still playing at midnight is in its row.
 SUMMARY_DELAY = timedelta(hours=1)
 
@@ -596,6 +599,8 @@ def _ingest(clip: Clip, part: Path, verified: Verified, run: _Sync, state: FeedS
                                   priority=clip.priority, source=f"district:{m.district}",
                                   target_lufs=run.station.audio.target_lufs)
     except BroadcasterError as err:
+        if _short_of_space(run.station.paths.audio, clip.size):  # the library's free-space refusal: retried
+            raise FeedError(err.problems, "disk-full") from None
         raise FeedError(err.problems, "bad-audio") from None
     except OSError as err:  # disk full, permissions: not the clip's fault, so retried next sync
         raise feed_error("io-error", str(staged), f"lỗi ghi đĩa khi nhập tin bài: {str(err)[:200]}",
@@ -617,6 +622,15 @@ def _ingest(clip: Clip, part: Path, verified: Verified, run: _Sync, state: FeedS
             and (clip.valid_until is None or today <= _day(clip.valid_until)):
         run.replan.append(clip.sha256)  # it may air today: the rest of today's plan is made again
         run.urgent.append((clip, m.district))
+
+
+def _short_of_space(folder: Path, size: int) -> bool:
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return shutil.disk_usage(folder).free < size + KEEP_FREE_BYTES
+    except OSError:
+        return True
 
 
 def _hand_over(run: _Sync, state: FeedState) -> None:
