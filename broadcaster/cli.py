@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "broadcaster.commands.simulate",
     "broadcaster.commands.report",
     "broadcaster.commands.feed",
+    "broadcaster.commands.web",
 )
 
 # Commands that must start fast import only their own module: the daemon has to be back on air within 2 s of a

@@ -69,14 +69,32 @@ def cmd_report(args) -> int:
     out = _out(args, fmt) if fmt != "json" or args.out else None  # before the work, not after
     station = load_station(args.config)
     log_path = _log_path(args)
-    report = build_report(log_path, station, first, last, args.period or "all", args.ref)
-    report = replace(report, quota_misses=quota_misses(report, station, daily_minimums(station)))
+    if fmt == "json" and out is None:
+        report = results_report(station, log_path, first, last, args.period or "all", args.ref)
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        report = write_report(station, log_path, first, last, args.period or "all", fmt, out, args.ref)
+    if not report.integrity.ok:
+        print(f"CẢNH BÁO/WARNING: nhật ký hỏng tại dòng {report.integrity.first_bad_id} / as-run log broken at row "
+              f"{report.integrity.first_bad_id}: {report.integrity.message}", file=sys.stderr)
+    if args.out:
+        print(f"OK: {args.out}", file=sys.stderr)
+    return 0
+
+
+def results_report(station, log_path: Path, first: date, last: date, period: str = "all", ref: str | None = None):
+    """The results report's figures, with the playlists' quota misses."""
+    report = build_report(log_path, station, first, last, period, ref)
+    return replace(report, quota_misses=quota_misses(report, station, daily_minimums(station)))
+
+
+def write_report(station, log_path: Path, first: date, last: date, period: str, fmt: str, out: Path,
+                 ref: str | None = None):
+    """The results report for [first, last] written to `out` as json, csv, xlsx, docx or pdf (the CLI's
+    `report` and the console's download); returns the report (its integrity says if the log is broken)."""
+    report = results_report(station, log_path, first, last, period, ref)
     if fmt == "json":
-        text = json.dumps(report.to_json(), ensure_ascii=False, indent=2)
-        if out:
-            out.write_text(text + "\n", encoding="utf-8")
-        else:
-            print(text)
+        out.write_text(json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     elif fmt == "csv":
         from broadcaster.reports.csv_render import render_items_csv
 
@@ -90,12 +108,7 @@ def cmd_report(args) -> int:
 
         document = report_document(report, issued=datetime.now(station.zone).date())  # the station's today
         _render_document(document, fmt, out)
-    if not report.integrity.ok:
-        print(f"CẢNH BÁO/WARNING: nhật ký hỏng tại dòng {report.integrity.first_bad_id} / as-run log broken at row "
-              f"{report.integrity.first_bad_id}: {report.integrity.message}", file=sys.stderr)
-    if args.out:
-        print(f"OK: {args.out}", file=sys.stderr)
-    return 0
+    return report
 
 
 def cmd_logbook(args) -> int:
@@ -106,10 +119,20 @@ def cmd_logbook(args) -> int:
                    hint_vi="viết dạng YYYY-Www, ví dụ 2021-W08", hint_en="write it as YYYY-Www, e.g. 2021-W08") \
             from None
     station = load_station(args.config)
-    logbook = build_logbook(_log_path(args), station, year, week)
-    slot_names = {s.id: s.name for s in station.slots}
     out = _out(args, args.format)
-    if args.format == "xlsx":
+    logbook = write_logbook(station, _log_path(args), year, week, args.format, out)
+    if not logbook.integrity.ok:
+        print(f"CẢNH BÁO/WARNING: nhật ký hỏng tại dòng {logbook.integrity.first_bad_id} / as-run log broken at "
+              f"row {logbook.integrity.first_bad_id}", file=sys.stderr)
+    print(f"OK: {out}", file=sys.stderr)
+    return 0
+
+
+def write_logbook(station, log_path: Path, year: int, week: int, fmt: str, out: Path):
+    """The weekly logbook (sổ nhật ký) of ISO week `year`-W`week` written to `out` as docx, pdf or xlsx."""
+    logbook = build_logbook(log_path, station, year, week)
+    slot_names = {s.id: s.name for s in station.slots}
+    if fmt == "xlsx":
         from broadcaster.reports.xlsx_render import render_logbook_xlsx
 
         render_logbook_xlsx(logbook, slot_names, out)
@@ -117,12 +140,8 @@ def cmd_logbook(args) -> int:
         from broadcaster.reports.logbook_outline import logbook_document
 
         document = logbook_document(logbook, slot_names, issued=datetime.now(station.zone).date())
-        _render_document(document, args.format, out)
-    if not logbook.integrity.ok:
-        print(f"CẢNH BÁO/WARNING: nhật ký hỏng tại dòng {logbook.integrity.first_bad_id} / as-run log broken at "
-              f"row {logbook.integrity.first_bad_id}", file=sys.stderr)
-    print(f"OK: {out}", file=sys.stderr)
-    return 0
+        _render_document(document, fmt, out)
+    return logbook
 
 
 def daily_minimums(station) -> dict[str, int]:

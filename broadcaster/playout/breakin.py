@@ -187,6 +187,17 @@ class HeldPriority:
         (self.folder / f"{request_id}.json").unlink(missing_ok=True)
 
 
+def ask_daemon(state_dir: Path, request: BreakInRequest, timeout: float = 10.0) -> tuple[Verdict | None, bool]:
+    """Hand a request to the running daemon and wait for its verdict: (verdict, taken). With no answer in time
+    the request is withdrawn if still waiting; `taken` says whether the daemon had picked it up anyway."""
+    spool = BreakInSpool(state_dir)
+    spool.submit(request)
+    verdict = spool.wait_answer(request.id, timeout=timeout)
+    if verdict is not None:
+        return verdict, True
+    return None, not spool.withdraw(request.id)
+
+
 def _write_atomic(target: Path, data: dict) -> Path:
     tmp = target.with_name(f".{target.name}.tmp")
     with open(tmp, "w", encoding="utf-8") as out:

@@ -62,11 +62,13 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def load_yaml(path: str | Path) -> object:
-    """Read one YAML file safely; a syntax error becomes a Problem naming the file and line."""
+def load_yaml(path: str | Path, text: str | None = None) -> object:
+    """Read one YAML file safely; a syntax error becomes a Problem naming the file and line. `text`: check an
+    edit of the file (the console's form) before it is written, with messages naming the file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        if text is None:
+            text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BroadcasterError([Problem(
             str(path), "không tìm thấy tệp", "file not found",
