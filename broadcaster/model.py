@@ -6,8 +6,18 @@ These are the contracts between modules: the planner makes `DayPlan`s from `Libr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+
+# A category is a folder name under audio/ and a key in playlists: lower-case ASCII, digits and '-'.
+# Checked with fullmatch: `$` would let a trailing newline through and make a folder named "bluezone\n".
+CATEGORY = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+
+
+def is_category(text: object) -> bool:
+    return isinstance(text, str) and CATEGORY.fullmatch(text) is not None
+
 
 LEVELS = ("normal", "priority", "emergency")  # Circular 39/2020: thông thường, ưu tiên, khẩn cấp
 

@@ -38,7 +38,14 @@ YAML
 run sync --once --config "$W/cam-hung/config.yaml"
 run sync --once --config "$W/cam-hung/config.yaml"     # nothing new: a 304, nothing downloaded
 run library list --config "$W/cam-hung/config.yaml" 2>/dev/null || ls -R "$W/cam-hung/audio"
+# The district names the topics it publishes; its report shows the names, not the slugs.
+cat > "$W/district.yaml" <<YAML
+station: {commune: Huyện Cẩm Giàng, name: Đài Phát thanh huyện Cẩm Giàng, id: cam-giang}
+slots: []
+topics:
+  bluezone: "Cài đặt ứng dụng Bluezone"
+YAML
 TODAY=$(date -u +%F)
 run district report --from "$TODAY" --to "$TODAY" --db "$W/collector.sqlite" --tokens "$W/tokens.yaml" \
-    --feed "$W/feed" --config "$W/none.yaml"
+    --feed "$W/feed" --config "$W/district.yaml"
 echo "Demo folder: $W"

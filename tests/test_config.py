@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from broadcaster.problems import BroadcasterError
-from broadcaster.station.config import load_station
+from broadcaster.station.config import load_station, topic_name
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,3 +77,40 @@ def test_a_block_too_big_to_time_the_sound_card_is_refused_with_why(tmp_path):
     assert problem.line == 5 and "at most 32768" in problem.message_en and "cannot be timed" in problem.message_en
     assert "≤ 32768" in problem.message_vi
     assert load_station(write(tmp_path, BASE + "audio:\n  block_frames: 32768\n")).audio.block_frames == 32768
+
+
+def test_demo_config_names_every_demo_category_in_vietnamese():
+    station = load_station(ROOT / "config.yaml")
+    demo_categories = {"ident", "bluezone", "khai-bao-y-te", "news", "covid-song"}  # scripts/demo_library.sh
+    assert set(station.topics) >= demo_categories
+    assert topic_name(station, "bluezone") == "Cài đặt ứng dụng Bluezone"
+    assert topic_name(station, "khai-bao-y-te") == "Khai báo y tế điện tử"
+
+
+def test_topic_name_falls_back_to_the_slug_for_an_unnamed_category(tmp_path):
+    station = load_station(write(tmp_path, BASE + 'topics:\n  bluezone: "Cài đặt   Bluezone"\n'))
+    assert topic_name(station, "bluezone") == "Cài đặt Bluezone"  # one line: runs of spaces folded
+    assert topic_name(station, "covid-song") == "covid-song"
+    assert topic_name({"news": "Tin tức"}, "news") == "Tin tức"
+    assert topic_name(None, "news") == "news"
+
+
+@pytest.mark.parametrize("bad, line, words", [
+    ('topics:\n  Bluezone: "Cài đặt Bluezone"\n', 5, "invalid category slug 'Bluezone'"),
+    ("topics:\n  bluezone:\n", 5, "must be text"),
+    ('topics:\n  bluezone: ""\n', 5, "must be text"),
+    ("topics:\n  bluezone: {name: x}\n", 5, "must be text"),
+    ("topics: [bluezone]\n", 4, "must be a mapping"),
+])
+def test_bad_topic_entry_names_file_line_and_what_to_write(tmp_path, bad, line, words):
+    with pytest.raises(BroadcasterError) as err:
+        load_station(write(tmp_path, BASE + bad))
+    problem = next(p for p in err.value.problems if words in p.message_en)
+    assert problem.file.endswith("config.yaml") and problem.line == line
+    assert problem.message_vi and problem.hint_vi and problem.hint_en
+
+
+def test_two_topics_with_one_name_is_a_warning_naming_both(tmp_path):
+    station = load_station(write(tmp_path, BASE + "topics:\n  a: Tin tức\n  b: Tin tức\n"))
+    warning = next(w for w in station.warnings if w.field == "topics.b")
+    assert "'a'" in warning.message_en and warning.line == 6

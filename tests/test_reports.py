@@ -20,7 +20,7 @@ from broadcaster.asrun.figures import build_report, logged_items, split_period
 from broadcaster.asrun.log import AsRunLog
 from broadcaster.cli import main
 from broadcaster.problems import BroadcasterError
-from broadcaster.station.config import load_station
+from broadcaster.station.config import load_station, topic_name
 from tests.fixtures_reports import (
     CONFIG,
     DEVICE_REASON,
@@ -36,6 +36,7 @@ from tests.fixtures_reports import (
 )
 
 MOTTO = "Độc lập - Tự do - Hạnh phúc"
+NAMES = load_station(CONFIG).topics  # the demo station's `topics:`; khan-cap and tin-xa are not named there
 
 
 def run_cli(*argv: str) -> int:
@@ -219,10 +220,11 @@ def flat(text: str) -> str:
 
 
 def topic_figures(text: str) -> dict[str, tuple[int, int, float]]:
-    """(plays, items, minutes) per topic as a document prints them (1.234,56 or 1234.56)."""
+    """(plays, items, minutes) per topic as a document prints them (1.234,56 or 1234.56), found by the topic's
+    name (its slug when the station has not named it)."""
     out = {}
     for category in EXPECTED_TOPICS:
-        match = re.search(rf"{re.escape(category)}\s+(\d+)\s+(\d+)\s+(\d+(?:[.,]\d+)?)", text)
+        match = re.search(rf"{re.escape(topic_name(NAMES, category))}\s+(\d+)\s+(\d+)\s+(\d+(?:[.,]\d+)?)", text)
         assert match, f"no row for {category}"
         out[category] = (int(match[1]), int(match[2]), float(match[3].replace(",", ".")))
     return out
@@ -259,6 +261,27 @@ def test_figures_agree_across_every_format_and_with_the_log(documents):
         assert "Tổng số lượt phát: 10 lượt" in text and "180,0 giây" in text and "Phát khẩn cấp" in text
         assert EMERGENCY_REASON in text and DEVICE_REASON in text
     assert "Ghen Cô Vy" in documents["week-xlsx"]  # the item sheet, diacritics intact
+
+
+def test_reports_and_logbooks_name_topics_in_words_not_slugs(documents):
+    named = {slug: NAMES[slug] for slug in ("bluezone", "covid-song", "khai-bao-y-te")}
+    assert named["bluezone"] == "Cài đặt ứng dụng Bluezone"
+    for key in ("week-pdf", "week-docx", "week-xlsx", "logbook-pdf", "logbook-docx", "logbook-xlsx"):
+        text = documents[key + ":flat"]
+        for slug, name in named.items():
+            assert name in text, f"{name!r} missing from {key}"
+            if key.endswith(("pdf", "docx")):  # the XLSX item sheet keeps file paths, which hold slugs
+                assert slug not in text, f"slug {slug!r} shown in {key}"
+        assert "khan-cap" in text  # an unnamed category still shows, by its slug
+    report = json.loads(documents["week-json"])
+    assert {t["category"]: t["name"] for t in report["topics"]} == {
+        c: topic_name(NAMES, c) for c in EXPECTED_TOPICS}
+    assert report["failures"][0]["category"] == "covid-song"  # the slug stays where it was
+    assert report["failures"][0]["category_name"] == named["covid-song"]
+    rows = list(csv.DictReader(documents["week-csv"].splitlines()))
+    assert {(r["category"], r["category_name"]) for r in rows} == {
+        (c, topic_name(NAMES, c)) for c in EXPECTED_TOPICS}
+    assert list(rows[0])[-1] == "category_name"  # added last: the earlier columns keep their places
 
 
 def test_empty_period_says_no_broadcasts_were_recorded(documents):

@@ -14,11 +14,11 @@ from tests.fixtures_web import (
     ROOT,
     browser,  # noqa: F401 - fixture
     console,  # noqa: F401 - fixture
-    station_template,  # noqa: F401 - fixture
     login,
     mp3,
     needs_chromium,
     screenshot,
+    station_template,  # noqa: F401 - fixture
 )
 
 pytestmark = needs_chromium

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from broadcaster.asrun.log import AsRunLog
 from broadcaster.playout.breakin import without_ticket_tag
-from broadcaster.station.config import Identity, Station
+from broadcaster.station.config import Identity, Station, topic_name
 
 PERIODS = ("all", "day", "week", "month")
 SOUNDED = ("aired", "partial")  # statuses whose audio reached the loudspeakers
@@ -141,6 +141,11 @@ class Report:
     integrity: Integrity
     timezone: str = "Asia/Ho_Chi_Minh"
     quota_misses: list[QuotaMiss] = field(default_factory=list)
+    topic_names: dict[str, str] = field(default_factory=dict)  # the station's `topics:` when the report was made
+
+    def topic(self, category: str) -> str:
+        """The name a reader sees for a category (its slug if the station has not named it)."""
+        return topic_name(self.topic_names, category)
 
     @property
     def plays(self) -> int:
@@ -177,33 +182,37 @@ class Report:
             "totals": {"plays": self.plays, "items": self.items, "minutes": round(self.minutes, 2),
                        "partial_plays": self.partial_plays, "sessions": self.sessions,
                        "days_on_air": self.days_on_air},
-            "topics": [_topic_json(t) for t in self.topics],
+            "topics": [self._topic_json(t) for t in self.topics],
             "days": [{"date": d.day.isoformat(), "sessions": d.sessions, "plays": d.plays,
                       "minutes": round(d.minutes, 2),
-                      "topics": {c: {"plays": p, "minutes": round(m, 2)} for c, (p, m) in d.by_topic.items()}}
+                      "topics": {c: {"plays": p, "minutes": round(m, 2), "name": self.topic(c)}
+                                 for c, (p, m) in d.by_topic.items()}}
                      for d in self.days],
             "sub_periods": [{"label": s.label, "from": s.first.isoformat(), "to": s.last.isoformat(),
                              "plays": s.plays, "minutes": round(s.minutes, 2),
-                             "topics": [_topic_json(t) for t in s.topics]} for s in self.sub_periods],
+                             "topics": [self._topic_json(t) for t in s.topics]} for s in self.sub_periods],
             "blackout_seconds": round(self.blackout_seconds, 3),
             "exceptions": [{"id": e.id, "kind": e.kind, "blackout": e.blackout, "actual_start": e.actual_start,
                             "actual_end": e.actual_end, "seconds": round(e.seconds, 3), "category": e.category,
-                            "title": e.title, "level": e.level, "status": e.status, "reason": e.reason}
+                            "category_name": self.topic(e.category), "title": e.title, "level": e.level,
+                            "status": e.status, "reason": e.reason}
                            for e in self.exceptions],
             "failures": [{"id": f.id, "status": f.status, "planned_start": f.planned_start,
                           "actual_start": f.actual_start, "actual_end": f.actual_end, "slot": f.slot,
-                          "category": f.category, "title": f.title, "level": f.level, "reason": f.reason}
+                          "category": f.category, "category_name": self.topic(f.category), "title": f.title,
+                          "level": f.level, "reason": f.reason}
                          for f in self.failures],
-            "quota_misses": [{"date": q.day.isoformat(), "category": q.category, "aired": q.aired,
-                              "minimum": q.minimum} for q in self.quota_misses],
+            "quota_misses": [{"date": q.day.isoformat(), "category": q.category,
+                              "category_name": self.topic(q.category), "aired": q.aired, "minimum": q.minimum}
+                             for q in self.quota_misses],
             "log_integrity": {"ok": self.integrity.ok, "rows": self.integrity.rows,
                               "first_bad_id": self.integrity.first_bad_id, "message": self.integrity.message},
         }
 
-
-def _topic_json(t: TopicFigures) -> dict:
-    return {"category": t.category, "plays": t.plays, "items": t.items, "minutes": round(t.minutes, 2),
-            "partial_plays": t.partial_plays, "partial_minutes": round(t.partial_minutes, 2)}
+    def _topic_json(self, t: TopicFigures) -> dict:
+        return {"category": t.category, "name": self.topic(t.category), "plays": t.plays, "items": t.items,
+                "minutes": round(t.minutes, 2), "partial_plays": t.partial_plays,
+                "partial_minutes": round(t.partial_minutes, 2)}
 
 
 # ---------------------------------------------------------------------------------------------- local time in SQL
@@ -434,7 +443,7 @@ def build_report(log_path: str | Path, station: Station, first: date, last: date
         items=len({g[1] for g in groups if g[4] == "aired"}),
         blackout_seconds=sum(e.seconds for e in exceptions), exceptions=exceptions,
         failures=[Failure(*_shown(row)) for p in parts for row in p.failures],
-        integrity=integrity, timezone=station.timezone)
+        integrity=integrity, timezone=station.timezone, topic_names=dict(station.topics))
 
 
 def _topics(groups: list[tuple]) -> list[TopicFigures]:

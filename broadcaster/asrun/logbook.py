@@ -14,7 +14,7 @@ from pathlib import Path
 
 from broadcaster.asrun.figures import SOUNDED, Integrity, LoggedItem, logged_items, verify_chain
 from broadcaster.asrun.log import STATUSES
-from broadcaster.station.config import Identity, Station
+from broadcaster.station.config import Identity, Station, topic_name
 
 
 @dataclass
@@ -39,6 +39,10 @@ class Logbook:
     last: date
     sessions: list[Session]
     integrity: Integrity
+    topic_names: dict[str, str] = field(default_factory=dict)  # the station's `topics:`
+
+    def topic(self, category: str) -> str:
+        return topic_name(self.topic_names, category)
 
 
 def parse_iso_week(text: str) -> tuple[int, int]:
@@ -64,4 +68,5 @@ def build_logbook(log_path: str | Path, station: Station, year: int, week: int,
         sounded = [i for i in session.items if i.status in SOUNDED]
         if sounded:
             session.start, session.end = sounded[0].start, max(i.end for i in sounded)
-    return Logbook(station.identity, year, week, first, last, sessions, integrity or verify_chain(Path(log_path)))
+    return Logbook(station.identity, year, week, first, last, sessions, integrity or verify_chain(Path(log_path)),
+                   dict(station.topics))

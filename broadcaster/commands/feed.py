@@ -171,6 +171,11 @@ def _collector_defaults(args):
     return CollectorSettings(db=Path("data/collector.sqlite"))
 
 
+def _district_topics(args) -> dict[str, str]:
+    """The district's own topic names (`topics:` in its config.yaml), for the categories it publishes."""
+    return load_station(args.config).topics if Path(args.config).exists() else {}
+
+
 def cmd_collector(args) -> int:
     from broadcaster.feed.collector import make_server
 
@@ -205,7 +210,7 @@ def cmd_report(args) -> int:
                    date.fromisoformat(_day(args.date_to, "--to")),
                    sorted(load_tokens(Path(tokens))) if tokens else None,
                    read_feed_manifest(Path(feed)) if feed else None)
-    print(render(report, args.format), end="")
+    print(render(report, args.format, _district_topics(args)), end="")
     return 0
 
 

@@ -9,7 +9,7 @@ from datetime import date
 from broadcaster.library.catalogue import Library, station_library
 from broadcaster.model import LEVELS
 from broadcaster.problems import BroadcasterError, Problem, fail
-from broadcaster.station.config import load_station
+from broadcaster.station.config import load_station, topic_name
 
 
 def register(sub, common) -> None:
@@ -37,6 +37,10 @@ def register(sub, common) -> None:
 def open_library(args) -> tuple[Library, float]:
     station = load_station(args.config)
     return station_library(station), station.audio.target_lufs
+
+
+def _topics(args) -> dict[str, str]:
+    return load_station(args.config).topics
 
 
 def cmd_ingest(args) -> int:
@@ -72,15 +76,21 @@ def cmd_ingest(args) -> int:
 
 def cmd_list(args) -> int:
     library, _ = open_library(args)
+    topics = _topics(args)
     items, untracked = library.items(), library.untracked()
     if args.json:
-        print(json.dumps({"items": [_json(item) for item in items],
+        print(json.dumps({"items": [_json(item) | {"category_name": topic_name(topics, item.category)}
+                                    for item in items],
                           "untracked": [p.relative_to(library.audio_dir).as_posix() for p in untracked]},
                          ensure_ascii=False, indent=2))
         return 0
     if not items:
         print("Thư viện trống / the library is empty")
-    for item in items:
+    category = None
+    for item in items:  # sorted by file, so by category folder: one heading per topic
+        if item.category != category:
+            category = item.category
+            print(f"— Chủ đề / topic: {topic_name(topics, category)} ({category})")
         valid = ""
         if item.valid_from or item.valid_until:
             valid = f"  [{item.valid_from or '…'} → {item.valid_until or '…'}]"

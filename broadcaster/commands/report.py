@@ -98,7 +98,7 @@ def write_report(station, log_path: Path, first: date, last: date, period: str, 
     elif fmt == "csv":
         from broadcaster.reports.csv_render import render_items_csv
 
-        render_items_csv(logged_items(log_path, station, first, last), out)
+        render_items_csv(logged_items(log_path, station, first, last), out, station.topics)
     elif fmt == "xlsx":
         from broadcaster.reports.xlsx_render import render_report_xlsx
 

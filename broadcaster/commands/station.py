@@ -100,9 +100,10 @@ def cmd_plan(args) -> int:
     playlists, items = planner_inputs(station)
     plans = plan_days(station, playlists, items, first, args.days)
     if args.json:
-        print(json.dumps(plans_to_json(plans, station.timezone), ensure_ascii=False, indent=2))
+        print(json.dumps(plans_to_json(plans, station.timezone, station.topics), ensure_ascii=False, indent=2))
     else:
-        print(rundown(plans))
+        print(rundown(plans, station.topics))
     if args.png:
-        timeline_png(plans, args.png, f"{station.identity.name} — {first.isoformat()} (+{args.days - 1})")
+        timeline_png(plans, args.png, f"{station.identity.name} — {first.isoformat()} (+{args.days - 1})",
+                     station.topics)
     return 0

@@ -23,17 +23,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from broadcaster.feed import signing
 from broadcaster.feed.errors import feed_error
-from broadcaster.model import LEVELS
+from broadcaster.model import CATEGORY, LEVELS
 
 ENVELOPE_FORMAT = "broadcaster-feed-envelope/1"
 MANIFEST_FORMAT = "broadcaster-feed/1"
 AUDIO_EXTENSIONS = ("mp3", "wav", "ogg", "flac", "m4a", "opus")
+# Names are checked with fullmatch only (`$` also matches before a trailing newline).
 # A clip's name is fully determined by its hash: nothing in a manifest can point outside clips/.
-_CLIP_NAME = re.compile(r"^clips/([0-9a-f]{64})\.(" + "|".join(AUDIO_EXTENSIONS) + r")$")
-_SHA = re.compile(r"^[0-9a-f]{64}$")
-DISTRICT_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-# Same rule as the library's categories (they become folder names under audio/).
-CATEGORY = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_CLIP_NAME = re.compile(r"clips/([0-9a-f]{64})\.(" + "|".join(AUDIO_EXTENSIONS) + r")")
+_SHA = re.compile(r"[0-9a-f]{64}")
+DISTRICT_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 
 def utc_iso(moment: datetime) -> str:
@@ -173,7 +172,7 @@ def parse_manifest(payload: bytes, where: str) -> Manifest:
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise _malformed(where, "version must be a whole number ≥ 1")
     district = raw.get("district")
-    if not isinstance(district, str) or not DISTRICT_ID.match(district):
+    if not isinstance(district, str) or not DISTRICT_ID.fullmatch(district):
         raise _malformed(where, "district id missing or not a plain name")
     try:
         issued, expires = parse_utc(raw["issued"]), parse_utc(raw["expires"])
@@ -190,7 +189,7 @@ def parse_manifest(payload: bytes, where: str) -> Manifest:
         clips.append(clip)
     revoked = []
     for index, item in enumerate(raw.get("revoked") or []):
-        if not isinstance(item, dict) or not _SHA.match(str(item.get("sha256", ""))):
+        if not isinstance(item, dict) or not _SHA.fullmatch(str(item.get("sha256", ""))):
             raise _malformed(where, f"revoked[{index}]: sha256 missing")
         revoked.append(Revocation(item["sha256"], str(item.get("revoked", "")), str(item.get("title", ""))))
     return Manifest(district, version, raw["issued"], raw["expires"], tuple(clips), tuple(revoked))
@@ -200,9 +199,9 @@ def _parse_clip(item: object, name: str, where: str) -> Clip:
     if not isinstance(item, dict):
         raise _malformed(where, f"{name} is not a mapping")
     sha, file = str(item.get("sha256", "")), str(item.get("file", ""))
-    if not _SHA.match(sha):
+    if not _SHA.fullmatch(sha):
         raise _malformed(where, f"{name}: sha256 is not 64 hex digits")
-    match = _CLIP_NAME.match(file)
+    match = _CLIP_NAME.fullmatch(file)
     if not match or match.group(1) != sha:
         raise _malformed(where, f"{name}: file name {file!r} is not clips/<sha256>.<audio ext> (unsafe or wrong)")
     size = item.get("size")
@@ -225,7 +224,7 @@ def _parse_clip(item: object, name: str, where: str) -> Clip:
             raise _malformed(where, f"{name}: targets must be 'all' or a list of commune ids")
         targets = tuple(targets)
     category, title = item.get("category"), item.get("title")
-    if not isinstance(category, str) or not CATEGORY.match(category) or not isinstance(title, str):
+    if not isinstance(category, str) or not CATEGORY.fullmatch(category) or not isinstance(title, str):
         raise _malformed(where, f"{name}: category (lower-case ASCII, digits, '-') and title are required")
     return Clip(sha, size, file, category, title, item.get("priority", "normal"), item.get("valid_from"),
                 item.get("valid_until"), quota[0], quota[1], targets, str(item.get("published", "")))

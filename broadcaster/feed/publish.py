@@ -106,12 +106,12 @@ def publish(feed: Path, key: Path, audio: Path, *, category: str, title: str, va
     if ext not in AUDIO_EXTENSIONS:
         raise fail(str(audio), f"đuôi tệp '.{ext}' không được hỗ trợ", f"file type '.{ext}' is not supported",
                    hint_vi="dùng " + ", ".join(AUDIO_EXTENSIONS), hint_en="use " + ", ".join(AUDIO_EXTENSIONS))
-    if not CATEGORY.match(category) or not title.strip():
+    if not CATEGORY.fullmatch(category) or not title.strip():
         raise fail("--category", f"tên chủ đề không hợp lệ: {category!r} (hoặc thiếu tiêu đề)",
                    f"invalid category {category!r} (or empty title)",
                    hint_vi="dùng chữ thường không dấu, số và '-', ví dụ khai-bao-y-te",
                    hint_en="use lower-case ASCII letters, digits and '-', e.g. khai-bao-y-te")
-    if district is not None and not DISTRICT_ID.match(district):
+    if district is not None and not DISTRICT_ID.fullmatch(district):
         raise fail("--district", f"mã huyện không hợp lệ: {district!r}", f"invalid district id {district!r}",
                    hint_vi="dùng chữ thường không dấu, số, '-', ví dụ cam-giang",
                    hint_en="use lower-case ASCII letters, digits and '-', e.g. cam-giang")

@@ -4,6 +4,9 @@ Per clip: communes targeted, delivered (an "ingested" receipt), rejected, plays 
 communes' daily as-run summaries). Per commune: clips delivered, plays and minutes of district clips, all
 plays, days reported. Communes not reporting: those with a token that sent neither a daily summary for a day in
 the period nor any message during it.
+
+Topics are named from the district's own `topics:` (its config.yaml): the district chose the categories it
+publishes, so one mapping gives every commune's rows the same words, and summaries keep carrying slugs only.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 from broadcaster.feed.collector import connect
 from broadcaster.feed.manifest import Manifest, parse_manifest
+from broadcaster.station.config import topic_name
 
 
 @dataclass
@@ -53,8 +58,10 @@ class DistrictReport:
     communes: list[CommuneRow] = field(default_factory=list)
     not_reporting: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict:
-        return {"from": self.date_from, "to": self.date_to, "clips": [asdict(c) for c in self.clips],
+    def to_json(self, topics: Mapping[str, str] | None = None) -> dict:
+        return {"from": self.date_from, "to": self.date_to,
+                "clips": [asdict(c) | {"category_name": topic_name(topics, c.category) if c.category else ""}
+                          for c in self.clips],
                 "communes": [asdict(c) for c in self.communes], "not_reporting": self.not_reporting}
 
 
@@ -137,20 +144,24 @@ def build(db_path: Path, date_from: date, date_to: date, communes: list[str] | N
                           sorted(c for c in per_commune if c not in reporting))
 
 
-def render(report: DistrictReport, fmt: str) -> str:
+def render(report: DistrictReport, fmt: str, topics: Mapping[str, str] | None = None) -> str:
+    """text, json or csv; `topics` (slug → name) names each clip's topic, the slug where it has none."""
+    def name(c: ClipRow) -> str:
+        return topic_name(topics, c.category) if c.category else ""
+
     if fmt == "json":
-        return json.dumps(report.to_json(), ensure_ascii=False, indent=2)
-    if fmt == "csv":
+        return json.dumps(report.to_json(topics), ensure_ascii=False, indent=2)
+    if fmt == "csv":  # category_name is the last column, so the earlier ones keep their places
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["table", "id", "title", "category", "targeted", "delivered", "rejected", "plays",
-                         "minutes", "all_plays", "all_minutes", "days_reported", "last_heard"])
+                         "minutes", "all_plays", "all_minutes", "days_reported", "last_heard", "category_name"])
         for c in report.clips:
             writer.writerow(["clip", c.sha256, c.title, c.category, c.targeted, c.delivered, c.rejected, c.plays,
-                             c.minutes, "", "", "", ""])
+                             c.minutes, "", "", "", "", name(c)])
         for c in report.clips:
             for commune in c.not_delivered:
-                writer.writerow(["not_delivered", c.sha256, c.title, c.category, commune] + [""] * 8)
+                writer.writerow(["not_delivered", c.sha256, c.title, c.category, commune] + [""] * 8 + [name(c)])
         for m in report.communes:
             writer.writerow(["commune", m.commune, "", "", "", m.delivered, m.rejected, m.plays, m.minutes,
                              m.all_plays, m.all_minutes, m.days_reported, m.last_heard])
@@ -161,7 +172,11 @@ def render(report: DistrictReport, fmt: str) -> str:
              "Theo tin bài / per clip:",
              f"  {'sha256':12}  {'tin bài / title':32}  {'gửi':>5}  {'nhận':>5}  {'từ chối':>7}  {'lượt':>5}  "
              f"{'phút':>7}", f"  {'':12}  {'':32}  {'sent':>5}  {'got':>5}  {'rejected':>7}  {'plays':>5}  {'min':>7}"]
-    for c in report.clips:
+    topic = None
+    for c in report.clips:  # sorted by category: one heading per topic
+        if name(c) != topic:
+            topic = name(c)
+            lines.append(f"  — Chủ đề / topic: {topic or '(không rõ / unknown)'}")
         lines.append(f"  {c.sha256[:12]:12}  {c.title[:32]:32}  {c.targeted!s:>5}  {c.delivered:5}  "
                      f"{c.rejected:7}  {c.plays:5}  {c.minutes:7.1f}")
         if c.not_delivered:

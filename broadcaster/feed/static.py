@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-_RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
+_RANGE = re.compile(r"bytes=(\d+)-(\d*)")
 _CHUNK = 64 * 1024
 
 
@@ -98,7 +98,7 @@ class FeedFileHandler(BaseHTTPRequestHandler):
         start, end, status = 0, st.st_size - 1, 200
         wanted = self.headers.get("Range")
         if wanted:
-            m = _RANGE.match(wanted.strip())
+            m = _RANGE.fullmatch(wanted.strip())
             if not m or int(m.group(1)) >= st.st_size:
                 self.send_response(416)
                 self.send_header("Content-Range", f"bytes */{st.st_size}")

@@ -12,7 +12,6 @@ import hashlib
 import json
 import math
 import re
-import struct
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import numpy as np
 
 from broadcaster.library.loudness import LoudnessMeter
 from broadcaster.problems import BroadcasterError, Problem
+from broadcaster.sound.riff import read_riff
 
 SILENT_PEAK_DBFS = -60.0
 SILENT_LOUDNESS_LUFS = -70.0
@@ -70,6 +70,8 @@ def analyse(path: str | Path) -> AudioAnalysis:
         raise _reject(path, f"không đọc được tần số lấy mẫu/số kênh (codec {codec})",
                       f"no sample rate or channel count (codec {codec})",
                       "chuyển sang WAV hoặc MP3 rồi thử lại", "convert to WAV or MP3 and try again")
+    if container == "wav":
+        _check_wav_header(path)
     meter, errors = _decode(path, sample_rate, channels)
     duration = meter.frames / sample_rate
     if meter.frames == 0:
@@ -160,7 +162,8 @@ def _decode(path: Path, sample_rate: int, channels: int) -> tuple[LoudnessMeter,
 def _promised_duration(path: Path, stream: dict, container: str, sample_rate: int, channels: int) -> float | None:
     """How long the file says it is. For WAV ffprobe trusts the file size, so read the data chunk's size."""
     if container == "wav":
-        return _wav_declared_duration(path, stream)
+        wave = read_riff(path)
+        return wave.declared_seconds if wave and not wave.streamed else None
     for key in ("duration", "format_duration"):
         try:
             value = float(stream.get(key) or "nan")
@@ -171,24 +174,28 @@ def _promised_duration(path: Path, stream: dict, container: str, sample_rate: in
     return None
 
 
-def _wav_declared_duration(path: Path, stream: dict) -> float | None:
-    """Seconds the RIFF data chunk promises, or None when the writer could not know (streamed WAV)."""
-    block_align = int(stream.get("block_align") or 0)
-    rate = int(stream.get("sample_rate") or 0)
-    if block_align <= 0 or rate <= 0:
-        return None
-    with open(path, "rb") as f:
-        head = f.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            return None  # RF64/W64: leave it to the decoder
-        while len(chunk := f.read(8)) == 8:
-            name, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
-            if name == b"data":
-                if size in (0, 0xFFFFFFFF):
-                    return None
-                return size / block_align / rate
-            f.seek(size + (size & 1), 1)
-    return None
+def _check_wav_header(path: Path) -> None:
+    """Refuse a WAV whose data chunk claims more bytes than the file holds: ffmpeg decodes what is there
+    without a word, so a copy cut on a frame boundary would otherwise air short."""
+    wave = read_riff(path)
+    if wave is None or not wave.cut_short:
+        return
+    holds_vi = f"{wave.present_seconds:.1f} s ({wave.file_bytes} byte)"
+    holds = f"{wave.present_seconds:.1f} s ({wave.file_bytes} bytes)"
+    if wave.streamed:
+        marker = f"0x{wave.data_bytes:08X}"
+        raise _reject(path, f"phần đầu tệp WAV không ghi độ dài ({marker}, kiểu tệp ghi qua ống dẫn), tệp có "
+                      f"{holds_vi}: không kiểm tra được tệp có đủ hay bị cắt",
+                      f"the WAV header gives no length ({marker}, as a WAV written to a pipe has), the file holds "
+                      f"{holds}: whether it is whole or cut cannot be checked",
+                      "dùng tệp gốc, hoặc ghi ra tệp thay vì ống dẫn (espeak-ng -w, ffmpeg -i vao.wav ra.wav)",
+                      "use the original, or write it to a file rather than a pipe (espeak-ng -w, "
+                      "ffmpeg -i in.wav out.wav)")
+    raise _reject(path, f"tệp WAV bị cắt cụt: phần đầu tệp ghi {wave.declared_seconds:.1f} s "
+                  f"({wave.data_bytes} byte âm thanh) nhưng tệp chỉ có {holds_vi}",
+                  f"truncated WAV: the header says {wave.declared_seconds:.1f} s ({wave.data_bytes} bytes of "
+                  f"sound) but the file holds only {holds}",
+                  "chép hoặc tải lại tệp đầy đủ", "copy or download the whole file again")
 
 
 def _ogg_has_end(path: Path) -> bool:

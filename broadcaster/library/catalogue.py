@@ -23,7 +23,6 @@ import fcntl
 import hashlib
 import math
 import os
-import re
 import sqlite3
 import tempfile
 import unicodedata
@@ -33,20 +32,17 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import yaml
-
 from broadcaster.files import fsync_dir
 from broadcaster.library import station_copy
 from broadcaster.library.analysis import AudioAnalysis, analyse, sha256_of
-from broadcaster.model import LEVELS, LibraryItem
+from broadcaster.model import LEVELS, LibraryItem, is_category
 from broadcaster.problems import BroadcasterError, Problem, fail
-from broadcaster.station.yamlio import Located, load_yaml
+from broadcaster.station.yamlio import Located, dump_yaml, load_yaml
 
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".ogg", ".oga", ".flac", ".m4a", ".aac", ".mp4")
 SIDECAR_SUFFIX = ".meta.yaml"
 RETIRED_DIR = ".retired"
 MAX_PEAK_DBFS = -1.0
-_CATEGORY = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _SIDECAR_KEYS = {"title", "category", "source", "valid_from", "valid_until", "priority", "sha256"}
 
 _SCHEMA = """
@@ -456,7 +452,7 @@ class Library:
 def _check_metadata(src: Path, category: str, valid_from: date | None, valid_until: date | None,
                     priority: str) -> None:
     problems = []
-    if not _CATEGORY.match(category or ""):
+    if not is_category(category):
         problems.append(Problem(str(src), f"tên chủ đề không hợp lệ: {category!r}", f"invalid category {category!r}",
                                 "dùng chữ thường không dấu, số và '-', ví dụ khai-bao-y-te",
                                 "use lower-case ASCII letters, digits and '-', e.g. khai-bao-y-te",
@@ -513,7 +509,7 @@ def _write_sidecar(audio: Path, item: LibraryItem) -> None:
             "sha256": item.sha256}
     text = ("# Thông tin bài trong thư viện; sửa được, rồi chạy: python main.py library rebuild\n"
             "# Library metadata for the audio file beside it; edit, then run: python main.py library rebuild\n"
-            + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False))
+            + dump_yaml(meta))
     path = _sidecar_path(audio)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".meta-", suffix=".part")
     try:

@@ -21,7 +21,8 @@ import numpy as np
 
 from broadcaster.files import fsync_dir
 from broadcaster.sound.decode import open_decoder
-from broadcaster.sound.pcm import WAVE_FORMAT_IEEE_FLOAT, station_layout, wav_layout
+from broadcaster.sound.pcm import station_layout, wav_layout
+from broadcaster.sound.riff import WAVE_FORMAT_IEEE_FLOAT
 
 STATION_DIR = ".station"
 WRITE_FRAMES = 1 << 16  # frames decoded and written per step: ~0.5 MB of stereo float32

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from broadcaster.model import DayPlan
+from broadcaster.station.config import topic_name
 
 _WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
 CATEGORY_COLOURS = {
@@ -14,7 +16,7 @@ CATEGORY_COLOURS = {
 _SPARE_COLOURS = ("#8c564b", "#e377c2", "#17becf", "#bcbd22", "#d62728")
 
 
-def plans_to_json(plans: list[DayPlan], timezone: str) -> dict:
+def plans_to_json(plans: list[DayPlan], timezone: str, topics: Mapping[str, str] | None = None) -> dict:
     """The JSON interface documented in docs/cli.md (times ISO 8601 with the zone offset)."""
     def iso(moment) -> str:
         return moment.isoformat(timespec="milliseconds")
@@ -26,7 +28,8 @@ def plans_to_json(plans: list[DayPlan], timezone: str) -> dict:
             "slots": [{"id": w.id, "start": iso(w.start), "end": iso(w.end)} for w in plan.slots],
             "blackouts": [{"id": w.id, "start": iso(w.start), "end": iso(w.end)} for w in plan.blackouts],
             "items": [{
-                "start": iso(i.start), "end": iso(i.end), "slot": i.slot, "category": i.category, "title": i.title,
+                "start": iso(i.start), "end": iso(i.end), "slot": i.slot, "category": i.category,
+                "category_name": topic_name(topics, i.category), "title": i.title,
                 "file": i.file, "sha256": i.sha256, "gain_db": round(i.gain_db, 2), "level": i.level,
                 "crossfade_in": round(i.crossfade_in, 3),
             } for i in plan.items],
@@ -36,9 +39,10 @@ def plans_to_json(plans: list[DayPlan], timezone: str) -> dict:
     }
 
 
-def rundown(plans: list[DayPlan]) -> str:
-    """A readable rundown: Vietnamese labels with English."""
+def rundown(plans: list[DayPlan], topics: Mapping[str, str] | None = None) -> str:
+    """A readable rundown: Vietnamese labels with English; each item's topic by its name (`topics:`)."""
     lines: list[str] = []
+    width = max([14] + [len(topic_name(topics, i.category)) for p in plans for i in p.items])
     for plan in plans:
         lines.append(f"=== {_WEEKDAYS_VI[plan.date.weekday()]}, {plan.date:%d/%m/%Y} "
                      f"({plan.date:%A %Y-%m-%d}) — múi giờ/zone {plan.timezone}")
@@ -49,7 +53,8 @@ def rundown(plans: list[DayPlan]) -> str:
             lines.append(f"  Buổi phát/slot {w.id}: {w.start:%H:%M:%S}–{w.end:%H:%M:%S}  ({len(items)} mục/items)")
             for i in items:
                 xf = f"  ↘{i.crossfade_in:.1f}s" if i.crossfade_in else ""
-                lines.append(f"    {i.start:%H:%M:%S}–{i.end:%H:%M:%S}  {i.category:<14} {i.title}{xf}")
+                lines.append(f"    {i.start:%H:%M:%S}–{i.end:%H:%M:%S}  {topic_name(topics, i.category):<{width}} "
+                             f"{i.title}{xf}")
         if plan.unfilled_seconds:
             parts = ", ".join(f"{k} {v:.0f}s" for k, v in plan.unfilled_seconds.items())
             lines.append(f"  Thời gian trống/unfilled: {parts}")
@@ -61,8 +66,10 @@ def rundown(plans: list[DayPlan]) -> str:
     return "\n".join(lines)
 
 
-def timeline_png(plans: list[DayPlan], path: str | Path, title: str = "") -> Path:
-    """One row per day, 00:00–24:00: blackout bands, slot frames and items coloured by category."""
+def timeline_png(plans: list[DayPlan], path: str | Path, title: str = "",
+                 topics: Mapping[str, str] | None = None) -> Path:
+    """One row per day, 00:00–24:00: blackout bands, slot frames and items coloured by category, named in the
+    legend by `topics`."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display on a station box
@@ -93,7 +100,7 @@ def timeline_png(plans: list[DayPlan], path: str | Path, title: str = "") -> Pat
     ax.set_xticks(range(0, 25, 2), [f"{h:02d}:00" for h in range(0, 25, 2)])
     ax.set_ylim(-0.6, len(plans) - 0.4)
     ax.grid(axis="x", linestyle=":", linewidth=0.5)
-    handles = [Patch(facecolor=c, label=k) for k, c in colours.items() if any(
+    handles = [Patch(facecolor=c, label=topic_name(topics, k)) for k, c in colours.items() if any(
         i.category == k for p in plans for i in p.items)]
     handles.append(Patch(facecolor="#f4cccc", edgecolor="#cc0000", hatch="///", label="học trực tuyến / blackout"))
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.25 if len(plans) < 4 else -0.08),

@@ -21,10 +21,10 @@ def minutes_per_day_png(report: Report, width_cm: float = 16, height_cm: float =
         series = [[d.by_topic.get(c, (0, 0.0))[1] for d in report.days] for c in categories]
         if len(days) <= 62:  # bars stay readable up to two months
             for category, values in zip(categories, series):
-                ax.bar(days, values, bottom=bottom, label=category, width=0.8)
+                ax.bar(days, values, bottom=bottom, label=report.topic(category), width=0.8)
                 bottom = [b + v for b, v in zip(bottom, values)]
         elif categories:
-            ax.stackplot(days, *series, labels=categories)
+            ax.stackplot(days, *series, labels=[report.topic(c) for c in categories])
         ax.set_ylabel("phút")
         ax.set_title("Thời lượng phát theo ngày, theo chủ đề (phút)", fontsize=9)
         ax.tick_params(labelsize=7)

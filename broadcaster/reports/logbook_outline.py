@@ -40,7 +40,7 @@ def logbook_document(logbook: Logbook, slot_names: dict[str, str], issued: date 
                      f"{sounded} lượt phát, {vi_number(session.minutes, 1)} phút", "heading"),
                 Table(["STT", "Giờ phát", "Đến", "Nội dung", "Chủ đề", "Thời lượng (giây)", "Tình trạng",
                        "Ghi chú"],
-                      [[str(n), i.start, i.end, i.title, i.category, vi_number(i.seconds, 0),
+                      [[str(n), i.start, i.end, i.title, logbook.topic(i.category), vi_number(i.seconds, 0),
                         STATUS_VI.get(i.status, i.status),
                         "; ".join(x for x in (LEVEL_VI.get(i.level, i.level) if i.level != "normal" else "",
                                               i.reason) if x)]

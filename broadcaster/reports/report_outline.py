@@ -82,7 +82,7 @@ def report_document(report: Report, issued: date | None = None) -> Document:
         doc.add(Para(f"{4 if report.period != 'all' else 3}. Kết quả theo ngày:"), Table(
             ["Ngày", "Số buổi", "Số lượt phát", "Thời lượng (phút)", "Theo chủ đề (lượt)"],
             [[vi_date(d.day), vi_number(d.sessions), vi_number(d.plays), minutes_text(d.minutes),
-              "; ".join(f"{c}: {p}" for c, (p, _) in d.by_topic.items())] for d in report.days],
+              "; ".join(f"{report.topic(c)}: {p}" for c, (p, _) in d.by_topic.items())] for d in report.days],
             [2, 1.4, 1.6, 1.8, 5]))
     doc.add(Chart(minutes_per_day_png(report), "Biểu đồ: thời lượng phát theo ngày, theo chủ đề (phút)"))
 
@@ -92,7 +92,8 @@ def report_document(report: Report, issued: date | None = None) -> Document:
         doc.add(Para("Các trường hợp phát trong giờ học trực tuyến:"), Table(
             ["STT", "Thời gian phát", "Khung giờ cấm", "Giây trong khung", "Nội dung", "Loại", "Lý do"],
             [[str(i), f"{local_time(e.actual_start, zone)} – {local_time(e.actual_end, zone)[11:]}", e.blackout,
-              vi_number(e.seconds, 1), f"{e.title} ({e.category})", KIND_VI[e.kind], e.reason or "(không ghi)"]
+              vi_number(e.seconds, 1), f"{e.title} ({report.topic(e.category)})", KIND_VI[e.kind],
+              e.reason or "(không ghi)"]
              for i, e in enumerate(report.exceptions, 1)], [1.3, 2.6, 3.2, 1.8, 2.6, 2.0, 3.0]))
     else:
         doc.add(Para("Không có lượt phát nào trong giờ học trực tuyến."))
@@ -104,7 +105,7 @@ def report_document(report: Report, issued: date | None = None) -> Document:
         shown = report.failures[:LISTED_ROWS_MAX]
         doc.add(Table(["STT", "Thời gian (dự kiến / thực tế)", "Buổi", "Nội dung", "Tình trạng", "Lý do"],
                       [[str(i), local_time(f.actual_start or f.planned_start, zone), f.slot,
-                        f"{f.title} ({f.category})", STATUS_VI.get(f.status, f.status), f.reason]
+                        f"{f.title} ({report.topic(f.category)})", STATUS_VI.get(f.status, f.status), f.reason]
                        for i, f in enumerate(shown, 1)], [1.3, 3, 1.5, 4, 2.2, 3.5]))
         if len(report.failures) > len(shown):
             doc.add(Para(f"(Chỉ liệt kê {len(shown)} trên {len(report.failures)} trường hợp; danh sách đầy đủ "
@@ -115,7 +116,7 @@ def report_document(report: Report, issued: date | None = None) -> Document:
     if report.quota_misses:
         doc.add(Para("Những ngày chưa phát đủ số lượt tối thiểu theo kế hoạch tuyên truyền:"), Table(
             ["STT", "Ngày", "Chủ đề", "Đã phát", "Tối thiểu"],
-            [[str(i), q.day.strftime("%d/%m/%Y"), q.category, str(q.aired), str(q.minimum)]
+            [[str(i), q.day.strftime("%d/%m/%Y"), report.topic(q.category), str(q.aired), str(q.minimum)]
              for i, q in enumerate(report.quota_misses[:LISTED_ROWS_MAX], 1)], [1.3, 3, 4, 2.5, 2.5]))
 
     doc.add(Para("IV. TÍNH TOÀN VẸN CỦA NHẬT KÝ PHÁT SÓNG", "heading"))
@@ -131,9 +132,9 @@ def report_document(report: Report, issued: date | None = None) -> Document:
 
 
 def topic_table(report: Report) -> Table:
-    rows = [[str(i), t.category, vi_number(t.plays), vi_number(t.items), minutes_text(t.minutes),
+    rows = [[str(i), report.topic(t.category), vi_number(t.plays), vi_number(t.items), minutes_text(t.minutes),
              vi_number(t.partial_plays)] for i, t in enumerate(report.topics, 1)]
     rows.append(["", "Tổng cộng", vi_number(report.plays), vi_number(report.items), minutes_text(report.minutes),
                  vi_number(report.partial_plays)])
     return Table(["STT", "Chủ đề", "Số lượt phát", "Số tin bài", "Tổng thời lượng (phút)",
-                  "Lượt phát không trọn vẹn"], rows, [1.3, 3.6, 1.9, 1.5, 2.6, 2], total=True)
+                  "Lượt phát không trọn vẹn"], rows, [1.1, 5.2, 1.6, 1.4, 2.0, 1.6], total=True)

@@ -5,7 +5,7 @@ Excel's 1,048,576-row limit) and a sheet of failures ("Sự cố"). Figures are 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -45,7 +45,7 @@ def _widths(sheet, widths: list[float]) -> None:
 def render_report_xlsx(report: Report, items: Iterable[LoggedItem], out: str | Path) -> None:
     book = Workbook(write_only=True)
     totals = book.create_sheet("Tổng hợp")
-    _widths(totals, [24, 28, 14, 12, 22, 22])
+    _widths(totals, [34, 28, 14, 12, 22, 22, 16])
     add = totals.append
     add(_bold_row(totals, [f"BÁO CÁO KẾT QUẢ TUYÊN TRUYỀN — {report.station.name}"]))
     add(["Từ ngày", report.first.isoformat(), "Đến ngày", report.last.isoformat()])
@@ -63,9 +63,10 @@ def render_report_xlsx(report: Report, items: Iterable[LoggedItem], out: str | P
          round(report.blackout_seconds, 3)])
     add([])
     add(_bold_row(totals, ["Chủ đề", "Số lượt phát", "Số tin bài", "Tổng thời lượng (phút)",
-                           "Lượt phát không trọn vẹn", "Thời lượng không trọn vẹn (phút)"]))
+                           "Lượt phát không trọn vẹn", "Thời lượng không trọn vẹn (phút)", "Mã chủ đề"]))
     for t in report.topics:
-        add([t.category, t.plays, t.items, round(t.minutes, 2), t.partial_plays, round(t.partial_minutes, 2)])
+        add([report.topic(t.category), t.plays, t.items, round(t.minutes, 2), t.partial_plays,
+             round(t.partial_minutes, 2), t.category])
     add(_bold_row(totals, ["Tổng cộng", report.plays, report.items, round(report.minutes, 2),
                            report.partial_plays]))
     if report.period != "all":
@@ -80,40 +81,40 @@ def render_report_xlsx(report: Report, items: Iterable[LoggedItem], out: str | P
     add([])
     add(_bold_row(totals, ["Phát trong giờ học trực tuyến", "Bắt đầu", "Kết thúc", "Số giây", "Loại", "Lý do"]))
     for e in report.exceptions:
-        add([f"{e.title} ({e.category}), {e.blackout}", e.actual_start, e.actual_end, round(e.seconds, 3),
+        add([f"{e.title} ({report.topic(e.category)}), {e.blackout}", e.actual_start, e.actual_end, round(e.seconds, 3),
              KIND_VI[e.kind], e.reason])
     add([])
     add(_bold_row(totals, ["Nhật ký phát sóng", "Toàn vẹn" if report.integrity.ok else "HỎNG / BROKEN",
                            "Số dòng", report.integrity.rows, "Dòng hỏng", report.integrity.first_bad_id]))
 
     failures = book.create_sheet("Sự cố")
-    _widths(failures, [8, 30, 30, 10, 16, 30, 20, 30])
+    _widths(failures, [8, 30, 30, 10, 30, 30, 20, 30])
     failures.append(_bold_row(failures, ["ID", "Dự kiến", "Thực tế", "Buổi", "Chủ đề", "Tiêu đề", "Tình trạng",
                                          "Lý do"]))
     for f in report.failures:
-        failures.append([f.id, f.planned_start, f.actual_start, f.slot, f.category, f.title,
+        failures.append([f.id, f.planned_start, f.actual_start, f.slot, report.topic(f.category), f.title,
                          STATUS_VI.get(f.status, f.status), f.reason])
 
-    _item_sheets(book, items)
+    _item_sheets(book, items, report.topic)
     book.save(str(out))
 
 
-def _item_sheets(book: Workbook, items: Iterable[LoggedItem]) -> None:
+def _item_sheets(book: Workbook, items: Iterable[LoggedItem], topic: Callable[[str], str]) -> None:
     sheet, count, part = None, ROWS_PER_SHEET, 0
     for item in items:
         if count == ROWS_PER_SHEET:
             part += 1
             sheet = book.create_sheet("Chi tiết" if part == 1 else f"Chi tiết ({part})")
-            _widths(sheet, [9, 11, 9, 9, 10, 8, 16, 36, 30, 20, 12, 18, 24])
+            _widths(sheet, [9, 11, 9, 9, 10, 8, 30, 36, 30, 20, 12, 18, 24])
             sheet.append(_bold_row(sheet, ITEM_COLUMNS))
             count = 0
-        sheet.append([item.id, item.day, item.start, item.end, round(item.seconds, 3), item.slot, item.category,
+        sheet.append([item.id, item.day, item.start, item.end, round(item.seconds, 3), item.slot, topic(item.category),
                       item.title, item.file, item.sha256, LEVEL_VI.get(item.level, item.level),
                       STATUS_VI.get(item.status, item.status), item.reason])
         count += 1
     if part == 0:
         sheet = book.create_sheet("Chi tiết")
-        _widths(sheet, [9, 11, 9, 9, 10, 8, 16, 36, 30, 20, 12, 18, 24])
+        _widths(sheet, [9, 11, 9, 9, 10, 8, 30, 36, 30, 20, 12, 18, 24])
         sheet.append(_bold_row(sheet, ITEM_COLUMNS))
         sheet.append(["Không có lượt phát nào trong kỳ. / No broadcasts were recorded."])
 
@@ -121,7 +122,7 @@ def _item_sheets(book: Workbook, items: Iterable[LoggedItem]) -> None:
 def render_logbook_xlsx(logbook: Logbook, slot_names: dict[str, str], out: str | Path) -> None:
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Sổ nhật ký")
-    _widths(sheet, [12, 22, 10, 10, 6, 10, 10, 40, 16, 12, 18, 26])
+    _widths(sheet, [12, 22, 10, 10, 6, 10, 10, 40, 30, 12, 18, 26])
     title, subject = logbook_heading(logbook)
     sheet.append(_bold_row(sheet, [f"{title} — {logbook.station.name}"]))
     sheet.append([subject])
@@ -135,7 +136,7 @@ def render_logbook_xlsx(logbook: Logbook, slot_names: dict[str, str], out: str |
     for session in logbook.sessions:
         for n, item in enumerate(session.items, 1):
             sheet.append([session.day.isoformat(), session_label(session, slot_names), session.start, session.end,
-                          n, item.start, item.end, item.title, item.category, round(item.seconds, 1),
+                          n, item.start, item.end, item.title, logbook.topic(item.category), round(item.seconds, 1),
                           STATUS_VI.get(item.status, item.status),
                           "; ".join(x for x in (LEVEL_VI[item.level] if item.level != "normal" else "",
                                                 item.reason) if x)])

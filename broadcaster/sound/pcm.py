@@ -9,15 +9,13 @@ as stored; s16 scaled by 1/32768 like FFmpeg's converter), so a render is the sa
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-WAVE_FORMAT_PCM = 1
-WAVE_FORMAT_IEEE_FLOAT = 3
-WAVE_FORMAT_EXTENSIBLE = 0xFFFE
+from broadcaster.sound.riff import WAVE_FORMAT_IEEE_FLOAT, WAVE_FORMAT_PCM, read_riff
+
 S16_SCALE = np.float32(1.0 / 32768.0)  # exact (a power of two), as FFmpeg converts s16 to float
 
 
@@ -48,44 +46,18 @@ class WavLayout:
 
 
 def wav_layout(path: str | Path) -> WavLayout | None:
-    """The layout of a RIFF/WAVE file with float32 or s16 samples; None for anything else (let a decoder try)."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(12)
-            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-                return None
-            fmt = None
-            while len(chunk := f.read(8)) == 8:
-                name, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
-                if name == b"fmt ":
-                    fmt = f.read(size)
-                    if size & 1:
-                        f.seek(1, 1)
-                elif name == b"data":
-                    if fmt is None:
-                        return None
-                    sample_format, rate, channels = _sample_format(fmt)
-                    if sample_format is None:
-                        return None
-                    return WavLayout(rate, channels, sample_format, f.tell(), size, Path(path).stat().st_size)
-                else:
-                    f.seek(size + (size & 1), 1)
-    except OSError:
+    """The layout of a WAVE file with float32 or s16 samples; None for anything else (let a decoder try)."""
+    wave = read_riff(path)
+    if wave is None:
         return None
-    return None
-
-
-def _sample_format(fmt: bytes) -> tuple[str | None, int, int]:
-    if len(fmt) < 16:
-        return None, 0, 0
-    tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", fmt[:16])
-    if tag == WAVE_FORMAT_EXTENSIBLE and len(fmt) >= 26:
-        tag = struct.unpack("<H", fmt[24:26])[0]  # the sub-format GUID starts with the plain format tag
-    if tag == WAVE_FORMAT_IEEE_FLOAT and bits == 32:
-        return "f32", rate, channels
-    if tag == WAVE_FORMAT_PCM and bits == 16:
-        return "s16", rate, channels
-    return None, rate, channels
+    if wave.format_tag == WAVE_FORMAT_IEEE_FLOAT and wave.bits_per_sample == 32:
+        sample_format = "f32"
+    elif wave.format_tag == WAVE_FORMAT_PCM and wave.bits_per_sample == 16:
+        sample_format = "s16"
+    else:
+        return None
+    return WavLayout(wave.sample_rate, wave.channels, sample_format, wave.data_offset, wave.data_bytes,
+                     wave.file_bytes)
 
 
 def station_layout(path: str | Path, sample_rate: int, channels: int) -> WavLayout | None:

@@ -1,4 +1,5 @@
-"""`config.yaml`: the station — who it is, its zone, slots, online-learning blackouts, caps, audio, paths.
+"""`config.yaml`: the station — who it is, its zone, slots, online-learning blackouts, caps, audio, paths, and
+the display names of its topics (chủ đề).
 
 `load_station(path)` reads and checks the whole file and raises one `BroadcasterError` listing every problem
 (file, line, field, what to do). Warnings that do not stop the station (a slot clipped by a blackout) are kept
@@ -7,11 +8,13 @@ on `Station.warnings` for `validate` to print. Relative paths are relative to th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from broadcaster.model import is_category
 from broadcaster.problems import BroadcasterError, Problem
 from broadcaster.station.schedule import WEEKDAYS, Recurrence, parse_clock, parse_weekdays
 from broadcaster.station.yamlio import Located, load_yaml
@@ -100,6 +103,7 @@ class Station:
     paths: Paths
     warnings: list[Problem] = field(default_factory=list)
     extra: dict = field(default_factory=dict)  # sections owned by other modules (e.g. "feed")
+    topics: dict[str, str] = field(default_factory=dict)  # category slug -> display name ("topics:")
 
     @property
     def zone(self) -> ZoneInfo:
@@ -109,7 +113,12 @@ class Station:
 # Top-level sections other modules read themselves; listed here so they are not "unknown keys".
 EXTRA_SECTIONS: set[str] = {"feed", "collector"}
 
-_TOP_KEYS = {"station", "timezone", "slots", "blackouts", "caps", "audio", "paths"}
+_TOP_KEYS = {"station", "timezone", "slots", "blackouts", "caps", "audio", "paths", "topics"}
+
+def topic_name(topics: Station | Mapping[str, str] | None, slug: str) -> str:
+    """The name people read for a category (chủ đề): `topics:` in config.yaml, or the slug when none is set."""
+    names = topics.topics if isinstance(topics, Station) else topics
+    return (names or {}).get(slug) or slug
 
 
 class _Checker:
@@ -312,13 +321,51 @@ def load_station(path: str | Path = "config.yaml", text: str | None = None) -> S
         ("audio", "audio"), ("playlists", "playlists"), ("catalogue", "data/library.sqlite"),
         ("asrun_log", "data/asrun.sqlite"), ("inbox", "inbox"), ("state", "data"))))
 
+    topics = _read_topics(c, root)
     _check_slots(c, slots, blackouts, caps)
     errors = [p for p in c.problems if p.severity == "error"]
     if errors:
         raise BroadcasterError(c.problems)
     return Station(path, identity, timezone, slots, blackouts, caps, audio, paths,
                    warnings=[p for p in c.problems if p.severity == "warning"],
-                   extra={k: root[k] for k in EXTRA_SECTIONS if k in root})
+                   extra={k: root[k] for k in EXTRA_SECTIONS if k in root}, topics=topics)
+
+
+def _read_topics(c: _Checker, root: Located) -> dict[str, str]:
+    """`topics:` maps a category slug to its display name: one line of plain text for tables and legends."""
+    raw = root.get("topics")
+    if raw is None:
+        return {}
+    if not isinstance(raw, Located):
+        c.error(root, "topics", "'topics' phải là một bảng khóa: chủ đề → tên hiển thị",
+                "'topics' must be a mapping of category → display name",
+                'ví dụ:  bluezone: "Cài đặt ứng dụng Bluezone"', 'e.g.  bluezone: "Cài đặt ứng dụng Bluezone"',
+                field_name="topics")
+        return {}
+    topics: dict[str, str] = {}
+    slug_by_name: dict[str, str] = {}
+    for slug, value in raw.items():
+        fname = f"topics.{slug}"
+        if not is_category(slug):
+            c.error(raw, slug, f"mã chủ đề không hợp lệ: {slug!r}", f"invalid category slug {slug!r}",
+                    "dùng đúng tên thư mục chủ đề: chữ thường không dấu, số và '-', ví dụ khai-bao-y-te",
+                    "use the category's folder name: lower-case ASCII letters, digits and '-', e.g. khai-bao-y-te",
+                    field_name=fname)
+            continue
+        name = " ".join(value.split()) if isinstance(value, str) else ""
+        if not name:
+            c.error(raw, slug, f"tên hiển thị của chủ đề '{slug}' phải là chữ, không để trống",
+                    f"the display name of topic '{slug}' must be text, not empty",
+                    f'ví dụ:  {slug}: "Tên chủ đề"', f'e.g.  {slug}: "Topic name"', field_name=fname)
+            continue
+        if name in slug_by_name:
+            c.error(raw, slug, f"chủ đề '{slug}' trùng tên '{name}' với chủ đề '{slug_by_name[name]}'",
+                    f"topic '{slug}' has the same name '{name}' as topic '{slug_by_name[name]}'",
+                    "đặt tên khác để báo cáo phân biệt được", "choose another name so reports tell them apart",
+                    field_name=fname, severity="warning")
+        slug_by_name.setdefault(name, slug)
+        topics[slug] = name
+    return topics
 
 
 def _slug(text: str) -> str:

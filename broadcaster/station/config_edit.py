@@ -1,27 +1,27 @@
 """Editing the slots and blackouts of `config.yaml` from a form, keeping the operator's comments and key order.
 
-The file is read and written with ruamel.yaml's round-trip mode: entries and keys the edit does not touch come
-out as they went in, comments included. An edit is made against the copy the form was opened on: its sha256
-(`ConfigDocument.digest`) travels with the form, and `save` refuses to write when the file on disk no longer has
-it (someone edited it by hand or from another browser meanwhile). Writes are atomic (files.write_text_atomic).
+The file is read and written with ruamel.yaml's round-trip mode (station/yaml_edit.py): entries and keys
+the edit does not touch come out as they went in, comments and indentation included. An edit is made against
+the copy the form was opened on: its sha256 (`ConfigDocument.digest`) travels with the form, and `save` refuses
+to write when the file on disk no longer has it (someone edited it by hand or from another browser meanwhile).
+Writes are atomic (files.write_atomic).
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
-import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from broadcaster.files import write_text_atomic
+from broadcaster.files import write_atomic
 from broadcaster.problems import BroadcasterError, Problem
+from broadcaster.station.yaml_edit import EditableYaml, load_for_edit
 
 WINDOW_KINDS = ("slots", "blackouts")
 # Keys of a slot or blackout in the order a new entry is written (config.yaml's own order).
@@ -35,14 +35,6 @@ class StaleEdit(BroadcasterError):
 
 def digest_of(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _yaml() -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 4096  # never re-wrap an operator's long line
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    return yaml
 
 
 @dataclass(frozen=True)
@@ -98,12 +90,15 @@ class ConfigDocument:
     def read(cls, path: Path) -> ConfigDocument:
         return cls(path, Path(path).read_text(encoding="utf-8"))
 
-    def _root(self) -> CommentedMap:
-        root = _yaml().load(self.text)
-        if not isinstance(root, CommentedMap):
+    def _document(self) -> EditableYaml:
+        document = load_for_edit(self.path, self.text)
+        if not isinstance(document.data, CommentedMap):
             raise BroadcasterError([Problem(str(self.path), "config.yaml phải là một bảng khóa: giá trị",
                                             "config.yaml must be a mapping")])
-        return root
+        return document
+
+    def _root(self) -> CommentedMap:
+        return self._document().data
 
     def windows(self, kind: str) -> list[dict]:
         entries = self._root().get(kind) or []
@@ -111,7 +106,8 @@ class ConfigDocument:
 
     def with_window(self, kind: str, old_id: str | None, fields: WindowFields) -> str:
         """The text with the entry `old_id` of `kind` changed to `fields` (a new entry at the end if None)."""
-        root = self._root()
+        document = self._document()
+        root = document.data
         entries = root.get(kind)
         if entries is None:
             entries = root[kind] = CommentedSeq()
@@ -127,16 +123,16 @@ class ConfigDocument:
                 entry[key] = value  # a key already there keeps its place and its comment
         if old_id is None and len(entries) > 1:
             _hand_on_trailing_comment(entries[-2], entry)
-        return self._dump(root)
+        return document.text()
 
     def without_window(self, kind: str, window_id: str) -> str:
-        root = self._root()
-        entries = root.get(kind) or []
+        document = self._document()
+        entries = document.data.get(kind) or []
         index = self._index(entries, kind, window_id)
         if index == len(entries) - 1 and index > 0:
             _hand_on_trailing_comment(entries[index], entries[index - 1])
         del entries[index]
-        return self._dump(root)
+        return document.text()
 
     def _index(self, entries: list, kind: str, window_id: str) -> int:
         for index, entry in enumerate(entries):
@@ -145,12 +141,6 @@ class ConfigDocument:
         raise BroadcasterError([Problem(str(self.path), f"không có mục '{window_id}' trong '{kind}'",
                                         f"no entry '{window_id}' in '{kind}'", "tải lại trang", "reload the page",
                                         field=kind)])
-
-    @staticmethod
-    def _dump(root: CommentedMap) -> str:
-        out = io.StringIO()
-        _yaml().dump(root, out)
-        return out.getvalue()
 
 
 def _hand_on_trailing_comment(before: object, after: CommentedMap) -> None:
@@ -194,5 +184,5 @@ def save(path: Path, text: str, opened_digest: str) -> str:
                 str(path), "tệp đã thay đổi từ khi bạn mở nó (có người sửa trong lúc đó); không lưu",
                 "the file changed since you opened it (someone edited it meanwhile); nothing was saved",
                 "mở lại biểu mẫu để sửa trên bản mới nhất", "open the form again to edit the latest copy")])
-        write_text_atomic(path, text)
+        write_atomic(path, text)
     return current

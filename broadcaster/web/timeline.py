@@ -45,7 +45,7 @@ def rows(plans: list[DayPlan], palette: dict[str, str] | None = None) -> list[Da
     palette = {} if palette is None else palette
     out = []
     for plan in plans:
-        def bar(start, end, colour, label):
+        def bar(start, end, colour, label, plan=plan):
             x = minutes(start, plan)
             return Bar(round(x, 2), round(max(minutes(end, plan) - x, 0.5), 2), colour, label)
 

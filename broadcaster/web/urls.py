@@ -6,7 +6,19 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 from django.views.i18n import set_language
 
-from broadcaster.web.views import asrun, audit, breakin, dashboard, feed, library, plan, playlists, reports, schedule, users
+from broadcaster.web.views import (
+    asrun,
+    audit,
+    breakin,
+    dashboard,
+    feed,
+    library,
+    plan,
+    playlists,
+    reports,
+    schedule,
+    users,
+)
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),

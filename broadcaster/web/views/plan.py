@@ -35,6 +35,7 @@ def plan(request):
         items = [(i, timeline.placing_rule(i, by_slot)) for i in row.plan.items]
         days_out.append({"row": row, "items": items})
     return render(request, "web/plan.html", {
-        "station": st, "days": days_out, "timeline_svg": timeline.svg(rows), "first": first, "span": days, "today": today,
+        "station": st, "days": days_out, "timeline_svg": timeline.svg(rows), "first": first, "span": days,
+        "today": today,
         "tomorrow": today + timedelta(days=1), "prev": first - timedelta(days=days),
         "next": first + timedelta(days=days)})

@@ -1,0 +1,89 @@
+"""Editing an operator's YAML file (config.yaml, playlists/) by program, keeping its comments and key order.
+
+`load_for_edit` gives the document as ruamel.yaml's round-trip mappings (dict-like, commented); change values
+in place and `save` writes it back atomically. The same rules as reading for playout hold: YAML 1.2, and a key
+written twice is refused with both lines. The indentation the file uses is kept, and lines are never re-wrapped.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.nodes import Node
+from ruamel.yaml.util import load_yaml_guess_indent
+
+from broadcaster.files import write_atomic
+from broadcaster.station.yamlio import DuplicateKeys, duplicate_keys, read_text, yaml_errors
+
+
+class _Constructor(RoundTripConstructor):
+    def construct_document(self, node: Node):
+        found = duplicate_keys(node)
+        if found:
+            raise DuplicateKeys(found)
+        return super().construct_document(node)
+
+
+@dataclass
+class EditableYaml:
+    """One YAML file being edited: `data` is its top-level value (a CommentedMap for config.yaml)."""
+
+    path: Path
+    data: object
+    mapping_indent: int = 2
+    sequence_indent: int = 4
+    sequence_dash_offset: int = 2
+
+    def _writer(self) -> YAML:
+        yaml = YAML(typ="rt", pure=True)
+        yaml.width = 4096  # never re-wrap an operator's long line
+        yaml.preserve_quotes = True
+        yaml.indent(mapping=self.mapping_indent, sequence=self.sequence_indent, offset=self.sequence_dash_offset)
+        return yaml
+
+    def text(self) -> str:
+        out = io.StringIO()
+        self._writer().dump(self.data, out)
+        return out.getvalue()
+
+
+def _reader() -> YAML:
+    yaml = YAML(typ="rt", pure=True)
+    yaml.preserve_quotes = True
+    yaml.Constructor = _Constructor
+    return yaml
+
+
+def _mapping_indent(text: str) -> int:
+    """How far the file indents a mapping inside a mapping (ruamel's own guess looks at sequences only)."""
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    for parent, child in zip(lines, lines[1:]):
+        opens_mapping = parent.split("#", 1)[0].rstrip().endswith(":") and not parent.lstrip().startswith("- ")
+        step = len(child) - len(child.lstrip()) - (len(parent) - len(parent.lstrip()))
+        if opens_mapping and step > 0 and not child.lstrip().startswith("- "):
+            return step
+    return 2
+
+
+def load_for_edit(path: str | Path, text: str | None = None) -> EditableYaml:
+    """Read `path` for editing; a syntax error or a repeated key is a BroadcasterError with file and lines.
+    `text`: the file's content as already read (the console edits the copy whose hash its form carries)."""
+    path = Path(path)
+    if text is None:
+        text = read_text(path)
+    try:
+        data = _reader().load(text)
+        _, sequence_indent, dash_offset = load_yaml_guess_indent(text)
+    except (YAMLError, DuplicateKeys) as err:
+        raise yaml_errors(path, err) from None
+    return EditableYaml(path, data, _mapping_indent(text), sequence_indent or 2, dash_offset or 0)
+
+
+def save(document: EditableYaml, path: str | Path | None = None) -> None:
+    """Write the document to `path` (default: where it was read) atomically, keeping the file's mode."""
+    write_atomic(path or document.path, document.text())

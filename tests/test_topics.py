@@ -1,0 +1,115 @@
+"""Topic names (`topics:` in config.yaml) where a person reads them: the plan rundown and timeline and
+`library list`, on a copy of the demo station with real audio ingested through the CLI; the district's report,
+from a real feed, sync and collector on loopback."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+from broadcaster.cli import main
+from broadcaster.feed.sync import sync_once
+from broadcaster.station.config import load_station
+from tests.fixtures_audio_files import make_audio
+from tests.fixtures_feed import collector, district, feed_server, make_station  # noqa: F401  (fixtures)
+from tests.fixtures_feed import make_audio as make_feed_audio
+
+ROOT = Path(__file__).resolve().parent.parent
+NAMES = load_station(ROOT / "config.yaml").topics
+
+
+@pytest.fixture(scope="module")
+def station(tmp_path_factory) -> Path:
+    """The demo config and playlists with a Bluezone spot and a song in the library; news is left unnamed."""
+    folder = tmp_path_factory.mktemp("station")
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    text = text.replace('  news: "Tin tức, thông báo"\n', "").replace(
+        "  fade_seconds: 0.05\n", "  fade_seconds: 0.05\n  station_copies: false\n")  # not needed to plan
+    (folder / "config.yaml").write_text(text, encoding="utf-8")
+    shutil.copytree(ROOT / "playlists", folder / "playlists")
+    config = str(folder / "config.yaml")
+    for category, seconds in (("bluezone", 20), ("covid-song", 60), ("news", 15)):
+        clip = make_audio(folder / f"{category}.mp3", seconds, 22050, 1, ["-b:a", "32k"])
+        assert main(["ingest", str(clip), "--category", category, "--config", config]) == 0
+    return folder
+
+
+def run(station: Path, *argv: str) -> int:
+    return main([*argv, "--config", str(station / "config.yaml")])
+
+
+def test_plan_rundown_names_each_item_by_its_topic(station, capsys):
+    capsys.readouterr()
+    assert run(station, "plan", "--date", "2021-02-22") == 0
+    items = [line for line in capsys.readouterr().out.splitlines() if line.startswith("    ")]
+    assert any(NAMES["bluezone"] in line for line in items)
+    assert any(NAMES["covid-song"] in line for line in items)
+    assert not any(" bluezone " in line or " covid-song " in line for line in items)
+    assert any(" news " in line for line in items)  # unnamed in this config: shown by its slug
+
+
+def test_plan_json_adds_the_topic_name_beside_the_slug(station, capsys):
+    capsys.readouterr()
+    assert run(station, "plan", "--date", "2021-02-22", "--json") == 0
+    items = json.loads(capsys.readouterr().out)["days"][0]["items"]
+    pairs = {(i["category"], i["category_name"]) for i in items}
+    assert ("bluezone", NAMES["bluezone"]) in pairs and ("news", "news") in pairs
+
+
+def test_plan_timeline_legend_names_the_topics(station):
+    svg = station / "timeline.svg"  # the same drawing as --png; SVG keeps the legend as text to read back
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        assert run(station, "plan", "--date", "2021-02-22", "--png", str(svg)) == 0
+    text = svg.read_text(encoding="utf-8")
+    assert NAMES["bluezone"] in text and NAMES["covid-song"] in text and "news" in text
+
+
+def test_library_list_heads_each_topic_with_its_name_and_json_adds_it(station, capsys):
+    capsys.readouterr()
+    assert run(station, "library", "list") == 0
+    out = capsys.readouterr().out
+    assert f"Chủ đề / topic: {NAMES['bluezone']} (bluezone)" in out
+    assert "Chủ đề / topic: news (news)" in out
+    assert run(station, "library", "list", "--json") == 0
+    items = json.loads(capsys.readouterr().out)["items"]
+    assert {(i["category"], i["category_name"]) for i in items} == {
+        ("bluezone", NAMES["bluezone"]), ("covid-song", NAMES["covid-song"]), ("news", "news")}
+
+
+def test_district_report_names_the_topics_of_the_clips_it_published(tmp_path, district, feed_server, collector,
+                                                                     capsys):
+    """The district's own `topics:` names the categories it publishes; communes' messages carry slugs only."""
+    for freq, category, title in ((440, "bluezone", "Cài đặt Bluezone"), (550, "khai-bao-y-te", "Khai báo y tế"),
+                                  (660, "covid-song", "Ghen Cô Vy")):
+        clip = make_feed_audio(tmp_path / "src" / f"{category}.mp3", freq=freq)
+        district.publish(clip, category=category, title=title)
+    station = make_station(tmp_path / "xa-a", feed={"url": feed_server.url, "public_key": str(district.pub),
+                                                    "collector_url": collector.url,
+                                                    "collector_token": collector.token["xa-a"]})
+    assert sync_once(station).sent == 6  # received + ingested for each clip, slugs only
+    config = tmp_path / "district" / "config.yaml"
+    config.write_text('station: {commune: Huyện Cẩm Giàng, name: Đài huyện Cẩm Giàng}\nslots: []\ntopics:\n'
+                      + "".join(f'  {slug}: "{NAMES[slug]}"\n' for slug in ("bluezone", "khai-bao-y-te")),
+                      encoding="utf-8")  # covid-song left unnamed: shown by its slug
+    today = datetime.now(UTC).date().isoformat()
+    args = ["district", "report", "--from", today, "--to", today, "--db", str(collector.db), "--tokens",
+            str(collector.tokens), "--feed", str(district.feed), "--config", str(config)]
+    capsys.readouterr()
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert f"Chủ đề / topic: {NAMES['bluezone']}" in text and f"Chủ đề / topic: {NAMES['khai-bao-y-te']}" in text
+    assert "Chủ đề / topic: covid-song" in text
+    assert main([*args, "--format", "json"]) == 0
+    clips = json.loads(capsys.readouterr().out)["clips"]
+    assert {(c["category"], c["category_name"]) for c in clips} == {
+        ("bluezone", NAMES["bluezone"]), ("khai-bao-y-te", NAMES["khai-bao-y-te"]), ("covid-song", "covid-song")}
+    assert main([*args, "--format", "csv"]) == 0
+    rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    assert {r["category_name"] for r in rows if r["table"] == "clip"} == {
+        NAMES["bluezone"], NAMES["khai-bao-y-te"], "covid-song"}
