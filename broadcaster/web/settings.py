@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "broadcaster.web.tls.SecureCookiesBehindTLS",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -85,6 +86,7 @@ TEMPLATES = [{
         "django.contrib.auth.context_processors.auth",
         "django.contrib.messages.context_processors.messages",
         "broadcaster.web.roles.role_context",
+        "broadcaster.web.station_view.topics",
     ]},
 }]
 
@@ -117,10 +119,9 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 12 * 3600
-# Behind TLS (nginx sets X-Forwarded-Proto: https) the cookies are Secure; plain http on loopback cannot be.
+# Behind TLS (nginx sets X-Forwarded-Proto: https; waitress trusts it from 127.0.0.1 only) the cookies are made
+# Secure per request (tls.py); plain http on loopback cannot use Secure cookies.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SESSION_COOKIE_SECURE = os.environ.get("BROADCASTER_WEB_TLS") == "1"
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("BROADCASTER_WEB_ORIGINS", "").split(",") if o]
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

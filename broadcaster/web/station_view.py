@@ -19,8 +19,27 @@ from broadcaster.station.config import Station, load_station
 ALARM_FILES = ("alarms.json", "status.json")  # written by the daemon's fault handling, when it has any
 
 
+_loaded: dict[str, tuple[int, Station]] = {}
+
+
 def station() -> Station:
-    return load_station(settings.STATION_CONFIG)
+    """The station as config.yaml says now (read again only when the file changed)."""
+    path = settings.STATION_CONFIG
+    stamp = _mtime(path)
+    cached = _loaded.get("station")
+    if cached is None or cached[0] != stamp or not stamp:
+        _loaded["station"] = (stamp, load_station(path))
+    return _loaded["station"][1]
+
+
+def topics(request) -> dict:
+    """Context processor: topic display names (category → words) for every template."""
+    from broadcaster.problems import BroadcasterError
+
+    try:
+        return {"topics": station().topics}
+    except BroadcasterError:
+        return {"topics": {}}
 
 
 def now(st: Station) -> datetime:

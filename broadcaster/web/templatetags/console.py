@@ -49,3 +49,11 @@ def seconds_ago(age) -> str:
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key, []) if mapping else []
+
+
+@register.filter
+def topic(category: str, topics) -> str:
+    """A category's display name from config.yaml's topics (the slug itself if it has none)."""
+    from broadcaster.station.config import topic_name
+
+    return topic_name(topics or {}, category)
