@@ -227,7 +227,8 @@ def main() -> int:
             (folder / "config.yaml").write_text(
                 f"station: {{commune: Xã {commune}, name: Đài {commune}, id: {commune}}}\n"
                 "slots:\n  - {id: sang, start: 05:30, end: 06:30, playlist: p}\n"
-                f"feed: {{url: 'http://127.0.0.1:{args.port}/', public_key: '{public}', timeout_seconds: 120,\n"
+                f"feed: {{url: 'http://127.0.0.1:{args.port}/', public_key: '{public}', district: bench, "
+                "timeout_seconds: 120,\n"
                 f"       collector_url: 'http://127.0.0.1:{args.port + 1}/', collector_token: '{token}'}}\n",
                 encoding="utf-8")
             configs.append(str(folder / "config.yaml"))

@@ -83,7 +83,7 @@ def make_audio(cache: Path, plan: list[tuple[str, float, float]]) -> None:
 def make_station_copies(cache: Path, plan: list[tuple[str, float, float]]) -> None:
     """Each MP3's station copy, written by the library's own code (as ingest does), and an index of the MP3s'
     sha256 so the timed runs do not hash them."""
-    from broadcaster.library.analysis import sha256_of
+    from broadcaster.files import file_sha256
     from broadcaster.library.station_copy import copy_path, has_copy, write_copy
 
     index_path = cache / STATION_INDEX
@@ -91,7 +91,7 @@ def make_station_copies(cache: Path, plan: list[tuple[str, float, float]]) -> No
 
     def one(entry):
         name = entry[0]
-        sha = index.get(name) or sha256_of(cache / name)
+        sha = index.get(name) or file_sha256(cache / name)
         if not has_copy(cache, sha, RATE, 2):
             write_copy(cache / name, copy_path(cache, sha, RATE, 2), RATE, 2)
         return name, sha

@@ -21,7 +21,7 @@ TOKEN=$(grep "^cam-hung:" "$W/token.txt" | cut -d" " -f2)
 "$PY" "$ROOT/main.py" district serve --feed "$W/feed" --port 18080 & SERVE=$!
 "$PY" "$ROOT/main.py" district collector --port 18765 --db "$W/collector.sqlite" --tokens "$W/tokens.yaml" \
     --config "$W/none.yaml" & COLLECT=$!
-sleep 1.5
+sleep 4
 
 mkdir -p "$W/cam-hung"
 cat > "$W/cam-hung/config.yaml" <<YAML
@@ -40,7 +40,7 @@ run sync --once --config "$W/cam-hung/config.yaml"     # nothing new: a 304, not
 run library list --config "$W/cam-hung/config.yaml" 2>/dev/null || ls -R "$W/cam-hung/audio"
 # The district names the topics it publishes; its report shows the names, not the slugs.
 cat > "$W/district.yaml" <<YAML
-station: {commune: Huyện Cẩm Giàng, name: Đài Phát thanh huyện Cẩm Giàng, id: cam-giang}
+station: {district: Huyện Cẩm Giàng, commune: Thị trấn Lai Cách, name: Đài Phát thanh huyện Cẩm Giàng, id: cam-giang}
 slots: []
 topics:
   bluezone: "Cài đặt ứng dụng Bluezone"
@@ -48,4 +48,6 @@ YAML
 TODAY=$(date -u +%F)
 run district report --from "$TODAY" --to "$TODAY" --db "$W/collector.sqlite" --tokens "$W/tokens.yaml" \
     --feed "$W/feed" --config "$W/district.yaml"
+run district report --from "$TODAY" --to "$TODAY" --db "$W/collector.sqlite" --tokens "$W/tokens.yaml" \
+    --feed "$W/feed" --config "$W/district.yaml" --format pdf --out "$W/district-report.pdf"
 echo "Demo folder: $W"

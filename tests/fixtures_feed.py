@@ -141,6 +141,7 @@ def make_station(folder: Path, *, station_id: str = "xa-a", feed: dict | None = 
     lines = [f"station: {{commune: Xã {station_id}, name: Đài {station_id}, id: {station_id}}}",
              "slots:", "  - {id: sang, start: 05:30, end: 06:30, playlist: p}"]
     if feed:
+        feed = {"district": "cam-giang"} | feed
         lines.append("feed:")
         lines += [f"  {k}: {v}" for k, v in feed.items()]
     (folder / "config.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -153,11 +154,12 @@ def snapshot(station: Station) -> dict:
     files = sorted(str(p.relative_to(audio)) for p in audio.rglob("*") if p.is_file()) if audio.exists() else []
     state = FeedState.of(station)
     try:
-        accepted = state.db.execute("SELECT keyid, version FROM accepted ORDER BY keyid").fetchall()
+        accepted = state.db.execute("SELECT anchor, district, version FROM accepted_versions ORDER BY anchor, "
+                                    "district").fetchall()
         rules = state.rules()
     finally:
         state.close()
     staging = station.paths.state / "feed-staging"
-    staged = sorted(p.name for p in staging.iterdir()) if staging.exists() else []
+    staged = sorted(str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file()) if staging.exists() else []
     return {"audio": files, "accepted": accepted, "rules": rules, "staged": staged}
 

@@ -212,7 +212,7 @@ def test_daemon_syncs_the_district_feed_on_its_own(tmp_path, pulse):
                               category="bluezone", title="Bluezone mới", district="cam-giang")
     config, _ = station_dir(tmp_path / "station", 300, 60)
     config.write_text(config.read_text(encoding="utf-8") + f"feed:\n  url: {tmp_path / 'feed'}\n"
-                      f"  public_key: {public}\n  interval_minutes: 1\n", encoding="utf-8")
+                      f"  public_key: {public}\n  district: cam-giang\n  interval_minutes: 1\n", encoding="utf-8")
     daemon = DaemonProcess(config, env)
     try:
         assert daemon.wait_for("district feed: ok; 1 new clip", 40), daemon.text()

@@ -15,9 +15,10 @@ from broadcaster.asrun.log import AsRunLog
 from broadcaster.cli import main as cli
 from broadcaster.feed.library_access import open_library
 from broadcaster.feed.report import build, read_feed_manifest, render
-from broadcaster.feed.state import clear_replan_request, district_rules, replan_request
+from broadcaster.feed.state import district_rules
 from broadcaster.feed.sync import SUMMARY_DELAY, sync_once
 from broadcaster.library.station_copy import has_copy
+from broadcaster.planning.replan import clear_replan_request, replan_request
 from tests.fixtures_feed import collector, district, feed_server, make_audio, make_station, snapshot  # noqa: F401
 
 
@@ -52,7 +53,7 @@ def test_published_clip_reaches_library_collector_and_district_report(tmp_path, 
         "sha256": clip.sha256, "category": "bluezone", "title": "Cài đặt Bluezone", "plays_per_day_min": 3,
         "plays_per_day_max": 5, "priority": "normal", "valid_from": "2021-02-17", "valid_until": "2099-03-12",
         "district": "cam-giang"}]
-    assert not list((station.paths.state / "feed-staging").iterdir())  # nothing left half-way
+    assert not [p for p in (station.paths.state / "feed-staging").rglob("*") if p.is_file()]  # nothing half-way
     assert result.sent == 2 and result.queued == 0  # received + ingested receipts
 
     # Yesterday it aired twice: the next sync sends the daily summary up.
@@ -95,9 +96,9 @@ def test_revoked_clip_leaves_rotation_and_asks_for_replan(tmp_path, district, fe
     station = commune(tmp_path, district, feed_server.url)
     first = sync_once(station)
     assert sorted(first.added) == sorted([keep.sha256, gone.sha256]) and first.replan_requested
-    assert replan_request(station)["clips"] == [gone.sha256]  # the emergency clip re-plans today
-    assert replan_request(station)["emergency"] == [gone.sha256]  # ... and may break in at once
-    clear_replan_request(station)
+    assert replan_request(station.paths.state)["clips"] == [gone.sha256]  # the emergency clip re-plans today
+    assert replan_request(station.paths.state)["emergency"] == [gone.sha256]  # ... and may break in at once
+    clear_replan_request(station.paths.state)
 
     assert cli(["district", "revoke", gone.sha256[:10], "--feed", str(district.feed), "--key", str(district.key)]) == 0
     result = sync_once(station)
@@ -106,7 +107,7 @@ def test_revoked_clip_leaves_rotation_and_asks_for_replan(tmp_path, district, fe
     assert open_library(station).get(gone.sha256) is None and open_library(station).get(keep.sha256)
     assert [has_copy(station.paths.audio, c.sha256, 44100, 2) for c in (gone, keep)] == [False, True]
     assert [r["sha256"] for r in district_rules(station)] == [keep.sha256]
-    assert replan_request(station)["clips"] == [gone.sha256]
+    assert replan_request(station.paths.state)["clips"] == [gone.sha256]
 
 
 def test_clip_not_targeted_at_this_commune_is_not_fetched(tmp_path, district, feed_server):
@@ -176,8 +177,8 @@ def test_feed_config_errors_name_file_line_and_key(tmp_path):
     with pytest.raises(BroadcasterError) as err:
         feed_settings(station)
     problems = {p.field: p for p in err.value.problems}
-    assert problems["feed.colour"].line == 7 and "unknown key" in problems["feed.colour"].message_en
-    assert problems["feed.max_clip_mb"].line == 6 and problems["feed.max_clip_mb"].message_vi
+    assert problems["feed.colour"].line == 8 and "unknown key" in problems["feed.colour"].message_en
+    assert problems["feed.max_clip_mb"].line == 7 and problems["feed.max_clip_mb"].message_vi
     assert "public_key" in problems["feed.url"].message_en  # a feed without a pinned key is refused
 
 

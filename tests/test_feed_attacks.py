@@ -142,7 +142,7 @@ def test_truncated_download_resumes_from_where_it_stopped(tmp_path, district, sy
     first = sync_once(synced).sources[0]
     assert first.pending == {clip.sha256: "interrupted"} and first.added == []
     assert snapshot(synced)["audio"] == audio_before  # nothing half-done in the library
-    assert (synced.paths.state / "feed-staging" / f"{clip.sha256}.part").stat().st_size == 5000
+    assert (synced.paths.state / "feed-staging" / "http" / f"{clip.sha256}.part").stat().st_size == 5000
 
     second = sync_once(synced).sources[0]
     assert second.added == [clip.sha256] and second.bytes_downloaded == clip.size - 5000
@@ -188,10 +188,9 @@ def test_usb_copy_older_than_accepted_is_refused_once(tmp_path, district, synced
     shutil.copytree(district.feed, synced.paths.inbox / "old-usb")
     district.publish(make_audio(tmp_path / "src" / "second.mp3", freq=660))
     sync_once(synced, inbox=False)
-    result = sync_once(synced)
-    usb = result.sources[1]
-    assert (usb.status, usb.code) == ("rejected", "rollback")
-    assert sync_once(synced).sources[1].status == "skipped"  # not re-reported every few minutes
+    usb = sync_once(synced).sources[0]  # the inbox first: it never waits on the network
+    assert usb.source.endswith("old-usb") and (usb.status, usb.code) == ("rejected", "rollback")
+    assert sync_once(synced).sources[0].status == "skipped"  # not re-reported every few minutes
 
 
 def test_collector_refusing_token_keeps_messages_queued(tmp_path, district, feed_server, collector):

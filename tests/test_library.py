@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from broadcaster.cli import main
-from broadcaster.library.catalogue import Library, gain_for, slugify
+from broadcaster.library.catalogue import Library, gain_for, slug
 from broadcaster.problems import BroadcasterError
 from tests.fixtures_audio_files import add_ape_tag, cut, make_audio, make_format, sha256
 
@@ -201,9 +201,9 @@ def test_remove_retires_the_file_out_of_rotation_and_sight(library, sources):
     assert library.items() == []
 
 
-def test_slugify_makes_ascii_names_from_vietnamese_titles():
-    assert slugify("Khai báo y tế trên Smart Hải Dương") == "khai-bao-y-te-tren-smart-hai-duong"
-    assert slugify("Đài truyền thanh: số 1!") == "dai-truyen-thanh-so-1"
+def test_slug_makes_ascii_names_from_vietnamese_titles():
+    assert slug("Khai báo y tế trên Smart Hải Dương") == "khai-bao-y-te-tren-smart-hai-duong"
+    assert slug("Đài truyền thanh: số 1!") == "dai-truyen-thanh-so-1"
 
 
 # -- command line -----------------------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 """After a crash the as-run log shows the interruption; the daemon's notes land on the engine's rows."""
 
-from datetime import timedelta
 
 import pytest
 
@@ -8,7 +7,6 @@ from broadcaster.asrun.log import AsRunLog
 from broadcaster.planning.runs import runs_of
 from broadcaster.playout.journal import JournalFormatter
 from broadcaster.playout.recovery import OnAirMarker, record_interruption
-from broadcaster.playout.setup import NotedLog
 from tests.fixtures_daemon import at, plan
 
 
@@ -29,15 +27,6 @@ def test_item_cut_by_a_crash_is_logged_partial_until_the_last_heartbeat(tmp_path
         assert log.verify().ok
 
 
-def test_noted_log_puts_the_daemon_reason_on_the_engine_row(tmp_path):
-    item = plan().items[1]
-    with NotedLog(tmp_path / "asrun.sqlite") as log:
-        log.note(item.start, "resumed after restart at 200.0 s")
-        log.append(planned_start=item.start, actual_start=item.start + timedelta(seconds=200),
-                   actual_end=item.end, status="partial", slot="sang", title=item.title, reason="late start")
-        assert log.entries()[-1].reason == "resumed after restart at 200.0 s; late start"
-
-
 def test_journal_lines_carry_syslog_priority_and_stay_one_line():
     import logging
 
@@ -46,10 +35,10 @@ def test_journal_lines_carry_syslog_priority_and_stay_one_line():
 
 
 def test_clock_step_is_seen_once_and_slewing_is_not():
-    from broadcaster.playout.daemon import ClockStepWatch
+    from broadcaster.playout.clock import StepWatch
 
     wall, mono = [1000.0], [5.0]
-    watch = ClockStepWatch(0.5, wall=lambda: wall[0], mono=lambda: mono[0])
+    watch = StepWatch(wall=lambda: wall[0], mono=lambda: mono[0])
     wall[0] += 1.0
     mono[0] += 1.0 - 0.0005  # NTP slew: half a millisecond per second
     assert watch.check() == 0.0

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from broadcaster.station.config import load_station
 from tests.fixtures_audio_files import make_audio
 from tests.fixtures_feed import collector, district, feed_server, make_station  # noqa: F401  (fixtures)
 from tests.fixtures_feed import make_audio as make_feed_audio
+from tests.fixtures_reports import write_log
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = load_station(ROOT / "config.yaml").topics
@@ -94,7 +96,8 @@ def test_district_report_names_the_topics_of_the_clips_it_published(tmp_path, di
                                                     "collector_token": collector.token["xa-a"]})
     assert sync_once(station).sent == 6  # received + ingested for each clip, slugs only
     config = tmp_path / "district" / "config.yaml"
-    config.write_text('station: {commune: Huyện Cẩm Giàng, name: Đài huyện Cẩm Giàng}\nslots: []\ntopics:\n'
+    config.write_text('station: {district: Huyện Cẩm Giàng, commune: Thị trấn Lai Cách, name: Đài huyện}\n'
+                      'slots: []\ntopics:\n'
                       + "".join(f'  {slug}: "{NAMES[slug]}"\n' for slug in ("bluezone", "khai-bao-y-te")),
                       encoding="utf-8")  # covid-song left unnamed: shown by its slug
     today = datetime.now(UTC).date().isoformat()
@@ -113,3 +116,38 @@ def test_district_report_names_the_topics_of_the_clips_it_published(tmp_path, di
     rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
     assert {r["category_name"] for r in rows if r["table"] == "clip"} == {
         NAMES["bluezone"], NAMES["khai-bao-y-te"], "covid-song"}
+    for fmt in ("pdf", "docx"):  # the document the district officer files; DOCX read back through LibreOffice
+        assert main([*args, "--format", fmt, "--out", str(tmp_path / f"district.{fmt}")]) == 0
+    pdf = document_text(tmp_path / "district.pdf")
+    docx = document_text(office_to_pdf(tmp_path / "district.docx", tmp_path / "converted"))
+    for text in (pdf, docx):
+        assert NAMES["bluezone"] in text and NAMES["khai-bao-y-te"] in text and "covid-song" in text
+        assert "bluezone" not in text and "khai-bao-y-te" not in text  # words, not slugs
+        assert "Cài đặt Bluezone" in text and "UBND HUYỆN CẨM GIÀNG" in text
+
+
+def document_text(pdf: Path) -> str:
+    """The words of a PDF as pdftotext reads them, runs of white space as one space."""
+    text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    return " ".join(text.split())
+
+
+def office_to_pdf(path: Path, folder: Path) -> Path:
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    subprocess.run([soffice, "--headless", f"-env:UserInstallation={(folder / 'profile').as_uri()}",
+                    "--convert-to", "pdf", "--outdir", str(folder), str(path)], check=True, capture_output=True,
+                   timeout=240)
+    return folder / (path.stem + ".pdf")
+
+
+def test_log_show_names_what_aired_by_its_topic(tmp_path, capsys):
+    log = write_log(tmp_path / "asrun.sqlite")  # the demo week: bluezone, covid-song, ... and unnamed khan-cap
+    argv = ["log", "show", "--date", "2021-02-22", "--log", str(log), "--config", str(ROOT / "config.yaml")]
+    capsys.readouterr()
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert NAMES["bluezone"] in out and NAMES["khai-bao-y-te"] in out and "khan-cap" in out
+    assert main([*argv, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {(r["category"], r["category_name"]) for r in rows} >= {
+        ("bluezone", NAMES["bluezone"]), ("khan-cap", "khan-cap")}

@@ -15,7 +15,7 @@ import os
 import sqlite3
 import threading
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -396,8 +396,10 @@ def _verify_into(log_path: Path, out: list) -> None:
 
 
 def build_report(log_path: str | Path, station: Station, first: date, last: date, period: str = "all",
-                 ref: str | None = None, threads: int | None = None, integrity: Integrity | None = None) -> Report:
-    """Every figure of a results report for [first, last] (local days, inclusive) from the as-run log."""
+                 ref: str | None = None, threads: int | None = None, integrity: Integrity | None = None,
+                 progress: Callable[[str, int, int | None], None] | None = None) -> Report:
+    """Every figure of a results report for [first, last] (local days, inclusive) from the as-run log.
+    `progress("report-log", done, total)` hears of each scan of the log (and the chain check) finished."""
     if period not in PERIODS:
         raise ValueError(f"period must be one of {PERIODS}")
     log_path = Path(log_path)
@@ -424,8 +426,10 @@ def build_report(log_path: str | Path, station: Station, first: date, last: date
         workers.append(threading.Thread(target=_verify_into, args=(log_path, checked)))
     for w in workers:
         w.start()
-    for w in workers:
+    for done, w in enumerate(workers, 1):
         w.join()
+        if progress:
+            progress("report-log", done, len(workers))
     for failure in [p.error for p in parts if p.error] + [c for c in checked if isinstance(c, BaseException)]:
         raise failure
     integrity = integrity or checked[0]

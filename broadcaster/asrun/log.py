@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -98,6 +99,9 @@ class AsRunLog:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL" if durable else "PRAGMA synchronous=OFF")
         self._db.executescript(_SCHEMA)
+        # One connection, written from the engine's thread and the daemon's (failed runs, expired priority
+        # clips): two BEGIN IMMEDIATEs on one connection at once would fail.
+        self._write_lock = threading.Lock()
 
     def close(self) -> None:
         self._db.close()
@@ -131,19 +135,20 @@ class AsRunLog:
             "file": file, "sha256": sha256, "level": level, "status": status, "reason": reason,
         }
         # BEGIN IMMEDIATE: two writers (daemon and play-now) cannot both read the same chain tip.
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            tip = self._db.execute("SELECT row_hash FROM asrun ORDER BY id DESC LIMIT 1").fetchone()
-            prev = tip[0] if tip else GENESIS
-            cur = self._db.execute(
-                f"INSERT INTO asrun ({', '.join(_COLUMNS)}, prev_hash, row_hash) "
-                f"VALUES ({', '.join('?' * len(_COLUMNS))}, ?, ?)",
-                [values[c] for c in _COLUMNS] + [prev, _row_hash(prev, values)],
-            )
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
+        with self._write_lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                tip = self._db.execute("SELECT row_hash FROM asrun ORDER BY id DESC LIMIT 1").fetchone()
+                prev = tip[0] if tip else GENESIS
+                cur = self._db.execute(
+                    f"INSERT INTO asrun ({', '.join(_COLUMNS)}, prev_hash, row_hash) "
+                    f"VALUES ({', '.join('?' * len(_COLUMNS))}, ?, ?)",
+                    [values[c] for c in _COLUMNS] + [prev, _row_hash(prev, values)],
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
         return AsRunEntry(id=cur.lastrowid, **values)
 
     def entries(self, start: datetime | None = None, end: datetime | None = None) -> list[AsRunEntry]:

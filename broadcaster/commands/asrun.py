@@ -8,7 +8,7 @@ from pathlib import Path
 
 from broadcaster.asrun.log import AsRunLog
 from broadcaster.problems import fail
-from broadcaster.station.config import load_station
+from broadcaster.station.config import load_station, topic_name
 
 
 def register(sub, common) -> None:
@@ -50,14 +50,17 @@ def cmd_show(args) -> int:
     end = datetime.combine(first + timedelta(days=max(args.days, 1)), time(0), zone)
     with log:
         entries = log.entries(start, end)
+    topics = load_station(args.config).topics
     if args.json:
-        print(json.dumps([e.to_json() for e in entries], ensure_ascii=False, indent=2))
+        print(json.dumps([e.to_json() | {"category_name": topic_name(topics, e.category)} for e in entries],
+                         ensure_ascii=False, indent=2))
         return 0
     if not entries:
         print("Không có bản ghi / no entries")
+    width = max([14] + [len(topic_name(topics, e.category)) for e in entries])
     for e in entries:
         print(f"{(e.actual_start or e.planned_start or '')[:23]:23}  {e.status:7}  {e.level:9}  {e.slot:8}  "
-              f"{e.category:14}  {e.title}" + (f"  ({e.reason})" if e.reason else ""))
+              f"{topic_name(topics, e.category):{width}}  {e.title}" + (f"  ({e.reason})" if e.reason else ""))
     return 0
 
 

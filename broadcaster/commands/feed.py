@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -34,6 +35,9 @@ def register(sub, common) -> None:
     pub.add_argument("--priority", choices=LEVELS, default="normal")
     pub.add_argument("--targets", default="all", help="all, or commune ids separated by commas")
     pub.add_argument("--district", help="district id (first publish only; default 'district')")
+    pub.add_argument("--reason", default="", help="why (for a break-in: the reason in the communes' as-run log)")
+    pub.add_argument("--override-blackout", action="store_true",
+                     help="emergency only: may air inside a commune's blackout (online-learning hours)")
     pub.set_defaults(handler=cmd_publish)
 
     rev = dsub.add_parser("revoke", help="thu hồi tin bài / withdraw a clip")
@@ -66,7 +70,8 @@ def register(sub, common) -> None:
     rep = dsub.add_parser("report", parents=[common], help="báo cáo tin bài theo xã / per clip and commune report")
     rep.add_argument("--from", dest="date_from", required=True, help="YYYY-MM-DD")
     rep.add_argument("--to", dest="date_to", required=True, help="YYYY-MM-DD")
-    rep.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    rep.add_argument("--format", choices=("text", "json", "csv", "pdf", "docx"), default="text")
+    rep.add_argument("--out", help="output file (required for pdf and docx)")
     rep.add_argument("--db")
     rep.add_argument("--tokens", help="communes expected to report (default: collector.tokens)")
     rep.add_argument("--feed", help="feed folder, for titles and targets (default: collector.feed)")
@@ -83,8 +88,19 @@ def register(sub, common) -> None:
 def _feed_args(parser) -> None:
     parser.add_argument("--feed", required=True, help="feed folder (served as static files)")
     parser.add_argument("--key", required=True, help="district private key (district.key)")
-    parser.add_argument("--expires-days", type=float, default=feed_publish.DEFAULT_EXPIRES_DAYS,
-                        help="manifest lifetime; communes refuse it after that (default 7)")
+    parser.add_argument("--expires-days", type=_days, default=feed_publish.DEFAULT_EXPIRES_DAYS,
+                        help=f"manifest lifetime, more than 0 and at most {feed_publish.MAX_EXPIRES_DAYS} days; "
+                             "communes refuse it after that (default 7)")
+
+
+def _days(text: str) -> float:
+    """--expires-days: a number, checked for range by publish (nan, inf, huge and negative are refused there)."""
+    import argparse
+
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"không phải số / not a number: {text[:40]!r}") from None
 
 
 def cmd_keygen(args) -> int:
@@ -124,7 +140,8 @@ def cmd_publish(args) -> int:
     manifest, clip = feed_publish.publish(
         Path(args.feed), Path(args.key), Path(args.file), category=args.category, title=args.title,
         valid_from=valid_from, valid_until=valid_until, plays_per_day=_quota(args.plays_per_day),
-        priority=args.priority, targets=targets or "all", district=args.district, expires_days=args.expires_days)
+        priority=args.priority, targets=targets or "all", district=args.district, expires_days=args.expires_days,
+        reason=args.reason, override_blackout=args.override_blackout)
     print(f"Đã đăng / published {clip.file} ({clip.size} bytes) '{clip.title}' → "
           f"manifest v{manifest.version}, hết hạn / expires {manifest.expires}")
     return 0
@@ -146,7 +163,12 @@ def cmd_serve(args) -> int:
     from broadcaster.feed.static import FeedFileServer
 
     server = FeedFileServer((args.host, args.port), Path(args.feed))
-    print(f"Đang phục vụ / serving {args.feed} at {server.url}", flush=True)
+    return _serve(server, f"Đang phục vụ / serving {args.feed} at {server.url}")
+
+
+def _serve(server, banner: str) -> int:
+    """Serve until stopped (Ctrl-C, SIGTERM), closing the socket either way."""
+    print(banner, flush=True)
     try:
         server.serve_forever()
     finally:
@@ -171,9 +193,9 @@ def _collector_defaults(args):
     return CollectorSettings(db=Path("data/collector.sqlite"))
 
 
-def _district_topics(args) -> dict[str, str]:
-    """The district's own topic names (`topics:` in its config.yaml), for the categories it publishes."""
-    return load_station(args.config).topics if Path(args.config).exists() else {}
+def _district_station(args):
+    """The district's own config.yaml, if any: its name and its topic names (`topics:`) for the report."""
+    return load_station(args.config) if Path(args.config).exists() else None
 
 
 def cmd_collector(args) -> int:
@@ -187,12 +209,7 @@ def cmd_collector(args) -> int:
     server = make_server(args.host or settings.host, args.port or settings.port, Path(args.db or settings.db),
                          Path(tokens))
     host, port = server.server_address[:2]
-    print(f"Trạm thu đang chạy / collector listening on http://{host}:{port}/messages", flush=True)
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
-    return 0
+    return _serve(server, f"Trạm thu đang chạy / collector listening on http://{host}:{port}/messages")
 
 
 def cmd_report(args) -> int:
@@ -203,6 +220,9 @@ def cmd_report(args) -> int:
     tokens = args.tokens or settings.tokens
     feed = args.feed or settings.feed
     db = Path(args.db or settings.db)
+    if args.format in ("pdf", "docx") and not args.out:
+        raise fail("--out", f"cần --out cho định dạng {args.format}", f"--out is required for {args.format}",
+                   hint_vi="ví dụ --out bao-cao-huyen.pdf", hint_en="e.g. --out district-report.pdf")
     if not db.exists():
         raise fail(str(db), "chưa có cơ sở dữ liệu của trạm thu", "no collector database here",
                    hint_vi="kiểm tra --db", hint_en="check --db")
@@ -210,7 +230,34 @@ def cmd_report(args) -> int:
                    date.fromisoformat(_day(args.date_to, "--to")),
                    sorted(load_tokens(Path(tokens))) if tokens else None,
                    read_feed_manifest(Path(feed)) if feed else None)
-    print(render(report, args.format, _district_topics(args)), end="")
+    district = _district_station(args)
+    topics = district.topics if district else {}
+    if args.format in ("pdf", "docx"):
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        from broadcaster.reports.district_outline import district_document
+        from broadcaster.station.config import DEFAULT_ZONE
+
+        issued = datetime.now(district.zone if district else ZoneInfo(DEFAULT_ZONE)).date()  # the district's today
+        document = district_document(report, district.identity if district else None, topics, issued)
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if args.format == "pdf":
+            from broadcaster.reports.pdf_render import render_pdf
+
+            render_pdf(document, out)
+        else:
+            from broadcaster.reports.docx_render import render_docx
+
+            render_docx(document, out)
+        print(f"OK: {out}", file=sys.stderr)
+        return 0
+    text = render(report, args.format, topics)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
     return 0
 
 

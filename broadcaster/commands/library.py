@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 from datetime import date
 
+from broadcaster.commands.progress import Progress
 from broadcaster.library.catalogue import Library, station_library
 from broadcaster.model import LEVELS
 from broadcaster.problems import BroadcasterError, Problem, fail
@@ -49,26 +50,27 @@ def cmd_ingest(args) -> int:
         raise BroadcasterError(problems)
     library, target = open_library(args)
     rejected = 0
-    for name in args.files:
-        try:
-            result = library.ingest(name, category=args.category, title=args.title,
-                                    valid_from=_day(args.valid_from, "--valid-from"),
-                                    valid_until=_day(args.valid_until, "--valid-until"),
-                                    priority=args.priority, source=args.source, target_lufs=target)
-        except BroadcasterError as err:
-            rejected += 1
-            for problem in err.problems:
-                print(f"TỪ CHỐI/REJECTED {problem}")
-            continue
-        item = result.item
-        for problem in result.warnings:
-            print(problem)
-        if result.added:
-            print(f"ĐÃ THÊM/ADDED {name} → {item.file}  ({_mmss(item.duration)}, {item.sample_rate} Hz, "
-                  f"{item.channels} ch, {item.loudness_lufs:.1f} LUFS, gain {item.gain_db:+.1f} dB)")
-        else:
-            print(f"ĐÃ CÓ/ALREADY IN LIBRARY {name} = {item.file} (cùng nội dung / same audio, sha256 "
-                  f"{item.sha256[:12]}…)")
+    with Progress() as progress:
+        for name in progress.iterate("ingest", args.files, len(args.files)):
+            try:
+                result = library.ingest(name, category=args.category, title=args.title,
+                                        valid_from=_day(args.valid_from, "--valid-from"),
+                                        valid_until=_day(args.valid_until, "--valid-until"),
+                                        priority=args.priority, source=args.source, target_lufs=target)
+            except BroadcasterError as err:
+                rejected += 1
+                for problem in err.problems:
+                    progress.echo(f"TỪ CHỐI/REJECTED {problem}")
+                continue
+            item = result.item
+            for problem in result.warnings:
+                progress.echo(str(problem))
+            if result.added:
+                progress.echo(f"ĐÃ THÊM/ADDED {name} → {item.file}  ({_mmss(item.duration)}, {item.sample_rate} Hz, "
+                              f"{item.channels} ch, {item.loudness_lufs:.1f} LUFS, gain {item.gain_db:+.1f} dB)")
+            else:
+                progress.echo(f"ĐÃ CÓ/ALREADY IN LIBRARY {name} = {item.file} (cùng nội dung / same audio, sha256 "
+                              f"{item.sha256[:12]}…)")
     accepted = len(args.files) - rejected
     print(f"{accepted}/{len(args.files)} tệp nhận, {rejected} từ chối / {accepted} accepted, {rejected} rejected")
     return 2 if rejected else 0
@@ -107,7 +109,8 @@ def cmd_list(args) -> int:
 
 def cmd_rebuild(args) -> int:
     library, target = open_library(args)
-    report = library.rebuild(target_lufs=target)
+    with Progress() as progress:
+        report = library.rebuild(target_lufs=target, progress=progress)
     for rel, same in report.duplicates:
         print(Problem(str(library.audio_dir / rel), f"trùng nội dung với {same}; không đưa vào danh mục",
                       f"same audio as {same}; left out of the catalogue", "xóa một trong hai tệp",

@@ -11,6 +11,7 @@ from pathlib import Path
 from broadcaster.asrun.figures import PERIODS, build_report, logged_items, quota_misses
 from broadcaster.asrun.logbook import build_logbook, parse_iso_week
 from broadcaster.commands.asrun import open_log
+from broadcaster.commands.progress import Progress
 from broadcaster.problems import BroadcasterError, fail
 from broadcaster.station.config import load_station
 
@@ -69,11 +70,8 @@ def cmd_report(args) -> int:
     out = _out(args, fmt) if fmt != "json" or args.out else None  # before the work, not after
     station = load_station(args.config)
     log_path = _log_path(args)
-    if fmt == "json" and out is None:
-        report = results_report(station, log_path, first, last, args.period or "all", args.ref)
-        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
-    else:
-        report = write_report(station, log_path, first, last, args.period or "all", fmt, out, args.ref)
+    with Progress() as progress:
+        report = write_report(station, log_path, first, last, args.period or "all", fmt, out, args.ref, progress)
     if not report.integrity.ok:
         print(f"CẢNH BÁO/WARNING: nhật ký hỏng tại dòng {report.integrity.first_bad_id} / as-run log broken at row "
               f"{report.integrity.first_bad_id}: {report.integrity.message}", file=sys.stderr)
@@ -82,33 +80,43 @@ def cmd_report(args) -> int:
     return 0
 
 
-def results_report(station, log_path: Path, first: date, last: date, period: str = "all", ref: str | None = None):
-    """The results report's figures, with the playlists' quota misses."""
-    report = build_report(log_path, station, first, last, period, ref)
-    return replace(report, quota_misses=quota_misses(report, station, daily_minimums(station)))
-
-
-def write_report(station, log_path: Path, first: date, last: date, period: str, fmt: str, out: Path,
-                 ref: str | None = None):
-    """The results report for [first, last] written to `out` as json, csv, xlsx, docx or pdf (the CLI's
-    `report` and the console's download); returns the report (its integrity says if the log is broken)."""
-    report = results_report(station, log_path, first, last, period, ref)
-    if fmt == "json":
-        out.write_text(json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    elif fmt == "csv":
-        from broadcaster.reports.csv_render import render_items_csv
-
-        render_items_csv(logged_items(log_path, station, first, last), out, station.topics)
-    elif fmt == "xlsx":
-        from broadcaster.reports.xlsx_render import render_report_xlsx
-
-        render_report_xlsx(report, logged_items(log_path, station, first, last), out)
-    else:
-        from broadcaster.reports.report_outline import report_document
-
-        document = report_document(report, issued=datetime.now(station.zone).date())  # the station's today
-        _render_document(document, fmt, out)
+def write_report(station, log_path: Path, first: date, last: date, period: str, fmt: str, out: Path | None,
+                 ref: str | None = None, progress: Progress | None = None):
+    """The results report for [first, last] written to `out` as json, csv, xlsx, docx or pdf (json with no `out`:
+    printed) — the CLI's `report` and the console's download; returns the report (its integrity says if the log
+    is broken)."""
+    progress = progress or Progress(enabled=False)
+    report = build_report(log_path, station, first, last, period, ref, progress=progress)
+    progress.close()  # the next bar, if any, is the rows'
+    report = replace(report, quota_misses=quota_misses(report, station, daily_minimums(station)))
+    _write_report(report, fmt, out, station, log_path, progress)
     return report
+
+
+def _write_report(report, fmt: str, out: Path | None, station, log_path: Path, progress: Progress) -> None:
+    if fmt == "json":
+        text = json.dumps(report.to_json(), ensure_ascii=False, indent=2)
+        if out:
+            out.write_text(text + "\n", encoding="utf-8")
+        else:
+            print(text)
+        return
+    if fmt in ("csv", "xlsx"):  # every aired or partial row is written: the long part of a year's report
+        rows = progress.iterate("report-rows", logged_items(log_path, station, report.first, report.last),
+                                report.plays + report.partial_plays)
+        if fmt == "csv":
+            from broadcaster.reports.csv_render import render_items_csv
+
+            render_items_csv(rows, out, station.topics)
+        else:
+            from broadcaster.reports.xlsx_render import render_report_xlsx
+
+            render_report_xlsx(report, rows, out)
+        return
+    from broadcaster.reports.report_outline import report_document
+
+    document = report_document(report, issued=datetime.now(station.zone).date())  # the station's today
+    _render_document(document, fmt, out)
 
 
 def cmd_logbook(args) -> int:

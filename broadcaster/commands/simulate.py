@@ -7,11 +7,14 @@ log of the simulated days in `--out/asrun.sqlite`. `--no-audio` mixes every bloc
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
 from broadcaster.asrun.log import AsRunLog
-from broadcaster.model import DayPlan, PlannedItem, Window
+from broadcaster.commands.progress import Progress
+from broadcaster.model import DayPlan, Window
+from broadcaster.planning.runs import runs_of
 from broadcaster.playout.clock import SimClock
 from broadcaster.playout.engine import Engine
 from broadcaster.problems import fail
@@ -29,32 +32,29 @@ def register(sub, common) -> None:
     sim.set_defaults(handler=cmd_simulate)
 
 
-def runs_of(plan: DayPlan) -> list[tuple[Window, list[PlannedItem]]]:
-    """The day's slot segments with their items (a slot split by a blackout is two runs)."""
-    runs = []
-    for window in plan.slots:
-        items = [i for i in plan.items if i.slot == window.id and window.start <= i.start < window.end]
-        if items:
-            runs.append((window, sorted(items, key=lambda i: i.start)))
-    return runs
-
-
 def wav_name(window: Window, zone) -> str:
     start = window.start.astimezone(zone)
     return f"{start:%Y-%m-%d}_{window.id}_{start:%H%M%S}.wav"
 
 
-def simulate_plans(station: Station, plans: list[DayPlan], out: Path, *, audio: bool = True) -> dict:
-    """Play `plans` with a SimClock into WAV files (or a NullSink). Returns counts for the summary."""
+def simulate_plans(station: Station, plans: list[DayPlan], out: Path, *, audio: bool = True,
+                   progress: Callable[[str, int, int | None], None] | None = None) -> dict:
+    """Play `plans` with a SimClock into WAV files (or a NullSink). Returns counts for the summary.
+    `progress("simulate", done, total)` hears of each slot run played."""
     out.mkdir(parents=True, exist_ok=True)
     zone = station.zone
     settings = station.audio
     stats = {"runs": 0, "rows": 0, "audio_seconds": 0.0, "files": []}
+    total = sum(1 for plan in plans for run in runs_of(plan) if run.items)
     with AsRunLog(out / "asrun.sqlite", durable=False) as log:  # a simulation can be run again: no fsync per row
         for plan in plans:
-            for window, items in runs_of(plan):
-                target = out / wav_name(window, zone)
-                clock = SimClock(zone, window.start - timedelta(seconds=1))
+            for run in runs_of(plan):
+                if not run.items:
+                    continue
+                if progress:
+                    progress("simulate", stats["runs"], total)
+                target = out / wav_name(run.window, zone)
+                clock = SimClock(zone, run.start - timedelta(seconds=1))
 
                 def factory(device: str, target: Path = target):
                     if audio:
@@ -62,12 +62,14 @@ def simulate_plans(station: Station, plans: list[DayPlan], out: Path, *, audio: 
                     return NullSink()
 
                 engine = Engine(station.paths.audio, settings, factory, clock, log, zone, blackouts=plan.blackouts)
-                result = engine.play_run(items, window.end)
+                result = engine.play_run(run.items, run.hard_stop)
                 stats["runs"] += 1
                 stats["rows"] += len(result.entries)
                 stats["audio_seconds"] += result.frames / settings.sample_rate
                 if audio:
                     stats["files"].append(target)
+    if progress:
+        progress("simulate", stats["runs"], total)
     return stats
 
 
@@ -84,7 +86,8 @@ def cmd_simulate(args) -> int:
     playlists, items = planner_inputs(station)
     plans = plan_days(station, playlists, items, first, max(args.days, 1))
     began = time.perf_counter()
-    stats = simulate_plans(station, plans, Path(args.out), audio=not args.no_audio)
+    with Progress() as progress:
+        stats = simulate_plans(station, plans, Path(args.out), audio=not args.no_audio, progress=progress)
     took = time.perf_counter() - began
     speed = stats["audio_seconds"] / took if took > 0 else float("inf")
     print(f"{stats['runs']} buổi phát / slot runs, {stats['rows']} dòng nhật ký / as-run rows, "

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import hmac
 import json
-import os
 import secrets
 import sqlite3
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import yaml
 
+from broadcaster.feed.serving import BoundedHTTPServer
+from broadcaster.feed.validate import message_problem
+from broadcaster.files import write_atomic
 from broadcaster.problems import BroadcasterError, fail
 
 MAX_BODY = 4 * 1024 * 1024
@@ -87,28 +89,25 @@ def add_token(path: Path, commune: str) -> str:
     """Give a commune a new random token (replacing any old one); the file is written 0600, atomically."""
     tokens = load_tokens(path) if Path(path).exists() else {}
     tokens[commune] = secrets.token_urlsafe(24)
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        yaml.safe_dump(tokens, fh, allow_unicode=True, sort_keys=True)
-    os.replace(tmp, path)
+    write_atomic(Path(path), yaml.safe_dump(tokens, allow_unicode=True, sort_keys=True), mode=0o600)
     return tokens[commune]
 
 
-class CollectorServer(ThreadingHTTPServer):
-    daemon_threads = True
-    # The stdlib default listen backlog is 5: with hundreds of communes posting at once the kernel resets the
-    # surplus connections (seen in bench_feed round 5). Their messages stayed queued, but nobody should wait.
-    request_queue_size = 1024
+class CollectorServer(BoundedHTTPServer):
+    # Bounded workers and timeouts (serving.py): unauthenticated connections cannot pile up threads. The
+    # listen backlog is 1024, not the stdlib's 5: hundreds of communes may post at once (bench_feed round 5).
+    workers = 8
+    read_timeout = 10.0
+    request_deadline = 30.0
 
     def __init__(self, address: tuple[str, int], db_path: Path, tokens: dict[str, str],
-                 tokens_path: Path | None = None):
+                 tokens_path: Path | None = None, **limits):
         self.db_path = Path(db_path)
         self.tokens = tokens
         self.tokens_path = tokens_path
         self._tokens_mtime = tokens_path.stat().st_mtime_ns if tokens_path else 0
         connect(self.db_path).close()
-        super().__init__(address, CollectorHandler)
+        super().__init__(address, CollectorHandler, **limits)
 
     def _reload_tokens(self) -> None:
         """A token added with `district token` works without restarting the collector."""
@@ -175,9 +174,15 @@ class CollectorHandler(BaseHTTPRequestHandler):
                     isinstance(m, dict) and isinstance(m.get("id"), str) and 0 < len(m["id"]) <= 128
                     and m.get("kind") in KINDS and isinstance(m.get("body"), dict) for m in messages):
                 raise ValueError("bad message")
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             self._reply(400, {"error": "expected {messages: [{id, kind, body}]}"})
             return
+        for index, m in enumerate(messages):  # one bad row must not break the district report for everyone
+            problem = message_problem(m["kind"], m["body"])
+            if problem:
+                self._reply(400, {"error": f"messages[{index}] ({m['kind']} {m['id'][:32]}): {problem}",
+                                  "nothing_stored": True})
+                return
         db = connect(self.server.db_path)
         try:
             stored, duplicates = store(db, commune, messages)
@@ -186,5 +191,5 @@ class CollectorHandler(BaseHTTPRequestHandler):
         self._reply(200, {"commune": commune, "stored": stored, "duplicates": duplicates})
 
 
-def make_server(host: str, port: int, db_path: Path, tokens_path: Path) -> CollectorServer:
-    return CollectorServer((host, port), db_path, load_tokens(tokens_path), Path(tokens_path))
+def make_server(host: str, port: int, db_path: Path, tokens_path: Path, **limits) -> CollectorServer:
+    return CollectorServer((host, port), db_path, load_tokens(tokens_path), Path(tokens_path), **limits)

@@ -33,6 +33,11 @@ AUDIO_EXTENSIONS = ("mp3", "wav", "ogg", "flac", "m4a", "opus")
 _CLIP_NAME = re.compile(r"clips/([0-9a-f]{64})\.(" + "|".join(AUDIO_EXTENSIONS) + r")")
 _SHA = re.compile(r"[0-9a-f]{64}")
 DISTRICT_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+# An envelope nests 3 deep and a manifest 4; anything deeper is refused before the parser sees it.
+MAX_DEPTH = 16
+MAX_SIGNATURES = 16
+MAX_REASON = 300
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
 
 def utc_iso(moment: datetime) -> str:
@@ -62,6 +67,8 @@ class Clip:
     plays_per_day_max: int | None = None
     targets: tuple[str, ...] | str = "all"  # "all" or commune ids (station.id)
     published: str = ""
+    reason: str = ""  # why the district sends it: the break-in's reason in the commune's as-run rows
+    override_blackout: bool = False  # an emergency that may air inside a commune's blackout (signed decision)
 
     def targets_station(self, station_id: str) -> bool:
         return self.targets == "all" or station_id in self.targets
@@ -69,6 +76,9 @@ class Clip:
     def to_json(self) -> dict:
         data = asdict(self)
         data["targets"] = self.targets if self.targets == "all" else list(self.targets)
+        for key in ("reason", "override_blackout"):  # left out when unset: older communes' manifests unchanged
+            if not data[key]:
+                del data[key]
         return data
 
 
@@ -96,6 +106,9 @@ class Manifest:
     def is_expired(self, now: datetime) -> bool:
         return now >= parse_utc(self.expires)
 
+    def days_left(self, now: datetime) -> float:
+        return (parse_utc(self.expires) - now).total_seconds() / 86400
+
 
 @dataclass(frozen=True)
 class Verified:
@@ -115,7 +128,33 @@ def seal(manifest: Manifest, private: Ed25519PrivateKey) -> bytes:
     return (json.dumps(envelope, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
-def open_envelope(data: bytes, public: Ed25519PublicKey, where: str) -> Verified:
+def load_json(data: bytes, where: str, code: str = "not-json") -> object:
+    """json.loads, after checking the nesting depth without recursion (a file of 200,000 '[' is refused in a
+    few milliseconds instead of raising RecursionError from the parser)."""
+    import numpy as np
+
+    skeleton = np.frombuffer(_STRING.sub(b'""', data), dtype=np.uint8)
+    steps = (skeleton == ord("[")).astype(np.int32) + (skeleton == ord("{")) - (skeleton == ord("]")) \
+        - (skeleton == ord("}"))
+    if steps.size and int(np.cumsum(steps).max()) > MAX_DEPTH:
+        raise feed_error(code, where, f"danh mục lồng nhau quá sâu (trên {MAX_DEPTH} mức)",
+                         f"nested deeper than {MAX_DEPTH} levels: not a feed manifest", "không dùng; báo đài huyện",
+                         "nothing was used; tell the district")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise feed_error(code, where, "danh mục tin bài không đọc được (không phải JSON)",
+                         f"the manifest is not valid JSON ({str(err)[:80]})", "kiểm tra địa chỉ feed.url",
+                         "check feed.url") from None
+
+
+def short(text: object, limit: int = 40) -> str:
+    """Untrusted text for a message: cut, so a hostile file cannot flood the log."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def open_envelope(data: bytes, public: Ed25519PublicKey, where: str, *, strict_times: bool = True) -> Verified:
     """Check the envelope's signature with the pinned key, then parse and check the manifest inside.
 
     Order matters: nothing inside "signed" is looked at before its signature checks out."""
@@ -125,11 +164,7 @@ def open_envelope(data: bytes, public: Ed25519PublicKey, where: str) -> Verified
                          "the server returned an HTML page, not a feed manifest",
                          "kiểm tra địa chỉ feed.url (có thể bị cổng đăng nhập Wi-Fi chặn)",
                          "check feed.url (a Wi-Fi login page or proxy may be in the way)")
-    try:
-        envelope = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise feed_error("not-json", where, "danh mục tin bài không đọc được (không phải JSON)",
-                         "the manifest is not valid JSON", "kiểm tra địa chỉ feed.url", "check feed.url") from None
+    envelope = load_json(data, where)
     if not isinstance(envelope, dict) or envelope.get("format") != ENVELOPE_FORMAT \
             or not isinstance(envelope.get("signed"), str):
         raise feed_error("not-json", where, "tệp không phải danh mục tin bài đã ký của huyện",
@@ -138,10 +173,14 @@ def open_envelope(data: bytes, public: Ed25519PublicKey, where: str) -> Verified
     if not isinstance(signatures, list) or not signatures:
         raise feed_error("missing-signature", where, "danh mục tin bài không có chữ ký", "the manifest is not signed",
                          "báo đài huyện ký lại (district publish/refresh)", "ask the district to re-sign it")
+    if len(signatures) > MAX_SIGNATURES:
+        raise feed_error("malformed", where, f"quá nhiều chữ ký ({len(signatures)})",
+                         f"too many signatures ({len(signatures)}, at most {MAX_SIGNATURES})",
+                         "không dùng; báo đài huyện", "nothing was used; tell the district")
     wanted = signing.key_id(public)
     mine = [s for s in signatures if isinstance(s, dict) and s.get("keyid") == wanted]
     if not mine:
-        others = ", ".join(str(s.get("keyid")) for s in signatures if isinstance(s, dict))
+        others = ", ".join(short(s.get("keyid"), 20) for s in signatures[:3] if isinstance(s, dict))
         raise feed_error("wrong-key", where, f"danh mục được ký bằng khóa khác ({others}), không phải khóa huyện "
                          f"đã cài ({wanted})", f"the manifest is signed by another key ({others}), not the pinned "
                          f"district key ({wanted})", "kiểm tra feed.url và feed.public_key",
@@ -149,7 +188,7 @@ def open_envelope(data: bytes, public: Ed25519PublicKey, where: str) -> Verified
     payload = envelope["signed"].encode("utf-8")
     for entry in mine:
         try:
-            sig = base64.b64decode(str(entry.get("sig", "")), validate=True)
+            sig = base64.b64decode(str(entry.get("sig", ""))[:200], validate=True)
         except ValueError:
             continue
         if signing.verify(public, sig, payload):
@@ -158,14 +197,13 @@ def open_envelope(data: bytes, public: Ed25519PublicKey, where: str) -> Verified
         raise feed_error("bad-signature", where, "chữ ký sai: danh mục đã bị sửa hoặc giả mạo",
                          "bad signature: the manifest was altered or forged", "không dùng; báo đài huyện",
                          "nothing was used; tell the district")
-    return Verified(parse_manifest(payload, where), data, wanted)
+    return Verified(parse_manifest(payload, where, strict_times=strict_times), data, wanted)
 
 
-def parse_manifest(payload: bytes, where: str) -> Manifest:
-    try:
-        raw = json.loads(payload)
-    except json.JSONDecodeError:
-        raise _malformed(where, "not JSON") from None
+def parse_manifest(payload: bytes, where: str, *, strict_times: bool = True) -> Manifest:
+    """The manifest inside a checked envelope. strict_times=False lets the district read back its own manifest
+    when its times are wrong (signed already expired), so that it can always publish a newer version."""
+    raw = load_json(payload, where, "malformed")
     if not isinstance(raw, dict) or raw.get("format") != MANIFEST_FORMAT:
         raise _malformed(where, f"format is not {MANIFEST_FORMAT}")
     version = raw.get("version")
@@ -178,7 +216,7 @@ def parse_manifest(payload: bytes, where: str) -> Manifest:
         issued, expires = parse_utc(raw["issued"]), parse_utc(raw["expires"])
     except (KeyError, TypeError, ValueError):
         raise _malformed(where, "issued/expires missing or not ISO times") from None
-    if expires <= issued:
+    if strict_times and expires <= issued:
         raise _malformed(where, "expires is not after issued")
     clips, seen = [], set()
     for index, item in enumerate(raw.get("clips") or []):
@@ -223,11 +261,17 @@ def _parse_clip(item: object, name: str, where: str) -> Clip:
         if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
             raise _malformed(where, f"{name}: targets must be 'all' or a list of commune ids")
         targets = tuple(targets)
+    reason, override = item.get("reason", ""), item.get("override_blackout", False)
+    if not isinstance(reason, str) or len(reason) > MAX_REASON or not isinstance(override, bool):
+        raise _malformed(where, f"{name}: reason must be text (≤ {MAX_REASON}), override_blackout true/false")
+    if override and item.get("priority") != "emergency":
+        raise _malformed(where, f"{name}: only an emergency clip may override a blackout")
     category, title = item.get("category"), item.get("title")
     if not isinstance(category, str) or not CATEGORY.fullmatch(category) or not isinstance(title, str):
         raise _malformed(where, f"{name}: category (lower-case ASCII, digits, '-') and title are required")
     return Clip(sha, size, file, category, title, item.get("priority", "normal"), item.get("valid_from"),
-                item.get("valid_until"), quota[0], quota[1], targets, str(item.get("published", "")))
+                item.get("valid_until"), quota[0], quota[1], targets, str(item.get("published", "")), reason,
+                override)
 
 
 def _malformed(where: str, detail: str):

@@ -9,10 +9,9 @@ with the next flush.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import sqlite3
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -21,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from broadcaster.asrun.log import AsRunLog
 from broadcaster.feed.errors import feed_error
+from broadcaster.feed.http_client import REDIRECTS, Deadline, DeadlinePassed, request
 
 OUTBOX_FILE = "outbox.sqlite"
 BATCH = 100
@@ -72,19 +72,26 @@ class Outbox:
         return cur.rowcount == 1
 
     def receipt(self, *, sha256: str, status: str, district: str, version: int, title: str = "",
-                category: str = "", code: str = "", reason: str = "") -> bool:
-        """status: received | ingested | rejected | withdrawn. One receipt per (clip, status, code)."""
+                category: str = "", code: str = "", reason: str = "", aired_at: str | None = None) -> bool:
+        """status: received | ingested | rejected | withdrawn | aired | refused (a district break-in; code is
+        its level, aired_at when it was first heard). One receipt per (clip, status, code)."""
         body = {"sha256": sha256, "status": status, "code": code, "reason": reason, "district": district,
                 "manifest_version": version, "title": title, "category": category,
                 "at": datetime.now(UTC).isoformat(timespec="seconds")}
+        if aired_at:
+            body["aired_at"] = aired_at
         return self.queue("receipt", body, message_id(self.commune, "receipt", sha256, status, code))
 
     def pending(self) -> int:
         return self.db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
 
-    def flush(self, url: str, token: str, timeout: float = 30.0) -> FlushResult:
-        """POST queued messages in batches; stop at the first failure and keep the rest queued."""
+    def flush(self, url: str, token: str, timeout: float = 30.0, deadline: Deadline | None = None) -> FlushResult:
+        """POST queued messages in batches; stop at the first failure and keep the rest queued.
+
+        A redirect is a failure: the post carries the bearer token, which must never go to another host, and a
+        batch is sent only when the collector itself answered 200."""
         endpoint = urljoin(url if url.endswith("/") else url + "/", "messages")
+        deadline = deadline or Deadline(timeout * 4)
         sent = 0
         while True:
             rows = self.db.execute("SELECT id, kind, body, created FROM outbox WHERE sent_at IS NULL ORDER BY "
@@ -94,26 +101,37 @@ class Outbox:
             payload = json.dumps({"commune": self.commune, "messages": [
                 {"id": r[0], "kind": r[1], "body": json.loads(r[2]), "created": r[3]} for r in rows]},
                 ensure_ascii=False).encode("utf-8")
-            request = urllib.request.Request(endpoint, data=payload, method="POST", headers={
-                "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
             ids = [r[0] for r in rows]
             try:
-                with urllib.request.urlopen(request, timeout=timeout) as resp:
-                    resp.read()
-            except urllib.error.HTTPError as err:
-                self._failed(ids, f"HTTP {err.code}")
-                if err.code in (401, 403):
-                    raise feed_error("unauthorized", endpoint, "trạm thu của huyện từ chối mã truy cập (token)",
-                                     f"the district collector refused our token (HTTP {err.code})",
-                                     "kiểm tra feed.collector_token với đài huyện",
-                                     "check feed.collector_token with the district") from None
-                return FlushResult(sent, self.pending(), f"HTTP {err.code}")
-            except (urllib.error.URLError, OSError) as err:
-                self._failed(ids, str(getattr(err, "reason", err)))
-                return FlushResult(sent, self.pending(), str(getattr(err, "reason", err)))
+                with request("POST", endpoint, body=payload, deadline=deadline, timeout=timeout, headers={
+                        "Authorization": f"Bearer {token}", "Content-Type": "application/json",
+                        "User-Agent": "broadcaster-commune-outbox/1"}) as resp:
+                    resp.read(64 * 1024)
+                    status, location = resp.status, resp.headers.get("Location", "")
+            except DeadlinePassed:
+                return self._stop(ids, sent, "quá thời hạn gửi / the post took longer than its deadline")
+            except (OSError, http.client.HTTPException) as err:
+                return self._stop(ids, sent, str(getattr(err, "reason", err))[:200])
+            if status in REDIRECTS or 300 <= status < 400:
+                return self._stop(ids, sent, f"trạm thu chuyển hướng (HTTP {status} → {location[:100]}): không gửi "
+                                  f"mã truy cập theo, tin vẫn chờ; sửa feed.collector_url / the collector redirected "
+                                  f"(HTTP {status} to {location[:100]}): the token is not sent on, messages stay "
+                                  "queued; fix feed.collector_url")
+            if status in (401, 403):
+                self._failed(ids, f"HTTP {status}")
+                raise feed_error("unauthorized", endpoint, "trạm thu của huyện từ chối mã truy cập (token)",
+                                 f"the district collector refused our token (HTTP {status})",
+                                 "kiểm tra feed.collector_token với đài huyện",
+                                 "check feed.collector_token with the district")
+            if status != 200:
+                return self._stop(ids, sent, f"HTTP {status}")
             stamp = datetime.now(UTC).isoformat(timespec="seconds")
             self.db.executemany("UPDATE outbox SET sent_at = ? WHERE id = ?", [(stamp, i) for i in ids])
             sent += len(ids)
+
+    def _stop(self, ids: list[str], sent: int, error: str) -> FlushResult:
+        self._failed(ids, error)
+        return FlushResult(sent, self.pending(), error)
 
     def _failed(self, ids: list[str], error: str) -> None:
         self.db.executemany("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",

@@ -9,8 +9,7 @@ keeps two publishers from losing each other's changes.
 from __future__ import annotations
 
 import fcntl
-import hashlib
-import os
+import math
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from broadcaster.feed.manifest import (
     AUDIO_EXTENSIONS,
     CATEGORY,
     DISTRICT_ID,
+    MAX_REASON,
     Clip,
     Manifest,
     Revocation,
@@ -31,33 +31,29 @@ from broadcaster.feed.manifest import (
     seal,
     utc_iso,
 )
-from broadcaster.files import fsync_dir
+from broadcaster.files import file_sha256, replacing, write_atomic
 from broadcaster.library.analysis import analyse
 from broadcaster.problems import fail
 
 MANIFEST_NAME = "manifest.json"
 DEFAULT_EXPIRES_DAYS = 7
+# The freeze window: a replay of the last manifest can hide new clips and revocations for at most this long.
+MAX_EXPIRES_DAYS = 30
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+def check_expires_days(days: float) -> float:
+    """A manifest lifetime the district may sign: 0 < days ≤ MAX_EXPIRES_DAYS (never nan, inf or negative)."""
+    if isinstance(days, bool) or not isinstance(days, int | float) or not math.isfinite(days) \
+            or not 0 < days <= MAX_EXPIRES_DAYS:
+        raise fail("--expires-days", f"thời hạn danh mục không hợp lệ: {days!r} ngày",
+                   f"invalid manifest lifetime: {days!r} days (it must be more than 0 and at most "
+                   f"{MAX_EXPIRES_DAYS})", hint_vi=f"dùng từ 1 đến {MAX_EXPIRES_DAYS}, mặc định "
+                   f"{DEFAULT_EXPIRES_DAYS}; chạy 'district refresh' hằng ngày",
+                   hint_en=f"use 1 to {MAX_EXPIRES_DAYS} (default {DEFAULT_EXPIRES_DAYS}) and run 'district refresh'"
+                   " daily")
+    return float(days)
 
 
-
-
-def file_sha256(path: Path) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 @contextmanager
@@ -73,7 +69,8 @@ def current(feed: Path, private: Ed25519PrivateKey) -> Manifest | None:
     path = feed / MANIFEST_NAME
     if not path.exists():
         return None
-    return open_envelope(path.read_bytes(), private.public_key(), str(path)).manifest
+    # Times are not held against our own manifest: one signed already expired must not stop the next version.
+    return open_envelope(path.read_bytes(), private.public_key(), str(path), strict_times=False).manifest
 
 
 def _write(feed: Path, private: Ed25519PrivateKey, previous: Manifest | None, district: str | None,
@@ -84,7 +81,7 @@ def _write(feed: Path, private: Ed25519PrivateKey, previous: Manifest | None, di
                    f"this feed belongs to district '{previous.district}', not '{district}'")
     manifest = Manifest(district=name, version=(previous.version + 1) if previous else 1, issued=utc_iso(now),
                         expires=utc_iso(now + timedelta(days=expires_days)), clips=clips, revoked=revoked)
-    atomic_write(feed / MANIFEST_NAME, seal(manifest, private))
+    write_atomic(feed / MANIFEST_NAME, seal(manifest, private))
     return manifest
 
 
@@ -92,12 +89,13 @@ def publish(feed: Path, key: Path, audio: Path, *, category: str, title: str, va
             valid_until: str | None = None, plays_per_day: tuple[int, int] | None = None, priority: str = "normal",
             targets: tuple[str, ...] | str = "all", district: str | None = None,
             expires_days: float = DEFAULT_EXPIRES_DAYS, now: datetime | None = None,
-            check_audio: bool = True) -> tuple[Manifest, Clip]:
+            check_audio: bool = True, reason: str = "", override_blackout: bool = False) -> tuple[Manifest, Clip]:
     """Add (or re-publish with new metadata) one clip and sign the next manifest version.
 
     The file is decoded whole first (the library's own check), so a clip that cannot air is refused here
     rather than by every commune."""
     now = now or datetime.now(UTC)
+    check_expires_days(expires_days)
     private = signing.load_private(key)
     audio = Path(audio)
     if not audio.is_file():
@@ -106,6 +104,12 @@ def publish(feed: Path, key: Path, audio: Path, *, category: str, title: str, va
     if ext not in AUDIO_EXTENSIONS:
         raise fail(str(audio), f"đuôi tệp '.{ext}' không được hỗ trợ", f"file type '.{ext}' is not supported",
                    hint_vi="dùng " + ", ".join(AUDIO_EXTENSIONS), hint_en="use " + ", ".join(AUDIO_EXTENSIONS))
+    if override_blackout and priority != "emergency":
+        raise fail("--override-blackout", "chỉ tin khẩn cấp mới được phát trong giờ cấm phát",
+                   "only an emergency clip may override a commune's blackout", hint_vi="thêm --priority emergency",
+                   hint_en="add --priority emergency")
+    if len(reason) > MAX_REASON:
+        raise fail("--reason", f"lý do quá dài (trên {MAX_REASON} ký tự)", f"reason over {MAX_REASON} characters")
     if not CATEGORY.fullmatch(category) or not title.strip():
         raise fail("--category", f"tên chủ đề không hợp lệ: {category!r} (hoặc thiếu tiêu đề)",
                    f"invalid category {category!r} (or empty title)",
@@ -117,24 +121,20 @@ def publish(feed: Path, key: Path, audio: Path, *, category: str, title: str, va
                    hint_en="use lower-case ASCII letters, digits and '-', e.g. cam-giang")
     if check_audio:
         analyse(audio)  # raises BroadcasterError, in both languages, naming the file and the fault
-    sha, size = file_sha256(audio)
+    sha, size = file_sha256(audio), audio.stat().st_size
     with _locked(feed):
         previous = current(feed, private)
         clips_dir = feed / "clips"
         clips_dir.mkdir(exist_ok=True)
         target = clips_dir / f"{sha}.{ext}"
         if not target.exists():
-            tmp = clips_dir / f".{sha}.tmp-{os.getpid()}"
-            shutil.copyfile(audio, tmp)
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-            fsync_dir(clips_dir)
+            with replacing(target) as tmp:
+                shutil.copyfile(audio, tmp)
         clip = Clip(sha256=sha, size=size, file=f"clips/{sha}.{ext}", category=category, title=title,
                     priority=priority, valid_from=valid_from, valid_until=valid_until,
                     plays_per_day_min=plays_per_day[0] if plays_per_day else None,
                     plays_per_day_max=plays_per_day[1] if plays_per_day else None,
-                    targets=targets, published=utc_iso(now))
+                    targets=targets, published=utc_iso(now), reason=reason, override_blackout=override_blackout)
         old = previous.clips if previous else ()
         clips = tuple(c for c in old if c.sha256 != sha) + (clip,)
         revoked = tuple(r for r in (previous.revoked if previous else ()) if r.sha256 != sha)
@@ -145,6 +145,7 @@ def revoke(feed: Path, key: Path, clip_ref: str, *, expires_days: float = DEFAUL
            now: datetime | None = None) -> tuple[Manifest, Clip]:
     """Withdraw a clip (by sha256, a unique prefix of it, or its file name) in the next manifest version."""
     now = now or datetime.now(UTC)
+    check_expires_days(expires_days)
     private = signing.load_private(key)
     with _locked(feed):
         previous = current(feed, private)
@@ -169,6 +170,7 @@ def refresh(feed: Path, key: Path, *, expires_days: float = DEFAULT_EXPIRES_DAYS
     """Re-sign the same content with a new version and expiry (run daily from cron so communes never see an
     expired feed)."""
     now = now or datetime.now(UTC)
+    check_expires_days(expires_days)
     private = signing.load_private(key)
     with _locked(feed):
         previous = current(feed, private)

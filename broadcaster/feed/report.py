@@ -21,6 +21,7 @@ from pathlib import Path
 
 from broadcaster.feed.collector import connect
 from broadcaster.feed.manifest import Manifest, parse_manifest
+from broadcaster.feed.validate import message_problem
 from broadcaster.station.config import topic_name
 
 
@@ -57,12 +58,14 @@ class DistrictReport:
     clips: list[ClipRow] = field(default_factory=list)
     communes: list[CommuneRow] = field(default_factory=list)
     not_reporting: list[str] = field(default_factory=list)
+    bad_rows: list[str] = field(default_factory=list)  # stored messages the report could not use, and why
 
     def to_json(self, topics: Mapping[str, str] | None = None) -> dict:
         return {"from": self.date_from, "to": self.date_to,
                 "clips": [asdict(c) | {"category_name": topic_name(topics, c.category) if c.category else ""}
                           for c in self.clips],
-                "communes": [asdict(c) for c in self.communes], "not_reporting": self.not_reporting}
+                "communes": [asdict(c) for c in self.communes], "not_reporting": self.not_reporting,
+                "bad_rows": self.bad_rows}
 
 
 def read_feed_manifest(feed: Path) -> Manifest | None:
@@ -78,7 +81,7 @@ def build(db_path: Path, date_from: date, date_to: date, communes: list[str] | N
           manifest: Manifest | None = None) -> DistrictReport:
     db = connect(db_path)
     try:
-        rows = db.execute("SELECT commune, kind, received_at, body FROM messages").fetchall()
+        rows = db.execute("SELECT commune, kind, received_at, body, id FROM messages").fetchall()
     finally:
         db.close()
     clips: dict[str, ClipRow] = {}
@@ -97,8 +100,16 @@ def build(db_path: Path, date_from: date, date_to: date, communes: list[str] | N
     rejected: set[tuple[str, str]] = set()
     summaries: list[tuple[str, dict]] = []
     end = (date_to + timedelta(days=1)).isoformat()
-    for commune, kind, received_at, body_text in rows:
-        body = json.loads(body_text)
+    bad_rows = []
+    for commune, kind, received_at, body_text, msg_id in rows:
+        try:
+            body = json.loads(body_text)
+        except (ValueError, RecursionError):
+            body = None
+        problem = message_problem(kind, body) if body is not None else "not JSON"
+        if problem:  # stored before the collector checked messages: flagged, not counted, the report goes on
+            bad_rows.append(f"{commune} {kind} {msg_id[:12]}: {problem}")
+            continue
         row = per_commune.setdefault(commune, CommuneRow(commune))
         row.last_heard = max(row.last_heard, received_at)
         if kind == "receipt" and str(body.get("at", "")) < end:
@@ -136,12 +147,12 @@ def build(db_path: Path, date_from: date, date_to: date, communes: list[str] | N
                 setattr(row, name, round(getattr(row, name), 1))
     for sha, wanted in targets.items():
         clips[sha].not_delivered = sorted(c for c in wanted if (c, sha) not in delivered)
-    heard = {c for c, kind, received_at, _ in rows if date_from.isoformat() <= received_at[:10] <= date_to.isoformat()}
+    heard = {c for c, _, received_at, *_ in rows if date_from.isoformat() <= received_at[:10] <= date_to.isoformat()}
     reporting = {c for c, _ in summaries} | heard
     return DistrictReport(date_from.isoformat(), date_to.isoformat(),
                           sorted(clips.values(), key=lambda c: (c.category, c.title, c.sha256)),
                           sorted(per_commune.values(), key=lambda c: c.commune),
-                          sorted(c for c in per_commune if c not in reporting))
+                          sorted(c for c in per_commune if c not in reporting), bad_rows)
 
 
 def render(report: DistrictReport, fmt: str, topics: Mapping[str, str] | None = None) -> str:
@@ -167,6 +178,8 @@ def render(report: DistrictReport, fmt: str, topics: Mapping[str, str] | None = 
                              m.all_plays, m.all_minutes, m.days_reported, m.last_heard])
         for name in report.not_reporting:
             writer.writerow(["not_reporting", name] + [""] * 11)
+        for text in report.bad_rows:
+            writer.writerow(["bad_row", text] + [""] * 11)
         return out.getvalue()
     lines = [f"BÁO CÁO TIN BÀI CỦA HUYỆN / DISTRICT CLIP REPORT  {report.date_from} → {report.date_to}", "",
              "Theo tin bài / per clip:",
@@ -188,4 +201,7 @@ def render(report: DistrictReport, fmt: str, topics: Mapping[str, str] | None = 
         lines.append(f"  {m.commune[:20]:20}  {m.delivered:8}  {m.plays:10}  {m.minutes:8.1f}  {m.all_plays:13}  "
                      f"{m.days_reported:13}  {m.last_heard or '—'}")
     lines += ["", "Xã không báo cáo / communes not reporting: " + (", ".join(report.not_reporting) or "—")]
+    if report.bad_rows:
+        lines += ["", f"Dòng dữ liệu lỗi, không tính / bad rows, not counted ({len(report.bad_rows)}):"]
+        lines += [f"  ! {text}" for text in report.bad_rows]
     return "\n".join(lines) + "\n"

@@ -3,10 +3,13 @@
     feed:
       url: https://dai-huyen.example/feed/   # the district's feed folder (or a local folder path)
       public_key: keys/district.pub          # the district's key, pinned: nothing else is accepted
-      district: cam-giang                    # optional: the manifest must name this district
+      district: cam-giang                    # required: the manifest must name this district
       interval_minutes: 5                    # how often the daemon syncs
       max_clip_mb: 200                       # larger clips are refused without downloading
-      timeout_seconds: 30
+      timeout_seconds: 30                    # the longest wait for any one read
+      file_deadline_seconds: 600             # the longest one file (manifest, clip) may take; resumed next sync
+      deadline_seconds: 1800                 # the longest one whole sync may take
+      max_expires_days: 31                   # a manifest valid for longer than this is refused (freeze window)
       collector_url: https://dai-huyen.example/collector/
       collector_token: <secret from the district>   # or collector_token_file: keys/collector.token
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from broadcaster.feed.manifest import DISTRICT_ID
 from broadcaster.problems import BroadcasterError, Problem
 from broadcaster.station.config import Station
 from broadcaster.station.yamlio import Located
@@ -36,6 +40,9 @@ class FeedSettings:
     interval_minutes: float = 5.0
     max_clip_bytes: int = 200 * 1024 * 1024
     timeout_seconds: float = 30.0
+    file_deadline_seconds: float = 600.0
+    deadline_seconds: float = 1800.0
+    max_expires_days: float = 31.0
     collector_url: str | None = None
     collector_token: str | None = None
 
@@ -50,7 +57,8 @@ class CollectorSettings:
 
 
 _FEED_KEYS = {"url", "public_key", "district", "interval_minutes", "max_clip_mb", "timeout_seconds",
-              "collector_url", "collector_token", "collector_token_file"}
+              "file_deadline_seconds", "deadline_seconds", "max_expires_days", "collector_url", "collector_token",
+              "collector_token_file"}
 _COLLECTOR_KEYS = {"host", "port", "db", "tokens", "feed"}
 
 
@@ -95,12 +103,13 @@ class _Reader:
         value = self.text(key)
         return (self.base / value) if value else None
 
-    def number(self, key: str, default: float, minimum: float) -> float:
+    def number(self, key: str, default: float, minimum: float, maximum: float = 1e9) -> float:
         value = self.m.get(key)
         if value is None:
             return default
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-            self.error(key, f"'{key}' phải là số ≥ {minimum:g}", f"'{key}' must be a number ≥ {minimum:g}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not minimum <= value <= maximum:
+            self.error(key, f"'{key}' phải là số từ {minimum:g} đến {maximum:g}",
+                       f"'{key}' must be a number from {minimum:g} to {maximum:g}")
             return default
         return float(value)
 
@@ -127,8 +136,16 @@ def feed_settings(station: Station) -> FeedSettings:
         url=url, public_key=r.path("public_key"), district=r.text("district"),
         interval_minutes=r.number("interval_minutes", 5.0, 0.5),
         max_clip_bytes=int(r.number("max_clip_mb", 200.0, 0.001) * 1024 * 1024),
-        timeout_seconds=r.number("timeout_seconds", 30.0, 1.0),
+        timeout_seconds=r.number("timeout_seconds", 30.0, 0.1),
+        file_deadline_seconds=r.number("file_deadline_seconds", 600.0, 0.1),
+        deadline_seconds=r.number("deadline_seconds", 1800.0, 0.1),
+        max_expires_days=r.number("max_expires_days", 31.0, 0.01, 366.0),
         collector_url=r.text("collector_url"), collector_token=token)
+    if (url or settings.public_key) and not (settings.district and DISTRICT_ID.fullmatch(settings.district)):
+        r.error("district", "thiếu hoặc sai feed.district (mã huyện)", "feed.district (the district id) is missing "
+                "or not a plain name: without it a manifest of another district signed with the same key would be "
+                "taken", "ghi mã huyện đúng như trong feed của huyện, ví dụ district: cam-giang",
+                "set it to the id in the district's feed, e.g. district: cam-giang")
     if url and not settings.public_key:
         r.error("url", "có feed.url nhưng thiếu feed.public_key", "feed.url is set but feed.public_key is missing",
                 "chép khóa công khai của huyện (district.pub) và ghi đường dẫn vào feed.public_key",

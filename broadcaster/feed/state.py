@@ -1,20 +1,16 @@
 """What this commune has accepted from its district feed, kept in SQLite under paths.state (feed.sqlite).
 
 The planner reads `district_rules(station)`: one dict per district clip now in the library, with its
-plays-per-day quota, priority and validity. The daemon polls `replan_request(station)`: sync leaves a marker
-file `<paths.state>/replan-requested` when a priority/emergency clip arrived or a clip was withdrawn, meaning
-"re-plan the rest of today" (its "emergency" list: clips to air at once); the daemon re-plans, then calls
-`clear_replan_request(station)`.
+plays-per-day quota, priority and validity. (Sync asks the daemon to re-plan through `planning.replan`.)
 
-Also kept here: the last manifest version accepted per district key (rollback protection), the HTTP validators
-for conditional requests, and the folder (USB) manifests already looked at.
+Also kept here: the last manifest version accepted per (trusted key, district) (rollback protection), the HTTP
+validators for conditional requests, the folder (USB) manifests already looked at, and the district's
+emergency/priority clips handed to the daemon's break-in spool (until a receipt says when they aired).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,17 +19,26 @@ from pathlib import Path
 from broadcaster.station.config import Station
 
 STATE_FILE = "feed.sqlite"
-REPLAN_MARKER = "replan-requested"
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS accepted (
-    keyid TEXT PRIMARY KEY,        -- the district key that signed it
+CREATE TABLE IF NOT EXISTS accepted_versions (
+    anchor TEXT NOT NULL,          -- the key this commune trusts (feed.public_key), however the manifest was signed
     district TEXT NOT NULL,
     version INTEGER NOT NULL,      -- never goes down: older manifests are rollbacks
     envelope_sha256 TEXT NOT NULL,
     envelope BLOB NOT NULL,        -- re-used when the server answers 304 Not Modified
     expires TEXT NOT NULL,
-    accepted_at TEXT NOT NULL
+    accepted_at TEXT NOT NULL,
+    PRIMARY KEY (anchor, district)
+);
+CREATE TABLE IF NOT EXISTS breakins (
+    request_id TEXT PRIMARY KEY,   -- the break-in spool request (broadcaster/playout/breakin.py)
+    sha256 TEXT NOT NULL,
+    district TEXT NOT NULL,
+    level TEXT NOT NULL,
+    submitted_at TEXT NOT NULL,    -- UTC ISO
+    outcome TEXT NOT NULL DEFAULT '',  -- '' while waiting | aired | refused
+    aired_at TEXT
 );
 CREATE TABLE IF NOT EXISTS http_cache (url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT);
 CREATE TABLE IF NOT EXISTS folder_seen (envelope_sha256 TEXT PRIMARY KEY, outcome TEXT NOT NULL, at TEXT NOT NULL);
@@ -63,7 +68,7 @@ def now_iso() -> str:
 
 @dataclass(frozen=True)
 class Accepted:
-    keyid: str
+    anchor: str
     district: str
     version: int
     envelope_sha256: str
@@ -91,6 +96,10 @@ class FeedState:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(_SCHEMA)
+        if self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'accepted'").fetchone():
+            # versions from before they were kept per district: still never to go back below them
+            self.db.execute("INSERT OR IGNORE INTO accepted_versions SELECT keyid, district, version, "
+                            "envelope_sha256, envelope, expires, accepted_at FROM accepted")
 
     @classmethod
     def of(cls, station: Station) -> FeedState:
@@ -99,17 +108,17 @@ class FeedState:
     def close(self) -> None:
         self.db.close()
 
-    def accepted(self, keyid: str) -> Accepted | None:
-        row = self.db.execute("SELECT keyid, district, version, envelope_sha256, envelope FROM accepted "
-                              "WHERE keyid = ?", (keyid,)).fetchone()
+    def accepted(self, anchor: str, district: str) -> Accepted | None:
+        row = self.db.execute("SELECT anchor, district, version, envelope_sha256, envelope FROM accepted_versions "
+                              "WHERE anchor = ? AND district = ?", (anchor, district)).fetchone()
         return Accepted(*row) if row else None
 
-    def accept(self, keyid: str, district: str, version: int, envelope: bytes, expires: str) -> None:
+    def accept(self, anchor: str, district: str, version: int, envelope: bytes, expires: str) -> None:
         self.db.execute(
-            "INSERT INTO accepted VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(keyid) DO UPDATE SET district=excluded."
-            "district, version=excluded.version, envelope_sha256=excluded.envelope_sha256, envelope=excluded."
-            "envelope, expires=excluded.expires, accepted_at=excluded.accepted_at WHERE excluded.version >= version",
-            (keyid, district, version, hashlib.sha256(envelope).hexdigest(), envelope, expires, now_iso()))
+            "INSERT INTO accepted_versions VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(anchor, district) DO UPDATE SET "
+            "version=excluded.version, envelope_sha256=excluded.envelope_sha256, envelope=excluded.envelope, "
+            "expires=excluded.expires, accepted_at=excluded.accepted_at WHERE excluded.version >= version",
+            (anchor, district, version, hashlib.sha256(envelope).hexdigest(), envelope, expires, now_iso()))
 
     def validators(self, url: str) -> tuple[str | None, str | None]:
         row = self.db.execute("SELECT etag, last_modified FROM http_cache WHERE url = ?", (url,)).fetchone()
@@ -132,9 +141,23 @@ class FeedState:
                               "plays_per_day_min, plays_per_day_max FROM clips WHERE sha256 = ?", (sha256,)).fetchone()
         return ClipState(row[0], row[1], row[2], bool(row[3]), *row[4:]) if row else None
 
-    def clips_with_status(self, keyid: str, status: str) -> list[ClipState]:
-        rows = self.db.execute("SELECT sha256 FROM clips WHERE keyid = ? AND status = ?", (keyid, status))
+    def clips_with_status(self, district: str, status: str) -> list[ClipState]:
+        """The district's clips in that status, whichever key signed them (a revoke holds across rotations)."""
+        rows = self.db.execute("SELECT sha256 FROM clips WHERE district = ? AND status = ?", (district, status))
         return [self.clip(r[0]) for r in rows.fetchall()]
+
+    def add_breakin(self, request_id: str, sha256: str, district: str, level: str) -> None:
+        self.db.execute("INSERT OR IGNORE INTO breakins (request_id, sha256, district, level, submitted_at) "
+                        "VALUES (?, ?, ?, ?, ?)", (request_id, sha256, district, level, now_iso()))
+
+    def waiting_breakins(self) -> list[tuple[str, str, str, str, str]]:
+        """(request_id, sha256, district, level, submitted_at) of break-ins with no outcome yet."""
+        return self.db.execute("SELECT request_id, sha256, district, level, submitted_at FROM breakins "
+                               "WHERE outcome = '' ORDER BY submitted_at").fetchall()
+
+    def breakin_outcome(self, request_id: str, outcome: str, aired_at: str | None = None) -> None:
+        self.db.execute("UPDATE breakins SET outcome = ?, aired_at = ? WHERE request_id = ?",
+                        (outcome, aired_at, request_id))
 
     def record_clip(self, *, sha256: str, keyid: str, district: str, category: str, title: str, priority: str,
                     valid_from: str | None, valid_until: str | None, plays_per_day_min: int | None,
@@ -167,29 +190,3 @@ def district_rules(station: Station) -> list[dict]:
         return state.rules()
     finally:
         state.close()
-
-
-def request_replan(station: Station, reason: str, clips: list[str], emergency: list[str] = ()) -> Path:
-    """Ask the daemon to re-plan the rest of today (written atomically; a newer request replaces an older).
-
-    `emergency` lists newly arrived emergency clips (khẩn cấp): Circular 39/2020 says they air immediately,
-    so the daemon may break in with them rather than wait for the next slot."""
-    marker = station.paths.state / REPLAN_MARKER
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    tmp = marker.with_name(f".{REPLAN_MARKER}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps({"requested": now_iso(), "reason": reason, "clips": clips,
-                               "emergency": list(emergency)}), encoding="utf-8")
-    os.replace(tmp, marker)
-    return marker
-
-
-def replan_request(station: Station) -> dict | None:
-    marker = station.paths.state / REPLAN_MARKER
-    try:
-        return json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def clear_replan_request(station: Station) -> None:
-    (station.paths.state / REPLAN_MARKER).unlink(missing_ok=True)

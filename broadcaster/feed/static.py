@@ -13,24 +13,29 @@ import os
 import posixpath
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from broadcaster.feed.serving import BoundedHTTPServer
 
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
 _CHUNK = 64 * 1024
 
 
-class FeedFileServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 1024  # hundreds of communes may connect at once
+class FeedFileServer(BoundedHTTPServer):
+    # Bounded workers and read timeouts (serving.py). A clip to a commune on a slow line may take long, so the
+    # whole-connection deadline is an hour; an idle keep-alive connection is closed after read_timeout.
+    workers = 32
+    read_timeout = 15.0
+    request_deadline = 3600.0
 
-    def __init__(self, address: tuple[str, int], root: Path, handler: type | None = None):
+    def __init__(self, address: tuple[str, int], root: Path, handler: type | None = None, **limits):
         self.root = Path(root).resolve()
         self.bytes_sent = 0
         self.statuses: dict[int, int] = {}
         self._count = threading.Lock()
-        super().__init__(address, handler or FeedFileHandler)
+        super().__init__(address, handler or FeedFileHandler, **limits)
 
     def count(self, status: int | None, sent: int) -> None:
         with self._count:
@@ -139,9 +144,9 @@ def _not_after(mtime: float, header: str) -> bool:
     return int(mtime) <= since
 
 
-def serve_in_thread(root: Path, host: str = "127.0.0.1", port: int = 0,
-                    handler: type | None = None) -> tuple[FeedFileServer, threading.Thread]:
-    server = FeedFileServer((host, port), root, handler)
+def serve_in_thread(root: Path, host: str = "127.0.0.1", port: int = 0, handler: type | None = None,
+                    **limits) -> tuple[FeedFileServer, threading.Thread]:
+    server = FeedFileServer((host, port), root, handler, **limits)
     thread = threading.Thread(target=server.serve_forever, daemon=True, name=f"feed-server-{os.getpid()}")
     thread.start()
     return server, thread

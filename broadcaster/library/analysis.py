@@ -8,7 +8,6 @@ than its own header says (truncated downloads and copies).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from broadcaster.files import file_sha256
 from broadcaster.library.loudness import LoudnessMeter
 from broadcaster.problems import BroadcasterError, Problem
 from broadcaster.sound.riff import read_riff
@@ -45,14 +45,6 @@ class AudioAnalysis:
     sha256: str
     container: str = ""  # ffmpeg format name, e.g. "wav", "mp3", "ogg"
     tags: dict[str, str] = field(default_factory=dict)  # lower-cased tag names (title, artist, ...)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def analyse(path: str | Path) -> AudioAnalysis:
@@ -97,7 +89,7 @@ def analyse(path: str | Path) -> AudioAnalysis:
         raise _reject(path, f"tệp chỉ có im lặng (đỉnh {shown} dBFS)", f"silent only (peak {shown} dBFS)",
                       "kiểm tra lại bản ghi âm", "check the recording")
     return AudioAnalysis(duration, sample_rate, channels, codec, round(loudness, 2), round(peak, 2),
-                         sha256_of(path), container, tags)
+                         file_sha256(path), container, tags)
 
 
 def _reject(path: Path, vi: str, en: str, hint_vi: str = "", hint_en: str = "",

@@ -24,17 +24,15 @@ import hashlib
 import math
 import os
 import sqlite3
-import tempfile
-import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from broadcaster.files import fsync_dir
+from broadcaster.files import CHUNK, file_sha256, replacing, slug, write_atomic
 from broadcaster.library import station_copy
-from broadcaster.library.analysis import AudioAnalysis, analyse, sha256_of
+from broadcaster.library.analysis import AudioAnalysis, analyse
 from broadcaster.model import LEVELS, LibraryItem, is_category
 from broadcaster.problems import BroadcasterError, Problem, fail
 from broadcaster.station.yamlio import Located, dump_yaml, load_yaml
@@ -97,13 +95,6 @@ def gain_for(loudness_lufs: float, peak_dbfs: float, target_lufs: float, *, dual
     return round(min(target_lufs - as_played, MAX_PEAK_DBFS - peak_dbfs), 2)
 
 
-def slugify(text: str) -> str:
-    """ASCII file name from a Vietnamese title: 'Khai báo y tế' → 'khai-bao-y-te'."""
-    plain = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
-    plain = "".join(ch for ch in plain if not unicodedata.combining(ch)).lower()
-    return "-".join("".join(ch if ch.isascii() and ch.isalnum() else " " for ch in plain).split())[:80]
-
-
 def station_library(station) -> Library:
     """The station's library as config.yaml describes it: its sound card's channels, and station copies in
     its format unless `audio.station_copies` is off."""
@@ -151,7 +142,7 @@ class Library:
                        hint_vi=f"dùng tệp {', '.join(AUDIO_EXTENSIONS)}",
                        hint_en=f"use a {', '.join(AUDIO_EXTENSIONS)} file")
         if src.is_file():  # a duplicate is known by its hash alone: no need to decode it again
-            existing = self.get(sha256_of(src))
+            existing = self.get(file_sha256(src))
             if existing:
                 return self._already_in(existing)
         measured = analyse(src)
@@ -161,7 +152,7 @@ class Library:
                 return self._already_in(existing, locked=True)
             title = (title or measured.tags.get("title") or src.stem).strip()
             folder = self.audio_dir / category
-            rel = self._free_name(folder, slugify(title) or "audio", src.suffix.lower())
+            rel = self._free_name(folder, slug(title) or "audio", src.suffix.lower())
             item = _new_item(measured, rel, title, category, source, valid_from, valid_until, priority, target_lufs,
                              self.output_channels)
             self._store(src, measured, item)
@@ -249,7 +240,7 @@ class Library:
         retired = self.audio_dir / RETIRED_DIR / item.file
         with self._writing():
             retired.parent.mkdir(parents=True, exist_ok=True)
-            if retired.exists() and sha256_of(retired) != sha256:
+            if retired.exists() and file_sha256(retired) != sha256:
                 retired = retired.with_name(f"{retired.stem}-{sha256[:8]}{retired.suffix}")
             # Row first: if the move fails the item is out of rotation anyway, and rebuild would re-add it.
             with self._db() as db:
@@ -263,19 +254,23 @@ class Library:
                 copy.unlink(missing_ok=True)  # derived: rebuild makes it again if the item comes back
         return retired
 
-    def rebuild(self, target_lufs: float = -16.0) -> RebuildReport:
-        """Recreate the catalogue from the audio folder; the old catalogue is replaced only when done."""
+    def rebuild(self, target_lufs: float = -16.0,
+                progress: Callable[[str, int, int | None], None] | None = None) -> RebuildReport:
+        """Recreate the catalogue from the audio folder; the old catalogue is replaced only when done.
+        `progress(stage, done, total)` hears of each file analysed and each station copy checked."""
         with self._writing():
-            return self._rebuild(target_lufs)
+            return self._rebuild(target_lufs, progress or (lambda stage, done, total: None))
 
-    def _rebuild(self, target_lufs: float) -> RebuildReport:
+    def _rebuild(self, target_lufs: float, progress: Callable[[str, int, int | None], None]) -> RebuildReport:
         report = RebuildReport()
         old = {}
         if self.catalogue_path.exists():
             with suppress(sqlite3.DatabaseError):  # a damaged catalogue is exactly what rebuild is for
                 old = {row["sha256"]: row for row in self._query("SELECT * FROM items")}
         new_rows: dict[str, dict] = {}
-        for path in self._audio_files():
+        files = self._audio_files()
+        for done, path in enumerate(files):
+            progress("analyse", done, len(files))
             rel = self._rel(path)
             try:
                 row = self._row_for(path, rel, old, target_lufs, report)
@@ -286,6 +281,7 @@ class Library:
                 report.duplicates.append((rel, new_rows[row["sha256"]]["file"]))
                 continue
             new_rows[row["sha256"]] = row
+        progress("analyse", len(files), len(files))
         report.dropped = sorted(row["file"] for sha, row in old.items()
                                 if sha not in new_rows and not (self.audio_dir / row["file"]).exists())
         self._replace_catalogue(list(new_rows.values()))
@@ -294,7 +290,9 @@ class Library:
             report.copies_pruned = station_copy.prune(
                 self.audio_dir, {station_copy.copy_path(self.audio_dir, row["sha256"], *self.copies).name
                                  for row in new_rows.values()})
-            for item in self.items():
+            items = self.items()
+            for done, item in enumerate(items):
+                progress("copies", done, len(items))
                 if station_copy.has_copy(self.audio_dir, item.sha256, *self.copies):
                     continue
                 warning = self._make_copy(item)
@@ -302,6 +300,7 @@ class Library:
                     report.copy_warnings.append(warning)
                 else:
                     report.copies_made += 1
+            progress("copies", len(items), len(items))
         return report
 
     def _make_copy(self, item: LibraryItem) -> Problem | None:
@@ -332,7 +331,7 @@ class Library:
                 "file is not in a category folder, so its category is unknown",
                 "chuyển tệp vào audio/<chủ đề>/ hoặc dùng lệnh ingest",
                 "move it into audio/<category>/ or use the ingest command")])
-        sha = sha256_of(path)
+        sha = file_sha256(path)
         if sha in old:  # same bytes: keep the measurements, but follow a changed station target
             base = dict(old[sha])
             base["gain_db"] = gain_for(base["loudness_lufs"], base["peak_dbfs"], target_lufs,
@@ -383,16 +382,9 @@ class Library:
             raise
 
     def _replace_catalogue(self, rows: list[dict]) -> None:
-        self.catalogue_path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.catalogue_path.parent, prefix=".rebuild-", suffix=".sqlite")
-        os.close(fd)
-        try:
-            with closing(sqlite3.connect(tmp)) as db, db:
-                db.executescript(_SCHEMA)
-                db.executemany(f"INSERT INTO items VALUES ({', '.join('?' * 16)})", [_values(r) for r in rows])
-            os.replace(tmp, self.catalogue_path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        with replacing(self.catalogue_path, mode=0o600) as tmp, closing(sqlite3.connect(tmp)) as db, db:
+            db.executescript(_SCHEMA)
+            db.executemany(f"INSERT INTO items VALUES ({', '.join('?' * 16)})", [_values(r) for r in rows])
 
     def _need(self, sha256: str) -> LibraryItem:
         item = self.get(sha256)
@@ -479,22 +471,15 @@ def _new_item(measured: AudioAnalysis, rel: str, title: str, category: str, sour
 
 def _copy_verified(src: Path, dest: Path, sha256: str) -> None:
     """Copy to a hidden temp file beside `dest`, check the hash, sync, rename: `dest` appears whole or not at all."""
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".ingest-", suffix=".part")
-    try:
+    with replacing(dest, mode=0o600) as tmp:
         digest = hashlib.sha256()
-        with open(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
-            while block := fin.read(1 << 20):
+        with open(src, "rb") as fin, open(tmp, "wb") as fout:
+            while block := fin.read(CHUNK):
                 digest.update(block)
                 fout.write(block)
-            fout.flush()
-            os.fsync(fout.fileno())
         if digest.hexdigest() != sha256:
             raise fail(str(src), "tệp nguồn thay đổi trong lúc nhập", "the source file changed while it was ingested",
                        hint_vi="đợi chép xong rồi nhập lại", hint_en="wait until it is fully copied, then ingest again")
-        os.replace(tmp, dest)
-        fsync_dir(dest.parent)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 
@@ -510,16 +495,7 @@ def _write_sidecar(audio: Path, item: LibraryItem) -> None:
     text = ("# Thông tin bài trong thư viện; sửa được, rồi chạy: python main.py library rebuild\n"
             "# Library metadata for the audio file beside it; edit, then run: python main.py library rebuild\n"
             + dump_yaml(meta))
-    path = _sidecar_path(audio)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".meta-", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    write_atomic(_sidecar_path(audio), text, mode=0o600)
 
 
 def _read_sidecar(audio: Path) -> dict:

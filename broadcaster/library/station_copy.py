@@ -12,14 +12,12 @@ Without one
 from __future__ import annotations
 
 import logging
-import os
 import struct
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from broadcaster.files import fsync_dir
+from broadcaster.files import replacing
 from broadcaster.sound.decode import open_decoder
 from broadcaster.sound.pcm import station_layout, wav_layout
 from broadcaster.sound.riff import WAVE_FORMAT_IEEE_FLOAT
@@ -63,11 +61,9 @@ def write_copy(src: str | Path, dest: Path, sample_rate: int, channels: int) -> 
     """Decode `src` with the engine's own decoder into `dest` (float32 WAV): temp file, fsync, rename.
     Raises OSError when it cannot be written, ValueError when `src` cannot be decoded; `dest` is then
     untouched."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".copy-", suffix=".part")
     decoder = open_decoder(src, sample_rate, channels)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with replacing(dest, mode=0o600) as tmp, open(tmp, "wb") as f:
             f.write(_header(sample_rate, channels, 0))  # sizes filled in at the end
             block = np.empty((WRITE_FRAMES, channels), np.float32)
             frames = 0
@@ -78,13 +74,8 @@ def write_copy(src: str | Path, dest: Path, sample_rate: int, channels: int) -> 
                 raise ValueError(decoder.error)
             f.seek(0)
             f.write(_header(sample_rate, channels, frames))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, dest)
-        fsync_dir(dest.parent)
     finally:
         decoder.close()
-        Path(tmp).unlink(missing_ok=True)
 
 
 def prune(audio_dir: str | Path, keep: set[str]) -> int:

@@ -8,12 +8,12 @@ know what should be on air (the same plan that was playing, not a fresh one made
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, fields, replace
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from broadcaster.files import write_atomic
 from broadcaster.model import DayPlan, PlanException, PlannedItem, Window
 
 
@@ -59,14 +59,7 @@ class PlanCache:
         return self.folder / f"{day.isoformat()}.json"
 
     def save(self, plan: DayPlan) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        target = self.path(plan.date)
-        tmp = target.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as out:
-            json.dump(plan_to_json(plan), out, ensure_ascii=False, indent=1)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
+        write_atomic(self.path(plan.date), json.dumps(plan_to_json(plan), ensure_ascii=False, indent=1))
 
     def load(self, day: date) -> DayPlan | None:
         try:

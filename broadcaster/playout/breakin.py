@@ -22,7 +22,6 @@ does not air the clip a second time.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 import uuid
@@ -30,6 +29,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
+from broadcaster.files import write_atomic
 from broadcaster.model import DayPlan
 from broadcaster.planning.runs import runs_ahead
 
@@ -199,10 +199,4 @@ def ask_daemon(state_dir: Path, request: BreakInRequest, timeout: float = 10.0) 
 
 
 def _write_atomic(target: Path, data: dict) -> Path:
-    tmp = target.with_name(f".{target.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as out:
-        json.dump(data, out, ensure_ascii=False)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, target)
-    return target
+    return write_atomic(target, json.dumps(data, ensure_ascii=False))

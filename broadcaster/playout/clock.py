@@ -35,21 +35,44 @@ class Clock(Protocol):
         """Seconds the wall clock stepped since the last check (0.0 if it did not)."""
 
 
+# A wall-clock step smaller than this is not worth acting on: the engine re-aligns audio only when it is 50 ms
+# off its time (Engine.resync_threshold), so a smaller step changes nothing heard, and NTP's slew (at most
+# 0.5 ms a second) takes 100 s to add up to it. The daemon re-schedules its jobs at the same size, so the
+# engine and the daemon never disagree about whether the clock stepped.
+STEP_SECONDS = 0.05
+
+
+class StepWatch:
+    """Wall-clock steps (NTP corrections, an operator setting the time): wall time moving differently from
+    monotonic time since the last step reported."""
+
+    def __init__(self, threshold: float = STEP_SECONDS, wall: Callable[[], float] = time.time,
+                 mono: Callable[[], float] = time.monotonic):
+        self.threshold, self._wall, self._mono = threshold, wall, mono
+        self._lock = threading.Lock()
+        self._offset = wall() - mono()
+
+    def check(self) -> float:
+        """Seconds the wall clock stepped since the last step reported (0.0 if it did not)."""
+        with self._lock:
+            offset = self._wall() - self._mono()
+            step = offset - self._offset
+            if abs(step) < self.threshold:
+                return 0.0
+            self._offset = offset
+            return step
+
+
 class WallClock:
-    """Real time in the station zone, with clock-step detection.
+    """Real time in the station zone, with clock-step detection (`StepWatch`); `on_step(seconds)` is called
+    on a step too, if given."""
 
-    `check_step()` compares wall and monotonic time since the last check; a difference above `step_threshold`
-    is a step (NTP slew is far slower than that). `on_step(seconds)` is called too, if given."""
-
-    def __init__(self, zone: tzinfo, *, step_threshold: float = 0.05,
-                 on_step: Callable[[float], None] | None = None, wall: Callable[[], float] = time.time):
+    def __init__(self, zone: tzinfo, *, on_step: Callable[[float], None] | None = None,
+                 wall: Callable[[], float] = time.time):
         self.zone = zone
-        self.step_threshold = step_threshold
         self.on_step = on_step
         self._wall = wall  # the system clock; replaceable so tests can step it without touching the machine's
-        self._lock = threading.Lock()
-        self._wall0 = wall()
-        self._mono0 = time.monotonic()
+        self._steps = StepWatch(wall=wall)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self._wall(), self.zone)
@@ -61,13 +84,8 @@ class WallClock:
         pass
 
     def check_step(self) -> float:
-        with self._lock:
-            wall, mono = self._wall(), time.monotonic()
-            step = (wall - self._wall0) - (mono - self._mono0)
-            if abs(step) < self.step_threshold:
-                return 0.0
-            self._wall0, self._mono0 = wall, mono
-        if self.on_step:
+        step = self._steps.check()
+        if step and self.on_step:
             self.on_step(step)
         return step
 

@@ -31,6 +31,7 @@ from broadcaster.asrun.log import AsRunLog, iso_ms
 from broadcaster.model import DayPlan, PlannedItem
 from broadcaster.planning.cache import PlanCache, shifted_to
 from broadcaster.planning.inputs import make_plans, watched_inputs
+from broadcaster.planning.replan import REPLAN_MARKER, clear_replan_request
 from broadcaster.planning.runs import Run, due_at, runs_of
 from broadcaster.playout.breakin import (
     STALE_SECONDS,
@@ -42,18 +43,17 @@ from broadcaster.playout.breakin import (
     priority_expiry,
     ticket_tag,
 )
+from broadcaster.playout.clock import StepWatch
 from broadcaster.playout.recovery import OnAirState, record_interruption
-from broadcaster.playout.setup import START_MARGIN, NotedLog, PlayoutSetup, engine_preroll, make_engine
+from broadcaster.playout.setup import START_MARGIN, PlayoutSetup, engine_preroll, make_engine
 from broadcaster.playout.watch import ChangeWatch
 from broadcaster.problems import BroadcasterError
 
 log = logging.getLogger("broadcaster.daemon")
 
-REPLAN_MARKER = "replan-requested"
 ALIVE_FILE = "daemon.alive"  # touched every tick: play-now knows a daemon is listening
 ALIVE_SECONDS = 5.0
 RETRY_SECONDS = 5.0  # after a run fails (device gone), try again this often until its slot ends
-STEP_SECONDS = 0.5  # a wall-clock jump bigger than this re-schedules everything
 
 
 @dataclass
@@ -89,7 +89,9 @@ class Daemon:
         self._resume_key: str | None = None
         self._engine_obj = None
         self._engine_setup: PlayoutSetup | None = None
-        self._asrun: NotedLog | None = None
+        self._asrun: AsRunLog | None = None
+        self._feed_threads: dict[str, threading.Thread] = {}
+        self._feed_cancel = threading.Event()  # set on stop: a sync in flight ends at once
 
     # ---- time -------------------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -247,7 +249,7 @@ class Daemon:
         """The engine for the current setup; a new one when the audio settings or folders changed."""
         with self._lock:
             if self._engine_obj is None or self._engine_setup != self.setup:
-                self._asrun = self._asrun or NotedLog(self.setup.asrun_log)
+                self._asrun = self._asrun or AsRunLog(self.setup.asrun_log)
                 self._engine_obj = self.engine_factory(self.setup, self._asrun, self._blackouts())
                 self._engine_setup = self.setup
             return self._engine_obj
@@ -364,7 +366,7 @@ class Daemon:
 
     def _priority_done(self, request: BreakInRequest, why: str) -> None:
         """A kept priority clip that will not air: no longer kept, and a `skipped` row says why."""
-        from broadcaster.sound.decode import file_sha256
+        from broadcaster.files import file_sha256
 
         HeldPriority(self.setup.state).drop(request.id)
         log.warning("priority clip %s (requested %s) not aired: %s", Path(request.file).name,
@@ -433,7 +435,7 @@ class Daemon:
         self.setup = self._first_setup()
         self.plans = self._cached_plans()
         self._settle_crash()
-        self._asrun = NotedLog(self.setup.asrun_log)
+        self._asrun = AsRunLog(self.setup.asrun_log)
         self._restore_priority()
         self._scheduler = BackgroundScheduler(timezone=self.setup.zone,
                                               executors={"default": ThreadPoolExecutor(4)})
@@ -451,8 +453,10 @@ class Daemon:
         self.replan("start")
 
     def _schedule_feed_sync(self) -> None:
-        """The district feed every feed.interval_minutes, in a scheduler worker thread: a slow 3G sync never
-        holds up playout, and a new emergency or priority clip drops the replan marker that _poll_inputs sees."""
+        """The district feed every feed.interval_minutes, in three daemon threads of its own (inbox, HTTP feed,
+        results upward), so that none waits on another, a slow 3G sync never holds up playout, and a stop never
+        waits on a sync: `_feed_cancel` ends any transfer within a quarter second. A new emergency or priority
+        clip goes into the break-in spool; a re-plan marker is what _poll_inputs sees."""
         try:
             from broadcaster.feed.settings import feed_settings
             from broadcaster.station.config import load_station
@@ -463,27 +467,42 @@ class Daemon:
             return
         if not settings.url and not settings.public_key:
             return  # this station takes no district feed
-        self._scheduler.add_job(self._sync_feed, "interval", minutes=settings.interval_minutes, id="feed-sync",
-                                next_run_time=datetime.now(self.setup.zone) + timedelta(seconds=5),
+        self._scheduler.add_job(self._start_feed_sync, "interval", minutes=settings.interval_minutes,
+                                id="feed-sync", next_run_time=datetime.now(self.setup.zone) + timedelta(seconds=5),
                                 coalesce=True, max_instances=1, misfire_grace_time=None)
         log.info("district feed: syncing every %g min", settings.interval_minutes)
 
-    def _sync_feed(self) -> None:
-        from broadcaster.feed.sync import sync_once
+    def _start_feed_sync(self) -> None:
+        from broadcaster.feed import sync
+
+        for name, part in (("inbox", sync.sync_inbox), ("http", sync.sync_http), ("results", sync.send_results)):
+            running = self._feed_threads.get(name)
+            if running is not None and running.is_alive():
+                continue  # the last one is still at it (bounded by its deadline)
+            thread = threading.Thread(target=self._sync_feed, args=(name, part), daemon=True, name=f"feed-{name}")
+            self._feed_threads[name] = thread
+            thread.start()
+
+    def _sync_feed(self, name: str, part) -> None:
         from broadcaster.station.config import load_station
 
         try:
-            result = sync_once(load_station(self.config))
+            result = part(load_station(self.config), cancel=self._feed_cancel) if name != "inbox" \
+                else part(load_station(self.config))
         except Exception:
-            log.exception("district feed sync failed (playout goes on)")
+            log.exception("district feed %s failed (playout goes on)", name)
             return
-        if result.busy:
+        if result.busy or (name != "results" and not result.sources and not result.error):
+            return
+        if name == "results":
+            if result.outbox_error or result.error:
+                log.warning("district feed: results not sent: %s", result.outbox_error or result.error)
             return
         problems = "; ".join(f"{s.source}: {s.code or s.status} {s.message}".strip() for s in result.sources
-                             if s.status == "rejected")
+                             if s.status == "rejected") or result.error
         log.log(logging.INFO if result.ok else logging.WARNING,
-                "district feed: %s; %d new clip(s), %d receipt(s) sent, %d queued",
-                "ok" if result.ok else problems or "problems", len(result.added), result.sent, result.queued)
+                "district feed: %s; %d new clip(s), %d break-in(s)", "ok" if result.ok else problems or "problems",
+                len(result.added), len(result.breakins))
 
     def _settle_crash(self) -> None:
         left = OnAirState(self.setup.state).left_over()
@@ -510,7 +529,7 @@ class Daemon:
         signal.signal(signal.SIGINT, lambda *_: self._stop.set())
         self.start()
         log.info("daemon ready; state in %s", self.setup.state)
-        steps = ClockStepWatch()
+        steps = StepWatch()
         last_poll = 0.0
         alive = self.setup.state / ALIVE_FILE
         while not self._stop.wait(0.25):
@@ -535,9 +554,8 @@ class Daemon:
         self.shutdown()
 
     def _poll_inputs(self) -> None:
-        marker = self.setup.state / REPLAN_MARKER
-        if marker.exists():
-            marker.unlink(missing_ok=True)
+        if (self.setup.state / REPLAN_MARKER).exists():
+            clear_replan_request(self.setup.state)
             self.replan("replan-requested by the feed")
         elif self._watch is not None and self._watch.changed():
             self.replan("inputs changed")
@@ -547,6 +565,7 @@ class Daemon:
     def shutdown(self) -> None:
         log.info("stopping")
         self._stop.set()
+        self._feed_cancel.set()  # the feed threads are daemon threads: never waited on past this
         with self._lock:
             engines = [self._engine_obj] if self._engine_obj is not None else []
         for engine in engines:
@@ -559,24 +578,6 @@ class Daemon:
         self._check_priority()  # clips that aired in the last moments are no longer kept
         OnAirState(self.setup.state).end()
         (self.setup.state / ALIVE_FILE).unlink(missing_ok=True)
-
-
-class ClockStepWatch:
-    """Wall-clock steps (NTP corrections, an operator setting the time): wall time moving differently from
-    monotonic time. Slow NTP slewing stays far below the threshold."""
-
-    def __init__(self, threshold: float = STEP_SECONDS, wall=time.time, mono=time.monotonic):
-        self.threshold, self._wall, self._mono = threshold, wall, mono
-        self._offset = wall() - mono()
-
-    def check(self) -> float:
-        """Seconds stepped since the last check (0.0 if none)."""
-        offset = self._wall() - self._mono()
-        step = offset - self._offset
-        if abs(step) <= self.threshold:
-            return 0.0
-        self._offset = offset
-        return step
 
 
 def daemon_alive(state: Path) -> bool:

@@ -60,10 +60,11 @@ from pathlib import Path
 import numpy as np
 
 from broadcaster.asrun.log import AsRunEntry, AsRunLog
+from broadcaster.files import file_sha256
 from broadcaster.model import PlannedItem, Window
 from broadcaster.playout.clock import Clock
 from broadcaster.problems import BroadcasterError, Problem
-from broadcaster.sound.decode import file_sha256, probe_duration
+from broadcaster.sound.decode import probe_duration
 from broadcaster.sound.mixer import Event, Mixer, Voice, frames_between
 from broadcaster.sound.sinks import Sink, SinkFailure
 from broadcaster.station.config import AudioSettings

@@ -9,12 +9,12 @@ it, a `partial` row is appended for it, ending at the last heartbeat (within abo
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from broadcaster.asrun.log import AsRunLog, iso_ms
+from broadcaster.files import write_atomic
 from broadcaster.model import DayPlan
 from broadcaster.planning.runs import due_at
 
@@ -35,10 +35,7 @@ class OnAirState:
         self.heartbeat = self.folder / "heartbeat"
 
     def begin(self, run_key: str, now: datetime) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.marker.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"run_key": run_key, "started_at": iso_ms(now)}), encoding="utf-8")
-        os.replace(tmp, self.marker)
+        write_atomic(self.marker, json.dumps({"run_key": run_key, "started_at": iso_ms(now)}))
         self.beat()
 
     def beat(self) -> None:

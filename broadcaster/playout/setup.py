@@ -3,23 +3,19 @@
 If config.yaml is broken when the daemon starts, this snapshot from the last good load (in the state folder)
 still says where the audio, the log and the cached plans are, so the station keeps playing its cached plan.
 
-Also the daemon's side of the engine: build the engine for the station's configured devices, and `NotedLog`:
-the same append-only log with notes keyed by planned start, added to the reason of the row the engine writes
-for that item (play-now's reason on a one-item run; the engine knows only the item).
+Also the daemon's side of the engine: build the engine for the station's configured devices.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from broadcaster.asrun.log import AsRunEntry, AsRunLog, iso_ms
+from broadcaster.asrun.log import AsRunLog
+from broadcaster.files import write_atomic
 from broadcaster.model import Window
 from broadcaster.station.config import AudioSettings, Station
 
@@ -45,12 +41,8 @@ class PlayoutSetup:
                             station.paths.catalogue, station.audio)
 
     def save(self) -> None:
-        self.state.mkdir(parents=True, exist_ok=True)
-        data = asdict(self)
-        data = {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}
-        tmp = self.state / (SNAPSHOT + ".tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(tmp, self.state / SNAPSHOT)
+        data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
+        write_atomic(self.state / SNAPSHOT, json.dumps(data, ensure_ascii=False, indent=1))
 
     @staticmethod
     def load(state: Path) -> PlayoutSetup | None:
@@ -64,29 +56,6 @@ class PlayoutSetup:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-
-
-class NotedLog(AsRunLog):
-    def __init__(self, path, notes: dict[str, str] | None = None):
-        super().__init__(path)
-        self._notes = dict(notes or {})
-        self._lock = threading.Lock()
-        # one SQLite connection, written by the engine thread and the daemon's (failed runs, expired priority
-        # clips): two BEGIN IMMEDIATEs on one connection at once would fail
-        self._write_lock = threading.Lock()
-
-    def note(self, planned_start: datetime, text: str) -> None:
-        with self._lock:
-            self._notes[iso_ms(planned_start)] = text
-
-    def append(self, **row) -> AsRunEntry:
-        key = iso_ms(row.get("planned_start"))
-        with self._lock:
-            note = self._notes.pop(key, None) if key else None
-        if note:
-            row["reason"] = f"{note}; {row['reason']}" if row.get("reason") else note
-        with self._write_lock:
-            return super().append(**row)
 
 
 def sink_factory_for(setup: PlayoutSetup):

@@ -113,14 +113,6 @@ def probe_duration(path: str | Path) -> float:
         raise ValueError(f"cannot read the length of {path}: {out.stderr.strip() or 'no duration'}") from None
 
 
-def file_sha256(path: str | Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class ChunkReader:

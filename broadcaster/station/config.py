@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from broadcaster.files import slug as slug_of
 from broadcaster.model import is_category
 from broadcaster.problems import BroadcasterError, Problem
 from broadcaster.station.schedule import WEEKDAYS, Recurrence, parse_clock, parse_weekdays
@@ -265,7 +266,7 @@ def load_station(path: str | Path = "config.yaml", text: str | None = None) -> S
     identity = Identity(
         province=c.text(st, "province", "station.province"), district=c.text(st, "district", "station.district"),
         commune=c.text(st, "commune", "station.commune"), name=c.text(st, "name", "station.name"),
-        id=c.text(st, "id", "station.id") or _slug(c.text(st, "commune", "station.commune") or "station"))
+        id=c.text(st, "id", "station.id") or (slug_of(c.text(st, "commune", "station.commune") or "") or "station"))
 
     timezone = c.text(root, "timezone", "timezone", DEFAULT_ZONE) or DEFAULT_ZONE
     try:
@@ -366,14 +367,6 @@ def _read_topics(c: _Checker, root: Located) -> dict[str, str]:
         slug_by_name.setdefault(name, slug)
         topics[slug] = name
     return topics
-
-
-def _slug(text: str) -> str:
-    import unicodedata
-
-    plain = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
-    plain = "".join(ch for ch in plain if not unicodedata.combining(ch)).lower()
-    return "-".join("".join(ch if ch.isalnum() else " " for ch in plain).split()) or "station"
 
 
 def _read_windows(c: _Checker, root: Located, key: str, is_slot: bool) -> list:
