@@ -24,6 +24,7 @@ PASSWORD = "mat-khau-thu-1"
 ROLES = ("viewer", "operator", "approver", "admin")
 # Screenshots of the main pages go here when set (docs/web.md is made from them): BROADCASTER_WEB_SCREENSHOTS=docs/web
 SHOTS = os.environ.get("BROADCASTER_WEB_SCREENSHOTS")
+TIMEOUT_MS = 90_000  # Playwright's 30 s is too short for a report download on a 2-core machine shared by others
 
 needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs chromium (scripts/setup.sh)")
 
@@ -126,14 +127,32 @@ def stop_console(console: Console) -> None:
         console.proc.wait(5)
 
 
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
+_CHROMIUM: list = []  # (playwright, browser): one browser for the whole session, whichever modules use it
 
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+
+def _shared_browser():
+    if not _CHROMIUM:
+        import atexit
+
+        from playwright.sync_api import sync_playwright
+
+        playwright = sync_playwright().start()
+        _CHROMIUM.append((playwright, playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)))
+
+        def close() -> None:
+            playwright_, browser_ = _CHROMIUM.pop()
+            browser_.close()
+            playwright_.stop()
+
+        atexit.register(close)
+    return _CHROMIUM[0][1]
+
+
+@pytest.fixture
+def browser():
+    """Debian's chromium, started once per session (a fixture imported into several modules would otherwise
+    be several session fixtures, each starting Playwright)."""
+    return _shared_browser()
 
 
 @pytest.fixture(scope="session")
@@ -160,6 +179,7 @@ def console(tmp_path_factory, station_template):
 
 def login(browser, console: Console, role: str, **context_args):
     context = browser.new_context(base_url=console.url, **context_args)
+    context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     page.goto("/login/")
     page.fill("input[name=username]", role)
