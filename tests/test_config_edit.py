@@ -81,3 +81,36 @@ def test_weekdays_are_written_as_operators_write_them():
     assert days_text(tuple(range(7))) == "daily"
     assert days_text((0, 1, 2, 3, 4, 5)) == "mon-sat"
     assert days_text((0, 2, 4)) == "mon,wed,fri"
+
+
+def test_library_edit_retire_and_restore_from_the_command_line(tmp_path):
+    """The library actions the console offers, as commands: the same Library methods."""
+    import json
+    import subprocess
+    import sys
+
+    from broadcaster.library.catalogue import Library
+
+    def run(*args):
+        return subprocess.run([sys.executable, str(ROOT / "main.py"), *args, "--config", str(tmp_path / "config.yaml")],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    (tmp_path / "config.yaml").write_text("station: {commune: Xã Thử, name: Đài xã Thử}\nslots: []\n"
+                                          "audio: {station_copies: false}\n", encoding="utf-8")
+    src = tmp_path / "tone.wav"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=2",
+                    str(src)], check=True)
+    item = Library(tmp_path / "data" / "library.sqlite", tmp_path / "audio").ingest(src, category="thu",
+                                                                                   title="Thử").item
+    edited = run("library", "edit", item.sha256[:12], "--title", "Thông báo họp thôn", "--category", "thong-bao",
+                 "--valid-until", "2021-03-12")
+    assert edited.returncode == 0, edited.stderr
+    listed = json.loads(run("library", "list", "--json").stdout)["items"][0]
+    assert (listed["title"], listed["category"], listed["valid_until"]) == ("Thông báo họp thôn", "thong-bao",
+                                                                           "2021-03-12")
+    assert run("library", "retire", item.sha256[:12]).returncode == 0
+    assert json.loads(run("library", "list", "--json").stdout)["items"] == []
+    restored = run("library", "restore", item.sha256[:12])
+    assert restored.returncode == 0, restored.stderr
+    back = json.loads(run("library", "list", "--json").stdout)["items"][0]
+    assert (back["title"], back["sha256"]) == ("Thông báo họp thôn", item.sha256)  # the sidecar came back too

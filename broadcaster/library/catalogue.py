@@ -226,7 +226,7 @@ class Library:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(source, target)
             os.replace(_sidecar_path(source), _sidecar_path(target))
-            self._rebuild(target_lufs)  # measures it again only if its audio is new to the catalogue
+            self._rebuild(target_lufs, lambda *_: None)  # measures it again only if its audio is new to it
         item = self.get(sha256)
         if item is None:
             raise fail(str(target), "không đưa bài trở lại được", "the item could not be restored",
