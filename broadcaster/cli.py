@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "broadcaster.commands.report",
     "broadcaster.commands.feed",
     "broadcaster.commands.web",
+    "broadcaster.commands.bulletin",
 )
 
 # Commands that must start fast import only their own module: the daemon has to be back on air within 2 s of a

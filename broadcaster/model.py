@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 
 # A category is a folder name under audio/ and a key in playlists: lower-case ASCII, digits and '-'.
 # Checked with fullmatch: `$` would let a trailing newline through and make a folder named "bluezone\n".
@@ -20,6 +21,14 @@ def is_category(text: object) -> bool:
 
 
 LEVELS = ("normal", "priority", "emergency")  # Circular 39/2020: thông thường, ưu tiên, khẩn cấp
+
+
+class Approval(StrEnum):
+    """Whether the commune leadership let an item air (TT 39/2020): Chờ duyệt / Đã duyệt / Từ chối."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,7 @@ class LibraryItem:
     valid_from: date | None = None
     valid_until: date | None = None
     priority: str = "normal"  # one of LEVELS
+    approval: str = Approval.APPROVED  # only approved items are planned; the rest are listed as exceptions
 
     def valid_on(self, day: date) -> bool:
         return (self.valid_from is None or day >= self.valid_from) and (

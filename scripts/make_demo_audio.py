@@ -183,6 +183,20 @@ def make_song(out: str, index: int) -> str:
     return str(path)
 
 
+def make_chime(out: Path) -> Path:
+    """The station's bulletin chime (chuông thông báo): a two-note ding-dong, 1.6 s, that opens each bulletin."""
+    path = out / "chuong" / "chuong-thong-bao.wav"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        t = np.arange(int(0.8 * RATE)) / RATE
+        notes = [sum(np.sin(2 * np.pi * f * k * t) / k for k in (1, 2, 3)) * np.exp(-4 * t) for f in (784.0, 622.3)]
+        pcm = np.concatenate(notes).astype(np.float32)
+        pcm *= 0.7 / np.abs(pcm).max()
+        _encode(["-f", "f32le", "-ar", str(RATE), "-ac", "1", "-i", "pipe:0", "-c:a", "pcm_s16le"],
+                "Chuông thông báo", path, pcm.tobytes())
+    return path
+
+
 def _encode(args: list[str], title: str, path: Path, stdin: bytes | None = None) -> None:
     """Encode with ffmpeg into a temp name, then rename, so an interrupted run never leaves half a file."""
     tmp = path.with_name(f".{path.name}.part{path.suffix}")
@@ -204,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out)
     made = [make_speech(out, *clip) for clip in SPEECH]
+    make_chime(out)
     for path in made:
         seconds = duration(path)
         if not SPEECH_LIMITS[0] <= seconds <= SPEECH_LIMITS[1]:

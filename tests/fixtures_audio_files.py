@@ -79,3 +79,14 @@ def ebur128_integrated(path: Path) -> float:
     out = subprocess.run(["ffmpeg", "-nostdin", "-nostats", "-i", str(path), "-filter_complex", "ebur128",
                           "-f", "null", "-"], capture_output=True, text=True, check=True).stderr
     return float(re.findall(r"I:\s+(-?[\d.]+) LUFS", out)[-1])
+
+
+def ebur128_peaks(path: Path, gain_db: float = 0.0) -> tuple[float, float]:
+    """ffmpeg's sample peak and true peak (`ebur128=peak=sample+true`, 0.1 dB steps), after `gain_db`."""
+    out = subprocess.run(["ffmpeg", "-nostdin", "-nostats", "-i", str(path), "-filter_complex",
+                          f"volume={gain_db}dB:precision=float,ebur128=peak=sample+true", "-f", "null", "-"],
+                         capture_output=True, text=True, check=True).stderr
+    summary = out[out.rindex("Summary:"):]
+    sample = float(re.search(r"Sample peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS", summary).group(1))
+    true = float(re.search(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS", summary).group(1))
+    return sample, true

@@ -17,15 +17,19 @@ from pathlib import Path
 
 import pytest
 
+from broadcaster.station.config import load_station
 from tests.fixtures_audio_files import make_audio
+from tests.fixtures_feed import district, feed_server, make_station  # noqa: F401  (fixtures)
+from tests.fixtures_feed import make_audio as make_feed_audio
 from tests.fixtures_reports import write_log
 
 ROOT = Path(__file__).resolve().parent.parent
+APPROVER = load_station(ROOT / "config.yaml").extra["approval"]["approvers"][0]  # local clips air once approved
 CLIPS = 4  # songs of 30 s: enough for the demo playlist's fill to make slot runs to simulate
 
 
-def run(argv: list[str], cwd: Path, terminal: bool) -> tuple[str, str, int]:
-    """(stdout, stderr, exit code) of `python main.py ARGV`; stderr is a 100-column pty if `terminal`."""
+def run(argv: list[str], cwd: Path, terminal: bool, columns: int = 100) -> tuple[str, str, int]:
+    """(stdout, stderr, exit code) of `python main.py ARGV`; stderr is a pty `columns` wide if `terminal`."""
     command = [sys.executable, str(ROOT / "main.py"), *argv]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     if not terminal:
@@ -33,7 +37,7 @@ def run(argv: list[str], cwd: Path, terminal: bool) -> tuple[str, str, int]:
                               stdin=subprocess.DEVNULL)
         return done.stdout, done.stderr, done.returncode
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30 if columns else 0, columns, 0, 0))
     chunks: list[bytes] = []
 
     def drain() -> None:  # a full pty would block the command: read it while it runs
@@ -85,7 +89,8 @@ def stations(tmp_path_factory, sources) -> dict:
     """The same clips ingested into two new stations, once with a terminal and once into pipes."""
     base = tmp_path_factory.mktemp("stations")
     return {terminal: (station := new_station(base / ("tty" if terminal else "pipe")),
-                       run(["ingest", *map(str, sources), "--category", "covid-song"], station, terminal))
+                       run(["ingest", *map(str, sources), "--category", "covid-song", "--by", APPROVER], station,
+                           terminal))
             for terminal in (True, False)}
 
 
@@ -119,8 +124,23 @@ def test_report_over_a_year_shows_progress_on_a_terminal_only(tmp_path):
     log = write_log(tmp_path / "asrun.sqlite")
     argv = ["report", "--from", "2021-01-01", "--to", "2021-12-31", "--format", "csv", "--log", str(log),
             "--config", str(ROOT / "config.yaml")]
-    out, err, code = run([*argv, "--out", "tty.csv"], tmp_path, terminal=True)
+    # A terminal that reports no size (a serial console, `script` run from a pipe) still gets its bar.
+    out, err, code = run([*argv, "--out", "tty.csv"], tmp_path, terminal=True, columns=0)
     assert code == 0 and "Đọc nhật ký / reading the log" in err and "Ghi từng lượt phát / writing rows" in err
     pipe_out, pipe_err, pipe_code = run([*argv, "--out", "pipe.csv"], tmp_path, terminal=False)
     assert pipe_code == 0 and pipe_out == "" and pipe_err == "OK: pipe.csv\n"
     assert (tmp_path / "tty.csv").read_bytes() == (tmp_path / "pipe.csv").read_bytes()
+
+
+def test_sync_shows_clips_fetched_on_a_terminal_only(tmp_path, district, feed_server):
+    for k in range(2):
+        district.publish(make_feed_audio(tmp_path / "src" / f"spot-{k}.mp3", seconds=1, freq=500 + 60 * k))
+    feed = {"url": feed_server.url, "public_key": str(district.pub)}
+    tty_station = make_station(tmp_path / "tty" / "xa-a", feed=feed)  # two new communes, the same feed
+    pipe_station = make_station(tmp_path / "pipe" / "xa-a", feed=feed)
+    out, err, code = run(["sync", "--once", "--config", str(tty_station.file)], tmp_path, terminal=True)
+    assert code == 0 and "Tải tin bài / fetching clips" in err and "/2" in err
+    pipe_out, pipe_err, pipe_code = run(["sync", "--once", "--config", str(pipe_station.file)], tmp_path,
+                                        terminal=False)
+    assert pipe_code == 0 and pipe_err == "" and plain(pipe_out)
+    assert out == pipe_out and pipe_out.count("đã vào thư viện / in the library") == 2

@@ -11,6 +11,7 @@ from broadcaster.station.config import load_station
 from tests.engine_audio import RATE, T0, chain, find, noise, read_wav, write_wav
 
 CONFIG = """station: {commune: Xã Thử, name: Đài xã Thử}
+approval: {approvers: [Lê Duyệt]}  # local clips air once an approver adds them (TT 39/2020)
 slots:
   - {id: sang, start: "05:30", end: "05:31", playlist: p}
 audio: {sample_rate: 44100, channels: 2, fade_seconds: 0.05}
@@ -75,7 +76,7 @@ def test_simulate_command_plans_and_plays_a_day_from_the_station_files(tmp_path,
                                                    encoding="utf-8")
     files = [write_wav(tmp_path / "in" / f"spot{seed}.wav", noise(seed, 20.0)) for seed in (1, 2, 3)]
     config = str(tmp_path / "config.yaml")
-    assert main(["ingest", *map(str, files), "--category", "spot", "--config", config]) == 0
+    assert main(["ingest", *map(str, files), "--category", "spot", "--by", "Lê Duyệt", "--config", config]) == 0
     out = tmp_path / "sim"
     assert main(["simulate", "--date", "2021-02-22", "--out", str(out), "--config", config]) == 0
     wavs = list(out.glob("*.wav"))

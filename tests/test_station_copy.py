@@ -190,6 +190,7 @@ def test_copy_header_is_a_float_wav_ffmpeg_reads(library, sources):
 
 
 CONFIG = """station: {commune: Xã Thử, name: Đài xã Thử}
+approval: {approvers: [Lê Duyệt]}  # local clips air once an approver adds them (TT 39/2020)
 slots:
   - {id: sang, start: "05:30", end: "05:31", playlist: p}
 audio: {sample_rate: 44100, channels: 2, fade_seconds: 0.05, crossfade_seconds: 1.5, crossfade_categories: [song]}
@@ -204,7 +205,7 @@ def test_simulate_via_copies_is_bit_identical_to_simulate_via_originals(tmp_path
     files = [write_mp3(tmp_path / "in" / f"song{seed}.mp3", noise(seed, 13.0, level=0.05 * seed))
              for seed in (1, 2, 3)]
     config = str(tmp_path / "config.yaml")
-    assert main(["ingest", *map(str, files), "--category", "song", "--config", config]) == 0
+    assert main(["ingest", *map(str, files), "--category", "song", "--by", "Lê Duyệt", "--config", config]) == 0
     copies = sorted((tmp_path / "audio" / STATION_DIR).glob("*.wav"))
     assert len(copies) == 3
     assert "station copy" not in capsys.readouterr().out  # no warning: `validate` is quiet about copies too

@@ -24,6 +24,7 @@ from tests.fixtures_reports import write_log
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = load_station(ROOT / "config.yaml").topics
+APPROVER = load_station(ROOT / "config.yaml").extra["approval"]["approvers"][0]
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def station(tmp_path_factory) -> Path:
     config = str(folder / "config.yaml")
     for category, seconds in (("bluezone", 20), ("covid-song", 60), ("news", 15)):
         clip = make_audio(folder / f"{category}.mp3", seconds, 22050, 1, ["-b:a", "32k"])
-        assert main(["ingest", str(clip), "--category", category, "--config", config]) == 0
+        assert main(["ingest", str(clip), "--category", category, "--by", APPROVER, "--config", config]) == 0
     return folder
 
 

@@ -117,6 +117,21 @@ class QuotaMiss:
 
 
 @dataclass(frozen=True)
+class AiredBulletin:
+    """A commune bulletin that aired in the period, with who approved it (the report's appendix)."""
+
+    bulletin_id: int
+    title: str
+    plays: int
+    minutes: float
+    first_aired: str  # YYYY-MM-DD HH:MM:SS, station time
+    last_aired: str
+    approved_by: str
+    approved_at: str
+    emergency: bool = False
+
+
+@dataclass(frozen=True)
 class Integrity:
     ok: bool
     rows: int
@@ -142,6 +157,7 @@ class Report:
     timezone: str = "Asia/Ho_Chi_Minh"
     quota_misses: list[QuotaMiss] = field(default_factory=list)
     topic_names: dict[str, str] = field(default_factory=dict)  # the station's `topics:` when the report was made
+    bulletins: list[AiredBulletin] = field(default_factory=list)  # from the approval record, joined by sha256
 
     def topic(self, category: str) -> str:
         """The name a reader sees for a category (its slug if the station has not named it)."""
@@ -205,6 +221,9 @@ class Report:
             "quota_misses": [{"date": q.day.isoformat(), "category": q.category,
                               "category_name": self.topic(q.category), "aired": q.aired, "minimum": q.minimum}
                              for q in self.quota_misses],
+            "bulletins": [{"id": b.bulletin_id, "title": b.title, "plays": b.plays, "minutes": round(b.minutes, 2),
+                           "first_aired": b.first_aired, "last_aired": b.last_aired, "approved_by": b.approved_by,
+                           "approved_at": b.approved_at, "emergency": b.emergency} for b in self.bulletins],
             "log_integrity": {"ok": self.integrity.ok, "rows": self.integrity.rows,
                               "first_bad_id": self.integrity.first_bad_id, "message": self.integrity.message},
         }

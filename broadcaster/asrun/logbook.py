@@ -40,9 +40,13 @@ class Logbook:
     sessions: list[Session]
     integrity: Integrity
     topic_names: dict[str, str] = field(default_factory=dict)  # the station's `topics:`
+    approvers: dict[str, str] = field(default_factory=dict)  # audio sha256 → who approved it (approval record)
 
     def topic(self, category: str) -> str:
         return topic_name(self.topic_names, category)
+
+    def approver(self, sha256: str) -> str:
+        return self.approvers.get(sha256, "")
 
 
 def parse_iso_week(text: str) -> tuple[int, int]:

@@ -8,6 +8,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+from broadcaster.commands.progress import Progress
 from broadcaster.feed import publish as feed_publish
 from broadcaster.feed import signing
 from broadcaster.feed.settings import collector_settings, feed_settings
@@ -267,8 +268,9 @@ def cmd_sync(args) -> int:
     station = load_station(args.config)
     interval = feed_settings(station).interval_minutes
     while True:
-        result = sync_once(station, feed_url=args.feed_url,
-                           public_key=Path(args.public_key) if args.public_key else None, flush=not args.no_send)
+        with Progress() as progress:
+            result = sync_once(station, feed_url=args.feed_url, progress=progress, flush=not args.no_send,
+                               public_key=Path(args.public_key) if args.public_key else None)
         _print_sync(result)
         if args.once:
             return 0 if result.ok else 1

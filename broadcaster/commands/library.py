@@ -8,9 +8,11 @@ from datetime import date
 
 from broadcaster.commands.progress import Progress
 from broadcaster.library.catalogue import Library, station_library
-from broadcaster.model import LEVELS
+from broadcaster.model import LEVELS, Approval
 from broadcaster.problems import BroadcasterError, Problem, fail
 from broadcaster.station.config import load_station, topic_name
+
+APPROVAL_VI = {"pending": "chờ duyệt", "approved": "đã duyệt", "rejected": "từ chối"}
 
 
 def register(sub, common) -> None:
@@ -23,6 +25,8 @@ def register(sub, common) -> None:
     ingest.add_argument("--valid-until", help="phát đến hết ngày / airs until YYYY-MM-DD inclusive")
     ingest.add_argument("--priority", default="normal", help="normal | priority | emergency")
     ingest.add_argument("--source", default="local", help="nguồn / source (default: local)")
+    ingest.add_argument("--by", default="", help="người nhập / who adds them; an approver's clips are approved, "
+                                                 "others wait for approval (approval.approvers)")
     ingest.set_defaults(handler=cmd_ingest)
 
     library = sub.add_parser("library", help="thư viện âm thanh / the audio library")
@@ -47,6 +51,15 @@ def register(sub, common) -> None:
     restore = library_sub.add_parser("restore", parents=[common], help="đưa bài đã gỡ trở lại / bring one back")
     restore.add_argument("sha256")
     restore.set_defaults(handler=cmd_restore)
+    for name, helptext in (("approve", "duyệt một bài của xã / approve a local clip"),
+                           ("reject", "từ chối một bài của xã / reject a local clip")):
+        action = library_sub.add_parser(name, parents=[common], help=helptext)
+        action.add_argument("item", metavar="FILE|SHA256", help="tệp như 'library list' hiện / the file as "
+                                                                  "'library list' shows it, or a sha256 prefix")
+        action.add_argument("--comment", default="", help="ý kiến / comment" + (" (bắt buộc / required)"
+                                                                                 if name == "reject" else ""))
+        action.add_argument("--by", default="", help="họ tên người duyệt / the approver's name")
+        action.set_defaults(handler=cmd_decide, decision=name)
 
 
 def open_library(args) -> tuple[Library, float]:
@@ -62,15 +75,24 @@ def cmd_ingest(args) -> int:
     problems = _option_problems(args)
     if problems:
         raise BroadcasterError(problems)
-    library, target = open_library(args)
-    rejected = 0
+    from broadcaster.bulletins.approval import Person, approval_on_arrival, record_arrival
+    from broadcaster.bulletins.settings import approval_settings
+
+    station = load_station(args.config)
+    library, target = station_library(station), station.audio.target_lufs
+    person = Person(args.by) if args.by.strip() else None
+    approval = approval_on_arrival(approval_settings(station), args.source, person)
+    rejected = waiting = 0
     with Progress() as progress:
         for name in progress.iterate("ingest", args.files, len(args.files)):
             try:
                 result = library.ingest(name, category=args.category, title=args.title,
                                         valid_from=_day(args.valid_from, "--valid-from"),
                                         valid_until=_day(args.valid_until, "--valid-until"),
-                                        priority=args.priority, source=args.source, target_lufs=target)
+                                        priority=args.priority, source=args.source, target_lufs=target,
+                                        approval=approval)
+                if result.added:
+                    record_arrival(station, result.item, person)
             except BroadcasterError as err:
                 rejected += 1
                 for problem in err.problems:
@@ -82,12 +104,27 @@ def cmd_ingest(args) -> int:
             if result.added:
                 progress.echo(f"ĐÃ THÊM/ADDED {name} → {item.file}  ({_mmss(item.duration)}, {item.sample_rate} Hz, "
                               f"{item.channels} ch, {item.loudness_lufs:.1f} LUFS, gain {item.gain_db:+.1f} dB)")
+                waiting += item.approval == Approval.PENDING
             else:
                 progress.echo(f"ĐÃ CÓ/ALREADY IN LIBRARY {name} = {item.file} (cùng nội dung / same audio, sha256 "
                               f"{item.sha256[:12]}…)")
     accepted = len(args.files) - rejected
     print(f"{accepted}/{len(args.files)} tệp nhận, {rejected} từ chối / {accepted} accepted, {rejected} rejected")
+    if waiting:
+        print(f"{waiting} bài chờ duyệt, chưa được phát / {waiting} items wait for approval and do not air yet: "
+              "python main.py library approve FILE --by \"Họ tên\"")
     return 2 if rejected else 0
+
+
+def cmd_decide(args) -> int:
+    from broadcaster.bulletins.approval import Person, decide_item
+    from broadcaster.bulletins.store import Decision
+
+    station = load_station(args.config)
+    decision = Decision.APPROVED if args.decision == "approve" else Decision.REJECTED
+    item = decide_item(station, args.item, Person(args.by), decision, args.comment)
+    print(f"{item.file} «{item.title}»: {item.approval} ({args.by})")
+    return 0
 
 
 def cmd_list(args) -> int:
@@ -110,8 +147,9 @@ def cmd_list(args) -> int:
         valid = ""
         if item.valid_from or item.valid_until:
             valid = f"  [{item.valid_from or '…'} → {item.valid_until or '…'}]"
+        waits = "" if item.approval == Approval.APPROVED else f"  [{APPROVAL_VI[item.approval]} / {item.approval}]"
         print(f"{item.category:14} {_mmss(item.duration):>6} {item.loudness_lufs:6.1f} LUFS {item.gain_db:+5.1f} dB "
-              f"{item.priority:9} {item.file}  «{item.title}»{valid}")
+              f"{item.priority:9} {item.file}  «{item.title}»{valid}{waits}")
     total = sum(item.duration for item in items)
     print(f"{len(items)} bài, tổng {_mmss(total)} / {len(items)} items, {_mmss(total)} in all")
     for path in untracked:

@@ -67,6 +67,8 @@ class Progress:
             self.bar = tqdm(total=total, desc=label, unit=unit, file=sys.stderr, leave=False,
                             dynamic_ncols=sized, ncols=None if sized else 80, nrows=None if sized else 24)
             self.stage = stage
+        if done < self.bar.n:  # the same stage again (a second feed source): count from the start
+            self.bar.reset(total)
         if total is not None and self.bar.total != total:
             self.bar.total = total
         self.bar.update(done - self.bar.n)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from broadcaster.asrun.figures import PERIODS, build_report, logged_items, quota_misses
 from broadcaster.asrun.logbook import build_logbook, parse_iso_week
+from broadcaster.bulletins.aired import aired_bulletins
+from broadcaster.bulletins.approval import approvers_by_audio
 from broadcaster.commands.asrun import open_log
 from broadcaster.commands.progress import Progress
 from broadcaster.problems import BroadcasterError, fail
@@ -88,7 +90,8 @@ def write_report(station, log_path: Path, first: date, last: date, period: str, 
     progress = progress or Progress(enabled=False)
     report = build_report(log_path, station, first, last, period, ref, progress=progress)
     progress.close()  # the next bar, if any, is the rows'
-    report = replace(report, quota_misses=quota_misses(report, station, daily_minimums(station)))
+    report = replace(report, quota_misses=quota_misses(report, station, daily_minimums(station)),
+                     bulletins=aired_bulletins(log_path, station, first, last))
     _write_report(report, fmt, out, station, log_path, progress)
     return report
 
@@ -103,7 +106,7 @@ def _write_report(report, fmt: str, out: Path | None, station, log_path: Path, p
         return
     if fmt in ("csv", "xlsx"):  # every aired or partial row is written: the long part of a year's report
         rows = progress.iterate("report-rows", logged_items(log_path, station, report.first, report.last),
-                                report.plays + report.partial_plays)
+                                report.plays + report.partial_plays, every=512)
         if fmt == "csv":
             from broadcaster.reports.csv_render import render_items_csv
 
@@ -138,7 +141,7 @@ def cmd_logbook(args) -> int:
 
 def write_logbook(station, log_path: Path, year: int, week: int, fmt: str, out: Path):
     """The weekly logbook (sổ nhật ký) of ISO week `year`-W`week` written to `out` as docx, pdf or xlsx."""
-    logbook = build_logbook(log_path, station, year, week)
+    logbook = replace(build_logbook(log_path, station, year, week), approvers=approvers_by_audio(station))
     slot_names = {s.id: s.name for s in station.slots}
     if fmt == "xlsx":
         from broadcaster.reports.xlsx_render import render_logbook_xlsx

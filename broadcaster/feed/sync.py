@@ -33,7 +33,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -121,6 +121,11 @@ class _Sync:
     result: SyncResult
     replan: list[str] = field(default_factory=list)
     urgent: list[tuple[Clip, str]] = field(default_factory=list)  # (clip, district) for the break-in spool
+    progress: Callable[[str, int, int | None], None] | None = None  # told ("sync-clips", done, total)
+
+    def fetched(self, done: int, total: int) -> None:
+        if self.progress and total:
+            self.progress("sync-clips", done, total)
 
     @property
     def anchor(self) -> str:
@@ -135,12 +140,15 @@ class _Sync:
 
 def sync_once(station: Station, *, feed_url: str | None = None, public_key: Path | None = None,
               library: ClipLibrary | None = None, now: datetime | None = None, flush: bool = True,
-              inbox: bool = True, http: bool = True, cancel: threading.Event | None = None) -> SyncResult:
+              inbox: bool = True, http: bool = True, cancel: threading.Event | None = None,
+              progress: Callable[[str, int, int | None], None] | None = None) -> SyncResult:
     """The inbox, then the HTTP feed, then results upward. Raises BroadcasterError only for config problems
-    (no key, no district id); `cancel` (set on shutdown) ends any transfer within a quarter second."""
+    (no key, no district id); `cancel` (set on shutdown) ends any transfer within a quarter second;
+    `progress("sync-clips", done, total)` hears of each clip fetched."""
     result = SyncResult()
     run = _start(station, feed_url, public_key, library, now, cancel, result)
     if run is not None:
+        run.progress = progress
         url = feed_url or run.settings.url
         folders = ([Path(url)] if url and "://" not in url else []) + (inbox_feeds(station.paths.inbox)
                                                                        if inbox else [])
@@ -331,13 +339,16 @@ def _sync_folder(source: FolderSource, run: _Sync, state: FeedState, outbox: Out
             raise
         _accept(verified, run, state, result)
         staging = run.station.paths.state / STAGING_DIR / "inbox"
-        for clip in _apply(verified, run, state, outbox, result, staging):
+        todo = _apply(verified, run, state, outbox, result, staging)
+        for done, clip in enumerate(todo):
+            run.fetched(done, len(todo))
             try:
                 part = _make_room(clip, run.settings, staging)
                 result.bytes_downloaded += source.download(clip, part, run.settings.max_clip_bytes)
                 _ingest(clip, part, verified, run, state, outbox, result)
             except FeedError as err:
                 _clip_failed(clip, err, verified, state, outbox, result)
+        run.fetched(len(todo), len(todo))
     except FeedError as err:
         result.status, result.code, result.message = "rejected", err.code, str(err)
     return result
@@ -371,7 +382,8 @@ def _sync_http_source(source: HttpSource, run: _Sync) -> SourceResult:
                 state.save_validators(source.name, fetched.etag, fetched.last_modified)
             todo = _apply(verified, run, state, outbox, result, staging)
             _hand_over(run, state)
-        for clip in todo:
+        for done, clip in enumerate(todo):
+            run.fetched(done, len(todo))
             try:
                 part = _make_room(clip, settings, staging)
                 result.bytes_downloaded += source.download(
@@ -395,6 +407,7 @@ def _sync_http_source(source: HttpSource, run: _Sync) -> SourceResult:
                         _clip_failed(clip, err, verified, state, outbox, result)
                 else:
                     _clip_failed(clip, err, verified, state, outbox, result)
+        run.fetched(len(todo), len(todo))
     except FeedError as err:
         result.status, result.code, result.message = "rejected", err.code, str(err)
     finally:

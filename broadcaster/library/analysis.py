@@ -42,6 +42,7 @@ class AudioAnalysis:
     codec: str  # ffmpeg codec name, e.g. "mp3", "pcm_s24le", "vorbis"
     loudness_lufs: float  # integrated, BS.1770-4 gated
     peak_dbfs: float  # sample peak
+    true_peak_dbtp: float  # BS.1770-4 Annex 2 (4x oversampled): what the gain cap is set on
     sha256: str
     container: str = ""  # ffmpeg format name, e.g. "wav", "mp3", "ogg"
     tags: dict[str, str] = field(default_factory=dict)  # lower-cased tag names (title, artist, ...)
@@ -83,13 +84,13 @@ def analyse(path: str | Path) -> AudioAnalysis:
     if container == "ogg" and not _ogg_has_end(path):
         raise _reject(path, "tệp OGG bị cắt cụt: thiếu trang kết thúc", "truncated OGG: no end-of-stream page",
                       "chép hoặc tải lại tệp đầy đủ", "copy or download the whole file again")
-    loudness, peak = meter.integrated(), meter.peak_dbfs()
+    loudness, peak, true_peak = meter.integrated(), meter.peak_dbfs(), meter.true_peak_dbtp()
     if peak < SILENT_PEAK_DBFS or loudness < SILENT_LOUDNESS_LUFS:
         shown = "-∞" if math.isinf(peak) else f"{peak:.1f}"
         raise _reject(path, f"tệp chỉ có im lặng (đỉnh {shown} dBFS)", f"silent only (peak {shown} dBFS)",
                       "kiểm tra lại bản ghi âm", "check the recording")
     return AudioAnalysis(duration, sample_rate, channels, codec, round(loudness, 2), round(peak, 2),
-                         file_sha256(path), container, tags)
+                         round(true_peak, 2), file_sha256(path), container, tags)
 
 
 def _reject(path: Path, vi: str, en: str, hint_vi: str = "", hint_en: str = "",

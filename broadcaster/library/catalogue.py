@@ -10,11 +10,14 @@ Revoked or removed items move to `audio/.retired/<category>/` with their sidecar
 revoke can be checked or undone by moving the file back and running `rebuild`). Hidden files and folders
 are never catalogued.
 
-Gain: `target_lufs - loudness_lufs`, capped so the sample peak after gain stays at or below -1 dBFS, because
-the engine applies a plain gain with no limiter; a quiet file with sharp peaks therefore ends up a little
-below the target rather than clipping. A mono file played on a stereo output comes out of both channels, which
-BS.1770 counts as 3 dB louder than the mono measurement (ffmpeg's ebur128 `dualmono`), so its gain allows for
-that; `loudness_lufs` itself stays the plain BS.1770 figure of the file.
+Gain: `target_lufs - loudness_lufs`, capped so the true peak (BS.1770 Annex 2, what the DAC reconstructs between
+samples) after gain stays at or below -1 dBTP, because the engine applies a plain gain with no limiter; a quiet
+file with sharp peaks therefore ends up a little below the target rather than clipping. Items catalogued before
+true peaks were measured (no `true_peak_dbtp`) are measured again by `rebuild`.
+
+A mono file played on a stereo output comes out of both channels, which BS.1770 counts as 3 dB louder than the
+mono measurement (ffmpeg's ebur128 `dualmono`), so its gain allows for that; `loudness_lufs` itself stays the
+plain BS.1770 figure of the file.
 """
 
 from __future__ import annotations
@@ -33,15 +36,15 @@ from pathlib import Path
 from broadcaster.files import CHUNK, file_sha256, replacing, slug, write_atomic
 from broadcaster.library import station_copy
 from broadcaster.library.analysis import AudioAnalysis, analyse
-from broadcaster.model import LEVELS, LibraryItem, is_category
+from broadcaster.model import LEVELS, Approval, LibraryItem, is_category
 from broadcaster.problems import BroadcasterError, Problem, fail
 from broadcaster.station.yamlio import Located, dump_yaml, load_yaml
 
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".ogg", ".oga", ".flac", ".m4a", ".aac", ".mp4")
 SIDECAR_SUFFIX = ".meta.yaml"
 RETIRED_DIR = ".retired"
-MAX_PEAK_DBFS = -1.0
-_SIDECAR_KEYS = {"title", "category", "source", "valid_from", "valid_until", "priority", "sha256"}
+MAX_TRUE_PEAK_DBTP = -1.0
+_SIDECAR_KEYS = {"title", "category", "source", "valid_from", "valid_until", "priority", "sha256", "approval"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -60,11 +63,13 @@ CREATE TABLE IF NOT EXISTS items (
     valid_from TEXT,
     valid_until TEXT,
     priority TEXT NOT NULL,
-    added_at TEXT NOT NULL
+    added_at TEXT NOT NULL,
+    approval TEXT NOT NULL DEFAULT 'approved',  -- Approval; catalogues made before it had every item approved
+    true_peak_dbtp REAL                 -- NULL: catalogued before true peaks were measured
 );
 """
 _ITEM_COLUMNS = ("sha256", "file", "title", "category", "duration", "sample_rate", "channels", "loudness_lufs",
-                 "gain_db", "source", "valid_from", "valid_until", "priority")
+                 "gain_db", "source", "valid_from", "valid_until", "priority", "approval")
 
 
 @dataclass(frozen=True)
@@ -89,10 +94,10 @@ class RebuildReport:
 DUAL_MONO_DB = 10 * math.log10(2)  # one channel's power counted twice
 
 
-def gain_for(loudness_lufs: float, peak_dbfs: float, target_lufs: float, *, dual_mono: bool = False) -> float:
-    """Gain to the station target, capped so the sample peak stays at or below -1 dBFS."""
+def gain_for(loudness_lufs: float, true_peak_dbtp: float, target_lufs: float, *, dual_mono: bool = False) -> float:
+    """Gain to the station target, capped so the true peak stays at or below -1 dBTP."""
     as_played = loudness_lufs + (DUAL_MONO_DB if dual_mono else 0.0)
-    return round(min(target_lufs - as_played, MAX_PEAK_DBFS - peak_dbfs), 2)
+    return round(min(target_lufs - as_played, MAX_TRUE_PEAK_DBTP - true_peak_dbtp), 2)
 
 
 def station_library(station) -> Library:
@@ -133,7 +138,7 @@ class Library:
 
     def ingest(self, src: str | Path, *, category: str, title: str | None = None, valid_from: date | None = None,
                valid_until: date | None = None, priority: str = "normal", source: str = "local",
-               target_lufs: float = -16.0) -> IngestResult:
+               target_lufs: float = -16.0, approval: str = Approval.APPROVED) -> IngestResult:
         """Check, measure and copy one file into the library; raise `BroadcasterError` if it cannot air."""
         src = Path(src)
         _check_metadata(src, category, valid_from, valid_until, priority)
@@ -153,8 +158,8 @@ class Library:
             title = (title or measured.tags.get("title") or src.stem).strip()
             folder = self.audio_dir / category
             rel = self._free_name(folder, slug(title) or "audio", src.suffix.lower())
-            item = _new_item(measured, rel, title, category, source, valid_from, valid_until, priority, target_lufs,
-                             self.output_channels)
+            item = replace(_new_item(measured, rel, title, category, source, valid_from, valid_until, priority,
+                                     target_lufs, self.output_channels), approval=Approval(approval))
             self._store(src, measured, item)
             warning = self._make_copy(item)
         return IngestResult(item, added=True, warnings=(warning,) if warning else ())
@@ -233,6 +238,14 @@ class Library:
                        "chạy 'python main.py library rebuild' để xem lỗi", "run 'python main.py library rebuild'")
         return item
 
+    def set_approval(self, sha256: str, approval: Approval) -> LibraryItem:
+        """Record the leadership's decision on the item (sidecar first, so rebuild keeps it)."""
+        item = replace(self._need(sha256), approval=Approval(approval))
+        with self._writing(), self._db() as db:
+            _write_sidecar(self.audio_dir / item.file, item)
+            db.execute("UPDATE items SET approval = ? WHERE sha256 = ?", (item.approval.value, sha256))
+        return item
+
     def remove(self, sha256: str) -> Path:
         """Take an item out of rotation: move its file and sidecar to audio/.retired/; return the new path."""
         item = self._need(sha256)
@@ -266,7 +279,7 @@ class Library:
         old = {}
         if self.catalogue_path.exists():
             with suppress(sqlite3.DatabaseError):  # a damaged catalogue is exactly what rebuild is for
-                old = {row["sha256"]: row for row in self._query("SELECT * FROM items")}
+                old = {row["sha256"]: dict(row) for row in self._query("SELECT * FROM items")}
         new_rows: dict[str, dict] = {}
         files = self._audio_files()
         for done, path in enumerate(files):
@@ -332,9 +345,10 @@ class Library:
                 "chuyển tệp vào audio/<chủ đề>/ hoặc dùng lệnh ingest",
                 "move it into audio/<category>/ or use the ingest command")])
         sha = file_sha256(path)
-        if sha in old:  # same bytes: keep the measurements, but follow a changed station target
+        if sha in old and old[sha].get("true_peak_dbtp") is not None:
+            # Same bytes: keep the measurements, but follow a changed station target.
             base = dict(old[sha])
-            base["gain_db"] = gain_for(base["loudness_lufs"], base["peak_dbfs"], target_lufs,
+            base["gain_db"] = gain_for(base["loudness_lufs"], base["true_peak_dbtp"], target_lufs,
                                        dual_mono=base["channels"] == 1 and self.output_channels > 1)
         else:
             measured = analyse(path)
@@ -343,7 +357,7 @@ class Library:
                                   None, None, "normal", target_lufs, self.output_channels), measured)
         # The folder is the category (an operator may move a file by hand); the sidecar's copy is a record.
         base.update(file=rel, sha256=sha, category=parts[0] if len(parts) > 1 else str(meta["category"]))
-        for key in ("title", "source", "priority"):
+        for key in ("title", "source", "priority", "approval"):
             if meta.get(key):
                 base[key] = str(meta[key])
         for key in ("valid_from", "valid_until"):
@@ -353,6 +367,10 @@ class Library:
             raise fail(str(_sidecar_path(path)), f"mức ưu tiên không biết: {base['priority']!r}",
                        f"unknown priority {base['priority']!r}", hint_vi=f"dùng {', '.join(LEVELS)}",
                        hint_en=f"use {', '.join(LEVELS)}", field_name="priority")
+        if base.setdefault("approval", Approval.APPROVED.value) not in set(Approval):
+            raise fail(str(_sidecar_path(path)), f"trạng thái duyệt không biết: {base['approval']!r}",
+                       f"unknown approval {base['approval']!r}", hint_vi=f"dùng {', '.join(Approval)}",
+                       hint_en=f"use {', '.join(Approval)}", field_name="approval")
         return base
 
     def _store(self, src: Path, measured: AudioAnalysis, item: LibraryItem) -> None:
@@ -366,7 +384,7 @@ class Library:
             _write_sidecar(dest, item)
             written.append(_sidecar_path(dest))
             with self._db() as db:
-                db.execute(f"INSERT INTO items VALUES ({', '.join('?' * 16)})", _values(_row(item, measured)))
+                db.execute(_INSERT, _values(_row(item, measured)))
         except BaseException as err:
             for path in written:
                 path.unlink(missing_ok=True)
@@ -384,7 +402,7 @@ class Library:
     def _replace_catalogue(self, rows: list[dict]) -> None:
         with replacing(self.catalogue_path, mode=0o600) as tmp, closing(sqlite3.connect(tmp)) as db, db:
             db.executescript(_SCHEMA)
-            db.executemany(f"INSERT INTO items VALUES ({', '.join('?' * 16)})", [_values(r) for r in rows])
+            db.executemany(_INSERT, [_values(r) for r in rows])
 
     def _need(self, sha256: str) -> LibraryItem:
         item = self.get(sha256)
@@ -431,6 +449,7 @@ class Library:
         with closing(sqlite3.connect(self.catalogue_path, timeout=30)) as db:
             db.row_factory = sqlite3.Row
             db.executescript(_SCHEMA)
+            _add_missing_columns(db)
             with db:  # one transaction
                 yield db
 
@@ -439,6 +458,18 @@ class Library:
             return []
         with self._db() as db:
             return db.execute(sql, args).fetchall()
+
+
+# Columns added since the first catalogues, given to an older catalogue when it is opened.
+_ADDED_COLUMNS = (("approval", "TEXT NOT NULL DEFAULT 'approved'"),  # every older item was approved
+                  ("true_peak_dbtp", "REAL"))  # NULL until `rebuild` measures it
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    have = {row[1] for row in db.execute("PRAGMA table_info(items)")}
+    for name, definition in _ADDED_COLUMNS:
+        if name not in have:
+            db.execute(f"ALTER TABLE items ADD COLUMN {name} {definition}")
 
 
 def _check_metadata(src: Path, category: str, valid_from: date | None, valid_until: date | None,
@@ -464,7 +495,7 @@ def _new_item(measured: AudioAnalysis, rel: str, title: str, category: str, sour
     return LibraryItem(
         sha256=measured.sha256, file=rel, title=title, category=category, duration=round(measured.duration, 3),
         sample_rate=measured.sample_rate, channels=measured.channels, loudness_lufs=measured.loudness_lufs,
-        gain_db=gain_for(measured.loudness_lufs, measured.peak_dbfs, target_lufs,
+        gain_db=gain_for(measured.loudness_lufs, measured.true_peak_dbtp, target_lufs,
                          dual_mono=measured.channels == 1 and output_channels > 1), source=source,
         valid_from=valid_from, valid_until=valid_until, priority=priority)
 
@@ -491,7 +522,7 @@ def _sidecar_path(audio: Path) -> Path:
 def _write_sidecar(audio: Path, item: LibraryItem) -> None:
     meta = {"title": item.title, "category": item.category, "source": item.source,
             "valid_from": _iso(item.valid_from), "valid_until": _iso(item.valid_until), "priority": item.priority,
-            "sha256": item.sha256}
+            "sha256": item.sha256, "approval": str(item.approval)}
     text = ("# Thông tin bài trong thư viện; sửa được, rồi chạy: python main.py library rebuild\n"
             "# Library metadata for the audio file beside it; edit, then run: python main.py library rebuild\n"
             + dump_yaml(meta))
@@ -539,11 +570,15 @@ def _row(item: LibraryItem, measured: AudioAnalysis) -> dict:
             "codec": measured.codec, "loudness_lufs": item.loudness_lufs, "peak_dbfs": measured.peak_dbfs,
             "gain_db": item.gain_db, "source": item.source, "valid_from": _iso(item.valid_from),
             "valid_until": _iso(item.valid_until), "priority": item.priority,
-            "added_at": datetime.now(UTC).isoformat(timespec="seconds")}
+            "added_at": datetime.now(UTC).isoformat(timespec="seconds"), "approval": str(item.approval),
+            "true_peak_dbtp": measured.true_peak_dbtp}
 
 
 _ROW_ORDER = ("sha256", "file", "title", "category", "duration", "sample_rate", "channels", "codec", "loudness_lufs",
-              "peak_dbfs", "gain_db", "source", "valid_from", "valid_until", "priority", "added_at")
+              "peak_dbfs", "gain_db", "source", "valid_from", "valid_until", "priority", "added_at", "approval",
+              "true_peak_dbtp")
+# By name: catalogues that gained columns later have them in the order they were added.
+_INSERT = f"INSERT INTO items ({', '.join(_ROW_ORDER)}) VALUES ({', '.join('?' * len(_ROW_ORDER))})"
 
 
 def _values(row: dict) -> tuple:

@@ -1,8 +1,13 @@
-"""Integrated loudness (ITU-R BS.1770-4 / EBU R128) and sample peak, measured block by block.
+"""Integrated loudness (ITU-R BS.1770-4 / EBU R128), sample peak and true peak, measured block by block.
 
 `LoudnessMeter` is fed decoded float PCM in chunks of any size and keeps only per-100 ms energy totals, so a
 file of any length is measured in constant memory. K-weighting is designed for the file's own sample rate
 (the libebur128 formulas), so 8 kHz or 44 000 Hz files are measured without resampling.
+
+True peak (`TruePeakMeter`, BS.1770-4 Annex 2): the signal oversampled 4x through the Annex's 48-tap
+interpolation filter, then the largest magnitude. Between samples a waveform can rise well above its samples
+(a tone at a quarter of the sample rate sampled off its crests: about 3 dB), and that is what a DAC and the
+amplifier after it see, so the gain cap is set on it.
 """
 
 from __future__ import annotations
@@ -41,8 +46,54 @@ def channel_weights(channels: int) -> np.ndarray:
     return np.ones(channels)
 
 
+# BS.1770-4 Annex 2: the 4-phase, 12-taps-per-phase interpolation filter (phases 2 and 3 mirror 1 and 0).
+_PHASE_0 = (0.0017089843750, 0.0109863281250, -0.0196533203125, 0.0332031250000, -0.0594482421875, 0.1373291015625,
+            0.9721679687500, -0.1022949218750, 0.0476074218750, -0.0266113281250, 0.0148925781250, -0.0083007812500)
+_PHASE_1 = (-0.0291748046875, 0.0292968750000, -0.0517578125000, 0.0891113281250, -0.1665039062500,
+            0.4650878906250, 0.7797851562500, -0.2003173828125, 0.1015625000000, -0.0582275390625,
+            0.0330810546875, -0.0189208984375)
+TRUE_PEAK_PHASES = np.array([_PHASE_0, _PHASE_1, _PHASE_1[::-1], _PHASE_0[::-1]], np.float32)
+_TAPS = TRUE_PEAK_PHASES.shape[1]
+_BLOCK = 16384  # frames filtered at a time: the running sums stay in the CPU's cache (3x faster than whole chunks)
+
+
+class TruePeakMeter:
+    """Feed `add(frames)` with float PCM shaped (n, channels) in chunks of any size; read `peak_dbtp()`."""
+
+    def __init__(self, channels: int):
+        self._history = np.zeros((_TAPS - 1, channels), np.float32)  # the filter's reach into the last chunk
+        self.peak = 0.0  # linear, over all channels
+
+    def add(self, frames: np.ndarray) -> None:
+        if len(frames) == 0:
+            return
+        x = np.concatenate([self._history, np.asarray(frames, np.float32)])
+        self._history = x[-(_TAPS - 1):].copy()
+        self.peak = max(self.peak, _oversampled_peak(x))
+
+    def peak_dbtp(self) -> float:
+        """dBTP, counting the filter's ring-out after the last sample (as if silence followed)."""
+        tail = _oversampled_peak(np.concatenate([self._history, np.zeros_like(self._history)]))
+        peak = max(self.peak, tail)
+        return 20 * math.log10(peak) if peak > 0 else SILENT
+
+
+def _oversampled_peak(x: np.ndarray) -> float:
+    """Largest |value| of the 4x oversampled signal at every sample of `x` after its first _TAPS - 1."""
+    peak = 0.0
+    for start in range(_TAPS - 1, len(x), _BLOCK):
+        end = min(len(x), start + _BLOCK)
+        for phase in TRUE_PEAK_PHASES:
+            acc = phase[0] * x[start:end]
+            for k in range(1, _TAPS):
+                acc += phase[k] * x[start - k:end - k]
+            peak = max(peak, float(acc.max()), -float(acc.min()))
+    return peak
+
+
 class LoudnessMeter:
-    """Feed `add(frames)` with float PCM shaped (n, channels); read `integrated()` and `peak` at the end."""
+    """Feed `add(frames)` with float PCM shaped (n, channels); read `integrated()`, `peak_dbfs()` and
+    `true_peak_dbtp()` at the end."""
 
     def __init__(self, sample_rate: int, channels: int):
         self.sample_rate = sample_rate
@@ -56,6 +107,7 @@ class LoudnessMeter:
         self._boundaries: list[int] = [0]
         self._totals: list[float] = [0.0]
         self.peak = 0.0
+        self._true_peak = TruePeakMeter(channels)
 
     @property
     def frames(self) -> int:
@@ -66,6 +118,7 @@ class LoudnessMeter:
         if n == 0:
             return
         self.peak = max(self.peak, float(np.abs(frames).max()))
+        self._true_peak.add(frames)
         from scipy.signal import sosfilt  # imported here: scipy.signal costs ~0.9 s at every CLI start
 
         filtered, self._zi = sosfilt(self._sos, frames, axis=0, zi=self._zi)
@@ -101,3 +154,6 @@ class LoudnessMeter:
 
     def peak_dbfs(self) -> float:
         return 20 * math.log10(self.peak) if self.peak > 0 else SILENT
+
+    def true_peak_dbtp(self) -> float:
+        return self._true_peak.peak_dbtp()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from broadcaster.bulletins.store import STORE_NAME
 from broadcaster.model import DayPlan, LibraryItem
 from broadcaster.station.config import Station, load_station
 from broadcaster.station.playlists import ItemRule, Playlist, Quota, load_playlists, with_item_rules
@@ -38,8 +39,17 @@ def district_item_rules(station: Station) -> list[ItemRule]:
     return rules
 
 
+def bulletin_item_rules(station: Station) -> list[ItemRule]:
+    """Plays per day chosen when each approved bulletin was written."""
+    from broadcaster.bulletins.store import BulletinStatus, BulletinStore
+
+    store = BulletinStore.of_station(station)
+    return [ItemRule(sha256=b.audio_sha256, plays=Quota(b.plays_min or 0, b.plays_max))
+            for b in store.bulletins((BulletinStatus.APPROVED,)) if b.plays_min is not None]
+
+
 def planner_inputs(station: Station) -> tuple[dict[str, Playlist], list[LibraryItem]]:
-    playlists = with_item_rules(load_playlists(station), district_item_rules(station))
+    playlists = with_item_rules(load_playlists(station), bulletin_item_rules(station) + district_item_rules(station))
     return playlists, library_items(station)
 
 
@@ -57,4 +67,5 @@ def make_plans(config: Path, days: list[date]) -> tuple[Station, list[DayPlan]]:
 def watched_inputs(station: Station) -> list[Path]:
     """Files whose change means the rest of the day must be re-planned."""
     catalogue = station.paths.catalogue
-    return [station.file, station.paths.playlists, catalogue, catalogue.with_name(catalogue.name + "-wal")]
+    return [station.file, station.paths.playlists, catalogue, catalogue.with_name(catalogue.name + "-wal"),
+            station.paths.state / STORE_NAME]

@@ -13,6 +13,9 @@ prove "never during online lessons". How a day is built:
    (subset-sum, not greedy-then-gap), then the closing.
 4. Whatever could not be done (too little material, a quota that cannot fit) is listed as an exception;
    the plan is still made.
+
+Only items the leadership approved are planned (`LibraryItem.approval`); items still waiting that could air
+that day are listed as one exception, so nobody wonders why a clip does not air.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from broadcaster.model import DayPlan, LibraryItem, PlanException, PlannedItem, Window
+from broadcaster.model import Approval, DayPlan, LibraryItem, PlanException, PlannedItem, Window
 from broadcaster.station.config import Slot, Station
 from broadcaster.station.playlists import ItemRule, Pick, Playlist
 from broadcaster.station.schedule import subtract
@@ -57,7 +60,9 @@ class Catalogue:
     """The library indexed for planning; build once, plan many days."""
 
     def __init__(self, items: Iterable[LibraryItem]):
-        self.items = sorted(items, key=lambda i: i.file)
+        everything = sorted(items, key=lambda i: i.file)
+        self.items = [i for i in everything if i.approval == Approval.APPROVED]
+        self.waiting = [i for i in everything if i.approval == Approval.PENDING]
         self.by_category: dict[str, list[LibraryItem]] = defaultdict(list)
         self.by_file = {i.file: i for i in self.items}
         for item in self.items:
@@ -119,6 +124,11 @@ def plan_day(station: Station, playlists: dict[str, Playlist], library: Iterable
                    exceptions=exceptions)
     builder = _DayBuilder(station, playlists, catalogue, day, plan)
     builder.build(segments)
+    waiting = [i for i in catalogue.waiting if i.valid_on(day)]
+    if waiting:
+        titles = ", ".join(f"«{i.title}»" for i in waiting[:5]) + (", …" if len(waiting) > 5 else "")
+        plan.exceptions.append(PlanException(
+            "approval", f"{len(waiting)} mục chờ duyệt / {len(waiting)} items wait for approval: {titles}"))
     return plan
 
 

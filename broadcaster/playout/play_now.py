@@ -30,7 +30,8 @@ def clip_gain(setup: PlayoutSetup, file: Path) -> tuple[float, str | None]:
                      "loudness analysis not available: playing at unity gain")
     found = analyse(file)
     known = Library(setup.catalogue, setup.audio_dir).get(found.sha256) if setup.catalogue.exists() else None
-    return (known.gain_db if known else gain_for(found.loudness_lufs, found.peak_dbfs, setup.audio.target_lufs)), None
+    gain = known.gain_db if known else gain_for(found.loudness_lufs, found.true_peak_dbtp, setup.audio.target_lufs)
+    return gain, None
 
 
 def play_file(setup: PlayoutSetup, file: Path, level: str, reason: str, *, start: datetime | None = None,

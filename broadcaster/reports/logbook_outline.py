@@ -1,5 +1,5 @@
 """What the weekly logbook (sổ nhật ký chương trình phát thanh) says: per session, its date, start and end and
-what aired in order, with items that failed or were skipped marked."""
+what aired in order, who approved each item, with items that failed or were skipped marked."""
 
 from __future__ import annotations
 
@@ -39,12 +39,12 @@ def logbook_document(logbook: Logbook, slot_names: dict[str, str], issued: date 
                      f"{session_label(session, slot_names)}: {session.start} – {session.end}; "
                      f"{sounded} lượt phát, {vi_number(session.minutes, 1)} phút", "heading"),
                 Table(["STT", "Giờ phát", "Đến", "Nội dung", "Chủ đề", "Thời lượng (giây)", "Tình trạng",
-                       "Ghi chú"],
+                       "Người duyệt", "Ghi chú"],
                       [[str(n), i.start, i.end, i.title, logbook.topic(i.category), vi_number(i.seconds, 0),
-                        STATUS_VI.get(i.status, i.status),
+                        STATUS_VI.get(i.status, i.status), logbook.approver(i.sha256),
                         "; ".join(x for x in (LEVEL_VI.get(i.level, i.level) if i.level != "normal" else "",
                                               i.reason) if x)]
-                       for n, i in enumerate(session.items, 1)], [1.3, 1.9, 1.9, 6, 2.4, 1.6, 2.4, 4]))
+                       for n, i in enumerate(session.items, 1)], [1.2, 1.8, 1.8, 5.4, 2.3, 1.5, 2.2, 2.8, 3.3]))
     doc.add(Para(f"Nhật ký phát sóng: {vi_number(logbook.integrity.rows)} dòng, "
                  + ("chuỗi băm toàn vẹn." if logbook.integrity.ok else "CHUỖI BĂM HỎNG."), "note"),
             Signature(["Đài Phát thanh huyện (để kiểm tra);", "Lưu: ĐTT."], "TRƯỞNG ĐÀI"))

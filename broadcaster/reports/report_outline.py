@@ -128,7 +128,21 @@ def report_document(report: Report, issued: date | None = None) -> Document:
     doc.add(Para("V. KHÓ KHĂN, ĐỀ XUẤT", "heading"),
             Para("......................................................................................"),
             Signature(["Như trên;", "UBND xã (để b/c);", "Lưu: ĐTT."], "TRƯỞNG ĐÀI"))
+    if report.bulletins:
+        doc.add(Para("PHỤ LỤC: THÔNG BÁO CỦA XÃ ĐÃ PHÁT VÀ NGƯỜI DUYỆT", "heading"), Table(
+            ["STT", "Thông báo", "Số lượt phát", "Thời lượng (phút)", "Thời gian phát", "Người duyệt", "Duyệt lúc"],
+            [[str(n), b.title + (" (khẩn cấp)" if b.emergency else ""), vi_number(b.plays), minutes_text(b.minutes),
+              f"{_day_time(b.first_aired)} – {_day_time(b.last_aired)}", b.approved_by or "(không có bản ghi duyệt)",
+              _day_time(b.approved_at)] for n, b in enumerate(report.bulletins, 1)],
+            [1.3, 4.2, 1.5, 1.7, 3.3, 2.9, 2.6]))
     return doc
+
+
+def _day_time(stamp: str) -> str:
+    """'2021-02-22 05:30:00' or '2021-02-22T05:30:00+07:00' (station time) → '22/02/2021 05:30'."""
+    if len(stamp) < 16:
+        return stamp
+    return f"{stamp[8:10]}/{stamp[5:7]}/{stamp[:4]} {stamp[11:16]}"
 
 
 def topic_table(report: Report) -> Table:

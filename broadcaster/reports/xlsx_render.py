@@ -122,7 +122,7 @@ def _item_sheets(book: Workbook, items: Iterable[LoggedItem], topic: Callable[[s
 def render_logbook_xlsx(logbook: Logbook, slot_names: dict[str, str], out: str | Path) -> None:
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Sổ nhật ký")
-    _widths(sheet, [12, 22, 10, 10, 6, 10, 10, 40, 30, 12, 18, 26])
+    _widths(sheet, [12, 22, 10, 10, 6, 10, 10, 40, 30, 12, 18, 24, 26])
     title, subject = logbook_heading(logbook)
     sheet.append(_bold_row(sheet, [f"{title} — {logbook.station.name}"]))
     sheet.append([subject])
@@ -132,12 +132,12 @@ def render_logbook_xlsx(logbook: Logbook, slot_names: dict[str, str], out: str |
         sheet.append(_bold_row(sheet, ["Trong tuần không ghi nhận buổi phát nào. / No broadcasts were recorded."],
                                RED))
     sheet.append(_bold_row(sheet, ["Ngày", "Buổi", "Bắt đầu", "Kết thúc", "STT", "Giờ phát", "Đến", "Nội dung",
-                                   "Chủ đề", "Thời lượng (giây)", "Tình trạng", "Ghi chú"]))
+                                   "Chủ đề", "Thời lượng (giây)", "Tình trạng", "Người duyệt", "Ghi chú"]))
     for session in logbook.sessions:
         for n, item in enumerate(session.items, 1):
             sheet.append([session.day.isoformat(), session_label(session, slot_names), session.start, session.end,
                           n, item.start, item.end, item.title, logbook.topic(item.category), round(item.seconds, 1),
-                          STATUS_VI.get(item.status, item.status),
+                          STATUS_VI.get(item.status, item.status), logbook.approver(item.sha256),
                           "; ".join(x for x in (LEVEL_VI[item.level] if item.level != "normal" else "",
                                                 item.reason) if x)])
     book.save(str(out))

@@ -112,7 +112,7 @@ class Station:
 
 
 # Top-level sections other modules read themselves; listed here so they are not "unknown keys".
-EXTRA_SECTIONS: set[str] = {"feed", "collector"}
+EXTRA_SECTIONS: set[str] = {"feed", "collector", "approval", "bulletins"}
 
 _TOP_KEYS = {"station", "timezone", "slots", "blackouts", "caps", "audio", "paths", "topics"}
 
