@@ -133,7 +133,7 @@ def test_plan_of_the_week_shades_blackouts_and_lists_exceptions(browser, console
     assert "Giờ cấm phát 07:30–11:30 Học trực tuyến buổi sáng" in monday.inner_text()
     assert page.locator("svg.timeline rect.blackout").count() >= 11  # Mon–Sat mornings, Mon–Fri afternoons
     assert page.locator("section.day .problems li").count() > 0  # exceptions (quotas the tones cannot meet)
-    screenshot(page, "plan-week", tmp_path)
+    screenshot(page, "plan-week", tmp_path, full_page=False)  # the timeline and the first day
     page.context.close()
 
 
