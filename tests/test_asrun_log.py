@@ -47,7 +47,8 @@ def test_edited_row_is_detected_and_named(tmp_path):
     path = tmp_path / "asrun.sqlite"
     fill(path).close()
     assert cli("log", "verify", "--log", str(path)).returncode == 0
-    with sqlite3.connect(path) as db:
+    with sqlite3.connect(path) as db:  # someone who first drops the append-only trigger
+        db.execute("DROP TRIGGER asrun_no_update")
         db.execute("UPDATE asrun SET status='aired', actual_end='2021-02-22T05:40:00.000+07:00' WHERE id=3")
     result = cli("log", "verify", "--log", str(path))
     assert result.returncode == 1 and "row 3" in result.stdout
@@ -57,6 +58,7 @@ def test_deleted_row_is_detected(tmp_path):
     path = tmp_path / "asrun.sqlite"
     fill(path).close()
     with sqlite3.connect(path) as db:
+        db.execute("DROP TRIGGER asrun_no_delete")
         db.execute("DELETE FROM asrun WHERE id=2")
     result = cli("log", "verify", "--log", str(path))
     assert result.returncode == 1 and "row 2" in result.stdout

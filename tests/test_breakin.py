@@ -26,6 +26,7 @@ def test_priority_waits_for_a_slot_but_is_refused_when_none_is_left_today():
 
 def test_spool_hands_request_over_and_answer_back(tmp_path):
     spool = BreakInSpool(tmp_path)
+    spool.prepare()  # the daemon's start
     request = BreakInRequest.new(Path("/tmp/x.wav"), "emergency", "bão số 5", False, at("06:30:00"))
     spool.submit(request)
     assert spool.pending() == [request]

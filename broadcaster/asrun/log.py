@@ -2,8 +2,14 @@
 
 One row per item that reached (or failed to reach) the sink. Rows are only ever appended; each row's hash
 covers its fields and the previous row's hash, so an edit or a deletion anywhere breaks the chain from there
-on and `verify()` names the first bad row. WAL journal and synchronous=FULL: a power cut loses at most the row
-being written, never an earlier one.
+on and `verify()` names the first bad row. Triggers refuse UPDATE and DELETE, so an edit needs a deliberate
+DROP TRIGGER first; what is left to catch after that (rows cut off the end, a chain recomputed after an edit)
+the district's anchors catch (`anchors.py`). WAL journal and synchronous=FULL: a power cut loses at most the
+row being written, never an earlier one.
+
+A file damaged underneath SQLite (cut mid-page by a power cut on an SD card, emptied) is found by `damage()`,
+cheaply from its header, and by `verify()`, which reads every page; the daemon sets such a file aside and
+starts a new log whose first row records the break (`kept.py`).
 """
 
 from __future__ import annotations
@@ -46,6 +52,16 @@ CREATE INDEX IF NOT EXISTS asrun_actual_start ON asrun(actual_start);
 CREATE INDEX IF NOT EXISTS asrun_planned_start ON asrun(planned_start);
 """
 
+# Rows are appended, never changed: created on open when missing (an older log gets them on its next write).
+_TRIGGERS = {
+    "asrun_no_update": "CREATE TRIGGER asrun_no_update BEFORE UPDATE ON asrun "
+                       "BEGIN SELECT RAISE(ABORT, 'as-run rows are append-only: UPDATE refused'); END",
+    "asrun_no_delete": "CREATE TRIGGER asrun_no_delete BEFORE DELETE ON asrun "
+                       "BEGIN SELECT RAISE(ABORT, 'as-run rows are append-only: DELETE refused'); END",
+}
+BREAK_CATEGORY = "nhat-ky-dut"  # the first row of a log started after the last one was found damaged
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
 
 def iso_ms(moment: datetime | None) -> str | None:
     """ISO 8601 with the zone offset, to the millisecond (the log's only time format)."""
@@ -81,6 +97,7 @@ class ChainCheck:
     rows: int
     first_bad_id: int | None = None
     message: str = ""
+    head: str = GENESIS  # row_hash of the last row checked (what a district anchor holds)
 
 
 def _row_hash(prev_hash: str, values: dict) -> str:
@@ -91,17 +108,37 @@ def _row_hash(prev_hash: str, values: dict) -> str:
 class AsRunLog:
     """Append-only as-run log in one SQLite file."""
 
-    def __init__(self, path: str | Path, *, durable: bool = True):
-        """`durable=False` skips the fsync per row: only for logs that can be made again (simulate)."""
+    def __init__(self, path: str | Path, *, durable: bool = True, read_only: bool = False):
+        """`durable=False` skips the fsync per row: only for logs that can be made again (simulate).
+        `read_only`: for checking a log as it is (nothing created, nothing written; the file must exist)."""
         self.path = Path(path)
+        # One connection, written from the engine's thread and the daemon's (failed runs, expired priority
+        # clips): two BEGIN IMMEDIATEs on one connection at once would fail.
+        self._write_lock = threading.Lock()
+        if read_only:
+            uri = self.path.resolve().as_uri() + "?mode=ro"
+            self._db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL" if durable else "PRAGMA synchronous=OFF")
         self._db.executescript(_SCHEMA)
-        # One connection, written from the engine's thread and the daemon's (failed runs, expired priority
-        # clips): two BEGIN IMMEDIATEs on one connection at once would fail.
-        self._write_lock = threading.Lock()
+        self._guard()
+
+    def _guard(self) -> None:
+        """The append-only triggers, if missing; a read-only file keeps going without (verify() says so)."""
+        have = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        try:
+            for name, sql in _TRIGGERS.items():
+                if name not in have:
+                    self._db.execute(sql)
+        except sqlite3.OperationalError:
+            pass  # read-only or full: the next open tries again
+
+    def guarded(self) -> bool:
+        have = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        return set(_TRIGGERS) <= have
 
     def close(self) -> None:
         self._db.close()
@@ -127,13 +164,12 @@ class AsRunLog:
         level: str = "normal",
         reason: str = "",
     ) -> AsRunEntry:
-        if status not in STATUSES:
-            raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
-        values = {
-            "planned_start": iso_ms(planned_start), "actual_start": iso_ms(actual_start),
-            "actual_end": iso_ms(actual_end), "slot": slot, "category": category, "title": title,
-            "file": file, "sha256": sha256, "level": level, "status": status, "reason": reason,
-        }
+        return self.append_values(row_values(
+            planned_start=planned_start, actual_start=actual_start, actual_end=actual_end, status=status,
+            slot=slot, category=category, title=title, file=file, sha256=sha256, level=level, reason=reason))
+
+    def append_values(self, values: dict) -> AsRunEntry:
+        """Append a row already made by `row_values` (a row kept in memory while the disk was full)."""
         # BEGIN IMMEDIATE: two writers (daemon and play-now) cannot both read the same chain tip.
         with self._write_lock:
             self._db.execute("BEGIN IMMEDIATE")
@@ -147,7 +183,8 @@ class AsRunLog:
                 )
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # a COMMIT that failed (disk full) has rolled back already
+                    self._db.execute("ROLLBACK")
                 raise
         return AsRunEntry(id=cur.lastrowid, **values)
 
@@ -189,7 +226,67 @@ class AsRunLog:
                     return ChainCheck(False, count, row_id, f"row {row_id} was changed after it was written")
                 prev = row[n + 2]
                 expected_id = row_id + 1
-        return ChainCheck(True, count)
+        return ChainCheck(True, count, head=prev)
+
+    def head_at(self, rows: int) -> str | None:
+        """row_hash of the `rows`-th row (1-based, in id order); None if the log has fewer rows."""
+        if rows <= 0:
+            return GENESIS
+        found = self._db.execute("SELECT row_hash FROM asrun ORDER BY id LIMIT 1 OFFSET ?", (rows - 1,)).fetchone()
+        return found[0] if found else None
+
+    def first_entry(self) -> AsRunEntry | None:
+        return next(self.iter_entries(), None)
+
+
+def row_values(*, planned_start: datetime | None, actual_start: datetime | None, actual_end: datetime | None,
+               status: str, slot: str = "", category: str = "", title: str = "", file: str = "",
+               sha256: str = "", level: str = "normal", reason: str = "") -> dict:
+    """A row's fields as the log stores them (times as ISO text)."""
+    if status not in STATUSES:
+        raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
+    return {
+        "planned_start": iso_ms(planned_start), "actual_start": iso_ms(actual_start),
+        "actual_end": iso_ms(actual_end), "slot": slot, "category": category, "title": title,
+        "file": file, "sha256": sha256, "level": level, "status": status, "reason": reason,
+    }
+
+
+def damage(path: Path) -> str | None:
+    """What is wrong with the file under SQLite, from its header alone (cheap enough for every start): empty,
+    not a database, or shorter than its header says (cut mid-page); None if it looks whole, or is missing.
+    A cut inside the pages the header still covers is found by `verify()` (integrity_check)."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            header = handle.read(100)
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        return f"cannot be read: {err.strerror or err}"
+    if size == 0:
+        return "the file is empty (0 bytes)"
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+        return f"not an SQLite database ({size} bytes)"
+    page = int.from_bytes(header[16:18], "big")
+    page = 65536 if page == 1 else page
+    pages, counter, valid_for = (int.from_bytes(header[a:a + 4], "big") for a in (28, 24, 92))
+    if page < 512 or page & (page - 1):
+        return f"its header is damaged (page size {page})"
+    if size % page:
+        return f"cut mid-page: {size} bytes is not a whole number of {page}-byte pages"
+    if pages and counter == valid_for and size < pages * page and not _wal_frames(path):
+        # (with frames in the WAL the file may lag its header until the next checkpoint: not damage)
+        return f"cut short: {size} bytes, its header says {pages * page}"
+    return None
+
+
+def _wal_frames(path: Path) -> bool:
+    try:
+        return Path(f"{path}-wal").stat().st_size > 32  # more than the WAL's header
+    except OSError:
+        return False
 
 
 def _in_range(entry: AsRunEntry, start: datetime | None, end: datetime | None) -> bool:

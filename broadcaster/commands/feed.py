@@ -78,6 +78,12 @@ def register(sub, common) -> None:
     rep.add_argument("--feed", help="feed folder, for titles and targets (default: collector.feed)")
     rep.set_defaults(handler=cmd_report)
 
+    anc = dsub.add_parser("anchors", parents=[common],
+                          help="mốc chuỗi băm của một xã / a commune's as-run chain anchors (for log verify --anchors)")
+    anc.add_argument("--commune", required=True)
+    anc.add_argument("--db")
+    anc.set_defaults(handler=cmd_anchors)
+
     sync = sub.add_parser("sync", parents=[common], help="xã: nhận tin bài từ huyện / fetch the district feed")
     sync.add_argument("--once", action="store_true", help="sync once and exit (default: every interval_minutes)")
     sync.add_argument("--feed-url", help="override feed.url (http(s) URL or a folder)")
@@ -259,6 +265,28 @@ def cmd_report(args) -> int:
         Path(args.out).write_text(text, encoding="utf-8")
     else:
         print(text, end="")
+    return 0
+
+
+def cmd_anchors(args) -> int:
+    """The chain anchors a commune's summaries carried, as JSON for `log verify --anchors`."""
+    import json
+
+    from broadcaster.asrun.anchors import commune_anchors
+    from broadcaster.feed.collector import connect
+
+    db_path = Path(args.db or _collector_defaults(args).db)
+    if not db_path.exists():
+        raise fail(str(db_path), "chưa có cơ sở dữ liệu của trạm thu", "no collector database here",
+                   hint_vi="kiểm tra --db", hint_en="check --db")
+    db = connect(db_path)
+    try:
+        rows = db.execute("SELECT received_at, body FROM messages WHERE commune = ? AND kind = 'summary'",
+                          (args.commune,)).fetchall()
+    finally:
+        db.close()
+    anchors = commune_anchors([(r[0], json.loads(r[1])) for r in rows])
+    print(json.dumps([{"day": a.day, **a.to_json()} for a in anchors], ensure_ascii=False, indent=1))
     return 0
 
 

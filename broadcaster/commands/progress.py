@@ -73,12 +73,20 @@ class Progress:
             self.bar.total = total
         self.bar.update(done - self.bar.n)
 
-    def iterate(self, stage: str, items: Iterable[T], total: int | None = None) -> Iterator[T]:
-        """Yield `items`, counting each one on the stage's bar."""
+    def iterate(self, stage: str, items: Iterable[T], total: int | None = None, every: int = 1) -> Iterator[T]:
+        """`items`, counted on the stage's bar every `every` items (a year's report is 1.3 M quick rows: telling
+        tqdm of each costs 1 µs); untouched when there is no bar."""
+        return self._counted(stage, items, total, every) if self.enabled else iter(items)
+
+    def _counted(self, stage: str, items: Iterable[T], total: int | None, every: int) -> Iterator[T]:
         self(stage, 0, total)
-        for done, item in enumerate(items, 1):
+        done = 0
+        for item in items:
             yield item
-            self(stage, done, total)
+            done += 1
+            if not done % every:
+                self(stage, done, total)
+        self(stage, done, total)
 
     def echo(self, text: str) -> None:
         """Print a line of the command's normal output (standard output) without tearing the bar."""

@@ -66,12 +66,20 @@ def cmd_play_now(args) -> int:
         verdict, taken = ask_daemon(state, request, timeout=10.0)
         if verdict is None:
             print("Trạm phát không trả lời / the daemon did not answer"
-                  + (" (it took the request)" if taken else " (request withdrawn)"), file=sys.stderr)
+                  + (" (nó đã nhận yêu cầu; xem 'log show' và báo động / it took the request: see 'log show' "
+                     "and its alarms)" if taken else " (đã rút yêu cầu / request withdrawn)"), file=sys.stderr)
             return 1
         print(verdict)
         return 0 if verdict.accepted else 2
 
     # No daemon: judge and play here, on the configured device, logged like the daemon would.
+    from broadcaster.playout.daemon import break_in_too_long
+    from broadcaster.sound.decode import probe_duration
+
+    too_long = break_in_too_long(file, setup.audio.max_break_in_minutes, probe_duration)
+    if too_long is not None:
+        print(too_long)
+        return 2
     plans = _plans_for_today(args.config, state, now)
     verdict = judge(args.level, args.confirm, plans, now)
     print(f"(không có trạm phát đang chạy: tự phát / no daemon running: playing it here) {verdict}")

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
+from broadcaster.asrun.anchors import chain_anchor
 from broadcaster.asrun.log import AsRunLog
 from broadcaster.feed.errors import feed_error
 from broadcaster.feed.http_client import REDIRECTS, Deadline, DeadlinePassed, request
@@ -165,6 +166,7 @@ class Outbox:
             else:
                 item["failed"] += 1
         queued = 0
+        chain = chain_anchor(asrun_path)  # the log as it is now, kept by the district (asrun/anchors.py)
         for day, items in sorted(days.items()):
             if day in done:
                 continue
@@ -175,6 +177,8 @@ class Outbox:
                 cat["minutes"] = round(cat["minutes"] + item["seconds"] / 60, 2)
             body = {"day": day, "items": sorted(items.values(), key=lambda i: (i["category"], i["title"])),
                     "by_category": by_category}
+            if chain:
+                body["chain"] = chain
             queued += self.queue("summary", body, message_id(self.commune, "summary", day))
             self.db.execute("INSERT OR IGNORE INTO summarised VALUES (?)", (day,))
         return queued

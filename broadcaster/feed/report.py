@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from broadcaster.asrun.anchors import anchor_conflicts, commune_anchors
 from broadcaster.feed.collector import connect
 from broadcaster.feed.manifest import Manifest, parse_manifest
 from broadcaster.feed.validate import message_problem
@@ -59,13 +60,15 @@ class DistrictReport:
     communes: list[CommuneRow] = field(default_factory=list)
     not_reporting: list[str] = field(default_factory=list)
     bad_rows: list[str] = field(default_factory=list)  # stored messages the report could not use, and why
+    # per commune: what its summaries' chain anchors contradict (rows cut off, a chain rewritten)
+    chain_problems: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self, topics: Mapping[str, str] | None = None) -> dict:
         return {"from": self.date_from, "to": self.date_to,
                 "clips": [asdict(c) | {"category_name": topic_name(topics, c.category) if c.category else ""}
                           for c in self.clips],
                 "communes": [asdict(c) for c in self.communes], "not_reporting": self.not_reporting,
-                "bad_rows": self.bad_rows}
+                "bad_rows": self.bad_rows, "chain_problems": self.chain_problems}
 
 
 def read_feed_manifest(feed: Path) -> Manifest | None:
@@ -152,7 +155,21 @@ def build(db_path: Path, date_from: date, date_to: date, communes: list[str] | N
     return DistrictReport(date_from.isoformat(), date_to.isoformat(),
                           sorted(clips.values(), key=lambda c: (c.category, c.title, c.sha256)),
                           sorted(per_commune.values(), key=lambda c: c.commune),
-                          sorted(c for c in per_commune if c not in reporting), bad_rows)
+                          sorted(c for c in per_commune if c not in reporting), bad_rows, chain_problems(rows))
+
+
+def chain_problems(rows: list[tuple]) -> dict[str, list[str]]:
+    """Per commune, over every summary ever received (not only the period's): anchors that contradict."""
+    by_commune: dict[str, list[tuple[str, dict]]] = {}
+    for commune, kind, received_at, body_text, *_ in rows:
+        if kind == "summary":
+            try:
+                body = json.loads(body_text)
+            except ValueError:
+                continue  # counted among bad_rows
+            by_commune.setdefault(commune, []).append((received_at, body))
+    found = {c: anchor_conflicts(commune_anchors(m)) for c, m in sorted(by_commune.items())}
+    return {c: p for c, p in found.items() if p}
 
 
 def render(report: DistrictReport, fmt: str, topics: Mapping[str, str] | None = None) -> str:
@@ -204,4 +221,6 @@ def render(report: DistrictReport, fmt: str, topics: Mapping[str, str] | None = 
     if report.bad_rows:
         lines += ["", f"Dòng dữ liệu lỗi, không tính / bad rows, not counted ({len(report.bad_rows)}):"]
         lines += [f"  ! {text}" for text in report.bad_rows]
+    for commune, problems in report.chain_problems.items():
+        lines += [f"NHẬT KÝ BỊ SỬA HOẶC CẮT / AS-RUN LOG CUT OR REWRITTEN: {commune}"] + [f"  {p}" for p in problems]
     return "\n".join(lines) + "\n"

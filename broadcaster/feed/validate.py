@@ -11,6 +11,8 @@ import math
 import re
 from datetime import date
 
+from broadcaster.asrun.anchors import Anchor
+
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_ITEMS = 10_000
 RECEIPT_STATUSES = ("received", "ingested", "rejected", "withdrawn", "aired", "refused")
@@ -55,6 +57,8 @@ def _summary_problem(body: dict) -> str | None:
     for name, cat in by_category.items():
         if not isinstance(cat, dict) or not _count(cat.get("plays", 0)) or not _amount(cat.get("minutes", 0)):
             return f"by_category[{str(name)[:40]!r}] must have whole plays and minutes ≥ 0"
+    if "chain" in body and Anchor.from_json(body["chain"]) is None:
+        return "chain must be {rows: whole number, head and first: 64 hex}"
     return None
 
 

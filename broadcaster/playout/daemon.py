@@ -10,6 +10,11 @@ Broken inputs keep the last good plan (cached on disk) playing.
 
 On start it first settles a crash: the item cut by the last stop gets a `partial` row (see recovery.py), then
 the run due now is resumed at the right offset.
+
+Audio never waits on a write. As-run rows that cannot be written (disk full, log read-only) wait in memory
+(asrun/kept.py), state files likewise (state_writes.py); both are tried again every second, and an alarm says
+so meanwhile (alarms.py: the daemon's log, `log show`, `paths.state/alarms.json`). Break-in requests are judged
+and analysed in their own threads, so a long file never stalls the loop's heartbeat.
 """
 
 from __future__ import annotations
@@ -27,12 +32,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
-from broadcaster.asrun.log import AsRunLog, iso_ms
+from broadcaster.asrun.kept import KeptLog
+from broadcaster.asrun.log import iso_ms
 from broadcaster.model import DayPlan, PlannedItem
 from broadcaster.planning.cache import PlanCache, shifted_to
 from broadcaster.planning.inputs import make_plans, watched_inputs
 from broadcaster.planning.replan import REPLAN_MARKER, clear_replan_request
 from broadcaster.planning.runs import Run, due_at, runs_of
+from broadcaster.playout.alarms import AlarmBoard
 from broadcaster.playout.breakin import (
     STALE_SECONDS,
     BreakInRequest,
@@ -46,6 +53,7 @@ from broadcaster.playout.breakin import (
 from broadcaster.playout.clock import StepWatch
 from broadcaster.playout.recovery import OnAirState, record_interruption
 from broadcaster.playout.setup import START_MARGIN, PlayoutSetup, engine_preroll, make_engine
+from broadcaster.playout.state_writes import StateWrites
 from broadcaster.playout.watch import ChangeWatch
 from broadcaster.problems import BroadcasterError
 
@@ -54,6 +62,8 @@ log = logging.getLogger("broadcaster.daemon")
 ALIVE_FILE = "daemon.alive"  # touched every tick: play-now knows a daemon is listening
 ALIVE_SECONDS = 5.0
 RETRY_SECONDS = 5.0  # after a run fails (device gone), try again this often until its slot ends
+SHUTDOWN_WAIT = 6.0  # s for the engine's last rows and its device on SIGTERM (the unit's TimeoutStopSec is 10 s)
+HEALTH_SECONDS = 1.0  # how often rows and state kept in memory are tried again
 
 
 @dataclass
@@ -89,7 +99,11 @@ class Daemon:
         self._resume_key: str | None = None
         self._engine_obj = None
         self._engine_setup: PlayoutSetup | None = None
-        self._asrun: AsRunLog | None = None
+        self._asrun: KeptLog | None = None
+        self._alarms: AlarmBoard | None = None
+        self._writes = StateWrites()
+        self._taken: set[str] = set()  # request ids taken (a spool file that could not be removed is not re-read)
+        self._deciding: list[threading.Thread] = []
         self._feed_threads: dict[str, threading.Thread] = {}
         self._feed_cancel = threading.Event()  # set on stop: a sync in flight ends at once
 
@@ -114,10 +128,10 @@ class Daemon:
             log.exception("planning failed, keeping the last good plan / lập lịch lỗi, giữ lịch cũ")
             return False
         self.setup = self._setup_of(station)
-        self.setup.save()
+        self._writes.do("setup", self.setup.save, self.setup.state)
         cache = PlanCache(self.setup.state)
         for plan in plans:
-            cache.save(plan)
+            self._writes.do(f"plan:{plan.date}", lambda p=plan: cache.save(p), cache.path(plan.date))
             for exc in plan.exceptions:
                 log.warning("plan %s: %s: %s", plan.date, exc.rule, exc.message)
         self.plans = plans
@@ -249,7 +263,7 @@ class Daemon:
         """The engine for the current setup; a new one when the audio settings or folders changed."""
         with self._lock:
             if self._engine_obj is None or self._engine_setup != self.setup:
-                self._asrun = self._asrun or AsRunLog(self.setup.asrun_log)
+                self._asrun = self._asrun or KeptLog(self.setup.asrun_log, self.setup.zone)
                 self._engine_obj = self.engine_factory(self.setup, self._asrun, self._blackouts())
                 self._engine_setup = self.setup
             return self._engine_obj
@@ -274,7 +288,7 @@ class Daemon:
                     run = self._runs().get(key, run)  # a re-plan since the claim (or the last attempt)
                     self._on_air[key] = OnAir(run, engine, now)
                     held, self._held_priority = self._held_priority, []
-                OnAirState(self.setup.state).begin(key, now)
+                self._on_air_state(lambda state, k=key, t=now: state.begin(k, t))
                 if held:  # priority clips that waited for this slot: in at its first item boundary
                     delay = max(0.0, (run.start - now).total_seconds()) + 0.2
                     threading.Timer(delay, lambda e=engine, h=held: [self._hand_held(e, r) for r, _ in h]).start()
@@ -299,31 +313,58 @@ class Daemon:
             self._done.add(key)
             self._on_air.pop(key, None)
             if not self._on_air:
-                OnAirState(self.setup.state).end()
+                self._on_air_state(OnAirState.end)
+
+    def _on_air_state(self, change) -> None:
+        state = OnAirState(self.setup.state)
+        self._writes.do("on-air", lambda: change(state), state.marker)
 
     # ---- break-ins --------------------------------------------------------------------------------------
     def _take_break_ins(self) -> None:
-        spool = BreakInSpool(self.setup.state)
-        for request in spool.pending():
+        """Each request in its own thread: judging and the loudness analysis of a long file take seconds, and
+        one request's failure is not the next one's."""
+        self._deciding = [t for t in self._deciding if t.is_alive()]
+        for request in BreakInSpool(self.setup.state).pending():
+            if request.id in self._taken:
+                continue
+            self._taken.add(request.id)
+            thread = threading.Thread(target=self._take_break_in, args=(request,), name=f"break-in {request.id}",
+                                      daemon=True)
+            self._deciding.append(thread)
+            thread.start()
+
+    def _take_break_in(self, request: BreakInRequest) -> None:
+        try:
             verdict = self._decide(request)
-            spool.answer(request.id, verdict)
-            (log.warning if request.level == "emergency" else log.info)(
-                "break-in %s %s %s (%s): %s", request.level, Path(request.file).name,
-                "ACCEPTED" if verdict.accepted else "REFUSED", request.reason, verdict)
+        except Exception as err:  # an engine or analysis bug: this request is refused, the daemon goes on
+            log.exception("break-in %s could not be judged", request.id)
+            verdict = Verdict(False, f"Lỗi khi xử lý yêu cầu: {err}", f"Error handling the request: {err}")
+        spool = BreakInSpool(self.setup.state)
+        self._writes.do(f"answer:{request.id}", lambda: spool.answer(request.id, verdict),
+                        spool.folder / f"{request.id}.answer.json")
+        (log.warning if request.level == "emergency" else log.info)(
+            "break-in %s %s %s (%s): %s", request.level, Path(request.file).name,
+            "ACCEPTED" if verdict.accepted else "REFUSED", request.reason, verdict)
 
     def _decide(self, request: BreakInRequest) -> Verdict:
+        from broadcaster.sound.decode import probe_duration
+
         now = self.now()
         if (now - datetime.fromisoformat(request.requested_at)).total_seconds() > STALE_SECONDS:
             return Verdict(False, "Yêu cầu quá cũ, không phát", "Request is stale, not aired")
         if not Path(request.file).is_file():
             return Verdict(False, f"Không tìm thấy tệp {request.file}", f"File not found: {request.file}")
+        too_long = break_in_too_long(Path(request.file), self.setup.audio.max_break_in_minutes, probe_duration)
+        if too_long is not None:
+            return too_long
         with self._lock:
             verdict = judge(request.level, request.confirm, self.plans, now)
             if not verdict.accepted:
                 return verdict
             if request.level == "priority":
                 until = priority_expiry(self.plans, now)
-                HeldPriority(self.setup.state).keep(request, until)  # kept on disk until it has aired
+                held = HeldPriority(self.setup.state)  # kept on disk until it has aired
+                self._writes.do(f"held:{request.id}", lambda: held.keep(request, until), held.folder)
                 if not self._on_air:
                     self._held_priority.append((request, until))  # handed over when the next run starts
                     return verdict
@@ -337,7 +378,7 @@ class Daemon:
         ticket, refused = self._hand_to_engine(engine, request)
         if refused is not None:
             if answered_now:
-                HeldPriority(self.setup.state).drop(request.id)
+                self._drop_held(request.id)
             else:
                 self._priority_done(request, f"{refused.message_vi} / {refused.message_en}")
             return refused
@@ -356,7 +397,7 @@ class Daemon:
             expired = [r for r, until in self._held_priority if until is None or until <= now]
             self._held_priority = [(r, until) for r, until in self._held_priority if r not in expired]
         for request, ticket in done:
-            HeldPriority(self.setup.state).drop(request.id)
+            self._drop_held(request.id)
             entry = ticket.entry
             log.info("priority clip %s: %s%s", Path(request.file).name, entry.status if entry else "not aired",
                      f" ({entry.reason})" if entry and entry.status != "aired" else "")
@@ -368,7 +409,7 @@ class Daemon:
         """A kept priority clip that will not air: no longer kept, and a `skipped` row says why."""
         from broadcaster.files import file_sha256
 
-        HeldPriority(self.setup.state).drop(request.id)
+        self._drop_held(request.id)
         log.warning("priority clip %s (requested %s) not aired: %s", Path(request.file).name,
                     request.requested_at, why)
         try:
@@ -392,7 +433,7 @@ class Daemon:
             if not rows:
                 held.append((request, until))
                 continue
-            HeldPriority(self.setup.state).drop(request.id)
+            self._drop_held(request.id)
             log.warning("priority clip %s (requested %s) is already in the as-run log (row %d, %s): "
                         "not handed again / đã có trong nhật ký, không phát lại", Path(request.file).name,
                         request.requested_at, rows[-1].id, rows[-1].status)
@@ -403,6 +444,10 @@ class Daemon:
                 log.info("priority clip %s (requested %s) still to air, until %s", Path(request.file).name,
                          request.requested_at, iso_ms(until))
         self._check_priority()  # the others expire now
+
+    def _drop_held(self, request_id: str) -> None:
+        held = HeldPriority(self.setup.state)
+        self._writes.do(f"held:{request_id}", lambda: held.drop(request_id), held.folder)
 
     def _hand_to_engine(self, engine, request: BreakInRequest):
         """Give the engine the clip (with the library's gain if known): (ticket, None), or (None, Verdict) if
@@ -434,9 +479,14 @@ class Daemon:
         planner and library pull in the loudness analysis (scipy), which alone takes over a second to import."""
         self.setup = self._first_setup()
         self.plans = self._cached_plans()
+        self._alarms = AlarmBoard(self.setup.state, self.setup.zone)
+        self._alarms.reserve()
+        self._prepare_spool()
+        self._asrun = KeptLog(self.setup.asrun_log, self.setup.zone)
+        self._asrun.flush()  # opens it: a damaged log is set aside now, before anything airs
         self._settle_crash()
-        self._asrun = AsRunLog(self.setup.asrun_log)
         self._restore_priority()
+        self._check_health()
         self._scheduler = BackgroundScheduler(timezone=self.setup.zone,
                                               executors={"default": ThreadPoolExecutor(4)})
         self._scheduler.start()
@@ -512,9 +562,8 @@ class Daemon:
         cached = PlanCache(self.setup.state)
         plans = [p for p in (cached.load(stopped_at.date() - timedelta(days=1)), cached.load(stopped_at.date()))
                  if p is not None]
-        with AsRunLog(self.setup.asrun_log) as asrun:
-            row = record_interruption(asrun, plans, marker, stopped_at)
-        OnAirState(self.setup.state).end()
+        row = record_interruption(self._asrun, plans, marker, stopped_at)
+        self._on_air_state(OnAirState.end)
         if row:
             log.warning("previous stop cut %r (planned %s) at %s: logged as partial",
                         row["title"], row["planned_start"], row["stopped_at"])
@@ -530,28 +579,93 @@ class Daemon:
         self.start()
         log.info("daemon ready; state in %s", self.setup.state)
         steps = StepWatch()
-        last_poll = 0.0
+        last_poll = last_health = 0.0
         alive = self.setup.state / ALIVE_FILE
         while not self._stop.wait(0.25):
-            try:
-                alive.touch()
-                with self._lock:
-                    if self._on_air:
-                        OnAirState(self.setup.state).beat()
-                self._take_break_ins()
-                self._check_priority()
-                step = steps.check()
-                if step:
-                    log.warning("wall clock stepped by %+.3f s (NTP?): re-scheduling", step)
-                    with self._lock:
-                        self._schedule()
-                    self._scheduler.wakeup()
-                if time.monotonic() - last_poll >= self.poll_seconds:
-                    last_poll = time.monotonic()
-                    self._poll_inputs()
-            except Exception:
-                log.exception("daemon loop error (carrying on)")
+            # each step on its own: a state folder that cannot be written must not keep break-ins from being taken
+            self._tick("heartbeat", lambda: self._beat(alive))
+            self._tick("break-ins", self._take_break_ins)
+            self._tick("priority", self._check_priority)
+            self._tick("clock", lambda: self._check_step(steps))
+            if time.monotonic() - last_poll >= self.poll_seconds:
+                last_poll = time.monotonic()
+                self._tick("inputs", self._poll_inputs)
+            if time.monotonic() - last_health >= HEALTH_SECONDS:
+                last_health = time.monotonic()
+                self._tick("health", self._check_health)
         self.shutdown()
+
+    @staticmethod
+    def _tick(what: str, step) -> None:
+        try:
+            step()
+        except Exception:
+            log.exception("daemon loop error in %s (carrying on)", what)
+
+    def _beat(self, alive: Path) -> None:
+        try:
+            alive.touch()
+        except OSError:
+            pass  # a state folder that cannot be written: _check_health raises the alarm
+        with self._lock:
+            if self._on_air:
+                self._writes.do("heartbeat", OnAirState(self.setup.state).beat, self.setup.state)
+
+    def _check_step(self, steps: StepWatch) -> None:
+        step = steps.check()
+        if step:
+            log.warning("wall clock stepped by %+.3f s (NTP?): re-scheduling", step)
+            with self._lock:
+                self._schedule()
+            self._scheduler.wakeup()
+
+    def _check_health(self) -> None:
+        """Rows and state kept in memory are tried again; the alarms say what still waits."""
+        asrun, alarms = self._asrun, self._alarms
+        self._writes.retry()
+        waiting = asrun.flush()
+        if asrun.trouble:
+            alarms.raise_alarm(
+                "asrun-unwritable",
+                f"Không ghi được nhật ký phát sóng ({asrun.trouble}): {waiting} dòng đang giữ trong bộ nhớ, sẽ ghi "
+                "khi ghi được. Vẫn phát bình thường. Kiểm tra chỗ trống đĩa (df) và quyền ghi tệp nhật ký.",
+                f"Cannot write the as-run log ({asrun.trouble}): {waiting} row(s) kept in memory, written as soon as "
+                "it can be. Playout goes on. Check free space (df) and that the log file is writable.",
+                asrun.path)
+        else:
+            alarms.clear("asrun-unwritable", "every row kept in memory is written")
+        for kept in asrun.set_aside:
+            alarms.raise_alarm(
+                "asrun-damaged",
+                f"Nhật ký phát sóng bị hỏng ({kept.why}); đã giữ lại thành {kept.name} (sha256 {kept.sha256}) và "
+                "bắt đầu nhật ký mới. Gửi tệp hỏng cho đài huyện nếu cần.",
+                f"The as-run log was damaged ({kept.why}); it is kept as {kept.name} (sha256 {kept.sha256}) and a "
+                "new log began. Keep the damaged file for the district.", asrun.path.with_name(kept.name))
+        trouble = self._writes.trouble()
+        if trouble:
+            count, path, error = trouble
+            alarms.raise_alarm(
+                "state-unwritable",
+                f"Không ghi được thư mục trạng thái ({error}): {count} tệp đang giữ trong bộ nhớ. Vẫn phát bình "
+                "thường. Kiểm tra chỗ trống đĩa (df).",
+                f"Cannot write the state folder ({error}): {count} file(s) kept in memory. Playout goes on. "
+                "Check free space (df).", path)
+        else:
+            alarms.clear("state-unwritable", "every state file kept in memory is written")
+        alarms.retry()
+
+    def _prepare_spool(self) -> None:
+        spool = BreakInSpool(self.setup.state)
+        try:
+            for note in spool.prepare():
+                log.warning("break-in folder: %s", note)
+        except OSError as err:
+            self._alarms.raise_alarm(
+                "spool-unwritable",
+                f"Thư mục phát khẩn {spool.folder} không dùng được ({err.strerror or err}): play-now sẽ không tới "
+                "được trạm phát. Sửa: chown -R <người dùng dịch vụ>:<nhóm> và chmod 2770 thư mục này.",
+                f"The break-in folder {spool.folder} is not usable ({err.strerror or err}): play-now cannot reach "
+                "the daemon. Fix: chown -R <service user>:<group> and chmod 2770 on it.", spool.folder)
 
     def _poll_inputs(self) -> None:
         if (self.setup.state / REPLAN_MARKER).exists():
@@ -570,14 +684,39 @@ class Daemon:
             engines = [self._engine_obj] if self._engine_obj is not None else []
         for engine in engines:
             try:
-                engine.stop()
+                engine.stop("stopped: the daemon is stopping (SIGTERM) / dừng: trạm phát tắt")
             except Exception:
                 log.exception("engine stop failed")
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
-        self._check_priority()  # clips that aired in the last moments are no longer kept
-        OnAirState(self.setup.state).end()
-        (self.setup.state / ALIVE_FILE).unlink(missing_ok=True)
+        for engine in engines:  # a break-in on an idle engine plays on its own thread: its row, then its device
+            if not engine.wait_idle(SHUTDOWN_WAIT):
+                log.error("the engine did not stop within %.0f s", SHUTDOWN_WAIT)
+        for thread in self._deciding:
+            thread.join(timeout=2.0)
+        self._tick("priority", self._check_priority)  # clips that aired in the last moments are no longer kept
+        self._on_air_state(OnAirState.end)
+        self._writes.retry()
+        try:
+            (self.setup.state / ALIVE_FILE).unlink(missing_ok=True)
+        except OSError:
+            pass
+        if self._asrun is not None:
+            self._asrun.close()
+
+
+def break_in_too_long(file: Path, max_minutes: float, probe) -> Verdict | None:
+    """A refusal for a clip longer than audio.max_break_in_minutes (found by ffprobe, before any decoding)."""
+    try:
+        minutes = probe(file) / 60
+    except Exception:  # noqa: BLE001 - unreadable: the analysis says why, in its own words
+        return None
+    if minutes <= max_minutes:
+        return None
+    return Verdict(False, f"Tệp dài {minutes:.0f} phút, quá mức tối đa {max_minutes:g} phút cho phát khẩn "
+                          "(audio.max_break_in_minutes); kiểm tra đúng tệp chưa, hoặc tăng mức này trong config.yaml",
+                   f"The clip is {minutes:.0f} min long, over the {max_minutes:g} min break-in maximum "
+                   "(audio.max_break_in_minutes); check it is the right file, or raise the limit in config.yaml")
 
 
 def daemon_alive(state: Path) -> bool:
@@ -595,7 +734,7 @@ def _category(level: str) -> str:
     return {"emergency": "khan-cap", "priority": "uu-tien"}.get(level, "break-in")
 
 
-def _record_failure(asrun: AsRunLog, run: Run, err: Exception) -> None:
+def _record_failure(asrun: KeptLog, run: Run, err: Exception) -> None:
     try:
         asrun.append(planned_start=run.start, actual_start=None, actual_end=None, status="failed",
                      slot=run.window.id, reason=f"phát lỗi / playout failed: {type(err).__name__}: {err}"[:500])

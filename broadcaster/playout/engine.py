@@ -10,6 +10,7 @@ API (the daemon, play-now and simulate use only this):
     engine.replace_upcoming(new_items, hard_stop, key=k)  # re-plan of the run play_run(..., key=k) plays
     engine.stop()                                    # fade out and return from play_run (the run on air, or
                                                      # the next one if none is: a stop is never lost)
+    engine.wait_idle(timeout)                        # after stop(): its rows written and its device closed
 
 - `items` are one run: the items of one slot (or what is left of it), in order, with tz-aware start/end.
   `hard_stop` is when all audio must have ended (slot end or blackout start, whichever comes first); anything
@@ -120,6 +121,8 @@ class Engine:
         self._on_air = False
         self._sink_on_air: Sink | None = None  # set by _Playback, for break_in() to wake a waiting write
         self._stop = threading.Event()
+        self._stop_reason = "stopped by the operator"
+        self._alone: list[threading.Thread] = []  # break-ins playing on an idle engine
         self._tickets: dict[int, BreakInTicket] = {}
         # play_run calls between their call and their return (waiting or playing), by the caller's run key,
         # and the re-plan waiting for each: one run can wait for the lock while another is still on air
@@ -131,8 +134,28 @@ class Engine:
         with self._state_lock:
             self._blackouts = list(windows)
 
-    def stop(self) -> None:
+    def stop(self, reason: str = "stopped by the operator") -> None:
+        """`reason` ends the reason of the rows it cuts (`partial`)."""
+        self._stop_reason = reason
         self._stop.set()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True once nothing plays: no run, no break-in thread (their rows written, their device closed)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._state_lock:
+                busy = self._on_air or any(t.is_alive() for t in self._alone)
+            if not busy:
+                return True
+            time.sleep(0.02)
+        return False
+
+    def _start_alone(self) -> None:
+        """A break-in on its own thread (no run on air), followed so that wait_idle() can wait for it."""
+        thread = threading.Thread(target=self._play_alone, name="break-in", daemon=True)
+        with self._state_lock:
+            self._alone = [t for t in self._alone if t.is_alive()] + [thread]
+        thread.start()
 
     def replace_upcoming(self, items: Sequence[PlannedItem], hard_stop: datetime, *, key: object = None) -> bool:
         """A re-plan of the run played with this `key` (thread-safe): applied at its next block, or when it
@@ -212,7 +235,7 @@ class Engine:
         if sink is not None and level == "emergency":
             sink.wake()  # the engine thread may be waiting up to a block for room in the sink
         if idle:
-            threading.Thread(target=self._play_alone, name="break-in", daemon=True).start()
+            self._start_alone()
         return ticket
 
     # ---- runs ---------------------------------------------------------------------------------------------
@@ -252,7 +275,7 @@ class Engine:
             play.start(late_note)
             while not mixer.done:
                 if self._stop.is_set():
-                    mixer.stop_all("stopped by the operator")
+                    mixer.stop_all(self._stop_reason)
                     self._stop.clear()
                 self._take_requests(mixer, play)
                 if not idle_break_in:
@@ -272,7 +295,7 @@ class Engine:
                 self._sink_on_air = None
             # Break-ins that arrived as the run ended play on their own.
             if not self._requests.empty():
-                threading.Thread(target=self._play_alone, name="break-in", daemon=True).start()
+                self._start_alone()
         return result
 
     def _take_requests(self, mixer: Mixer, play: _Playback) -> None:
