@@ -25,7 +25,8 @@ def _rows(path, sql: str) -> list[dict]:
 def feed(request):
     st = station_view.station()
     state = st.paths.state / STATE_FILE
-    accepted = _rows(state, "SELECT district, version, expires, accepted_at FROM accepted ORDER BY accepted_at DESC")
+    accepted = _rows(state, "SELECT district, version, expires, accepted_at FROM accepted_versions "
+                               "ORDER BY accepted_at DESC")
     clips = _rows(state, "SELECT title, category, priority, status, reason, valid_from, valid_until, updated "
                          "FROM clips ORDER BY updated DESC LIMIT 200")
     outbox = _rows(st.paths.state / OUTBOX_FILE, "SELECT kind, created, sent_at, attempts, last_error FROM outbox "
