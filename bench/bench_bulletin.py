@@ -44,12 +44,14 @@ def cpu_seconds() -> float:
 
 
 def two_minute_text(settings, target: float = 120.0) -> tuple[str, float]:
-    """The demo bulletins repeated until they read for about `target` seconds."""
-    parts: list[str] = []
-    base = "\n\n".join(t.read_text(encoding="utf-8") for t in TEXTS)
-    one = speak(settings, Draft("x", base)).audio.duration_seconds
-    parts = [base] * max(1, round(target / one))
-    return "\n\n".join(parts), one * len(parts)
+    """The demo bulletins, paragraphs repeated until they read for at least `target` seconds."""
+    paragraphs = [p for t in TEXTS for p in t.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+    chosen: list[str] = []
+    seconds = 0.0
+    while seconds < target:
+        chosen.append(paragraphs[len(chosen) % len(paragraphs)])
+        seconds = speak(settings, Draft("x", "\n\n".join(chosen))).audio.duration_seconds
+    return "\n\n".join(chosen), seconds
 
 
 def make_station(folder: Path) -> Path:

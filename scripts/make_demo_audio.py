@@ -2,9 +2,10 @@
 
 Speech clips are Vietnamese text-to-speech (espeak-ng, voice `vi`) of the letter's Annex I how-to text, its
 section 2, and the station's own ident; the 22 "Covid-prevention songs" are synthetic (chords, bass, melody and
-a beat, made with numpy, MP3 128 kb/s). Each clip carries its title as a tag, so `python main.py ingest`
-picks it up without `--title`. Output: `<out>/<category>/<name>.<ext>`. Files already there are kept, and the
-output is deterministic, so running it again changes nothing and ingest sees duplicates.
+a beat, made with numpy, MP3 128 kb/s); the bulletin chime is a two-note ding-dong. Each clip carries its title
+as a tag, so `python main.py ingest` picks it up without `--title`. Output: `<out>/<category>/<name>.<ext>`.
+Files already there are kept, and the output is deterministic, so running it again changes nothing and ingest
+sees duplicates.
 
     python scripts/make_demo_audio.py [--out out/demo-audio]
 """

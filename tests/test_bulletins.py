@@ -25,6 +25,7 @@ from broadcaster.planning.inputs import make_plans
 from broadcaster.problems import BroadcasterError
 from broadcaster.station.config import load_station
 from broadcaster.station.playlists import Quota
+from tests.fixtures_sound import pulse  # noqa: F401 (fixture)
 
 DAY = date(2021, 2, 22)
 LEADER = Person("Nguyễn Văn An")
@@ -275,6 +276,12 @@ def test_cli_new_approve_list_show(station, tmp_path, capsys):
     assert main(["bulletin", "new", "--title", "X", "--text-file", str(tmp_path / "none.txt"),
                  "--config", config]) == 2
     assert "does not exist" in capsys.readouterr().err
+    text.write_text(TEXT.replace("7h30", "8h00"), encoding="utf-8")
+    assert main(["bulletin", "edit", "1", "--text-file", str(text), "--by", "Trần Thị Bình", "--config", config]) == 0
+    assert "edits #1; the old one airs until this one is approved" in capsys.readouterr().out
+    assert main(["bulletin", "new", "--title", "Nhanh", "--text-file", str(text), "--rate", "900",
+                 "--config", config]) == 2
+    assert "80-450" in capsys.readouterr().err
 
 
 def test_logbook_names_the_approver_and_the_report_lists_aired_bulletins(station, tmp_path, capsys):
@@ -312,3 +319,47 @@ def test_logbook_names_the_approver_and_the_report_lists_aired_bulletins(station
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     appendix = " ".join(text[text.index("PHỤ LỤC: THÔNG BÁO CỦA XÃ ĐÃ PHÁT VÀ NGƯỜI DUYỆT"):].split())
     assert "Tiêm chủng" in appendix and "Nguyễn Văn An" in appendix and "22/02/2021 05:3" in appendix
+
+
+def test_a_second_edit_replaces_the_first_waiting_one_and_a_failed_edit_changes_nothing(station):
+    first = write_bulletin(station, Draft("Tiêm chủng", TEXT), CLERK)
+    approve_bulletin(station, first.id, LEADER)
+    one = edit_bulletin(station, first.id, CLERK, text=TEXT.replace("7h30", "8h00"))
+    with pytest.raises(BroadcasterError, match="cannot say"):
+        edit_bulletin(station, first.id, CLERK, text="Giờ mới 😀")
+    assert station_store(station).get(one.id).status == BulletinStatus.DRAFT
+    two = edit_bulletin(station, first.id, CLERK, text=TEXT.replace("7h30", "9h00"))
+    assert station_store(station).get(one.id).status == BulletinStatus.REPLACED
+    assert station_library(station).get(one.audio_sha256) is None
+    items, waiting = planned(station)
+    assert first.audio_sha256 in items and waiting == ["1 mục chờ duyệt / 1 items wait for approval: «Tiêm chủng»"]
+    assert two.replaces == first.id
+
+
+def test_emergency_air_now_breaks_in_on_the_sound_card_and_is_logged(station, tmp_path, capsys, pulse):
+    # No daemon runs: play-now's own path plays it on the configured device (the private PulseAudio null sink).
+    from broadcaster.asrun.log import AsRunLog
+
+    text = tmp_path / "chay.txt"
+    text.write_text("Cháy ở thôn Đông.", encoding="utf-8")
+    config = str(station.file)
+    assert main(["bulletin", "new", "--title", "Cháy", "--text-file", str(text), "--air-now", "--by",
+                 "Nguyễn Văn An", "--config", config]) == 2
+    assert "--air-now needs --emergency --approve" in capsys.readouterr().err
+    assert main(["bulletin", "new", "--title", "Cháy", "--text-file", str(text), "--emergency", "--approve",
+                 "--air-now", "--by", "Nguyễn Văn An", "--config", config]) == 0
+    assert "aired" in capsys.readouterr().out
+    with AsRunLog(station.paths.asrun_log) as log:
+        (row,) = log.entries()
+    assert (row.level, row.status) == ("emergency", "aired") and "Nguyễn Văn An" in row.reason
+
+
+def test_validate_names_the_line_of_a_bad_approval_setting_and_warns_of_a_missing_chime(station, capsys):
+    config = station.file.read_text(encoding="utf-8").replace(
+        "  approver_roles: [lanh-dao]\n", "  approver_roles: [lanh-dao]\n  required_for: [bulletin, radio]\n")
+    station.file.write_text(config.replace("bulletins: {", "bulletins: {opening_chime: chuong/khong-co.wav, "),
+                            encoding="utf-8")
+    assert main(["validate", "--config", str(station.file)]) == 2
+    out = capsys.readouterr().out
+    assert "config.yaml:8 [approval.required_for]" in out and "unknown content kind 'radio'" in out
+    assert "[bulletins.opening_chime]" in out and "no chime file" in out

@@ -157,6 +157,8 @@ class Report:
     timezone: str = "Asia/Ho_Chi_Minh"
     quota_misses: list[QuotaMiss] = field(default_factory=list)
     topic_names: dict[str, str] = field(default_factory=dict)  # the station's `topics:` when the report was made
+    slot_names: dict[str, str] = field(default_factory=dict)  # slot id -> name, for the documents
+    blackout_names: dict[str, str] = field(default_factory=dict)  # blackout id -> name
     bulletins: list[AiredBulletin] = field(default_factory=list)  # from the approval record, joined by sha256
 
     def topic(self, category: str) -> str:
@@ -466,7 +468,8 @@ def build_report(log_path: str | Path, station: Station, first: date, last: date
         items=len({g[1] for g in groups if g[4] == "aired"}),
         blackout_seconds=sum(e.seconds for e in exceptions), exceptions=exceptions,
         failures=[Failure(*_shown(row)) for p in parts for row in p.failures],
-        integrity=integrity, timezone=station.timezone, topic_names=dict(station.topics))
+        integrity=integrity, timezone=station.timezone, topic_names=dict(station.topics),
+        slot_names={s.id: s.name for s in station.slots}, blackout_names={b.id: b.name for b in station.blackouts})
 
 
 def _topics(groups: list[tuple]) -> list[TopicFigures]:

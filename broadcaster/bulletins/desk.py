@@ -136,7 +136,7 @@ def write_bulletin(station: Station, draft: Draft, person: Person, *, approve: b
     except BaseException:
         library.remove(item.sha256)
         raise
-    _retire_audio(station, replaces, status)
+    _retire_audio(station, replaces)
     return store.get(new_id)
 
 
@@ -150,7 +150,7 @@ def _retire_replaced(store, db, old: Bulletin) -> None:
     store.set_status(db, old.id, BulletinStatus.REPLACED)
 
 
-def _retire_audio(station: Station, old: Bulletin | None, new_status: BulletinStatus) -> None:
+def _retire_audio(station: Station, old: Bulletin | None) -> None:
     """Take the replaced bulletin's audio out of rotation once its replacement is approved (or it was a draft)."""
     if old is None:
         return
@@ -224,7 +224,7 @@ def _decide(station: Station, bulletin_id: int, person: Person, decision: Decisi
     if decision == Decision.REJECTED:
         library.remove(bulletin.audio_sha256)  # kept in audio/.retired, never planned
     elif old is not None:
-        _retire_audio(station, old, BulletinStatus.APPROVED)
+        _retire_audio(station, old)
     return store.get(bulletin.id)
 
 
@@ -263,6 +263,12 @@ def edit_bulletin(station: Station, bulletin_id: int, person: Person, **changes)
                  plays=Quota(old.plays_min or 0, old.plays_max) if old.plays_min is not None else None,
                  emergency=old.emergency)
     draft = replace(base, **{k: v for k, v in changes.items() if v is not None})
-    for earlier in pending:  # one waiting edit at a time: an earlier waiting edit is replaced by this one
-        withdraw_bulletin(station, earlier.id, person, "thay bằng bản sửa mới hơn / replaced by a newer edit")
-    return write_bulletin(station, draft, person, replaces=old)
+    new = write_bulletin(station, draft, person, replaces=old)
+    if pending:  # one waiting edit at a time: earlier waiting edits are replaced by this one
+        store = station_store(station)
+        with store.transaction() as db:
+            for earlier in pending:
+                _retire_replaced(store, db, earlier)
+        for earlier in pending:
+            _retire_audio(station, earlier)
+    return new

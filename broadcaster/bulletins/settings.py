@@ -156,3 +156,37 @@ def bulletin_settings(station: Station) -> BulletinSettings:
         piper_models={voice: s.base / str(model) for voice, model in models.items()})
     s.done()
     return settings
+
+
+def bulletin_problems(station: Station) -> list[Problem]:
+    """Everything wrong with `approval:` and `bulletins:`, for `validate` (which lists rather than stops)."""
+    problems: list[Problem] = []
+    rules = settings = None
+    try:
+        rules = approval_settings(station)
+    except BroadcasterError as err:
+        problems.extend(err.problems)
+    try:
+        settings = bulletin_settings(station)
+    except BroadcasterError as err:
+        problems.extend(err.problems)
+    if rules is not None and rules.required_for and not (rules.approvers or rules.approver_roles):
+        problems.append(Problem(str(station.file), "chưa có ai được duyệt: nội dung của xã sẽ chờ duyệt mãi",
+                                "nobody may approve: the commune's own content will wait for ever",
+                                "ghi tên lãnh đạo xã vào approval.approvers", "list the commune leaders in "
+                                "approval.approvers", field="approval.approvers", severity="warning"))
+    if settings is not None:
+        for key, path in (("opening_chime", settings.opening_chime), ("closing_chime", settings.closing_chime)):
+            if path is not None and not path.is_file():
+                problems.append(Problem(str(station.file), f"không có tệp chuông {path}", f"no chime file {path}",
+                                        "nhập tệp chuông vào thư viện hoặc sửa đường dẫn (trong audio/)",
+                                        "ingest the chime or fix the path (inside audio/)",
+                                        field=f"bulletins.{key}", severity="warning"))
+        if settings.abbreviations is not None:
+            from broadcaster.bulletins.text import Abbreviations
+
+            try:
+                Abbreviations.load(settings.abbreviations)
+            except BroadcasterError as err:
+                problems.extend(err.problems)
+    return problems

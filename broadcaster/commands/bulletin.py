@@ -28,6 +28,9 @@ def register(sub, common) -> None:
     new.add_argument("--emergency", action="store_true", help="khẩn cấp / emergency (with --approve: airs at once)")
     new.add_argument("--approve", action="store_true", help="người duyệt viết và duyệt luôn / an approver writes "
                                                             "and approves in one step")
+    new.add_argument("--air-now", action="store_true",
+                     help="với --emergency --approve: phát ngay, ngắt chương trình (như play-now) / with --emergency "
+                          "--approve: break in now, as play-now does")
     new.add_argument("--by", default="", help="người viết / who writes it")
     new.set_defaults(handler=cmd_new)
 
@@ -105,10 +108,25 @@ def _changes(args) -> dict:
 def cmd_new(args) -> int:
     from broadcaster.bulletins.desk import Draft, write_bulletin
 
+    if args.air_now and not (args.emergency and args.approve):
+        raise BroadcasterError([Problem("--air-now", "phát ngay chỉ dùng cùng --emergency --approve",
+                                        "--air-now needs --emergency --approve",
+                                        "người duyệt thêm --emergency --approve --by \"Họ tên\"",
+                                        "an approver adds --emergency --approve --by \"Full name\"")])
     station = load_station(args.config)
     draft = Draft(title=args.title, text=_read_text(args.text_file), emergency=args.emergency, **_changes(args))
     bulletin = write_bulletin(station, draft, Person(args.by), approve=args.approve, source=args.text_file)
     _print_made(bulletin)
+    if args.air_now:
+        from argparse import Namespace
+
+        from broadcaster.commands.run import cmd_play_now
+
+        # The same break-in as play-now: through the daemon if one runs, else on the device here.
+        return cmd_play_now(Namespace(
+            config=args.config, file=str(station.paths.audio / bulletin.audio_file), level="emergency",
+            reason=f"thông báo khẩn cấp #{bulletin.id} «{bulletin.title}», duyệt / approved: {args.by}",
+            confirm=False, state=None))
     return 0
 
 

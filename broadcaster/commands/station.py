@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+from broadcaster.bulletins.settings import bulletin_problems
 from broadcaster.feed.settings import feed_problems
 from broadcaster.model import LibraryItem
 from broadcaster.planning.inputs import library_items, planner_inputs
@@ -76,6 +77,7 @@ def cmd_validate(args) -> int:
     items = library_items(station)
     problems.extend(library_problems(station, playlists, items))
     problems.extend(feed_problems(station))
+    problems.extend(bulletin_problems(station))
     for p in problems:
         print(p)
     errors = sum(p.severity == "error" for p in problems)

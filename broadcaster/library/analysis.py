@@ -48,8 +48,9 @@ class AudioAnalysis:
     tags: dict[str, str] = field(default_factory=dict)  # lower-cased tag names (title, artist, ...)
 
 
-def analyse(path: str | Path) -> AudioAnalysis:
-    """Measure one file; raise `BroadcasterError` naming the file when it is not fit to air."""
+def analyse(path: str | Path, max_seconds: float | None = None) -> AudioAnalysis:
+    """Measure one file; raise `BroadcasterError` naming the file when it is not fit to air, or longer than
+    `max_seconds` (from its header when it has one, else once that much has decoded)."""
     path = Path(path)
     if not path.is_file():
         raise _reject(path, "không tìm thấy tệp", "file not found", "kiểm tra đường dẫn", "check the path")
@@ -65,8 +66,14 @@ def analyse(path: str | Path) -> AudioAnalysis:
                       "chuyển sang WAV hoặc MP3 rồi thử lại", "convert to WAV or MP3 and try again")
     if container == "wav":
         _check_wav_header(path)
-    meter, errors = _decode(path, sample_rate, channels)
+    promised = _promised_duration(path, stream, container, sample_rate, channels)
+    if max_seconds is not None and promised and promised > max_seconds:
+        raise _too_long(path, f"{_clock(promised)}", max_seconds)
+    max_frames = math.ceil(max_seconds * sample_rate) if max_seconds is not None else None
+    meter, errors = _decode(path, sample_rate, channels, max_frames)
     duration = meter.frames / sample_rate
+    if max_frames is not None and meter.frames > max_frames:
+        raise _too_long(path, f"> {_clock(max_seconds)}", max_seconds)
     if meter.frames == 0:
         raise _reject(path, "không giải mã được âm thanh nào", "no audio could be decoded",
                       "tệp hỏng hoặc rỗng; chép lại từ nguồn", "the file is corrupt or empty; copy it again",
@@ -75,7 +82,6 @@ def analyse(path: str | Path) -> AudioAnalysis:
         raise _reject(path, f"tệp hỏng hoặc bị cắt cụt: ffmpeg báo lỗi khi giải mã ({errors[0]})",
                       f"corrupt or truncated: ffmpeg reported decoding errors ({errors[0]})",
                       "chép hoặc tải lại tệp từ nguồn", "copy or download the file again from its source")
-    promised = _promised_duration(path, stream, container, sample_rate, channels)
     if promised and promised - duration > max(TRUNCATION_TOLERANCE_S, TRUNCATION_TOLERANCE_RATIO * promised):
         raise _reject(path, f"tệp bị cắt cụt: phần đầu tệp ghi {promised:.1f} s nhưng chỉ giải mã được "
                       f"{duration:.1f} s",
@@ -91,6 +97,20 @@ def analyse(path: str | Path) -> AudioAnalysis:
                       "kiểm tra lại bản ghi âm", "check the recording")
     return AudioAnalysis(duration, sample_rate, channels, codec, round(loudness, 2), round(peak, 2),
                          round(true_peak, 2), file_sha256(path), container, tags)
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
+
+
+def _too_long(path: Path, length: str, max_seconds: float) -> BroadcasterError:
+    limit = f"{max_seconds / 60:g}"
+    return _reject(path, f"tệp dài {length}, quá giới hạn {limit} phút cho một bài của đài (audio.max_item_minutes)",
+                   f"the file is {length} long, over the station's limit of {limit} min for one item "
+                   "(audio.max_item_minutes)",
+                   f"cắt thành các phần ngắn hơn {limit} phút, hoặc tăng audio.max_item_minutes trong config.yaml",
+                   f"cut it into parts shorter than {limit} min, or raise audio.max_item_minutes in config.yaml")
 
 
 def _reject(path: Path, vi: str, en: str, hint_vi: str = "", hint_en: str = "",
@@ -124,8 +144,10 @@ def _probe(path: Path) -> tuple[dict, str, dict[str, str]]:
     return stream, fmt.get("format_name", ""), tags
 
 
-def _decode(path: Path, sample_rate: int, channels: int) -> tuple[LoudnessMeter, list[str]]:
-    """Stream the first audio stream as native-rate float32 through a meter; return it and ffmpeg's errors."""
+def _decode(path: Path, sample_rate: int, channels: int,
+            max_frames: int | None = None) -> tuple[LoudnessMeter, list[str]]:
+    """Stream the first audio stream as native-rate float32 through a meter; return it and ffmpeg's errors.
+    Past `max_frames` it stops early (the meter then holds more than `max_frames`)."""
     meter = LoudnessMeter(sample_rate, channels)
     frame_bytes = 4 * channels
     # stderr goes to a file, not a pipe: a file with thousands of bad frames must not block ffmpeg.
@@ -141,6 +163,9 @@ def _decode(path: Path, sample_rate: int, channels: int) -> tuple[LoudnessMeter,
                 usable = len(data) - len(data) % frame_bytes
                 leftover = data[usable:]
                 meter.add(np.frombuffer(data, np.float32, usable // 4).reshape(-1, channels))
+                if max_frames is not None and meter.frames > max_frames:
+                    proc.kill()
+                    return meter, []
         finally:
             proc.stdout.close()
             code = proc.wait()

@@ -33,7 +33,18 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from broadcaster.files import CHUNK, file_sha256, replacing, slug, write_atomic
+from broadcaster.files import (
+    CHUNK,
+    GROUP_READABLE,
+    GROUP_WRITABLE,
+    create_for_group,
+    file_sha256,
+    free_bytes,
+    make_folder,
+    replacing,
+    slug,
+    write_atomic,
+)
 from broadcaster.library import station_copy
 from broadcaster.library.analysis import AudioAnalysis, analyse
 from broadcaster.model import LEVELS, Approval, LibraryItem, is_category
@@ -44,6 +55,9 @@ AUDIO_EXTENSIONS = (".wav", ".mp3", ".ogg", ".oga", ".flac", ".m4a", ".aac", ".m
 SIDECAR_SUFFIX = ".meta.yaml"
 RETIRED_DIR = ".retired"
 MAX_TRUE_PEAK_DBTP = -1.0
+# Ingest leaves this much of the disk free: the as-run log, the on-air state and the plan cache live there too.
+KEEP_FREE_BYTES = 64 * 2**20
+MB = 2**20
 _SIDECAR_KEYS = {"title", "category", "source", "valid_from", "valid_until", "priority", "sha256", "approval"}
 
 _SCHEMA = """
@@ -101,20 +115,22 @@ def gain_for(loudness_lufs: float, true_peak_dbtp: float, target_lufs: float, *,
 
 
 def station_library(station) -> Library:
-    """The station's library as config.yaml describes it: its sound card's channels, and station copies in
-    its format unless `audio.station_copies` is off."""
+    """The station's library as config.yaml describes it: its sound card's channels, station copies in its
+    format unless `audio.station_copies` is off, and its longest item."""
     audio = station.audio
     return Library(station.paths.catalogue, station.paths.audio, output_channels=audio.channels,
-                   copies=(audio.sample_rate, audio.channels) if audio.station_copies else None)
+                   copies=(audio.sample_rate, audio.channels) if audio.station_copies else None,
+                   max_item_seconds=audio.max_item_minutes * 60)
 
 
 class Library:
     def __init__(self, catalogue_path: str | Path, audio_dir: str | Path, *, output_channels: int = 2,
-                 copies: tuple[int, int] | None = None):
+                 copies: tuple[int, int] | None = None, max_item_seconds: float | None = None):
         self.catalogue_path = Path(catalogue_path)
         self.audio_dir = Path(audio_dir)
         self.output_channels = output_channels  # the station's sound card: mono files play on every channel
         self.copies = copies  # (sample rate, channels) of the station copies to keep (station_copy), or None
+        self.max_item_seconds = max_item_seconds  # ingest refuses longer files; None: no limit
 
     # -- reading -------------------------------------------------------------------------------------
 
@@ -150,7 +166,7 @@ class Library:
             existing = self.get(file_sha256(src))
             if existing:
                 return self._already_in(existing)
-        measured = analyse(src)
+        measured = analyse(src, self.max_item_seconds)
         with self._writing():
             existing = self.get(measured.sha256)
             if existing:
@@ -203,7 +219,7 @@ class Library:
         audio = self.audio_dir / item.file
         retired = self.audio_dir / RETIRED_DIR / item.file
         with self._writing():
-            retired.parent.mkdir(parents=True, exist_ok=True)
+            make_folder(retired.parent)
             if retired.exists() and file_sha256(retired) != sha256:
                 retired = retired.with_name(f"{retired.stem}-{sha256[:8]}{retired.suffix}")
             # Row first: if the move fails the item is out of rotation anyway, and rebuild would re-add it.
@@ -272,6 +288,17 @@ class Library:
         if self.copies is None:
             return None
         dest = station_copy.copy_path(self.audio_dir, item.sha256, *self.copies)
+        need, free = station_copy.copy_size(item.duration, *self.copies), free_bytes(dest.parent)
+        if free - need < KEEP_FREE_BYTES:
+            return Problem(str(dest), f"{item.file} có trong thư viện nhưng không đủ chỗ trống cho bản sao định dạng "
+                           f"đài: cần {need / MB:.0f} MB, còn {free / MB:.0f} MB, phải chừa {KEEP_FREE_BYTES // MB} MB "
+                           "cho nhật ký phát sóng; bài vẫn phát được, máy sẽ giải mã tệp gốc khi phát (tốn CPU hơn)",
+                           f"{item.file} is in the library, but there is no room for its station copy: it needs "
+                           f"{need / MB:.0f} MB, {free / MB:.0f} MB are free and {KEEP_FREE_BYTES // MB} MB are kept "
+                           "for the as-run log; it still plays, decoded from the original on air (more CPU)",
+                           "giải phóng chỗ trống (hoặc đặt audio.station_copies: false), rồi chạy: python main.py "
+                           "library rebuild", "free some space (or set audio.station_copies: false), then run: "
+                           "python main.py library rebuild", severity="warning")
         try:
             station_copy.write_copy(self.audio_dir / item.file, dest, *self.copies)
         except (OSError, ValueError) as err:
@@ -326,8 +353,16 @@ class Library:
 
     def _store(self, src: Path, measured: AudioAnalysis, item: LibraryItem) -> None:
         dest = self.audio_dir / item.file
+        need, free = src.stat().st_size, free_bytes(dest.parent)
+        if free - need < KEEP_FREE_BYTES:
+            raise fail(str(src), f"không đủ chỗ trống trong {self.audio_dir}: tệp cần {need / MB:.1f} MB, còn "
+                       f"{free / MB:.0f} MB, phải chừa {KEEP_FREE_BYTES // MB} MB cho nhật ký phát sóng; chưa thêm gì",
+                       f"not enough free space in {self.audio_dir}: the file needs {need / MB:.1f} MB, "
+                       f"{free / MB:.0f} MB are free and {KEEP_FREE_BYTES // MB} MB are kept for the as-run log; "
+                       "nothing was added", hint_vi="giải phóng chỗ trống rồi nhập lại",
+                       hint_en="free some space, then ingest again")
         made_folder = not dest.parent.exists()
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(dest.parent)
         written: list[Path] = []
         try:
             _copy_verified(src, dest, measured.sha256)
@@ -351,7 +386,7 @@ class Library:
             raise
 
     def _replace_catalogue(self, rows: list[dict]) -> None:
-        with replacing(self.catalogue_path, mode=0o600) as tmp, closing(sqlite3.connect(tmp)) as db, db:
+        with replacing(self.catalogue_path) as tmp, closing(sqlite3.connect(tmp)) as db, db:
             db.executescript(_SCHEMA)
             db.executemany(_INSERT, [_values(r) for r in rows])
 
@@ -389,14 +424,17 @@ class Library:
     @contextmanager
     def _writing(self) -> Iterator[None]:
         """One writer at a time across processes (operator ingest and the district feed may overlap)."""
-        self.catalogue_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.catalogue_path.with_name(self.catalogue_path.name + ".lock"), "a") as lock:
+        lock_path = self.catalogue_path.with_name(self.catalogue_path.name + ".lock")
+        make_folder(lock_path.parent)
+        create_for_group(lock_path, GROUP_WRITABLE)
+        with open(lock_path, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        self.catalogue_path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(self.catalogue_path.parent)
+        create_for_group(self.catalogue_path, GROUP_WRITABLE)  # an empty file is an empty SQLite database
         with closing(sqlite3.connect(self.catalogue_path, timeout=30)) as db:
             db.row_factory = sqlite3.Row
             db.executescript(_SCHEMA)
@@ -453,7 +491,7 @@ def _new_item(measured: AudioAnalysis, rel: str, title: str, category: str, sour
 
 def _copy_verified(src: Path, dest: Path, sha256: str) -> None:
     """Copy to a hidden temp file beside `dest`, check the hash, sync, rename: `dest` appears whole or not at all."""
-    with replacing(dest, mode=0o600) as tmp:
+    with replacing(dest, mode=GROUP_READABLE) as tmp:
         digest = hashlib.sha256()
         with open(src, "rb") as fin, open(tmp, "wb") as fout:
             while block := fin.read(CHUNK):
@@ -477,7 +515,7 @@ def _write_sidecar(audio: Path, item: LibraryItem) -> None:
     text = ("# Thông tin bài trong thư viện; sửa được, rồi chạy: python main.py library rebuild\n"
             "# Library metadata for the audio file beside it; edit, then run: python main.py library rebuild\n"
             + dump_yaml(meta))
-    write_atomic(_sidecar_path(audio), text, mode=0o600)
+    write_atomic(_sidecar_path(audio), text, mode=GROUP_READABLE)
 
 
 def _read_sidecar(audio: Path) -> dict:

@@ -12,12 +12,13 @@ Without one
 from __future__ import annotations
 
 import logging
+import math
 import struct
 from pathlib import Path
 
 import numpy as np
 
-from broadcaster.files import replacing
+from broadcaster.files import GROUP_READABLE, make_folder, replacing
 from broadcaster.sound.decode import open_decoder
 from broadcaster.sound.pcm import station_layout, wav_layout
 from broadcaster.sound.riff import WAVE_FORMAT_IEEE_FLOAT
@@ -61,9 +62,10 @@ def write_copy(src: str | Path, dest: Path, sample_rate: int, channels: int) -> 
     """Decode `src` with the engine's own decoder into `dest` (float32 WAV): temp file, fsync, rename.
     Raises OSError when it cannot be written, ValueError when `src` cannot be decoded; `dest` is then
     untouched."""
+    make_folder(dest.parent)
     decoder = open_decoder(src, sample_rate, channels)
     try:
-        with replacing(dest, mode=0o600) as tmp, open(tmp, "wb") as f:
+        with replacing(dest, mode=GROUP_READABLE) as tmp, open(tmp, "wb") as f:
             f.write(_header(sample_rate, channels, 0))  # sizes filled in at the end
             block = np.empty((WRITE_FRAMES, channels), np.float32)
             frames = 0
@@ -76,6 +78,11 @@ def write_copy(src: str | Path, dest: Path, sample_rate: int, channels: int) -> 
             f.write(_header(sample_rate, channels, frames))
     finally:
         decoder.close()
+
+
+def copy_size(seconds: float, sample_rate: int, channels: int) -> int:
+    """Bytes a station copy of `seconds` of audio takes (float32), with 1 % to spare for the decoder's rounding."""
+    return 4096 + math.ceil(seconds * 1.01 * sample_rate) * channels * 4
 
 
 def prune(audio_dir: str | Path, keep: set[str]) -> int:

@@ -91,7 +91,8 @@ def report_document(report: Report, issued: date | None = None) -> Document:
     if report.exceptions:
         doc.add(Para("Các trường hợp phát trong giờ học trực tuyến:"), Table(
             ["STT", "Thời gian phát", "Khung giờ cấm", "Giây trong khung", "Nội dung", "Loại", "Lý do"],
-            [[str(i), f"{local_time(e.actual_start, zone)} – {local_time(e.actual_end, zone)[11:]}", e.blackout,
+            [[str(i), f"{local_time(e.actual_start, zone)} – {local_time(e.actual_end, zone)[11:]}",
+              report.blackout_names.get(e.blackout, e.blackout),
               vi_number(e.seconds, 1), f"{e.title} ({report.topic(e.category)})", KIND_VI[e.kind],
               e.reason or "(không ghi)"]
              for i, e in enumerate(report.exceptions, 1)], [1.3, 2.6, 3.2, 1.8, 2.6, 2.0, 3.0]))
@@ -104,7 +105,8 @@ def report_document(report: Report, issued: date | None = None) -> Document:
         doc.add(Para("; ".join(f"{STATUS_VI[s]}: {n} lượt" for s, n in counts.items() if n) + "."))
         shown = report.failures[:LISTED_ROWS_MAX]
         doc.add(Table(["STT", "Thời gian (dự kiến / thực tế)", "Buổi", "Nội dung", "Tình trạng", "Lý do"],
-                      [[str(i), local_time(f.actual_start or f.planned_start, zone), f.slot,
+                      [[str(i), local_time(f.actual_start or f.planned_start, zone),
+                        report.slot_names.get(f.slot, f.slot),
                         f"{f.title} ({report.topic(f.category)})", STATUS_VI.get(f.status, f.status), f.reason]
                        for i, f in enumerate(shown, 1)], [1.3, 3, 1.5, 4, 2.2, 3.5]))
         if len(report.failures) > len(shown):

@@ -45,7 +45,7 @@ def _widths(sheet, widths: list[float]) -> None:
 def render_report_xlsx(report: Report, items: Iterable[LoggedItem], out: str | Path) -> None:
     book = Workbook(write_only=True)
     totals = book.create_sheet("Tổng hợp")
-    _widths(totals, [34, 28, 14, 12, 22, 22, 16])
+    _widths(totals, [34, 28, 14, 12, 22, 22, 30])
     add = totals.append
     add(_bold_row(totals, [f"BÁO CÁO KẾT QUẢ TUYÊN TRUYỀN — {report.station.name}"]))
     add(["Từ ngày", report.first.isoformat(), "Đến ngày", report.last.isoformat()])
@@ -79,20 +79,22 @@ def render_report_xlsx(report: Report, items: Iterable[LoggedItem], out: str | P
     for d in report.days:
         add([d.day.isoformat(), d.sessions, d.plays, round(d.minutes, 2)])
     add([])
-    add(_bold_row(totals, ["Phát trong giờ học trực tuyến", "Bắt đầu", "Kết thúc", "Số giây", "Loại", "Lý do"]))
+    add(_bold_row(totals, ["Phát trong giờ học trực tuyến", "Bắt đầu", "Kết thúc", "Số giây", "Loại", "Lý do",
+                           "Khung giờ cấm"]))
     for e in report.exceptions:
-        add([f"{e.title} ({report.topic(e.category)}), {e.blackout}", e.actual_start, e.actual_end, round(e.seconds, 3),
-             KIND_VI[e.kind], e.reason])
+        add([f"{e.title} ({report.topic(e.category)})", e.actual_start, e.actual_end, round(e.seconds, 3),
+             KIND_VI[e.kind], e.reason, report.blackout_names.get(e.blackout, e.blackout)])
     add([])
     add(_bold_row(totals, ["Nhật ký phát sóng", "Toàn vẹn" if report.integrity.ok else "HỎNG / BROKEN",
                            "Số dòng", report.integrity.rows, "Dòng hỏng", report.integrity.first_bad_id]))
 
     failures = book.create_sheet("Sự cố")
-    _widths(failures, [8, 30, 30, 10, 30, 30, 20, 30])
+    _widths(failures, [8, 30, 30, 22, 30, 30, 20, 30])
     failures.append(_bold_row(failures, ["ID", "Dự kiến", "Thực tế", "Buổi", "Chủ đề", "Tiêu đề", "Tình trạng",
                                          "Lý do"]))
     for f in report.failures:
-        failures.append([f.id, f.planned_start, f.actual_start, f.slot, report.topic(f.category), f.title,
+        failures.append([f.id, f.planned_start, f.actual_start, report.slot_names.get(f.slot, f.slot),
+                         report.topic(f.category), f.title,
                          STATUS_VI.get(f.status, f.status), f.reason])
 
     _item_sheets(book, items, report.topic)

@@ -80,6 +80,7 @@ class AudioSettings:
     fade_seconds: float = 0.05  # short fade in/out of every item against clicks
     block_frames: int = 16384  # 0.37 s: PortAudio wakes 2.7 times a second (CPU); see docs/benchmarks.md
     station_copies: bool = True  # keep each item decoded in audio/.station (~21.2 MB/min at 44.1 kHz stereo)
+    max_item_minutes: float = 120.0  # longest file ingest accepts (a 10-hour file would make a 12.7 GB copy)
     max_break_in_minutes: float = 30.0  # a play-now clip longer than this is refused (a wrong file, not a bulletin)
 
 
@@ -292,7 +293,7 @@ def load_station(path: str | Path = "config.yaml") -> Station:
     am = c.mapping(root.get("audio", Located()), "audio", root,
                    {"output_device", "output_devices", "backend", "sample_rate", "channels", "target_lufs",
                     "crossfade_seconds", "crossfade_categories", "fade_seconds", "block_frames",
-                    "station_copies", "max_break_in_minutes"})
+                    "station_copies", "max_item_minutes", "max_break_in_minutes"})
     devices = am.get("output_devices", am.get("output_device", "default"))
     devices = tuple(str(d) for d in (devices if isinstance(devices, list) else [devices]))
     backend = c.text(am, "backend", "audio.backend", "sounddevice")
@@ -312,6 +313,8 @@ def load_station(path: str | Path = "config.yaml") -> Station:
         block_frames=c.number(am, "block_frames", "audio.block_frames", AudioSettings.block_frames, int, 64,
                               MAX_BLOCK_FRAMES, BLOCK_TOO_BIG),
         station_copies=c.flag(am, "station_copies", "audio.station_copies", True),
+        max_item_minutes=c.number(am, "max_item_minutes", "audio.max_item_minutes", AudioSettings.max_item_minutes,
+                                  float, 1),
         max_break_in_minutes=c.number(am, "max_break_in_minutes", "audio.max_break_in_minutes",
                                       AudioSettings.max_break_in_minutes, float, 0.1))
     if not -40 <= audio.target_lufs <= -5:
