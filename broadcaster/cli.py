@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "broadcaster.commands.simulate",
     "broadcaster.commands.report",
     "broadcaster.commands.feed",
+    "broadcaster.commands.web",
     "broadcaster.commands.bulletin",
 )
 

@@ -22,4 +22,7 @@ $PY main.py log verify --log "$OUT/asrun.sqlite"
 echo "== report"
 $PY main.py report --from "$DAY" --to "$DAY" --format pdf --out "$OUT/bao-cao-$DAY.pdf" --log "$OUT/asrun.sqlite"
 $PY main.py report --from "$DAY" --to "$DAY" --format json --out "$OUT/bao-cao-$DAY.json" --log "$OUT/asrun.sqlite"
+# The web console: a demo login, made (or reset) every time so the password below is true.
+echo "demo-cam-hung" | $PY main.py web adduser demo --role admin --password-stdin --update >/dev/null
 echo "Demo done: $OUT (plan picture, as-run log, report). Live playout: python main.py run (docs/deploy.md)."
+echo "Web console: $PY main.py web   then open http://127.0.0.1:8080/  (user: demo, password: demo-cam-hung)"

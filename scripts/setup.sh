@@ -11,6 +11,8 @@ APT_PACKAGES+=(faketime)
 # Reports: Vietnamese glyphs for PDFs (DejaVu) and Times New Roman's metric twin (Liberation) for DOCX; the tests
 # open DOCX/XLSX in headless LibreOffice (the -nogui builds skip the desktop) and read PDFs with pdftotext.
 APT_PACKAGES+=(fonts-dejavu-core fonts-liberation2 libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils)
+# The web console's tests drive a real browser: Debian's chromium through Playwright (it cannot download its own).
+APT_PACKAGES+=(chromium)
 APT_PACKAGES+=(${EXTRA_APT_PACKAGES:-})
 
 missing=()

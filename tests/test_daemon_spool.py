@@ -29,7 +29,7 @@ from tests.support.daemon import (
     stop_pulse,
     tone,
 )
-from tests.support.faults import dead_air
+from tests.support.faults import dead_air, slot_soon
 
 pytestmark = pytest.mark.skipif(shutil.which("pulseaudio") is None, reason="needs pulseaudio (scripts/setup.sh)")
 
@@ -46,13 +46,14 @@ def emergency(file: Path, reason: str = "bão số 5") -> BreakInRequest:
 
 
 def test_a_malformed_request_in_the_same_tick_does_not_drop_a_genuine_emergency(tmp_path, pulse):
-    config, start = station_dir(tmp_path, 6, 16, item_seconds=8)
+    config, start = station_dir(tmp_path, 600, 16, item_seconds=8)
     siren = tone(tmp_path / "bao-so-5.wav", 1000, 3.0)
     canary = tmp_path / "canary"
     canary.write_text("alive", encoding="utf-8")
     daemon = DaemonProcess(config, pulse)
     recorder, recorded_from = Recorder(pulse, tmp_path / "monitor.raw"), now_in_zone()
-    assert daemon.wait_for("daemon ready", 15), daemon.text()
+    assert daemon.wait_for("daemon ready", 60), daemon.text()
+    start = slot_soon(config, start, 16, daemon)
     time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 3.0))
     spool = BreakInSpool(tmp_path / "data")
     bad = {**emergency(siren).__dict__, "requested_at": "not-a-time"}
@@ -61,7 +62,7 @@ def test_a_malformed_request_in_the_same_tick_does_not_drop_a_genuine_emergency(
     (spool.folder / "0123456789ab.json").write_text(json.dumps(hostile), encoding="utf-8")
     genuine = emergency(siren)
     spool.submit(genuine)  # all three within one tick (a quarter second)
-    answer = spool.wait_answer(genuine.id, 10.0)
+    answer = spool.wait_answer(genuine.id, 60.0)
     assert answer is not None and answer.accepted, daemon.text()
     time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 16.5))
     assert daemon.stop() == 0, daemon.text()
@@ -92,7 +93,7 @@ def test_a_long_emergency_file_never_stalls_the_loop_and_one_too_long_is_refused
                     "anullsrc=r=8000:cl=mono", "-t", "1860", str(too_long)], check=True)
     short = tone(tmp_path / "short.wav", 1000, 1.0)
     daemon = DaemonProcess(config, pulse)
-    assert daemon.wait_for("daemon ready", 15), daemon.text()
+    assert daemon.wait_for("daemon ready", 60), daemon.text()
     spool = BreakInSpool(tmp_path / "data")
     alive = tmp_path / "data" / "daemon.alive"
 
@@ -110,10 +111,13 @@ def test_a_long_emergency_file_never_stalls_the_loop_and_one_too_long_is_refused
                 if path.exists():
                     answers[request.id] = (time.monotonic() - asked, json.loads(path.read_text(encoding="utf-8")))
         time.sleep(0.05)
-    print(f"daemon.alive at most {oldest:.2f} s old; answers after {[round(a[0], 2) for a in answers.values()]} s")
-    assert oldest < 1.0, daemon.text()  # the loop ticked on (play-now calls a daemon dead after 5 s)
-    assert answers[second.id][0] < 3.0 and answers[second.id][1]["accepted"], answers
-    assert answers[first.id][1]["accepted"], answers
+    print(f"daemon.alive at most {oldest:.2f} s old; answers after {[round(a[0], 2) for a in answers.values()]} s"
+          f" (load {Path('/proc/loadavg').read_text().split()[0]})")
+    assert answers[first.id][1]["accepted"] and answers[second.id][1]["accepted"], answers
+    # the short clip was answered while the long one was still being analysed, and the loop ticked on all along
+    # (in the loop, the analysis held daemon.alive for its whole length; play-now calls a daemon dead after 5 s)
+    assert answers[second.id][0] < answers[first.id][0], answers
+    assert oldest < min(2.0, answers[first.id][0] / 2), daemon.text()
 
     refused = subprocess.run([sys.executable, "main.py", "play-now", "--config", str(config), str(too_long),
                               "--level", "emergency"], cwd=ROOT, env=pulse, capture_output=True, text=True,
@@ -134,10 +138,11 @@ def test_sigterm_during_an_emergency_stops_cleanly_20_times(tmp_path, pulse):
     took, codes, accepted = [], [], 0
     for n in range(20):
         daemon = DaemonProcess(config, pulse)
-        assert daemon.wait_for("daemon ready", 20), daemon.text()
+        assert daemon.wait_for("daemon ready", 60), daemon.text()
         request = emergency(siren, f"lần {n}")
         spool.submit(request)
-        assert spool.wait_answer(request.id, 10.0) is not None, daemon.text()
+        answer = spool.wait_answer(request.id, 60.0)  # (its loudness analysis: slow on a loaded machine)
+        assert answer is not None and answer.accepted, daemon.text()
         accepted += 1
         time.sleep(0.2 + 0.1 * (n % 12))  # 0.2 .. 1.3 s after the answer
         asked = time.monotonic()
@@ -194,20 +199,26 @@ def test_the_daemon_owns_the_break_in_folder_and_play_now_says_why_it_cannot_wri
         os.chown(spool.folder, 0, 0)
         os.chown(spool.folder / f"{waiting.id}.json", 0, 0)
 
-        daemon = subprocess.Popen([*as_user(service, service), sys.executable, "main.py", "run", "--config",
-                                   str(config), "--poll", "0.5"], cwd=ROOT, env=pulse, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True)
+        output = folder / "daemon.log"
+        with open(output, "w") as out:  # noqa: SIM115 - the daemon writes it until it stops
+            daemon = subprocess.Popen([*as_user(service, service), sys.executable, "main.py", "run", "--config",
+                                       str(config), "--poll", "0.5"], cwd=ROOT, env=pulse, stdout=out,
+                                      stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 20
-            while not (folder / "data" / "daemon.alive").exists() and time.monotonic() < deadline:
+            deadline = time.monotonic() + 60
+            while "daemon ready" not in output.read_text() and time.monotonic() < deadline:
                 time.sleep(0.1)
-            time.sleep(1.0)
+            assert "daemon ready" in output.read_text(), output.read_text()
             for sub in (spool.folder, spool.folder / "held", spool.rejected):
                 st = sub.stat()
-                assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (service, service, 0o2770), sub
+                assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (service, service, 0o2770), \
+                    output.read_text()
             assert list(folder.glob("data/break-in.not-ours-*/*.json"))  # the old folder, kept aside
             carried = spool.folder / f"{waiting.id}.answer.json"
-            assert carried.exists()  # the request that waited in root's folder was carried over and answered
+            deadline = time.monotonic() + 60  # (its loudness analysis first: slow on a loaded machine)
+            while not carried.exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert carried.exists(), output.read_text()  # the request that waited in root's folder: answered
 
             def play_now(*who: str) -> subprocess.CompletedProcess:
                 return subprocess.run([*who, sys.executable, "main.py", "play-now", "--config", str(config),
@@ -218,11 +229,16 @@ def test_the_daemon_owns_the_break_in_folder_and_play_now_says_why_it_cannot_wri
             member = play_now(*as_user(outsider, outsider, str(service)))
         finally:
             daemon.send_signal(signal.SIGTERM)
-            out, _ = daemon.communicate(timeout=30)
+            daemon.wait(30)
+        out = output.read_text()
         assert refused.returncode == 2, refused.stdout + refused.stderr
         assert "cannot write the request into the break-in folder" in refused.stderr
         assert "không ghi được yêu cầu" in refused.stderr and "2770" in refused.stderr
         assert str(spool.folder) in refused.stderr and "Traceback" not in refused.stderr
-        assert member.returncode == 0 and "Emergency airs now" in member.stdout, member.stdout + member.stderr + out
+        # a member of the group hands the request over (on a loaded machine the answer may come after play-now's
+        # 10 s: it then says the daemon took it)
+        taken = (member.returncode == 0 and "Emergency airs now" in member.stdout) \
+            or "it took the request" in member.stderr
+        assert taken and "cannot write" not in member.stderr, member.stdout + member.stderr + out
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -21,10 +21,10 @@ from tests.support.feed import make_audio, make_station, snapshot
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A real 64 MB tmpfs (the sync wants 50 MB free beyond the clip), unmounted afterwards."""
+    """A real 128 MB tmpfs (the sync wants 80 MB free beyond the clip), unmounted afterwards."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount)], capture_output=True)
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=128m", "tmpfs", str(mount)], capture_output=True)
     if made.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here (needs root / CAP_SYS_ADMIN): {made.stderr.decode().strip()}")
     yield mount
@@ -70,7 +70,8 @@ def test_symlink_to_dev_zero_is_refused_fills_nothing_and_retries(tmp_path, dist
     assert parts(station) == [] and snapshot(station)["audio"] == []
     genuine.unlink()
     shutil.copyfile(tmp_path / "kept.mp3", genuine)  # the operator copies the stick again
-    assert sync_once(station).added == [clip.sha256]
+    again = sync_once(station)
+    assert again.added == [clip.sha256], again.sources[0]
 
 
 def test_fifo_as_clip_or_manifest_never_blocks_the_sync(tmp_path, district):

@@ -23,7 +23,8 @@ from tests.support.feed import (
     snapshot,
 )
 
-FAST = {"timeout_seconds": 5, "file_deadline_seconds": 1.5, "deadline_seconds": 4}
+FAST = {"timeout_seconds": 30, "file_deadline_seconds": 1.5, "deadline_seconds": 4}
+SLACK = 4.0  # what a loaded 2-core machine adds to a sync around the transfer (ingest, SQLite, summaries)
 
 
 class DrippingHandler(FaultyFeedHandler):
@@ -97,7 +98,7 @@ def test_dripping_manifest_ends_at_its_deadline_and_changes_nothing(tmp_path, di
     source = sync_once(station).sources[0]
     took = time.monotonic() - started
     assert (source.status, source.code) == ("rejected", "too-slow") and " / " in source.message
-    assert took < 1.5 + 1.0, took  # the file deadline, not 1 byte × 0.5 s × the manifest's size
+    assert took < 1.5 + SLACK, took  # the file deadline, not 1 byte × 0.5 s × the manifest's size
     assert snapshot(station) == before
 
 
@@ -107,7 +108,7 @@ def test_dripping_clip_ends_at_its_deadline_and_resumes_next_sync(tmp_path, dist
     station = station_for(tmp_path, district, dripping.url)
     started = time.monotonic()
     source = sync_once(station).sources[0]
-    assert time.monotonic() - started < 1.5 + 1.0
+    assert time.monotonic() - started < 1.5 + SLACK
     assert source.pending == {clip.sha256: "too-slow"}
     part = station.paths.state / "feed-staging" / "http" / f"{clip.sha256}.part"
     kept = part.stat().st_size
@@ -120,10 +121,10 @@ def test_dripping_clip_ends_at_its_deadline_and_resumes_next_sync(tmp_path, dist
 def test_whole_sync_has_a_deadline_across_files(tmp_path, district, dripping):
     clips = [district.publish(make_audio(tmp_path / "src" / f"{n}.mp3", freq=300 + 100 * n))[1] for n in range(4)]
     dripping.drip.update(Path(c.file).name for c in clips)
-    station = station_for(tmp_path, district, dripping.url, deadline_seconds=2.5)
+    station = station_for(tmp_path, district, dripping.url, deadline_seconds=2.5, file_deadline_seconds=5)
     started = time.monotonic()
     source = sync_once(station).sources[0]
-    assert time.monotonic() - started < 2.5 + 1.0  # not 4 × the 1.5 s file deadline
+    assert time.monotonic() - started < 2.5 + SLACK  # not 4 × the 5 s file deadline (nor 4 × 30 s per read)
     assert set(source.pending.values()) == {"too-slow"} and len(source.pending) == 4
 
 
@@ -132,7 +133,7 @@ def test_server_that_never_answers_ends_at_the_deadline(tmp_path, district, hang
     station = station_for(tmp_path, district, hanging)
     started = time.monotonic()
     source = sync_once(station).sources[0]
-    assert time.monotonic() - started < 1.5 + 1.0
+    assert time.monotonic() - started < 1.5 + SLACK  # the file deadline, not the 30 s read timeout
     assert (source.status, source.code) == ("rejected", "too-slow")
 
 
@@ -200,3 +201,27 @@ def test_collector_redirect_is_an_error_and_the_token_never_leaves(tmp_path):
         for server in (other, redirecting):
             server.shutdown()
             server.server_close()
+
+
+def test_daemon_sigterm_during_a_dripping_sync_stops_in_time(tmp_path, district, dripping):
+    """The real daemon process, its HTTP sync stuck in a dripping clip with a 10-minute file deadline: SIGTERM
+    ends it within seconds (systemd allows 90 s; the stop used to wait for the sync)."""
+    from tests.support.daemon import DaemonProcess, start_pulse, station_dir, stop_pulse
+
+    _, clip = district.publish(make_audio(tmp_path / "src" / "a.mp3"))
+    dripping.drip.add(Path(clip.file).name)
+    env, pulse_dir = start_pulse()
+    try:
+        config, _ = station_dir(tmp_path / "station", 600, 60)
+        config.write_text(config.read_text(encoding="utf-8") + f"feed:\n  url: {dripping.url}\n"
+                          f"  public_key: {district.pub}\n  district: cam-giang\n  interval_minutes: 0.5\n"
+                          "  file_deadline_seconds: 600\n  deadline_seconds: 1800\n", encoding="utf-8")
+        daemon = DaemonProcess(config, env)
+        assert dripping.dripping.wait(60), daemon.text()  # the daemon's sync is inside the clip now
+        time.sleep(1.0)
+        started = time.monotonic()
+        code = daemon.stop()
+        took = time.monotonic() - started
+        assert code == 0 and took < 10, (code, took, daemon.text())
+    finally:
+        stop_pulse(pulse_dir)

@@ -14,7 +14,6 @@ from broadcaster.library.catalogue import Library
 from broadcaster.library.loudness import TruePeakMeter
 from tests.support.audio_files import MUSIC, ebur128_peaks, make_audio
 
-# (-3 dB). Faded in and out, so neither meter sees the ringing of an abrupt start.
 QUARTER_RATE_TONE = "aevalsrc=0.9*sin(2*PI*{quarter}*t+PI/4):s={rate}:d=3,afade=t=in:d=0.5,afade=t=out:st=2.5:d=0.5"
 # Bursts of that tone, 5 ms a second, over a faint 1 kHz bed: loud peaks, little loudness (a click track).
 BURSTS = "aevalsrc=0.9*sin(2*PI*11025*t+PI/4)*lt(mod(t\\,1)\\,0.005)+0.002*sin(2*PI*1000*t):s=44100:c=stereo"

@@ -50,6 +50,23 @@ def register(sub, common) -> None:
     _feed_args(ref)
     ref.set_defaults(handler=cmd_refresh)
 
+    root = dsub.add_parser("root", help="khóa gốc ngoại tuyến / offline root key certifying online keys")
+    rsub = root.add_subparsers(dest="root_command", required=True, metavar="ACTION")
+    rinit = rsub.add_parser("init", help="root/1.root.json: the root key certifies the online key(s)")
+    rinit.add_argument("--feed", required=True)
+    rinit.add_argument("--root-key", required=True, help="the offline root private key (on a USB stick)")
+    rinit.add_argument("--online-key", action="append", required=True, help="online public key (repeatable)")
+    rinit.add_argument("--district", required=True)
+    rinit.add_argument("--expires-days", type=_days, default=365)
+    rinit.set_defaults(handler=cmd_root_init)
+    rrot = rsub.add_parser("rotate", help="next root: new online key(s), a new root key, or a later expiry")
+    rrot.add_argument("--feed", required=True)
+    rrot.add_argument("--root-key", required=True, help="the current root private key")
+    rrot.add_argument("--new-root-key", help="a new root private key (the old one signs it over)")
+    rrot.add_argument("--online-key", action="append", help="the online public key(s) from now on (repeatable)")
+    rrot.add_argument("--expires-days", type=_days, default=365)
+    rrot.set_defaults(handler=cmd_root_rotate)
+
     srv = dsub.add_parser("serve", help="phục vụ thư mục feed qua HTTP / serve the feed folder over HTTP")
     srv.add_argument("--feed", required=True)
     srv.add_argument("--host", default="127.0.0.1")
@@ -163,6 +180,22 @@ def cmd_revoke(args) -> int:
 def cmd_refresh(args) -> int:
     manifest = feed_publish.refresh(Path(args.feed), Path(args.key), expires_days=args.expires_days)
     print(f"Đã ký lại / re-signed manifest v{manifest.version}, hết hạn / expires {manifest.expires}")
+    return 0
+
+
+def cmd_root_init(args) -> int:
+    path = feed_publish.root_init(Path(args.feed), Path(args.root_key), [Path(p) for p in args.online_key],
+                                  args.district, expires_days=args.expires_days)
+    print(f"Đã ký root / signed {path}; cất khóa gốc ngoại tuyến / keep the root key offline")
+    return 0
+
+
+def cmd_root_rotate(args) -> int:
+    path = feed_publish.root_rotate(Path(args.feed), Path(args.root_key),
+                                    new_root_key=Path(args.new_root_key) if args.new_root_key else None,
+                                    online=[Path(p) for p in args.online_key] if args.online_key else None,
+                                    expires_days=args.expires_days)
+    print(f"Đã ký root mới / signed {path}; các xã nhận ở lần đồng bộ sau / communes take it at their next sync")
     return 0
 
 

@@ -37,6 +37,20 @@ def register(sub, common) -> None:
     rebuild = library_sub.add_parser("rebuild", parents=[common],
                                      help="dựng lại danh mục từ audio/ / rebuild the catalogue from audio/")
     rebuild.set_defaults(handler=cmd_rebuild)
+    edit = library_sub.add_parser("edit", parents=[common], help="sửa tên, chủ đề, hiệu lực / edit an item")
+    edit.add_argument("sha256", help="the item's sha256 (library list --json), or its first 12+ characters")
+    edit.add_argument("--title")
+    edit.add_argument("--category")
+    edit.add_argument("--valid-from", help="YYYY-MM-DD, or '' for none")
+    edit.add_argument("--valid-until", help="YYYY-MM-DD, or '' for none")
+    edit.set_defaults(handler=cmd_edit)
+    retire = library_sub.add_parser("retire", parents=[common],
+                                    help="gỡ khỏi lịch (vào audio/.retired/) / take out of rotation")
+    retire.add_argument("sha256")
+    retire.set_defaults(handler=cmd_retire)
+    restore = library_sub.add_parser("restore", parents=[common], help="đưa bài đã gỡ trở lại / bring one back")
+    restore.add_argument("sha256")
+    restore.set_defaults(handler=cmd_restore)
     for name, helptext in (("approve", "duyệt một bài của xã / approve a local clip"),
                            ("reject", "từ chối một bài của xã / reject a local clip")):
         action = library_sub.add_parser(name, parents=[common], help=helptext)
@@ -165,6 +179,46 @@ def cmd_rebuild(args) -> int:
           f" / catalogue: {len(report.catalogued)} items ({report.analysed} analysed), "
           f"{len(report.problems)} files with problems")
     return 2 if report.problems else 0
+
+
+def _find(library: Library, prefix: str, retired: bool = False) -> str:
+    """A whole sha256 from the one the operator typed (at least 12 characters, as `library list` shows)."""
+    known = [sha for sha, _ in library.retired()] if retired else [i.sha256 for i in library.items()]
+    found = [sha for sha in known if len(prefix) >= 12 and sha.startswith(prefix.lower())]
+    if len(found) != 1:
+        raise fail(prefix, "không có bài này" if not found else "nhiều bài khớp", "no such item" if not found else
+                   "several items match", "xem: python main.py library list --json",
+                   "see: python main.py library list --json")
+    return found[0]
+
+
+def cmd_edit(args) -> int:
+    library, _ = open_library(args)
+    sha256 = _find(library, args.sha256)
+    item = library.get(sha256)
+    if args.title is not None or args.category is not None:
+        item = library.set_details(sha256, title=args.title if args.title is not None else item.title,
+                                   category=args.category if args.category is not None else item.category)
+    if args.valid_from is not None or args.valid_until is not None:
+        item = library.set_validity(
+            sha256, _day(args.valid_from, "--valid-from") if args.valid_from is not None else item.valid_from,
+            _day(args.valid_until, "--valid-until") if args.valid_until is not None else item.valid_until)
+    print(f"OK: {item.file} «{item.title}» {item.category} [{item.valid_from or '…'} → {item.valid_until or '…'}]")
+    return 0
+
+
+def cmd_retire(args) -> int:
+    library, _ = open_library(args)
+    moved = library.remove(_find(library, args.sha256))
+    print(f"Đã gỡ / retired → {moved}")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    library, target = open_library(args)
+    item = library.restore(_find(library, args.sha256, retired=True), target_lufs=target)
+    print(f"Đã đưa trở lại / restored: {item.file} «{item.title}»")
+    return 0
 
 
 def _option_problems(args) -> list[Problem]:

@@ -73,17 +73,27 @@ def cmd_report(args) -> int:
     station = load_station(args.config)
     log_path = _log_path(args)
     with Progress() as progress:
-        report = build_report(log_path, station, first, last, args.period or "all", args.ref, progress=progress)
-        progress.close()  # the next bar, if any, is the rows'
-        report = replace(report, quota_misses=quota_misses(report, station, daily_minimums(station)),
-                         bulletins=aired_bulletins(log_path, station, first, last))
-        _write_report(report, fmt, out, station, log_path, progress)
+        report = write_report(station, log_path, first, last, args.period or "all", fmt, out, args.ref, progress)
     if not report.integrity.ok:
         print(f"CẢNH BÁO/WARNING: nhật ký hỏng tại dòng {report.integrity.first_bad_id} / as-run log broken at row "
               f"{report.integrity.first_bad_id}: {report.integrity.message}", file=sys.stderr)
     if args.out:
         print(f"OK: {args.out}", file=sys.stderr)
     return 0
+
+
+def write_report(station, log_path: Path, first: date, last: date, period: str, fmt: str, out: Path | None,
+                 ref: str | None = None, progress: Progress | None = None):
+    """The results report for [first, last] written to `out` as json, csv, xlsx, docx or pdf (json with no `out`:
+    printed) — the CLI's `report` and the console's download; returns the report (its integrity says if the log
+    is broken)."""
+    progress = progress or Progress(enabled=False)
+    report = build_report(log_path, station, first, last, period, ref, progress=progress)
+    progress.close()  # the next bar, if any, is the rows'
+    report = replace(report, quota_misses=quota_misses(report, station, daily_minimums(station)),
+                     bulletins=aired_bulletins(log_path, station, first, last))
+    _write_report(report, fmt, out, station, log_path, progress)
+    return report
 
 
 def _write_report(report, fmt: str, out: Path | None, station, log_path: Path, progress: Progress) -> None:
@@ -120,10 +130,20 @@ def cmd_logbook(args) -> int:
                    hint_vi="viết dạng YYYY-Www, ví dụ 2021-W08", hint_en="write it as YYYY-Www, e.g. 2021-W08") \
             from None
     station = load_station(args.config)
-    logbook = replace(build_logbook(_log_path(args), station, year, week), approvers=approvers_by_audio(station))
-    slot_names = {s.id: s.name for s in station.slots}
     out = _out(args, args.format)
-    if args.format == "xlsx":
+    logbook = write_logbook(station, _log_path(args), year, week, args.format, out)
+    if not logbook.integrity.ok:
+        print(f"CẢNH BÁO/WARNING: nhật ký hỏng tại dòng {logbook.integrity.first_bad_id} / as-run log broken at "
+              f"row {logbook.integrity.first_bad_id}", file=sys.stderr)
+    print(f"OK: {out}", file=sys.stderr)
+    return 0
+
+
+def write_logbook(station, log_path: Path, year: int, week: int, fmt: str, out: Path):
+    """The weekly logbook (sổ nhật ký) of ISO week `year`-W`week` written to `out` as docx, pdf or xlsx."""
+    logbook = replace(build_logbook(log_path, station, year, week), approvers=approvers_by_audio(station))
+    slot_names = {s.id: s.name for s in station.slots}
+    if fmt == "xlsx":
         from broadcaster.reports.xlsx_render import render_logbook_xlsx
 
         render_logbook_xlsx(logbook, slot_names, out)
@@ -131,12 +151,8 @@ def cmd_logbook(args) -> int:
         from broadcaster.reports.logbook_outline import logbook_document
 
         document = logbook_document(logbook, slot_names, issued=datetime.now(station.zone).date())
-        _render_document(document, args.format, out)
-    if not logbook.integrity.ok:
-        print(f"CẢNH BÁO/WARNING: nhật ký hỏng tại dòng {logbook.integrity.first_bad_id} / as-run log broken at "
-              f"row {logbook.integrity.first_bad_id}", file=sys.stderr)
-    print(f"OK: {out}", file=sys.stderr)
-    return 0
+        _render_document(document, fmt, out)
+    return logbook
 
 
 def daily_minimums(station) -> dict[str, int]:

@@ -48,7 +48,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_play_now(args) -> int:
-    from broadcaster.playout.breakin import BreakInRequest, BreakInSpool, judge
+    from broadcaster.playout.breakin import BreakInRequest, ask_daemon, judge
     from broadcaster.playout.daemon import daemon_alive
     from broadcaster.playout.setup import PlayoutSetup
     from broadcaster.station.config import load_station
@@ -64,11 +64,8 @@ def cmd_play_now(args) -> int:
     request = BreakInRequest.new(file, args.level, args.reason, args.confirm, now)
 
     if daemon_alive(state):
-        spool = BreakInSpool(state)
-        spool.submit(request)
-        verdict = spool.wait_answer(request.id, timeout=10.0)
+        verdict, taken = ask_daemon(state, request, timeout=10.0)
         if verdict is None:
-            taken = not spool.withdraw(request.id)
             print("Trạm phát không trả lời / the daemon did not answer"
                   + (" (nó đã nhận yêu cầu; xem 'log show' và báo động / it took the request: see 'log show' "
                      "and its alarms)" if taken else " (đã rút yêu cầu / request withdrawn)"), file=sys.stderr)

@@ -154,10 +154,20 @@ def short(text: object, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def open_envelope(data: bytes, public: Ed25519PublicKey, where: str, *, strict_times: bool = True) -> Verified:
-    """Check the envelope's signature with the pinned key, then parse and check the manifest inside.
+def open_envelope(data: bytes, public: Ed25519PublicKey | dict[str, Ed25519PublicKey], where: str, *,
+                  threshold: int = 1, strict_times: bool = True) -> Verified:
+    """Check the envelope's signature with the pinned key (or `threshold` of the online keys a trusted root
+    names), then parse and check the manifest inside.
 
     Order matters: nothing inside "signed" is looked at before its signature checks out."""
+    keys = public if isinstance(public, dict) else {signing.key_id(public): public}
+    payload, signers = check_signed(data, keys, threshold, where, ENVELOPE_FORMAT, signing.CONTEXT)
+    return Verified(parse_manifest(payload, where, strict_times=strict_times), data, signers[0])
+
+
+def check_signed(data: bytes, keys: dict[str, Ed25519PublicKey], threshold: int, where: str, fmt: str,
+                 context: bytes) -> tuple[bytes, list[str]]:
+    """The signed payload of an envelope once `threshold` distinct keys of `keys` have signed it, and their ids."""
     head = data[:200].lstrip().lower()
     if head.startswith((b"<!doctype", b"<html", b"<")):
         raise feed_error("not-json", where, "máy chủ trả về trang HTML chứ không phải danh mục tin bài",
@@ -165,10 +175,9 @@ def open_envelope(data: bytes, public: Ed25519PublicKey, where: str, *, strict_t
                          "kiểm tra địa chỉ feed.url (có thể bị cổng đăng nhập Wi-Fi chặn)",
                          "check feed.url (a Wi-Fi login page or proxy may be in the way)")
     envelope = load_json(data, where)
-    if not isinstance(envelope, dict) or envelope.get("format") != ENVELOPE_FORMAT \
-            or not isinstance(envelope.get("signed"), str):
+    if not isinstance(envelope, dict) or envelope.get("format") != fmt or not isinstance(envelope.get("signed"), str):
         raise feed_error("not-json", where, "tệp không phải danh mục tin bài đã ký của huyện",
-                         "this is not a signed district feed manifest")
+                         "this is not a signed district feed file")
     signatures = envelope.get("signatures")
     if not isinstance(signatures, list) or not signatures:
         raise feed_error("missing-signature", where, "danh mục tin bài không có chữ ký", "the manifest is not signed",
@@ -177,27 +186,39 @@ def open_envelope(data: bytes, public: Ed25519PublicKey, where: str, *, strict_t
         raise feed_error("malformed", where, f"quá nhiều chữ ký ({len(signatures)})",
                          f"too many signatures ({len(signatures)}, at most {MAX_SIGNATURES})",
                          "không dùng; báo đài huyện", "nothing was used; tell the district")
-    wanted = signing.key_id(public)
-    mine = [s for s in signatures if isinstance(s, dict) and s.get("keyid") == wanted]
+    mine = [s for s in signatures if isinstance(s, dict) and s.get("keyid") in keys]
     if not mine:
         others = ", ".join(short(s.get("keyid"), 20) for s in signatures[:3] if isinstance(s, dict))
+        wanted = ", ".join(sorted(keys))
         raise feed_error("wrong-key", where, f"danh mục được ký bằng khóa khác ({others}), không phải khóa huyện "
                          f"đã cài ({wanted})", f"the manifest is signed by another key ({others}), not the pinned "
                          f"district key ({wanted})", "kiểm tra feed.url và feed.public_key",
                          "check feed.url and feed.public_key")
     payload = envelope["signed"].encode("utf-8")
+    good: list[str] = []
     for entry in mine:
+        keyid = entry["keyid"]
         try:
             sig = base64.b64decode(str(entry.get("sig", ""))[:200], validate=True)
         except ValueError:
             continue
-        if signing.verify(public, sig, payload):
-            break
-    else:
+        if keyid not in good and signing.verify(keys[keyid], sig, payload, context):
+            good.append(keyid)
+    if len(good) < max(1, threshold):
         raise feed_error("bad-signature", where, "chữ ký sai: danh mục đã bị sửa hoặc giả mạo",
                          "bad signature: the manifest was altered or forged", "không dùng; báo đài huyện",
                          "nothing was used; tell the district")
-    return Verified(parse_manifest(payload, where, strict_times=strict_times), data, wanted)
+    return payload, good
+
+
+def seal_with(payload: dict, privates: list[Ed25519PrivateKey], fmt: str, context: bytes) -> bytes:
+    """An envelope of `fmt` over the JSON of payload, signed by each key."""
+    signed = json.dumps(payload, ensure_ascii=False, indent=1)
+    signatures = [{"keyid": signing.key_id(p.public_key()), "alg": "ed25519",
+                   "sig": base64.b64encode(signing.sign(p, signed.encode("utf-8"), context)).decode()}
+                  for p in privates]
+    return (json.dumps({"format": fmt, "signed": signed, "signatures": signatures}, ensure_ascii=False, indent=1)
+            + "\n").encode("utf-8")
 
 
 def parse_manifest(payload: bytes, where: str, *, strict_times: bool = True) -> Manifest:

@@ -9,6 +9,7 @@ keeps two publishers from losing each other's changes.
 from __future__ import annotations
 
 import fcntl
+import json
 import math
 import shutil
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from broadcaster.feed import signing
+from broadcaster.feed.errors import FeedError
 from broadcaster.feed.manifest import (
     AUDIO_EXTENSIONS,
     CATEGORY,
@@ -28,6 +30,7 @@ from broadcaster.feed.manifest import (
     Manifest,
     Revocation,
     open_envelope,
+    parse_manifest,
     seal,
     utc_iso,
 )
@@ -71,7 +74,13 @@ def current(feed: Path, private: Ed25519PrivateKey) -> Manifest | None:
     if not path.exists():
         return None
     # Times are not held against our own manifest: one signed already expired must not stop the next version.
-    return open_envelope(path.read_bytes(), private.public_key(), str(path), strict_times=False).manifest
+    try:
+        return open_envelope(path.read_bytes(), private.public_key(), str(path), strict_times=False).manifest
+    except FeedError as err:
+        if err.code != "wrong-key" or not (feed / "root").is_dir():
+            raise
+    # Signed by an online key the root has since replaced: our own file, taken over by the new key.
+    return parse_manifest(json.loads(path.read_bytes())["signed"].encode("utf-8"), str(path), strict_times=False)
 
 
 def _write(feed: Path, private: Ed25519PrivateKey, previous: Manifest | None, district: str | None,
@@ -179,3 +188,47 @@ def refresh(feed: Path, key: Path, *, expires_days: float = DEFAULT_EXPIRES_DAYS
             raise fail(str(feed / MANIFEST_NAME), "feed chưa có danh mục", "the feed has no manifest yet",
                        hint_vi="đăng tin bài đầu tiên bằng 'district publish'", hint_en="publish a clip first")
         return _write(feed, private, previous, None, previous.clips, previous.revoked, now, expires_days)
+
+
+def root_init(feed: Path, root_key: Path, online: list[Path], district: str, *, expires_days: float = 365,
+              now: datetime | None = None) -> Path:
+    """root/1.root.json: the offline root key certifies the online key(s) that sign manifests (root.py)."""
+    from broadcaster.feed import root as roots
+
+    if not DISTRICT_ID.fullmatch(district):
+        raise fail("--district", f"mã huyện không hợp lệ: {district!r}", f"invalid district id {district!r}")
+    folder = feed / roots.ROOT_DIR
+    if (folder / roots.file_name(1)).exists():
+        raise fail(str(folder / roots.file_name(1)), "root đã có; dùng 'district root rotate'",
+                   "a root exists already; use 'district root rotate'")
+    private = signing.load_private(root_key)
+    first = roots.new_root(district, 1, [private.public_key()], [signing.load_public(p) for p in online],
+                           expires_days, now)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(folder / roots.file_name(1), roots.seal_root(first, [private]))
+    return folder / roots.file_name(1)
+
+
+def root_rotate(feed: Path, root_key: Path, *, new_root_key: Path | None = None, online: list[Path] | None = None,
+                expires_days: float = 365, now: datetime | None = None) -> Path:
+    """The next root version, signed by the current root key (and the new one, when the root key changes):
+    new online keys (a stolen one is left out), a new root key, or just a later expiry."""
+    from broadcaster.feed import root as roots
+
+    folder = feed / roots.ROOT_DIR
+    latest = None
+    version = 1
+    while (folder / roots.file_name(version)).exists():
+        latest = roots.load_trusted((folder / roots.file_name(version)).read_bytes(), str(folder))
+        version += 1
+    if latest is None:
+        raise fail(str(folder), "chưa có root; dùng 'district root init'", "no root yet; use 'district root init'")
+    old = signing.load_private(root_key)
+    if signing.key_id(old.public_key()) not in latest.root.keys:
+        raise fail(str(root_key), "khóa này không phải khóa gốc hiện hành", "this is not the current root key")
+    new = signing.load_private(new_root_key) if new_root_key else old
+    online_keys = [signing.load_public(p) for p in online] if online else list(latest.online.keys.values())
+    nxt = roots.new_root(latest.district, version, [new.public_key()], online_keys, expires_days, now)
+    signers = [old] if new is old else [old, new]
+    write_atomic(folder / roots.file_name(version), roots.seal_root(nxt, signers))
+    return folder / roots.file_name(version)

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from broadcaster.problems import fail
 
 CONTEXT = b"broadcaster-feed-manifest-v1\x00"  # domain separation for manifest signatures
+ROOT_CONTEXT = b"broadcaster-feed-root-v1\x00"  # root metadata: a manifest signature never passes as one
 PRIVATE_NAME = "district.key"
 PUBLIC_NAME = "district.pub"
 
@@ -76,13 +77,21 @@ def load_public(path: Path) -> Ed25519PublicKey:
     return key
 
 
-def sign(private: Ed25519PrivateKey, payload: bytes) -> bytes:
-    return private.sign(CONTEXT + payload)
+def sign(private: Ed25519PrivateKey, payload: bytes, context: bytes = CONTEXT) -> bytes:
+    return private.sign(context + payload)
 
 
-def verify(public: Ed25519PublicKey, signature: bytes, payload: bytes) -> bool:
+def verify(public: Ed25519PublicKey, signature: bytes, payload: bytes, context: bytes = CONTEXT) -> bool:
     try:
-        public.verify(signature, CONTEXT + payload)
+        public.verify(signature, context + payload)
     except InvalidSignature:
         return False
     return True
+
+
+def raw(public: Ed25519PublicKey) -> bytes:
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def from_raw(data: bytes) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(data)

@@ -30,6 +30,13 @@ CREATE TABLE IF NOT EXISTS accepted_versions (
     accepted_at TEXT NOT NULL,
     PRIMARY KEY (anchor, district)
 );
+CREATE TABLE IF NOT EXISTS roots (
+    anchor TEXT NOT NULL,          -- the pinned root key
+    district TEXT NOT NULL,
+    version INTEGER NOT NULL,      -- the newest root metadata trusted (root.py)
+    envelope BLOB NOT NULL,
+    PRIMARY KEY (anchor, district)
+);
 CREATE TABLE IF NOT EXISTS breakins (
     request_id TEXT PRIMARY KEY,   -- the break-in spool request (broadcaster/playout/breakin.py)
     sha256 TEXT NOT NULL,
@@ -118,6 +125,18 @@ class FeedState:
             "version=excluded.version, envelope_sha256=excluded.envelope_sha256, envelope=excluded.envelope, "
             "expires=excluded.expires, accepted_at=excluded.accepted_at WHERE excluded.version >= version",
             (anchor, district, version, hashlib.sha256(envelope).hexdigest(), envelope, expires, now_iso()))
+
+    def trusted_root(self, anchor: str, district: str) -> bytes | None:
+        row = self.db.execute("SELECT envelope FROM roots WHERE anchor = ? AND district = ?",
+                              (anchor, district)).fetchone()
+        return row[0] if row else None
+
+    def trust_root(self, anchor: str, district: str, version: int, envelope: bytes) -> None:
+        self.db.execute("INSERT OR REPLACE INTO roots VALUES (?, ?, ?, ?)", (anchor, district, version, envelope))
+
+    def forget_version(self, anchor: str, district: str) -> None:
+        """The online keys changed: versions signed by the old ones no longer bind (fast-forward recovery)."""
+        self.db.execute("DELETE FROM accepted_versions WHERE anchor = ? AND district = ?", (anchor, district))
 
     def validators(self, url: str) -> tuple[str | None, str | None]:
         row = self.db.execute("SELECT etag, last_modified FROM http_cache WHERE url = ?", (url,)).fetchone()

@@ -47,10 +47,13 @@ from broadcaster.feed.http_client import Deadline
 from broadcaster.feed.library_access import ClipLibrary, open_library
 from broadcaster.feed.manifest import Clip, Verified, open_envelope, parse_utc
 from broadcaster.feed.outbox import OUTBOX_FILE, Outbox
+from broadcaster.feed.root import MAX_ROOTS_PER_SYNC, Root, load_trusted, parse_root
+from broadcaster.feed.root import expired as root_expired
 from broadcaster.feed.settings import FeedSettings, feed_settings
 from broadcaster.feed.state import FeedState
 from broadcaster.feed.transport import MANIFEST_NAME, FolderSource, HttpSource
 from broadcaster.files import file_sha256
+from broadcaster.library.catalogue import KEEP_FREE_BYTES
 from broadcaster.model import BREAK_IN_LEVELS, SOUNDED, Level
 from broadcaster.planning.replan import request_replan
 from broadcaster.problems import BroadcasterError
@@ -69,7 +72,9 @@ FINAL_REJECTIONS = ("bad-audio",)
 # Clip problems that are not the clip's fault: the clip stays pending and is tried again next sync.
 RETRIED = ("interrupted", "unreachable", "http-error", "not-found", "missing", "disk-full", "io-error", "too-slow",
            "not-a-file", "superseded")
-DISK_MARGIN = 50 * 2**20
+# Beyond the library's own margin (it refuses an ingest that would leave less than KEEP_FREE_BYTES), so a clip
+# without room waits as "disk-full" (retried) rather than failing inside the ingest.
+DISK_MARGIN = KEEP_FREE_BYTES + 16 * 2**20
 # A day is summarised only this long after it ended, so an item still playing at midnight is in its row.
 SUMMARY_DELAY = timedelta(hours=1)
 
@@ -334,7 +339,7 @@ def _sync_folder(source: FolderSource, run: _Sync, state: FeedState, outbox: Out
             result.message = "already refused before / đã từ chối trước đây"
             return result
         try:
-            verified = _check(envelope, run, source.name, state)
+            verified = _check(envelope, run, source.name, state, _follow_roots(run, state, source.name, source.root))
         except FeedError:
             state.remember_folder(envelope, "rejected")
             raise
@@ -347,6 +352,7 @@ def _sync_folder(source: FolderSource, run: _Sync, state: FeedState, outbox: Out
                 part = _make_room(clip, run.settings, staging)
                 result.bytes_downloaded += source.download(clip, part, run.settings.max_clip_bytes)
                 _ingest(clip, part, verified, run, state, outbox, result)
+                _hand_over(run, state)  # an emergency airs now, not after the other clips' ingest
             except FeedError as err:
                 _clip_failed(clip, err, verified, state, outbox, result)
         run.fetched(len(todo), len(todo))
@@ -366,6 +372,7 @@ def _sync_http_source(source: HttpSource, run: _Sync) -> SourceResult:
         accepted = state.accepted(run.anchor, settings.district)
         etag, modified = state.validators(source.name) if accepted else (None, None)
         fetched = source.manifest(etag, modified, deadline=run.deadline.within(settings.file_deadline_seconds))
+        roots = _fetch_roots(source, run, state)
         staging = station.paths.state / STAGING_DIR / "http"
         with _flock(lock, LOCAL_WAIT) as got:
             if not got:
@@ -377,7 +384,7 @@ def _sync_http_source(source: HttpSource, run: _Sync) -> SourceResult:
                     raise feed_error("http-error", source.name, "máy chủ trả 304 mà chưa có danh mục nào",
                                      "the server answered 304 but no manifest was accepted yet")
                 envelope = accepted.envelope
-            verified = _check(envelope, run, source.name, state)
+            verified = _check(envelope, run, source.name, state, _follow_roots(run, state, source.name, roots.get))
             _accept(verified, run, state, result)
             if fetched.data is not None:
                 state.save_validators(source.name, fetched.etag, fetched.last_modified)
@@ -441,8 +448,55 @@ def _clip_failed(clip: Clip, err: FeedError, verified: Verified, state: FeedStat
     _reject(clip, err.code, str(err), verified, state, outbox)
 
 
-def _check(envelope: bytes, run: _Sync, where: str, state: FeedState) -> Verified:
-    verified = open_envelope(envelope, run.key, where)
+def _fetch_roots(source: HttpSource, run: _Sync, state: FeedState) -> dict[int, bytes]:
+    """Root metadata newer than the trusted one, fetched before feed.lock is taken (checked under it)."""
+    stored = state.trusted_root(run.anchor, run.settings.district)
+    first = load_trusted(stored, source.name).version + 1 if stored else 1
+    found: dict[int, bytes] = {}
+    for version in range(first, first + MAX_ROOTS_PER_SYNC):
+        data = source.root(version, deadline=run.deadline.within(run.settings.file_deadline_seconds))
+        if data is None:
+            break
+        found[version] = data
+    return found
+
+
+def _follow_roots(run: _Sync, state: FeedState, where: str, get) -> Root | None:
+    """The newest trusted root after following the chain (root.py), or None in plain pinned-key mode."""
+    district = run.settings.district
+    stored = state.trusted_root(run.anchor, district)
+    current = load_trusted(stored, where) if stored else None
+    if current is None:
+        first = get(1)
+        if first is None:
+            return None  # no root/ in this feed: the pinned key signs manifests itself
+        current = parse_root(first, None, run.key, where)
+        state.trust_root(run.anchor, district, current.version, current.envelope)
+    for _ in range(MAX_ROOTS_PER_SYNC):
+        data = get(current.version + 1)
+        if data is None:
+            break
+        newer = parse_root(data, current, None, where)
+        if newer.online.keys.keys() != current.online.keys.keys():
+            state.forget_version(run.anchor, district)
+            logger.warning("district %s: online keys changed in root v%d; versions signed before are forgotten",
+                           district, newer.version)
+        current = newer
+        state.trust_root(run.anchor, district, current.version, current.envelope)
+    if current.district != district:
+        raise feed_error("wrong-district", where, f"root của huyện '{current.district}', không phải '{district}'",
+                         f"the root is for district '{current.district}', not '{district}'",
+                         "kiểm tra feed.url và feed.district", "check feed.url and feed.district")
+    if current.is_expired(run.now):
+        raise root_expired(current, where)
+    return current
+
+
+def _check(envelope: bytes, run: _Sync, where: str, state: FeedState, trust: Root | None = None) -> Verified:
+    if trust is not None:
+        verified = open_envelope(envelope, trust.online.keys, where, threshold=trust.online.threshold)
+    else:
+        verified = open_envelope(envelope, run.key, where)
     m, settings = verified.manifest, run.settings
     if m.district != settings.district:
         raise feed_error("wrong-district", where, f"danh mục của huyện '{m.district}', không phải "
@@ -498,7 +552,8 @@ def _apply(verified: Verified, run: _Sync, state: FeedState, outbox: Outbox, res
             continue
         todo.append(clip)
     _tidy_staging(staging, keep={c.sha256 for c in todo})
-    return todo
+    urgency = {"emergency": 0, "priority": 1}
+    return sorted(todo, key=lambda c: urgency.get(c.priority, 2))  # emergencies first
 
 
 def _make_room(clip: Clip, settings: FeedSettings, staging: Path) -> Path:
@@ -545,6 +600,8 @@ def _ingest(clip: Clip, part: Path, verified: Verified, run: _Sync, state: FeedS
                                   priority=clip.priority, source=f"district:{m.district}",
                                   target_lufs=run.station.audio.target_lufs)
     except BroadcasterError as err:
+        if _short_of_space(run.station.paths.audio, clip.size):  # the library's free-space refusal: retried
+            raise FeedError(err.problems, "disk-full") from None
         raise FeedError(err.problems, "bad-audio") from None
     except OSError as err:  # disk full, permissions: not the clip's fault, so retried next sync
         raise feed_error("io-error", str(staged), f"lỗi ghi đĩa khi nhập tin bài: {str(err)[:200]}",
@@ -566,6 +623,15 @@ def _ingest(clip: Clip, part: Path, verified: Verified, run: _Sync, state: FeedS
             and (clip.valid_until is None or today <= _day(clip.valid_until)):
         run.replan.append(clip.sha256)  # it may air today: the rest of today's plan is made again
         run.urgent.append((clip, m.district))
+
+
+def _short_of_space(folder: Path, size: int) -> bool:
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return shutil.disk_usage(folder).free < size + KEEP_FREE_BYTES
+    except OSError:
+        return True
 
 
 def _hand_over(run: _Sync, state: FeedState) -> None:

@@ -28,6 +28,7 @@ from broadcaster.feed.manifest import Clip
 MANIFEST_NAME = "manifest.json"
 # Far above a real manifest (a thousand clips is ~600 kB) and small enough to parse without worry.
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+MAX_ROOT_BYTES = 256 * 1024  # a root names a few keys: a few kB
 _CHUNK = 64 * 1024
 USER_AGENT = "broadcaster-commune-sync/1"
 
@@ -73,6 +74,25 @@ class HttpSource:
             raise _too_slow(url, "danh mục", "the manifest") from None
         except (http.client.HTTPException, OSError) as err:
             raise _unreachable(url, err) from None
+
+    def root(self, version: int, *, deadline: Deadline | None = None) -> bytes | None:
+        """root/<version>.root.json, or None when the server has no such file (the chain ends there)."""
+        url = urljoin(self.base, f"root/{version}.root.json")
+        try:
+            with request("GET", url, headers={"User-Agent": USER_AGENT}, deadline=deadline or Deadline(self.timeout),
+                         timeout=self.timeout, follow_redirects=True) as resp:
+                if resp.status == 404:
+                    return None
+                if resp.status != 200:
+                    raise _http_error(url, resp.status)
+                data = resp.read(MAX_ROOT_BYTES)
+        except DeadlinePassed:
+            raise _too_slow(url, "root", "the root metadata") from None
+        except (http.client.HTTPException, OSError) as err:
+            raise _unreachable(url, err) from None
+        if len(data) > MAX_ROOT_BYTES:
+            raise _too_large(url)
+        return data
 
     def download(self, clip: Clip, part: Path, max_bytes: int, *, deadline: Deadline | None = None) -> int:
         """Fetch the clip into `part`, resuming from what is already there; returns bytes transferred."""
@@ -163,6 +183,21 @@ class FolderSource:
         if len(data) > MAX_MANIFEST_BYTES:
             raise _too_large(str(path))
         return Fetched(data, bytes_read=len(data))
+
+    def root(self, version: int, *, deadline: Deadline | None = None) -> bytes | None:
+        where = self.folder / "root" / f"{version}.root.json"
+        try:
+            fd = open_regular(self.folder, "root", f"{version}.root.json")
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            raise feed_error("unreachable", str(where), "không đọc được root", f"cannot read the root file "
+                             f"({err.strerror or err})") from None
+        with os.fdopen(fd, "rb") as fh:
+            data = fh.read(MAX_ROOT_BYTES + 1)
+        if len(data) > MAX_ROOT_BYTES:
+            raise _too_large(str(where))
+        return data
 
     def download(self, clip: Clip, part: Path, max_bytes: int, *, deadline: Deadline | None = None) -> int:
         """Copy the clip into `part`: a regular file only, at most its declared size. A failed copy leaves no

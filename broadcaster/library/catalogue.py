@@ -205,6 +205,55 @@ class Library:
                        (_iso(valid_from), _iso(valid_until), sha256))
         return item
 
+    def set_details(self, sha256: str, *, title: str, category: str) -> LibraryItem:
+        """Change what an operator calls an item: its title and category (the file stays where it is)."""
+        item = self._need(sha256)
+        title = " ".join(title.split())
+        if not title:
+            raise fail(item.file, "tên bài không được để trống", "the title cannot be empty", field_name="title")
+        _check_metadata(self.audio_dir / item.file, category, item.valid_from, item.valid_until, item.priority)
+        item = replace(item, title=title, category=category)
+        with self._writing(), self._db() as db:
+            _write_sidecar(self.audio_dir / item.file, item)  # sidecar first: rebuild must not lose the change
+            db.execute("UPDATE items SET title = ?, category = ? WHERE sha256 = ?", (title, category, sha256))
+        return item
+
+    def retired(self) -> list[tuple[str, dict]]:
+        """Items taken out of rotation (audio/.retired/): (sha256, sidecar metadata), by file name."""
+        folder = self.audio_dir / RETIRED_DIR
+        found = []
+        for path in sorted(folder.rglob(f"*{SIDECAR_SUFFIX}")) if folder.is_dir() else []:
+            audio = path.with_name(path.name[: -len(SIDECAR_SUFFIX)])
+            try:
+                meta = _read_sidecar(audio)
+            except BroadcasterError:
+                continue
+            if audio.is_file() and meta.get("sha256"):
+                found.append((str(meta["sha256"]), dict(meta, file=audio.relative_to(folder).as_posix())))
+        return found
+
+    def restore(self, sha256: str, target_lufs: float = -16.0) -> LibraryItem:
+        """Bring a retired item back into rotation (the reverse of `remove`), with its sidecar's metadata."""
+        folder = self.audio_dir / RETIRED_DIR
+        match = next((meta for sha, meta in self.retired() if sha == sha256), None)
+        if match is None:
+            raise fail(str(folder), f"không có bài đã gỡ với mã {sha256[:12]}", f"no retired item {sha256[:12]}",
+                       "tải lại trang", "reload the page")
+        source = folder / match["file"]
+        with self._writing():
+            target = self.audio_dir / match["file"]
+            if target.exists():
+                target = self.audio_dir / self._free_name(target.parent, target.stem, target.suffix)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+            os.replace(_sidecar_path(source), _sidecar_path(target))
+            self._rebuild(target_lufs, lambda *_: None)  # measures it again only if its audio is new to it
+        item = self.get(sha256)
+        if item is None:
+            raise fail(str(target), "không đưa bài trở lại được", "the item could not be restored",
+                       "chạy 'python main.py library rebuild' để xem lỗi", "run 'python main.py library rebuild'")
+        return item
+
     def set_approval(self, sha256: str, approval: Approval) -> LibraryItem:
         """Record the leadership's decision on the item (sidecar first, so rebuild keeps it)."""
         item = replace(self._need(sha256), approval=Approval(approval))

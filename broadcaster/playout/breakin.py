@@ -337,5 +337,16 @@ class HeldPriority:
         (self.folder / f"{checked_id(request_id)}.json").unlink(missing_ok=True)
 
 
+def ask_daemon(state_dir: Path, request: BreakInRequest, timeout: float = 10.0) -> tuple[Verdict | None, bool]:
+    """Hand a request to the running daemon and wait for its verdict: (verdict, taken). With no answer in time
+    the request is withdrawn if still waiting; `taken` says whether the daemon had picked it up anyway."""
+    spool = BreakInSpool(state_dir)
+    spool.submit(request)
+    verdict = spool.wait_answer(request.id, timeout=timeout)
+    if verdict is not None:
+        return verdict, True
+    return None, not spool.withdraw(request.id)
+
+
 def _write_atomic(target: Path, data: dict) -> Path:
     return write_atomic(target, json.dumps(data, ensure_ascii=False))

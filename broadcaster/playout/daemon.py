@@ -454,6 +454,8 @@ class Daemon:
         from broadcaster.playout.engine import BreakInRefused
         from broadcaster.playout.play_now import clip_gain
 
+        if self._stop.is_set():
+            return None, Verdict(False, "Trạm phát đang tắt", "The daemon is stopping")
         try:
             gain, warning = clip_gain(self.setup, Path(request.file))
             if warning:
@@ -595,6 +597,14 @@ class Daemon:
         self.shutdown()
 
     @staticmethod
+    def _stop_engines(engines: list) -> None:
+        for engine in engines:
+            try:
+                engine.stop("stopped: the daemon is stopping (SIGTERM) / dừng: trạm phát tắt")
+            except Exception:
+                log.exception("engine stop failed")
+
+    @staticmethod
     def _tick(what: str, step) -> None:
         try:
             step()
@@ -681,18 +691,17 @@ class Daemon:
         self._feed_cancel.set()  # the feed threads are daemon threads: never waited on past this
         with self._lock:
             engines = [self._engine_obj] if self._engine_obj is not None else []
-        for engine in engines:
-            try:
-                engine.stop("stopped: the daemon is stopping (SIGTERM) / dừng: trạm phát tắt")
-            except Exception:
-                log.exception("engine stop failed")
+        self._stop_engines(engines)
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
+        for thread in self._deciding:  # a request being judged may hand its clip over meanwhile: stopped too
+            thread.join(timeout=2.0)
+        with self._lock:
+            engines = [self._engine_obj] if self._engine_obj is not None else []
+        self._stop_engines(engines)
         for engine in engines:  # a break-in on an idle engine plays on its own thread: its row, then its device
             if not engine.wait_idle(SHUTDOWN_WAIT):
                 log.error("the engine did not stop within %.0f s", SHUTDOWN_WAIT)
-        for thread in self._deciding:
-            thread.join(timeout=2.0)
         self._tick("priority", self._check_priority)  # clips that aired in the last moments are no longer kept
         self._on_air_state(OnAirState.end)
         self._writes.retry()

@@ -255,9 +255,10 @@ class _Checker:
         return Recurrence(weekdays, start, end, date_from, date_until, frozenset(dates))
 
 
-def load_station(path: str | Path = "config.yaml") -> Station:
+def load_station(path: str | Path = "config.yaml", text: str | None = None) -> Station:
+    """`text`: the file's proposed new content (checked as if it were at `path`), instead of what is on disk."""
     path = Path(path)
-    raw = load_yaml(path)
+    raw = load_yaml(path, text)
     c = _Checker(path)
     root = c.mapping(raw, "config", None, _TOP_KEYS | EXTRA_SECTIONS, {"station", "slots"})
     base = path.resolve().parent

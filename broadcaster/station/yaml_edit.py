@@ -70,10 +70,12 @@ def _mapping_indent(text: str) -> int:
     return 2
 
 
-def load_for_edit(path: str | Path) -> EditableYaml:
-    """Read `path` for editing; a syntax error or a repeated key is a BroadcasterError with file and lines."""
+def load_for_edit(path: str | Path, text: str | None = None) -> EditableYaml:
+    """Read `path` for editing; a syntax error or a repeated key is a BroadcasterError with file and lines.
+    `text`: the file's content as already read (the console edits the copy whose hash its form carries)."""
     path = Path(path)
-    text = read_text(path)
+    if text is None:
+        text = read_text(path)
     try:
         data = _reader().load(text)
         _, sequence_indent, dash_offset = load_yaml_guess_indent(text)

@@ -158,10 +158,12 @@ def dump_yaml(data: object) -> str:
     return out.getvalue()
 
 
-def load_yaml(path: str | Path) -> object:
-    """Read one YAML file safely; a syntax error or a repeated key becomes a Problem naming the file and line."""
+def load_yaml(path: str | Path, text: str | None = None) -> object:
+    """Read one YAML file safely; a syntax error or a repeated key becomes a Problem naming the file and line.
+    `text`: check an edit of the file (the console's form) before it is written, with messages naming the file."""
     path = Path(path)
-    text = read_text(path)
+    if text is None:
+        text = read_text(path)
     try:
         return _reader().load(text)
     except (YAMLError, DuplicateKeys) as err:

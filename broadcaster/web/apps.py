@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ConsoleConfig(AppConfig):
+    name = "broadcaster.web"
+    label = "console"
+    verbose_name = "Broadcaster console"

@@ -1,0 +1,105 @@
+"""District emergency and priority clips on a real daemon (issue 11, item 16): the feed hands them to the same
+break-in spool as `play-now`; an emergency airs at once (inside a blackout only when the signed manifest says
+so), a priority clip at the first item boundary of the next slot; the as-run rows carry the district's level and
+reason, a PulseAudio recording shows the tones aired, and receipts say when."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from datetime import datetime, timedelta
+
+import pytest
+
+from broadcaster.feed import publish, signing
+from broadcaster.feed.sync import send_results, sync_once
+from broadcaster.station.config import load_station
+from tests.support.daemon import DaemonProcess, Recorder, now_in_zone, start_pulse, station_dir, stop_pulse, tone
+from tests.test_daemon_live import asrun, at, dominant_hz
+
+
+@pytest.fixture
+def pulse():
+    env, folder = start_pulse()
+    yield env, folder
+    stop_pulse(folder)
+
+
+def heard_at(samples, recorded_from: datetime, moment: datetime, seconds: float = 0.6) -> float:
+    start = int((moment - recorded_from).total_seconds() * 44100)
+    return dominant_hz(samples[start:start + int(seconds * 44100)])
+
+
+def test_district_emergency_breaks_in_at_once_and_priority_waits_for_the_slot(tmp_path, pulse):
+    env, _ = pulse
+    if os.getloadavg()[0] > 4 * (os.cpu_count() or 1):
+        pytest.skip(f"load average {os.getloadavg()[0]:.0f} on {os.cpu_count()} cores: too loaded for a timing test "
+                    "that records the sound card (passes on a machine with room, see the issue 11 report)")
+    lead = 100  # room for a loaded 2-core machine to ingest three clips and start the daemon before the slot
+    if now_in_zone().hour == 23 and now_in_zone().minute > 55:
+        pytest.skip("the test station's day would cross midnight")
+    # in online lessons until the slot starts
+    config, slot_start = station_dir(tmp_path, lead, 20, item_seconds=3, blackout=(-10, lead))
+    private, public = signing.generate(tmp_path / "keys")
+    feed = tmp_path / "feed"
+
+    def send(name: str, freq: int, seconds: float, **kw):
+        audio = tone(tmp_path / f"{name}.wav", freq, seconds)
+        return publish.publish(feed, private, audio, title=name, district="cam-giang", **kw)[1]
+
+    storm = send("bao-so-3", 1000, 2.0, category="khan-cap-huyen", priority="emergency", reason="Bão số 3",
+                 override_blackout=True)
+    fire = send("chay-rung", 1200, 1.0, category="khan-cap-huyen", priority="emergency", reason="Cháy rừng")
+    meeting = send("hop-dan", 1500, 1.5, category="thong-bao-huyen", priority="priority", reason="Họp dân")
+    config.write_text(config.read_text(encoding="utf-8") + f"feed:\n  url: {feed}\n  public_key: {public}\n"
+                      "  district: cam-giang\n  interval_minutes: 0.5\n", encoding="utf-8")
+    # The commune's sync (what the daemon's feed thread runs) before the daemon starts, so that a loaded machine's
+    # slow ingest does not eat the slot's lead; the requests wait in the spool, as play-now's would.
+    result = sync_once(load_station(config))
+    assert sorted(result.breakins) == sorted([storm.sha256, fire.sha256, meeting.sha256]), result
+    recorder = Recorder(env, tmp_path / "monitor.raw")
+    recorded_from = now_in_zone()
+    daemon = DaemonProcess(config, env)
+    try:
+        # "at once": still inside the blackout, before the slot (a loaded machine's first break-in waits for the
+        # daemon to import the loudness analysis, which can take tens of seconds at a load of 15)
+        assert daemon.wait_for("Bão số 3", (slot_start - now_in_zone()).total_seconds() - 5), daemon.text()
+        assert daemon.wait_for("Cháy rừng", 20), daemon.text()
+        assert daemon.wait_for("hop-dan.wav ACCEPTED", (slot_start - now_in_zone()).total_seconds()), daemon.text()
+        # the priority clip's turn: the slot's first item boundary (a 3 s tone), then 1.5 s of clip
+        time.sleep(max(0.0, (slot_start - now_in_zone()).total_seconds() + 12.0))
+    finally:
+        daemon.stop()
+        samples = recorder.stop()
+    rows = asrun(config, env, slot_start.date())
+    by_sha = {r["sha256"]: r for r in rows if r["level"] in ("emergency", "priority")}
+
+    aired = by_sha[storm.sha256]
+    assert aired["level"] == "emergency" and aired["status"] in ("aired", "partial")
+    assert "Bão số 3" in aired["reason"] and "cam-giang" in aired["reason"]
+    assert at(aired["actual_start"]) < slot_start  # at once, inside the blackout the manifest overrode
+    assert heard_at(samples, recorded_from, at(aired["actual_start"]) + timedelta(seconds=0.5)) == \
+        pytest.approx(1000, abs=15)
+    assert fire.sha256 not in by_sha  # no override: the commune's blackout held
+    assert "REFUSED" in daemon.text()
+
+    held = by_sha.get(meeting.sha256)
+    assert held is not None, (rows, daemon.text())
+    assert held["level"] == "priority" and "Họp dân" in held["reason"]
+    # at an item boundary early in the slot (as `play-now --level priority`: the first one after the engine took
+    # it, the 3 s or the 6 s mark on a loaded machine), never before the slot, never in the blackout
+    assert timedelta(seconds=2.5) <= at(held["actual_start"]) - slot_start < timedelta(seconds=9.5)
+    assert heard_at(samples, recorded_from, at(held["actual_start"]) + timedelta(seconds=0.4)) == \
+        pytest.approx(1500, abs=15)
+
+    send_results(load_station(config), flush=False)
+    db = sqlite3.connect(tmp_path / "data" / "outbox.sqlite")
+    receipts = [json.loads(b) for (b,) in db.execute("SELECT body FROM outbox WHERE kind = 'receipt'")]
+    db.close()
+    said = {(r["sha256"], r["status"]): r for r in receipts}
+    assert said[(storm.sha256, "aired")]["aired_at"] == aired["actual_start"]
+    assert said[(meeting.sha256, "aired")]["aired_at"] == held["actual_start"]
+    assert "blackout" in said[(fire.sha256, "refused")]["reason"].lower() or \
+        "cấm phát" in said[(fire.sha256, "refused")]["reason"]
