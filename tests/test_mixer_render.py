@@ -79,7 +79,7 @@ def test_frames_left_is_what_the_run_has_left_up_to_a_block(tmp_path):
     write_wav(tmp_path / "a.wav", noise(5, 2.0))
     items = chain([("a.wav", 2.0)] * 4, xf=0.5)
     mixer = make_mixer(tmp_path, items, ahead=False)
-    mixer.hard_stop -= RATE // 3  # the hard stop, not the last item, ends it
+    mixer.hard_stop_frame -= RATE // 3  # the hard stop, not the last item, ends it
     seen = set()
     while not mixer.done and mixer.pos < mixer.end_frame:
         for limit in (1, 4096, RATE, 10 * RATE):

@@ -242,7 +242,7 @@ def julian(moment: datetime) -> float:
     return moment.timestamp() / 86400 + _UNIX_EPOCH_JD
 
 
-class LocalClock:
+class LocalTimeSql:
     """SQL expressions that turn a Julian day number into the station's local date and clock time.
 
     A zone with one UTC offset over the period (Asia/Ho_Chi_Minh has had +07:00 since 1975) uses SQLite's own
@@ -336,7 +336,7 @@ class _Partial:
     error: BaseException | None = None
 
 
-def _read_chunk(log_path: Path, clock: LocalClock, params: dict, spans: list[tuple], out: _Partial) -> None:
+def _read_chunk(log_path: Path, clock: LocalTimeSql, params: dict, spans: list[tuple], out: _Partial) -> None:
     """Fold one id range of the log into groups; list the rows that failed or touched a blackout."""
     try:
         db = open_read_only(log_path)
@@ -423,7 +423,7 @@ def build_report(log_path: str | Path, station: Station, first: date, last: date
     if period not in PERIODS:
         raise ValueError(f"period must be one of {PERIODS}")
     log_path = Path(log_path)
-    clock = LocalClock(station.zone, first, last)
+    clock = LocalTimeSql(station.zone, first, last)
     db = open_read_only(log_path)
     id_lo, id_hi = db.execute("SELECT coalesce((SELECT min(id) FROM log.asrun), 0), "
                               "coalesce((SELECT max(id) FROM log.asrun), -1)").fetchone()  # two index lookups
@@ -548,7 +548,7 @@ class LoggedItem:
 def logged_items(log_path: str | Path, station: Station, first: date, last: date,
                  statuses: tuple[str, ...] = SOUNDED) -> Iterator[LoggedItem]:
     """Rows of [first, last] with these statuses in log order, streamed (a province-year is 1.3 M rows)."""
-    clock = LocalClock(station.zone, first, last)
+    clock = LocalTimeSql(station.zone, first, last)
     db = open_read_only(Path(log_path))
     clock.install(db)
     b, e = "julianday(actual_start)", "julianday(actual_end)"

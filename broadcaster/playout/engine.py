@@ -8,43 +8,10 @@ API (the daemon, play-now and simulate use only this):
     ticket.wait()                                    # -> the as-run entry (or None if refused/skipped)
     engine.set_blackouts(windows)                    # the day's blackouts (a new day, a re-plan)
     engine.replace_upcoming(new_items, hard_stop, key=k)  # re-plan of the run play_run(..., key=k) plays
-    engine.stop()                                    # fade out and return from play_run (the run on air, or
-                                                     # the next one if none is: a stop is never lost)
-    engine.wait_idle(timeout)                        # after stop(): its rows written and its device closed
+    engine.stop()                                    # fade out and return from play_run
 
-- `items` are one run: the items of one slot (or what is left of it), in order, with tz-aware start/end.
-  `hard_stop` is when all audio must have ended (slot end or blackout start, whichever comes first); anything
-  still sounding then is faded out before it, anything that no longer fits is logged `skipped`.
-- Timing is anchored to the clock: frame m of the run is heard at items[0].start + m / rate. If the engine
-  starts late (restart after a crash or power cut, or `resume_at` given), it joins the item that should be on
-  air at the right offset and logs it `partial` ("resumed after restart ..."). On a real-time sink the engine
-  measures when frames are heard (the sink reports the DAC time) and re-aligns if the sink drifts or the wall
-  clock steps by more than `resync_threshold`.
-- `sink_factory(device)` makes a sink for one entry of `settings.output_devices`. If opening or writing fails
-  (`SinkFailure`), the engine logs the items that lost air as `failed` with the reason, retries with backoff
-  over the configured devices in order, and goes on where the clock says it should be once one works.
-- Call `play_run` up to `preroll` (1.5 s) before the first item or earlier: the engine waits (without holding
-  its run lock), opens the sink `preroll` ahead and lines frame 0 up with the start. Called later, it joins late.
-- Break-ins (Circular 39/2020): `emergency` (khẩn cấp) interrupts now with a short fade (0.1 s, right after
-  what the device already holds: the sink drops what it queued unheard), is refused inside a blackout unless
-  `confirm=True`, and is never cut by the hard stop; the plan then goes on where the
-  clock says (items it covered are `skipped`, the one it interrupted resumes as a second, `partial` row).
-  `priority` (ưu tiên) airs at the next item boundary of the run on air (later items move later; the hard stop
-  still holds), is refused inside a blackout. With no run on air a break-in plays at once on its own thread.
-  The ticket is answered once the sink has played the item out (its `entry` is set as soon as the row is
-  written). A break-in that cannot air gets a `skipped` row whose planned start is when it was asked for (so
-  `log show --date` finds it).
-- A re-plan reaches the run on air: `replace_upcoming` swaps the items not yet started for the new plan's,
-  at the next block. The item on air (rendered; crossfade-in begun; or cut by an emergency, its rest waiting
-  to resume after it) is never cut; a new item due before it
-  ends joins at its end at the right offset (`partial`, "joined after a re-plan"), or crossfades where the
-  new plan crossfades at the same frame; everything else starts at its planned frame, so joins stay
-  sample-exact. Waiting priority break-ins go back in line at the next boundary.
-- As-run rows: one per item that reached (or failed to reach) the sink; actual start/end are the times the
-  first/last frame is heard (sink latency included), millisecond precision, station zone. On a real-time sink
-  a row is written once the sink's clock says the item's end is heard, never for audio still queued: a power
-  cut leaves no row claiming it, an emergency that drops the queue cuts (`partial`) the items whose end was in
-  it, a sink failure makes them `failed`. A file sink has no queue: rows as the last block is written.
+How it keeps time, falls back between devices, breaks in, takes a re-plan and writes as-run rows:
+docs/architecture.md ("The engine").
 """
 
 from __future__ import annotations
@@ -338,7 +305,7 @@ class Engine:
             return
         items, hard_stop = replacement
         # a new slot end or blackout holds too, but never sooner than a hard fade from now
-        mixer.hard_stop = max(frames_between(mixer.run_start, hard_stop, mixer.sr), mixer.pos + mixer.hard_fade)
+        mixer.hard_stop_frame = max(frames_between(mixer.run_start, hard_stop, mixer.sr), mixer.pos + mixer.hard_fade)
         for voice in mixer.replace_upcoming(items, "joined after a re-plan"):
             self._skip_ticket(self._tickets.pop(id(voice)), play,
                               "no item boundary before the slot end after a re-plan")
@@ -478,7 +445,7 @@ class _Playback:
             self.offset = self.sink_frame - self.mixer.pos
 
     def _hard_stop_wall(self) -> datetime:
-        return self.run_start + timedelta(seconds=self.mixer.hard_stop / self.sr)
+        return self.run_start + timedelta(seconds=self.mixer.hard_stop_frame / self.sr)
 
     def start(self, late_note: str) -> None:
         self.connect(late_note, "skip")
@@ -561,7 +528,7 @@ class _Playback:
     # ---- loop ---------------------------------------------------------------------------------------------
     def step(self) -> None:
         if self.sink is None:
-            self.mixer.seek(self.mixer.hard_stop, "no sound device", kind="fail")
+            self.mixer.seek(self.mixer.hard_stop_frame, "no sound device", kind="fail")
             self.log_events(self.mixer.render(self.buf[:0]), 0)
             return
         n = max(1, self.mixer.frames_left(self.sink.block_frames))
@@ -633,7 +600,7 @@ class _Playback:
 
     def give_up(self, err: SinkFailure) -> None:
         self.sink = None
-        self.mixer.seek(self.mixer.hard_stop, f"no working sound device: {err.reason}", kind="fail")
+        self.mixer.seek(self.mixer.hard_stop_frame, f"no working sound device: {err.reason}", kind="fail")
         self.log_events(self.mixer.render(self.buf[:0]), 0)
 
     def finish(self) -> None:

@@ -99,7 +99,7 @@ class Mixer:
         self._locate = locate
         self.voices: list[Voice] = []
         self.pos = 0
-        self.hard_stop = 0
+        self.hard_stop_frame = 0
         self.run_start: datetime | None = None
         self._pending: list[Event] = []
         self._scratch = np.zeros((0, channels), np.float32)
@@ -118,7 +118,7 @@ class Mixer:
         offset and marked partial with `join_note`."""
         self.close()
         self.run_start = run_start
-        self.hard_stop = frames_between(run_start, hard_stop, self.sr)
+        self.hard_stop_frame = frames_between(run_start, hard_stop, self.sr)
         self.voices = self._plan_voices(items)
         self.pos = 0
         if join_at is not None:
@@ -237,7 +237,7 @@ class Mixer:
                 at = max(at, v.end)
                 if v.xfade_out:
                     v.fade_out, v.xfade_out = self.fade, False
-        if at >= self.hard_stop:
+        if at >= self.hard_stop_frame:
             return None
         length = pr.end - pr.start
         shift = at + length - boundary
@@ -355,11 +355,11 @@ class Mixer:
 
     def _stop_of(self, v: Voice) -> int:
         """Where `v` stops: its end, or the hard stop if that comes first (emergencies are exempt)."""
-        return v.end if v.exempt else min(v.end, self.hard_stop)
+        return v.end if v.exempt else min(v.end, self.hard_stop_frame)
 
     @property
     def done(self) -> bool:
-        return not self.voices or (self.pos >= self.hard_stop and not any(v.exempt for v in self.voices))
+        return not self.voices or (self.pos >= self.hard_stop_frame and not any(v.exempt for v in self.voices))
 
     def render(self, out: np.ndarray) -> list[Event]:
         """Mix the next `len(out)` frames into `out` (overwritten). Returns what happened in them."""
@@ -384,7 +384,7 @@ class Mixer:
             # here) then overlaps mixing instead of stalling it, which matters most when simulating.
             if v.start >= prefetch and ahead > PREFETCH_ITEMS:
                 break
-            if v.start >= self.hard_stop and not v.exempt:
+            if v.start >= self.hard_stop_frame and not v.exempt:
                 continue
             if v.failed:
                 if v.start < q:
@@ -416,7 +416,7 @@ class Mixer:
         if not filled:
             out.fill(0.0)
         self.voices = [v for v in self.voices if not v.ended]
-        if not any(v.start < self.hard_stop or v.exempt for v in self.voices):  # what is left cannot air
+        if not any(v.start < self.hard_stop_frame or v.exempt for v in self.voices):  # what is left cannot air
             for v in self.voices:
                 v.ended = True
                 self._close_voice(v)
@@ -446,7 +446,7 @@ class Mixer:
             return q + jump
         # hold silence: everything not over moves later (file offsets stay continuous), and so does the hard stop,
         # which stays at the same time (the engine moves its frame-to-time mapping by the same frames)
-        self.hard_stop -= jump
+        self.hard_stop_frame -= jump
         for v in self.voices:
             if v.started and not v.ended:
                 v.notes.append(f"held {-jump / self.sr:.3f} s of silence to re-align with the clock")
@@ -530,7 +530,7 @@ class Mixer:
         hard = stop < v.end
         in_fade = a < v.start + v.fade_in
         out_fade = b > v.end - v.fade_out
-        hard_fade = hard and b > self.hard_stop - self.hard_fade
+        hard_fade = hard and b > self.hard_stop_frame - self.hard_fade
         if not (in_fade or out_fade or hard_fade):
             return None
         # In reused buffers: fresh arrays of a block's size are mmap()ed and page-faulted in every time.
