@@ -156,8 +156,15 @@ class BulletinStore:
                                             "check free disk space and write permission on data/")]) from err
 
     def _read(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
-        """Read-only: reading (the planner, reports) never writes, so it works on a read-only disk too."""
-        if not self.path.exists():
+        """Read-only: reading (the planner, reports) never writes, so it works on a read-only disk too.
+
+        A user who may not look into the state folder (play-now run by an operator outside the service's group)
+        reads no bulletins: their per-day quotas are then missing from that user's plan, while what may air is
+        still decided by the catalogue's approval column, so nothing unapproved is let through."""
+        try:
+            if not self.path.exists():
+                return []
+        except PermissionError:
             return []
         try:
             with closing(sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)) as db:

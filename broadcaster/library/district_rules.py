@@ -17,7 +17,10 @@ def district_rules(station: Station) -> list[dict]:
     """Per district clip in the library: sha256, category, title, plays_per_day_min/max (None = no quota),
     priority, valid_from/valid_until (ISO dates or None), district. Read-only; [] before the first sync."""
     path = station.paths.state / STATE_FILE
-    if not path.exists():
+    try:
+        if not path.exists():
+            return []
+    except PermissionError:  # a user outside the service's group (play-now): no quotas, the catalogue still rules
         return []
     with closing(sqlite3.connect(path)) as db:
         cur = db.execute(
