@@ -91,6 +91,9 @@ class Window:
         return (self.end - self.start).total_seconds()
 
 
+DUCK_DB = -15.0  # how far a music bed dips under the speech item it carries (playlists: duck_db)
+
+
 @dataclass(frozen=True)
 class PlannedItem:
     """One item in a day's plan, with the exact time it is to start and end at the sound card."""
@@ -111,7 +114,7 @@ class PlannedItem:
     bed_file: str | None = None  # music bed under a speech clip, ducked (None = no bed)
     bed_sha256: str | None = None
     bed_gain_db: float = 0.0
-    duck_db: float = -15.0
+    duck_db: float = DUCK_DB
 
     @property
     def seconds(self) -> float:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from broadcaster.problems import BroadcasterError
-from broadcaster.station.config import load_station, topic_name
+from broadcaster.station.config import AudioSettings, load_station, topic_name
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,6 +77,18 @@ def test_a_block_too_big_to_time_the_sound_card_is_refused_with_why(tmp_path):
     assert problem.line == 5 and "at most 32768" in problem.message_en and "cannot be timed" in problem.message_en
     assert "≤ 32768" in problem.message_vi
     assert load_station(write(tmp_path, BASE + "audio:\n  block_frames: 32768\n")).audio.block_frames == 32768
+
+
+def test_audio_keys_left_out_take_the_audio_settings_defaults(tmp_path):
+    assert load_station(write(tmp_path, BASE)).audio == AudioSettings()
+    written = load_station(write(tmp_path, BASE + "audio:\n  fade_seconds: 0.2\n  block_frames: 4096\n")).audio
+    assert (written.fade_seconds, written.block_frames) == (0.2, 4096)
+    assert written.sample_rate == AudioSettings().sample_rate
+
+
+def test_demo_config_shows_the_audio_defaults_as_comments_only():
+    audio = load_station(ROOT / "config.yaml").audio
+    assert audio == AudioSettings(output_devices=("default", "pulse"))  # the one audio key it sets
 
 
 def test_demo_config_names_every_demo_category_in_vietnamese():

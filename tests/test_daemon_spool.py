@@ -181,10 +181,6 @@ def as_user(uid: int, gid: int, groups: str | None = None) -> list[str]:
             f"--groups={groups}" if groups else "--clear-groups"]
 
 
-@pytest.mark.xfail(reason="open bug: play-now run by a user outside the service's group plans today first and dies "
-                          "with a traceback reading the state folder (bulletins.sqlite, feed state, ...), before it "
-                          "reaches the break-in folder's own message; found at the end of the session, not fixed",
-                   strict=False)
 def test_the_daemon_owns_the_break_in_folder_and_play_now_says_why_it_cannot_write(pulse):
     service, outsider = 65534, 1  # nobody:nogroup runs the daemon; daemon(1) is not in its group
     if not _can_run_as(service):

@@ -76,8 +76,9 @@ def sources(tmp_path_factory) -> list[Path]:
 def new_station(folder: Path) -> Path:
     folder.mkdir()
     text = (ROOT / "config.yaml").read_text(encoding="utf-8")
-    (folder / "config.yaml").write_text(text.replace("  fade_seconds: 0.05\n", "  fade_seconds: 0.05\n"
-                                                     "  station_copies: false\n"), encoding="utf-8")
+    assert "  # station_copies: true" in text
+    (folder / "config.yaml").write_text(text.replace("  # station_copies: true", "  station_copies: false", 1),
+                                        encoding="utf-8")
     shutil.copytree(ROOT / "playlists", folder / "playlists")
     return folder
 

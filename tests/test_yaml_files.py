@@ -90,7 +90,7 @@ def test_an_edit_keeps_comments_key_order_and_the_rest_of_the_file(tmp_path):
     document = load_for_edit(config)
     noon = document.data["slots"][1]
     noon["start"] = "11:30"
-    document.data["audio"]["crossfade_seconds"] = 1.5
+    document.data["caps"]["max_sessions_per_day"] = 3
     save(document)
 
     edited = config.read_text(encoding="utf-8").splitlines()
@@ -98,13 +98,13 @@ def test_an_edit_keeps_comments_key_order_and_the_rest_of_the_file(tmp_path):
     assert len(edited) == len(original)
     assert [b for _, b in changed] == [
         "    start: 11:30          # 11:15–11:30 falls in the Mon–Sat online lessons: only 11:30–11:45 airs those days",
-        "  crossfade_seconds: 1.5         # between consecutive songs"]
+        "  max_sessions_per_day: 3"]
     assert list(noon) == ["id", "name", "days", "start", "end", "playlist"]
     assert config.stat().st_mode & 0o777 == 0o640
     assert not list(station.glob(".config.yaml.*"))  # no temporary file left behind
     reloaded = load_station(config)
     assert reloaded.slots[1].when.start.hour == 11 and reloaded.slots[1].when.start.minute == 30
-    assert reloaded.audio.crossfade_seconds == 1.5
+    assert reloaded.caps.max_sessions_per_day == 3
 
 
 def test_editing_refuses_a_file_with_a_repeated_key_and_leaves_it_alone(tmp_path):

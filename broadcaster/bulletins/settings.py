@@ -144,15 +144,17 @@ def bulletin_settings(station: Station) -> BulletinSettings:
         s.error("piper", "'piper' cần 'binary' và 'models' (north/central/south: tệp .onnx)",
                 "'piper' needs 'binary' and 'models' (north/central/south: .onnx files)")
         models = {}
+    d = BulletinSettings  # the defaults live on the dataclass alone
     settings = BulletinSettings(
-        engine=s.choice("engine", ENGINES, "espeak-ng"), voice=s.choice("voice", VOICES, "north"),
-        rate=s.number("rate", 145, 80, 450, int), category=str(s.m.get("category", "thong-bao")),
-        max_chars=s.number("max_chars", 6000, 100, 100_000, int),
-        pause_seconds=s.number("pause_seconds", 0.8, 0, 10), fade_seconds=s.number("fade_seconds", 0.2, 0, 5),
+        engine=s.choice("engine", ENGINES, d.engine), voice=s.choice("voice", VOICES, d.voice),
+        rate=s.number("rate", d.rate, 80, 450, int), category=str(s.m.get("category", d.category)),
+        max_chars=s.number("max_chars", d.max_chars, 100, 100_000, int),
+        pause_seconds=s.number("pause_seconds", d.pause_seconds, 0, 10),
+        fade_seconds=s.number("fade_seconds", d.fade_seconds, 0, 5),
         opening_chime=s.path("opening_chime", station.paths.audio),
         closing_chime=s.path("closing_chime", station.paths.audio),
         abbreviations=s.path("abbreviations"),
-        piper_binary=str(piper.get("binary", "piper")) if isinstance(piper, dict) else "piper",
+        piper_binary=str(piper.get("binary", d.piper_binary)) if isinstance(piper, dict) else d.piper_binary,
         piper_models={voice: s.base / str(model) for voice, model in models.items()})
     s.done()
     return settings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -63,7 +64,9 @@ def cmd_play_now(args) -> int:
     now = datetime.now(setup.zone)
     request = BreakInRequest.new(file, args.level, args.reason, args.confirm, now)
 
-    if daemon_alive(state):
+    # A state folder this user may not enter belongs to a daemon of another user: hand the request over all the
+    # same, so that the spool's own error says which folder and what to do (not a traceback from planning).
+    if daemon_alive(state) or not _may_enter(state):
         verdict, taken = ask_daemon(state, request, timeout=10.0)
         if verdict is None:
             print("Trạm phát không trả lời / the daemon did not answer"
@@ -104,6 +107,13 @@ def cmd_play_now(args) -> int:
         return 1
     print(f"Đã phát xong / aired ({entry.status}, {entry.actual_start} → {entry.actual_end})")
     return 0
+
+
+def _may_enter(folder: Path) -> bool:
+    try:
+        return not folder.exists() or os.access(folder, os.R_OK | os.X_OK)
+    except OSError:
+        return False
 
 
 def _with_state(setup, state: Path):

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from broadcaster.model import Approval, DayPlan, Level, LibraryItem, PlanException, PlannedItem, Window
+from broadcaster.model import DUCK_DB, Approval, DayPlan, Level, LibraryItem, PlanException, PlannedItem, Window
 from broadcaster.station.config import Slot, Station
 from broadcaster.station.playlists import ItemRule, Pick, Playlist
 from broadcaster.station.schedule import subtract
@@ -467,4 +467,4 @@ class _DayBuilder:
             title=item.title, file=item.file, sha256=item.sha256, gain_db=item.gain_db, duration=item.duration,
             level=item.priority, crossfade_in=overlap, fade_in=fade, fade_out=fade,
             bed_file=bed.file if bed else None, bed_sha256=bed.sha256 if bed else None,
-            bed_gain_db=bed.gain_db if bed else 0.0, duck_db=pick.duck_db if pick else -15.0)
+            bed_gain_db=bed.gain_db if bed else 0.0, duck_db=pick.duck_db if pick else DUCK_DB)

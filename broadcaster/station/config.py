@@ -64,8 +64,6 @@ class Caps:
 # Above this the sound card cannot time a frame within the engine's 3 s of lining up (three 1.5 s callbacks at
 # 65536): playout would start untimed. docs/benchmarks.md, "65536".
 MAX_BLOCK_FRAMES = 32768
-BLOCK_TOO_BIG = (" (khối lớn hơn thì card âm thanh không đo được giờ phát khi bắt đầu; mặc định 16384)",
-                 " (with larger blocks the sound card cannot be timed when playout starts; the default is 16384)")
 
 
 @dataclass(frozen=True)
@@ -82,6 +80,12 @@ class AudioSettings:
     station_copies: bool = True  # keep each item decoded in audio/.station (~21.2 MB/min at 44.1 kHz stereo)
     max_item_minutes: float = 120.0  # longest file ingest accepts (a 10-hour file would make a 12.7 GB copy)
     max_break_in_minutes: float = 30.0  # a play-now clip longer than this is refused (a wrong file, not a bulletin)
+
+
+BLOCK_TOO_BIG = (" (khối lớn hơn thì card âm thanh không đo được giờ phát khi bắt đầu; mặc định "
+                 f"{AudioSettings.block_frames})",
+                 f" (with larger blocks the sound card cannot be timed when playout starts; the default is "
+                 f"{AudioSettings.block_frames})")
 
 
 @dataclass(frozen=True)
@@ -295,29 +299,29 @@ def load_station(path: str | Path = "config.yaml", text: str | None = None) -> S
                    {"output_device", "output_devices", "backend", "sample_rate", "channels", "target_lufs",
                     "crossfade_seconds", "crossfade_categories", "fade_seconds", "block_frames",
                     "station_copies", "max_item_minutes", "max_break_in_minutes"})
-    devices = am.get("output_devices", am.get("output_device", "default"))
-    devices = tuple(str(d) for d in (devices if isinstance(devices, list) else [devices]))
-    backend = c.text(am, "backend", "audio.backend", "sounddevice")
+    d = AudioSettings  # the defaults live on the dataclass alone
+    devices = am.get("output_devices", am.get("output_device", list(d.output_devices)))
+    devices = tuple(str(x) for x in (devices if isinstance(devices, list) else [devices]))
+    backend = c.text(am, "backend", "audio.backend", d.backend)
     if backend not in ("sounddevice", "simpleaudio"):  # a WAV file is what `simulate` writes, not a playout sink
         c.error(am, "backend", f"backend không biết: {backend!r}", f"unknown backend {backend!r}",
                 "dùng sounddevice hoặc simpleaudio (muốn tệp WAV: python main.py simulate)",
                 "use sounddevice or simpleaudio (for a WAV file: python main.py simulate)")
-    xf_cats = am.get("crossfade_categories", ["covid-song"])
+    xf_cats = am.get("crossfade_categories", list(d.crossfade_categories))
     audio = AudioSettings(
         output_devices=devices, backend=backend,
-        sample_rate=c.number(am, "sample_rate", "audio.sample_rate", 44100, int, 8000),
-        channels=c.number(am, "channels", "audio.channels", 2, int, 1),
-        target_lufs=c.number(am, "target_lufs", "audio.target_lufs", -16.0, float),
-        crossfade_seconds=c.number(am, "crossfade_seconds", "audio.crossfade_seconds", 2.0, float, 0),
+        sample_rate=c.number(am, "sample_rate", "audio.sample_rate", d.sample_rate, int, 8000),
+        channels=c.number(am, "channels", "audio.channels", d.channels, int, 1),
+        target_lufs=c.number(am, "target_lufs", "audio.target_lufs", d.target_lufs, float),
+        crossfade_seconds=c.number(am, "crossfade_seconds", "audio.crossfade_seconds", d.crossfade_seconds, float, 0),
         crossfade_categories=tuple(str(x) for x in (xf_cats if isinstance(xf_cats, list) else [xf_cats])),
-        fade_seconds=c.number(am, "fade_seconds", "audio.fade_seconds", 0.05, float, 0),
-        block_frames=c.number(am, "block_frames", "audio.block_frames", AudioSettings.block_frames, int, 64,
+        fade_seconds=c.number(am, "fade_seconds", "audio.fade_seconds", d.fade_seconds, float, 0),
+        block_frames=c.number(am, "block_frames", "audio.block_frames", d.block_frames, int, 64,
                               MAX_BLOCK_FRAMES, BLOCK_TOO_BIG),
-        station_copies=c.flag(am, "station_copies", "audio.station_copies", True),
-        max_item_minutes=c.number(am, "max_item_minutes", "audio.max_item_minutes", AudioSettings.max_item_minutes,
-                                  float, 1),
+        station_copies=c.flag(am, "station_copies", "audio.station_copies", d.station_copies),
+        max_item_minutes=c.number(am, "max_item_minutes", "audio.max_item_minutes", d.max_item_minutes, float, 1),
         max_break_in_minutes=c.number(am, "max_break_in_minutes", "audio.max_break_in_minutes",
-                                      AudioSettings.max_break_in_minutes, float, 0.1))
+                                      d.max_break_in_minutes, float, 0.1))
     if not -40 <= audio.target_lufs <= -5:
         c.error(am, "target_lufs", "mức âm lượng mục tiêu ngoài khoảng -40..-5 LUFS",
                 "target loudness outside -40..-5 LUFS", "thường dùng -16", "-16 is usual")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 
+from broadcaster.model import DUCK_DB
 from broadcaster.problems import BroadcasterError, Problem
 from broadcaster.station.config import Station, _Checker
 from broadcaster.station.schedule import Recurrence, parse_clock
@@ -28,7 +29,7 @@ class Pick:
     title: str | None = None
     file: str | None = None
     bed: str | None = None  # category of a music bed ducked under this (speech) item
-    duck_db: float = -15.0
+    duck_db: float = DUCK_DB
 
     def describe(self) -> str:
         return self.file or (f"{self.category}: {self.title}" if self.title else f"{self.category}")
@@ -200,7 +201,7 @@ def _picks(c: _Checker, root: Located, key: str) -> list[Pick]:
                     "ví dụ: - category: bluezone", "e.g. - category: bluezone", field_name=fname)
             continue
         picks.append(Pick(category=m.get("category"), title=m.get("title"), file=m.get("file"), bed=m.get("bed"),
-                          duck_db=c.number(m, "duck_db", f"{fname}.duck_db", -15.0, float)))
+                          duck_db=c.number(m, "duck_db", f"{fname}.duck_db", DUCK_DB, float)))
     return picks
 
 
