@@ -187,7 +187,8 @@ def test_emergency_in_a_blackout_needs_confirm(tmp_path, audio):
     clock = SimClock(ZONE, T0)
     blackout = Window("hoc", "Học trực tuyến", T0 - timedelta(hours=1), T0 + timedelta(hours=1))
     out = tmp_path / "em.wav"
-    engine = Engine(audio, SETTINGS, lambda d: WavFileSink(out, RATE, 2), clock, log, ZONE, blackouts=[blackout])
+    engine = Engine(audio, SETTINGS, lambda d, frames: WavFileSink(out, RATE, 2), clock, log, ZONE,
+                    blackouts=[blackout])
     with pytest.raises(BreakInRefused) as err:
         engine.break_in(audio / "em.wav", "emergency", "test")
     assert "--confirm" in str(err.value)
@@ -201,7 +202,7 @@ def test_emergency_in_a_blackout_needs_confirm(tmp_path, audio):
 def test_null_sink_mixes_a_long_run_without_growing(tmp_path, audio):
     items = chain([(f"n{1 + i % 3}.wav", 3.0) for i in range(40)], xf=0.5)
     log = AsRunLog(tmp_path / "asrun.sqlite")
-    engine = Engine(audio, SETTINGS, lambda d: NullSink(), SimClock(ZONE, T0), log, ZONE)
+    engine = Engine(audio, SETTINGS, lambda d, frames: NullSink(), SimClock(ZONE, T0), log, ZONE)
     result = engine.play_run(items, T0 + timedelta(hours=1))
     assert len(result.entries) == 40 and all(e.status == "aired" for e in result.entries)
     assert result.frames == round((40 * 2.5 + 0.5) * RATE)
@@ -231,7 +232,7 @@ def test_stop_while_waiting_for_a_run_returns_at_once(tmp_path, audio):
 
     clock = WallClock(ZONE)
     items = chain([("n1.wav", 3.0)], t0=clock.now() + timedelta(hours=1))
-    engine = Engine(audio, SETTINGS, lambda d: NullSink(), clock, AsRunLog(tmp_path / "a.sqlite"), ZONE)
+    engine = Engine(audio, SETTINGS, lambda d, frames: NullSink(), clock, AsRunLog(tmp_path / "a.sqlite"), ZONE)
     threading.Timer(0.3, engine.stop).start()
     began = time.monotonic()
     result = engine.play_run(items, items[-1].end)
@@ -242,7 +243,7 @@ def test_a_stop_that_lands_just_before_a_run_starts_is_not_lost(tmp_path, audio)
     """The daemon's shutdown can call stop() between its last check and play_run: the run must not play on."""
     items = chain([("n1.wav", 3.0), ("n2.wav", 3.0)])
     log = AsRunLog(tmp_path / "asrun.sqlite")
-    engine = Engine(audio, SETTINGS, lambda device: WavFileSink(tmp_path / "out.wav", RATE, 2, block_frames=4096),
+    engine = Engine(audio, SETTINGS, lambda device, frames: WavFileSink(tmp_path / "out.wav", RATE, 2),
                     SimClock(ZONE, items[0].start - timedelta(seconds=5)), log, ZONE)
     engine.stop()
     result = engine.play_run(items, T0 + timedelta(seconds=10))
