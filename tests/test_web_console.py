@@ -156,6 +156,22 @@ def test_upload_a_good_mp3_and_a_corrupt_file_gives_a_result_for_each(browser, c
     page.context.close()
 
 
+def test_retire_an_item_then_restore_it_from_the_library_page(browser, console):
+    page = login(browser, console, "operator")
+    page.goto("/library/?q=bản tin thời sự")
+    assert page.locator("table.library audio").count() == 1
+    page.click("table.library button:has-text('Gỡ khỏi lịch')")
+    assert "Đã gỡ: Bản tin thời sự 10" in page.locator(".messages").inner_text()
+    assert (console.config.parent / "audio" / ".retired" / "news").is_dir()  # moved aside, not deleted
+    page.goto("/library/?q=bản tin thời sự")
+    assert page.locator("table.library audio").count() == 0
+    page.click("li:has-text('Bản tin thời sự 10') button:has-text('Đưa trở lại')")
+    assert "Đã đưa trở lại: Bản tin thời sự 10" in page.locator(".messages").inner_text()
+    page.goto("/library/?q=bản tin thời sự")
+    assert page.locator("table.library audio").count() == 1
+    page.context.close()
+
+
 def _fill_asrun(config: Path, day: date) -> None:
     """A morning's as-run rows, written the way the engine writes them."""
     from broadcaster.asrun.log import AsRunLog

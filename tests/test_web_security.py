@@ -18,6 +18,8 @@ MATRIX = {  # action: roles that may do it
     "library_upload": {"operator", "approver", "admin"},
     "library_edit": {"operator", "approver", "admin"},
     "breakin": {"approver", "admin"},
+    "bulletin_new": {"operator", "approver", "admin"},  # a draft
+    "bulletin_decide": {"approver", "admin"},  # approve, reject, withdraw
     "users": {"admin"},
 }
 
@@ -50,6 +52,11 @@ def _post(context, action: str, sha256: str):
                                                                       "category": "ident"}, max_redirects=0)
     if action == "breakin":
         return context.request.post("/breakin/send/", form={**token, "sha256": "", "level": "emergency"},
+                                    max_redirects=0)
+    if action == "bulletin_new":  # an empty form: re-shown with its errors to those who may write
+        return context.request.post("/bulletins/new/", form={**token, "title": ""}, max_redirects=0)
+    if action == "bulletin_decide":  # no such bulletin: told so to those who may decide
+        return context.request.post("/bulletins/999999/decide/", form={**token, "decision": "approve"},
                                     max_redirects=0)
     return context.request.post("/users/change/", form={**token, "action": "role", "username": "viewer",
                                                          "role": "viewer"}, max_redirects=0)

@@ -78,6 +78,21 @@ def speak(settings: BulletinSettings, draft: Draft, source: str = "--text-file")
     return Spoken(paragraphs, audio, engine.name, voice, rate)
 
 
+def plays_per_day(text: str | None) -> Quota | None:
+    """'2-3' (or '2') as written after --plays-per-day or in the console's form; None when not given."""
+    if not text or not text.strip():
+        return None
+    low, _, high = text.replace("–", "-").strip().partition("-")
+    try:
+        quota = Quota(int(low), int(high) if high else int(low))
+        if quota.min < 0 or quota.max < quota.min:
+            raise ValueError
+        return quota
+    except ValueError:
+        raise BroadcasterError([Problem("--plays-per-day", f"số lần phát/ngày không hợp lệ: {text!r}",
+                                        f"bad plays a day {text!r}", "viết dạng 2-3", "write it as 2-3")]) from None
+
+
 def _check_draft(draft: Draft) -> None:
     problems = []
     if not draft.title.strip():

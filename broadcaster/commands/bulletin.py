@@ -13,7 +13,6 @@ from broadcaster.bulletins.store import STATUS_VI, Bulletin
 from broadcaster.commands.library import _day, _mmss
 from broadcaster.problems import BroadcasterError, Problem
 from broadcaster.station.config import load_station
-from broadcaster.station.playlists import Quota
 
 
 def register(sub, common) -> None:
@@ -85,24 +84,12 @@ def _read_text(name: str) -> str:
                                         "lưu lại tệp với mã UTF-8", "save the file as UTF-8")]) from None
 
 
-def _plays(text: str | None) -> Quota | None:
-    if not text:
-        return None
-    low, _, high = text.replace("–", "-").partition("-")
-    try:
-        quota = Quota(int(low), int(high) if high else int(low))
-        if quota.min < 0 or quota.max < quota.min:
-            raise ValueError
-        return quota
-    except ValueError:
-        raise BroadcasterError([Problem("--plays-per-day", f"số lần phát/ngày không hợp lệ: {text!r}",
-                                        f"bad plays a day {text!r}", "viết dạng 2-3", "write it as 2-3")]) from None
-
-
 def _changes(args) -> dict:
+    from broadcaster.bulletins.desk import plays_per_day
+
     return {"voice": args.voice, "rate": args.rate, "category": args.category,
             "valid_from": _day(args.valid_from, "--valid-from"), "valid_until": _day(args.valid_until, "--valid-until"),
-            "plays": _plays(args.plays_per_day)}
+            "plays": plays_per_day(args.plays_per_day)}
 
 
 def cmd_new(args) -> int:

@@ -14,6 +14,8 @@ ACTIONS: dict[str, set[str]] = {
     "schedule.edit": EDITORS,  # slots and blackouts in config.yaml
     "library.change": EDITORS,  # upload, edit, retire, restore
     "breakin.send": {Role.APPROVER, Role.ADMIN},  # Circular 39: leadership decides what interrupts
+    "bulletins.write": EDITORS,  # a draft, which never airs until approved
+    "bulletins.decide": {Role.APPROVER, Role.ADMIN},  # approve, reject, withdraw (and write-and-approve)
     "users.manage": {Role.ADMIN},
 }
 PAGES: dict[str, set[str]] = {  # pages not every role may see
@@ -59,8 +61,12 @@ def page_for(page: str):
 
 
 def audit(request, action: str, target: str = "", detail: str = "") -> AuditEntry:
-    return AuditEntry.objects.create(username=request.user.get_username(), role=role_of(request.user),
-                                     action=action, target=target[:300], detail=detail)
+    return audit_as(request.user.get_username(), role_of(request.user), action, target, detail)
+
+
+def audit_as(username: str, role: str, action: str, target: str = "", detail: str = "") -> AuditEntry:
+    """An audit row for work that finishes after its request (a bulletin still being spoken)."""
+    return AuditEntry.objects.create(username=username, role=role, action=action, target=target[:300], detail=detail)
 
 
 def role_context(request) -> dict:

@@ -153,30 +153,27 @@ def edit(request, sha256: str):
 
 @require_POST
 @allowed("library.change")
-def retire(request, sha256: str):
-    st = station_view.station()
-    lib = station_library(st)
-    item = lib.get(sha256)
-    if item is None:
-        raise Http404(sha256)
-    lib.remove(sha256)
-    audit(request, "library.retire", item.file, f"{item.title} ({item.sha256[:12]}) → audio/.retired/")
-    messages.success(request, _("Retired: %(t)s") % {"t": item.title})
-    return redirect("library")
-
-
-@require_POST
-@allowed("library.change")
-def restore(request, sha256: str):
+def shelve(request, sha256: str, back: bool):
+    """Retire an item (out of rotation, to audio/.retired/) or, `back`, restore it; nothing is deleted."""
     st = station_view.station()
     lib = station_library(st)
     try:
-        item = lib.restore(sha256, target_lufs=st.audio.target_lufs)
+        if back:
+            item = lib.restore(sha256, target_lufs=st.audio.target_lufs)
+        else:
+            item = lib.get(sha256)
+            if item is None:
+                raise Http404(sha256)
+            lib.remove(sha256)
     except BroadcasterError as err:
         messages.error(request, _about("", err.problems[0])[0 if _vi() else 1])
         return redirect("library")
-    audit(request, "library.restore", item.file, f"{item.title} ({item.sha256[:12]}) back from audio/.retired/")
-    messages.success(request, _("Restored: %(t)s") % {"t": item.title})
+    if back:
+        audit(request, "library.restore", item.file, f"{item.title} ({item.sha256[:12]}) back from audio/.retired/")
+        messages.success(request, _("Restored: %(t)s") % {"t": item.title})
+    else:
+        audit(request, "library.retire", item.file, f"{item.title} ({item.sha256[:12]}) → audio/.retired/")
+        messages.success(request, _("Retired: %(t)s") % {"t": item.title})
     return redirect("library")
 
 
