@@ -133,7 +133,7 @@ def run_engine(cache: Path, plan, out: Path, null: bool, shas: list[str]) -> dic
     log_path = out.with_suffix(".sqlite")
     log_path.unlink(missing_ok=True)
     settings = AudioSettings(sample_rate=RATE, channels=2)
-    sink = (lambda d: NullSink()) if null else (lambda d: WavFileSink(out, RATE, 2))
+    sink = (lambda d, frames: NullSink()) if null else (lambda d, frames: WavFileSink(out, RATE, 2))
     with AsRunLog(log_path, durable=False) as log:  # as simulate does
         engine = Engine(cache, settings, sink, SimClock(zone, t0), log, zone)
         result = engine.play_run(items, items[-1].end + timedelta(seconds=1))

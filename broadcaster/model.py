@@ -109,8 +109,6 @@ class PlannedItem:
     duration: float  # full length of the file; end - start may be shorter only if crossfaded out
     level: Level = Level.NORMAL
     crossfade_in: float = 0.0  # seconds this item overlaps the previous one (songs into songs)
-    fade_in: float = 0.0
-    fade_out: float = 0.0
     bed_file: str | None = None  # music bed under a speech clip, ducked (None = no bed)
     bed_sha256: str | None = None
     bed_gain_db: float = 0.0

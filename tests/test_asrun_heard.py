@@ -34,8 +34,9 @@ def level(x: np.ndarray, hz: float) -> np.ndarray:
 def engine_for(tmp_path, clock, **tuning):
     settings = AudioSettings(output_devices=("default",), fade_seconds=0.005, block_frames=BLOCK)
     log = AsRunLog(tmp_path / "asrun.sqlite")
-    engine = Engine(tmp_path / "audio", settings, lambda dev: sound_card_sink("sounddevice", dev, RATE, 2, BLOCK),
-                    clock, log, ZONE, preroll=3.5, resync_threshold=0.1, **tuning)
+    engine = Engine(tmp_path / "audio", settings,
+                    lambda dev, frames: sound_card_sink("sounddevice", dev, RATE, 2, frames), clock, log, ZONE,
+                    preroll=3.5, resync_threshold=0.1, **tuning)
     return engine, log
 
 

@@ -41,7 +41,7 @@ def test_an_emergency_is_heard_within_half_a_second_whatever_the_block(tmp_path,
     items = chain([("bed.wav", 9.0)], t0=clock.now() + timedelta(seconds=4.0))
     log = AsRunLog(tmp_path / "asrun.sqlite")
     settings = AudioSettings(output_devices=("default",), fade_seconds=0.005, block_frames=block_frames)
-    engine = Engine(audio, settings, lambda dev: sound_card_sink("sounddevice", dev, RATE, 2, block_frames),
+    engine = Engine(audio, settings, lambda dev, frames: sound_card_sink("sounddevice", dev, RATE, 2, frames),
                     clock, log, ZONE, preroll=3.5, resync_threshold=0.1)
     called: list[float] = []
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
 import pytest
 
 from broadcaster.asrun.log import AsRunLog
-from broadcaster.model import Window
+from broadcaster.model import DayPlan, Window
+from broadcaster.planning.cache import PlanCache, plan_to_json
 from broadcaster.playout.clock import SimClock
 from broadcaster.playout.engine import BreakInRefused, Engine
 from broadcaster.sound.sinks import NullSink, WavFileSink
@@ -52,6 +55,32 @@ def test_consecutive_items_land_on_their_planned_sample_with_no_gap(tmp_path, au
     assert longest_quiet(out[: 9 * RATE - 2205], 0.01) < 0.015
     assert [e.status for e in result.entries] == ["aired"] * 3
     assert [e.actual_start[11:23] for e in result.entries] == ["05:30:00.000", "05:30:03.000", "05:30:06.000"]
+
+
+def gain_at(out, source, start: float, seconds: float) -> float:
+    """The gain the mix applied to `source` (placed at frame 0 of `out`) over a window starting `start` s in."""
+    a, b = round(start * RATE), round((start + seconds) * RATE)
+    return float(np.sum(out[a:b] * source[a:b]) / np.sum(source[a:b] ** 2))
+
+
+@pytest.mark.parametrize("cached_fade, config_fade", [(1.0, 0.05), (0.0, 0.5)])
+def test_a_cached_plan_fades_as_config_yaml_says_now(tmp_path, audio, cached_fade, config_fade):
+    """A plan cached before audio.fade_seconds changed (older caches carried each item's fade) plays with the
+    fade the station's settings give at play time."""
+    items = chain([("n1.wav", 3.0), ("n2.wav", 3.0)])
+    data = plan_to_json(DayPlan(date=T0.date(), timezone=str(ZONE), slots=[], blackouts=[], items=items))
+    for item in data["items"]:
+        item["fade_in"] = item["fade_out"] = cached_fade
+    cache = PlanCache(tmp_path / "state")
+    cache.path(T0.date()).parent.mkdir(parents=True)
+    cache.path(T0.date()).write_text(json.dumps(data), encoding="utf-8")
+    cached = cache.load(T0.date())
+    out, result, _ = play_to_wav(tmp_path, audio, cached.items, T0 + timedelta(seconds=7),
+                                 settings=replace(SETTINGS, fade_seconds=config_fade))
+    source = noise(1, 3.0)
+    assert gain_at(out, source, config_fade / 2 - 0.002, 0.004) == pytest.approx(0.5, abs=0.05)  # half-way in
+    assert gain_at(out, source, config_fade + 0.001, 0.2) == pytest.approx(1.0, abs=0.01)  # and no longer
+    assert [e.status for e in result.entries] == ["aired", "aired"]
 
 
 def test_join_between_two_tones_has_no_click(tmp_path, audio):
@@ -187,7 +216,8 @@ def test_emergency_in_a_blackout_needs_confirm(tmp_path, audio):
     clock = SimClock(ZONE, T0)
     blackout = Window("hoc", "Học trực tuyến", T0 - timedelta(hours=1), T0 + timedelta(hours=1))
     out = tmp_path / "em.wav"
-    engine = Engine(audio, SETTINGS, lambda d: WavFileSink(out, RATE, 2), clock, log, ZONE, blackouts=[blackout])
+    engine = Engine(audio, SETTINGS, lambda d, frames: WavFileSink(out, RATE, 2), clock, log, ZONE,
+                    blackouts=[blackout])
     with pytest.raises(BreakInRefused) as err:
         engine.break_in(audio / "em.wav", "emergency", "test")
     assert "--confirm" in str(err.value)
@@ -201,7 +231,7 @@ def test_emergency_in_a_blackout_needs_confirm(tmp_path, audio):
 def test_null_sink_mixes_a_long_run_without_growing(tmp_path, audio):
     items = chain([(f"n{1 + i % 3}.wav", 3.0) for i in range(40)], xf=0.5)
     log = AsRunLog(tmp_path / "asrun.sqlite")
-    engine = Engine(audio, SETTINGS, lambda d: NullSink(), SimClock(ZONE, T0), log, ZONE)
+    engine = Engine(audio, SETTINGS, lambda d, frames: NullSink(), SimClock(ZONE, T0), log, ZONE)
     result = engine.play_run(items, T0 + timedelta(hours=1))
     assert len(result.entries) == 40 and all(e.status == "aired" for e in result.entries)
     assert result.frames == round((40 * 2.5 + 0.5) * RATE)
@@ -231,7 +261,7 @@ def test_stop_while_waiting_for_a_run_returns_at_once(tmp_path, audio):
 
     clock = WallClock(ZONE)
     items = chain([("n1.wav", 3.0)], t0=clock.now() + timedelta(hours=1))
-    engine = Engine(audio, SETTINGS, lambda d: NullSink(), clock, AsRunLog(tmp_path / "a.sqlite"), ZONE)
+    engine = Engine(audio, SETTINGS, lambda d, frames: NullSink(), clock, AsRunLog(tmp_path / "a.sqlite"), ZONE)
     threading.Timer(0.3, engine.stop).start()
     began = time.monotonic()
     result = engine.play_run(items, items[-1].end)
@@ -242,7 +272,7 @@ def test_a_stop_that_lands_just_before_a_run_starts_is_not_lost(tmp_path, audio)
     """The daemon's shutdown can call stop() between its last check and play_run: the run must not play on."""
     items = chain([("n1.wav", 3.0), ("n2.wav", 3.0)])
     log = AsRunLog(tmp_path / "asrun.sqlite")
-    engine = Engine(audio, SETTINGS, lambda device: WavFileSink(tmp_path / "out.wav", RATE, 2, block_frames=4096),
+    engine = Engine(audio, SETTINGS, lambda device, frames: WavFileSink(tmp_path / "out.wav", RATE, 2),
                     SimClock(ZONE, items[0].start - timedelta(seconds=5)), log, ZONE)
     engine.stop()
     result = engine.play_run(items, T0 + timedelta(seconds=10))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
@@ -102,7 +103,8 @@ def test_replace_upcoming_without_a_run_says_so(tmp_path, audio):
     from tests.support.audio import ZONE
     from tests.support.engine import SETTINGS
 
-    engine = Engine(audio, SETTINGS, lambda d: NullSink(), SimClock(ZONE, T0), AsRunLog(tmp_path / "a.sqlite"), ZONE)
+    engine = Engine(audio, SETTINGS, lambda d, frames: NullSink(), SimClock(ZONE, T0), AsRunLog(tmp_path / "a.sqlite"),
+                    ZONE)
     assert engine.replace_upcoming(chain([("n1.wav", 3.0)]), T0 + timedelta(seconds=5)) is False
 
 
@@ -144,7 +146,7 @@ def test_a_re_plan_reaches_the_run_it_names_while_the_next_run_waits_for_the_dev
 
     class Sink(WavFileSink):
         def __init__(self):
-            super().__init__(tmp_path / f"out-{len(outputs)}.wav", RATE, 2, block_frames=4096)
+            super().__init__(tmp_path / f"out-{len(outputs)}.wav", RATE, 2)
             outputs.append(self.path)
 
         def write(self, block):
@@ -160,7 +162,8 @@ def test_a_re_plan_reaches_the_run_it_names_while_the_next_run_waits_for_the_dev
                                                       T0 + timedelta(seconds=9.5), key="b")
 
     log = AsRunLog(tmp_path / "asrun.sqlite")
-    engine = Engine(audio, SETTINGS, lambda d: Sink(), SimClock(ZONE, T0 - timedelta(seconds=5)), log, ZONE)
+    engine = Engine(audio, replace(SETTINGS, block_frames=4096), lambda d, frames: Sink(),
+                    SimClock(ZONE, T0 - timedelta(seconds=5)), log, ZONE)
     result_a = engine.play_run(run_a, T0 + timedelta(seconds=6), key="a")
     later["b"].join(10)
     assert later["a"] is True and later["b?"] is True

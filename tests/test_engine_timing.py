@@ -6,6 +6,7 @@ readings can jump, which a real card does only now and then."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -17,6 +18,7 @@ from broadcaster.playout.engine import Engine
 from tests.support.audio import RATE, ZONE, chain, find, noise, write_wav
 from tests.support.engine import SETTINGS
 
+CARD_SETTINGS = replace(SETTINGS, block_frames=2048)  # the engine mixes, and the model card plays, these
 LATENCY = 0.1
 
 
@@ -29,7 +31,6 @@ class DriftingCard:
 
     def __init__(self, clock: SimClock, early: float, from_frame: int):
         self.clock, self.early, self.from_frame = clock, early, from_frame
-        self.block_frames = 2048
         self.underruns = 0
         self.blocks: list[np.ndarray] = []
 
@@ -62,7 +63,8 @@ def play(tmp_path, early: float, threshold: float | None = None):
     mono_at_t0 = clock.monotonic() + 5
     card = DriftingCard(clock, early, from_frame=2 * RATE)
     tuning = {} if threshold is None else {"resync_threshold": threshold}
-    engine = Engine(audio, SETTINGS, lambda d: card, clock, AsRunLog(tmp_path / "a.sqlite"), ZONE, **tuning)
+    engine = Engine(audio, CARD_SETTINGS, lambda d, frames: card, clock, AsRunLog(tmp_path / "a.sqlite"), ZONE,
+                    **tuning)
     result = engine.play_run(items, items[0].start + timedelta(seconds=9.5))
     out = np.concatenate(card.blocks)
     lag, height = find(out, noise(3, 3.0)[RATE:2 * RATE])  # 1 s into n3, planned at T0 + 7 s
@@ -108,7 +110,7 @@ def test_rows_still_waiting_to_be_heard_are_written_when_the_run_stops_on_an_err
             super().write(block)
 
     log = AsRunLog(tmp_path / "a.sqlite")
-    engine = Engine(audio, SETTINGS, lambda d: BreakingCard(clock, 0.0, 0), clock, log, ZONE)
+    engine = Engine(audio, CARD_SETTINGS, lambda d, frames: BreakingCard(clock, 0.0, 0), clock, log, ZONE)
     with pytest.raises(RuntimeError):
         engine.play_run(items, items[-1].end)
     rows = log.entries()
@@ -127,7 +129,7 @@ def test_the_hard_stop_keeps_its_time_after_a_re_alignment(tmp_path, early):
     clock = SimClock(ZONE, items[0].start - timedelta(seconds=5))
     mono_at_t0 = clock.monotonic() + 5
     card = DriftingCard(clock, early, from_frame=2 * RATE)
-    engine = Engine(audio, SETTINGS, lambda d: card, clock, AsRunLog(tmp_path / "a.sqlite"), ZONE)
+    engine = Engine(audio, CARD_SETTINGS, lambda d, frames: card, clock, AsRunLog(tmp_path / "a.sqlite"), ZONE)
     result = engine.play_run(items, items[0].start + timedelta(seconds=7.5))  # cuts n3 halfway
     frames = sum(block.shape[0] for block in card.blocks)
     assert len(result.resyncs) == 1

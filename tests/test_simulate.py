@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from math import ceil
+
+import pytest
 
 from broadcaster.asrun.log import AsRunLog
 from broadcaster.commands.simulate import simulate_plans
@@ -19,8 +22,9 @@ paths: {audio: audio}
 """
 
 
-def make_station(tmp_path):
-    (tmp_path / "config.yaml").write_text(CONFIG, encoding="utf-8")
+def make_station(tmp_path, audio_keys: str = ""):
+    (tmp_path / "config.yaml").write_text(CONFIG.replace("fade_seconds: 0.05", "fade_seconds: 0.05" + audio_keys),
+                                          encoding="utf-8")
     for seed in (1, 2, 3):
         write_wav(tmp_path / "audio" / f"n{seed}.wav", noise(seed, 2.0))
     return load_station(tmp_path / "config.yaml")
@@ -56,6 +60,16 @@ def test_simulate_writes_one_wav_per_run_and_the_as_run_log(tmp_path):
         ("n1", "aired"), ("n2", "aired"), ("n3", "partial"), ("n2", "aired"), ("n1", "aired")]
     assert rows[3].actual_start == "2021-02-22T05:30:10.000+07:00"
     assert stats["runs"] == 2 and stats["rows"] == 5
+
+
+@pytest.mark.parametrize("block_frames", [4096, 16384])
+def test_simulate_mixes_in_the_block_size_config_yaml_gives(tmp_path, block_frames):
+    station = make_station(tmp_path, f", block_frames: {block_frames}")
+    out = tmp_path / "sim"
+    stats = simulate_plans(station, [day_plan()], out)
+    run_frames = [len(read_wav(path)) for path in sorted(out.glob("*.wav"))]
+    assert len(run_frames) == 2
+    assert stats["blocks"] == sum(ceil(frames / block_frames) for frames in run_frames)  # only a run's last is short
 
 
 def test_simulate_without_audio_still_logs_every_item(tmp_path):

@@ -61,9 +61,9 @@ def play(tmp_path, audio, backend, *, devices=("default",), items_at=2.5, hard_s
     mono_t0 = time.monotonic() + (t0 - clock.now()).total_seconds()
     items = chain(list(files), t0=t0)
     log = AsRunLog(tmp_path / "asrun.sqlite")
-    settings = AudioSettings(output_devices=tuple(devices), backend=backend)
-    engine = Engine(audio, settings, lambda dev: sound_card_sink(backend, dev, RATE, 2, 2048), clock, log, ZONE,
-                    retry_delays=(0.2, 0.4))
+    settings = AudioSettings(output_devices=tuple(devices), backend=backend, block_frames=2048)
+    engine = Engine(audio, settings, lambda dev, frames: sound_card_sink(backend, dev, RATE, 2, frames), clock, log,
+                    ZONE, retry_delays=(0.2, 0.4))
     result = engine.play_run(items, t0 + timedelta(seconds=hard_stop_after))
     return result, mono_t0, t0, log
 
@@ -182,7 +182,7 @@ def test_the_daemons_sink_knows_when_frames_are_heard_soon_after_opening(tmp_pat
     setup = PlayoutSetup("Asia/Ho_Chi_Minh", tmp_path, tmp_path / "asrun.sqlite", tmp_path, tmp_path / "c.sqlite",
                          settings)
     recorder = Recorder(pulse)  # as in the daemon tests (the first stream on a fresh server can take ~2 s)
-    sink = sink_factory_for(setup)("default")
+    sink = sink_factory_for(setup)("default", block_frames)
     sink.open()
     try:
         opened = time.monotonic()
@@ -209,8 +209,8 @@ def test_a_device_that_fails_while_starting_is_closed_and_playout_recovers(tmp_p
     The kill's moment is chosen by the test; the server, the stream and its failure are real."""
     opened = []
 
-    def factory(dev):
-        sink = sound_card_sink("sounddevice", dev, RATE, 2, 2048)
+    def factory(dev, frames):
+        sink = sound_card_sink("sounddevice", dev, RATE, 2, frames)
         real_open = sink.open
 
         def open_then_lose_the_server():
@@ -227,7 +227,7 @@ def test_a_device_that_fails_while_starting_is_closed_and_playout_recovers(tmp_p
     t0 = clock.now() + timedelta(seconds=1.0)
     write_wav(audio / "long.wav", noise(4, 10.0))
     items = chain([("n1.wav", 1.5), ("long.wav", 10.0)], t0=t0)
-    engine = Engine(audio, AudioSettings(), factory, clock, AsRunLog(tmp_path / "asrun.sqlite"), ZONE,
+    engine = Engine(audio, AudioSettings(block_frames=2048), factory, clock, AsRunLog(tmp_path / "asrun.sqlite"), ZONE,
                     retry_delays=(0.5, 1.0))
     result = engine.play_run(items, t0 + timedelta(seconds=20))
     assert result.sink_failures, "the failure while starting is recorded"

@@ -257,6 +257,6 @@ def test_mixer_reads_the_copy_unless_copies_are_switched_off(library, sources):
     item = library.ingest(sources / "a.mp3", category="spot").item
     for on, expected in ((True, copy_of(library, item)), (False, library.audio_dir / item.file)):
         settings = AudioSettings(sample_rate=RATE, channels=2, station_copies=on)
-        engine = Engine(library.audio_dir, settings, lambda device: NullSink(), SimClock(ZONE, T0),
+        engine = Engine(library.audio_dir, settings, lambda device, frames: NullSink(), SimClock(ZONE, T0),
                         AsRunLog(library.audio_dir.parent / "asrun.sqlite"), ZONE)
         assert engine._mixer()._source(item.file, item.sha256) == expected

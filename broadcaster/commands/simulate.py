@@ -44,7 +44,7 @@ def simulate_plans(station: Station, plans: list[DayPlan], out: Path, *, audio: 
     out.mkdir(parents=True, exist_ok=True)
     zone = station.zone
     settings = station.audio
-    stats = {"runs": 0, "rows": 0, "audio_seconds": 0.0, "files": []}
+    stats = {"runs": 0, "rows": 0, "audio_seconds": 0.0, "blocks": 0, "files": []}
     total = sum(1 for plan in plans for run in runs_of(plan) if run.items)
     with AsRunLog(out / "asrun.sqlite", durable=False) as log:  # a simulation can be run again: no fsync per row
         for plan in plans:
@@ -56,7 +56,7 @@ def simulate_plans(station: Station, plans: list[DayPlan], out: Path, *, audio: 
                 target = out / wav_name(run.window, zone)
                 clock = SimClock(zone, run.start - timedelta(seconds=1))
 
-                def factory(device: str, target: Path = target):
+                def factory(device: str, block_frames: int, target: Path = target):
                     if audio:
                         return WavFileSink(target, settings.sample_rate, settings.channels)
                     return NullSink()
@@ -66,6 +66,7 @@ def simulate_plans(station: Station, plans: list[DayPlan], out: Path, *, audio: 
                 stats["runs"] += 1
                 stats["rows"] += len(result.entries)
                 stats["audio_seconds"] += result.frames / settings.sample_rate
+                stats["blocks"] += result.blocks
                 if audio:
                     stats["files"].append(target)
     if progress:

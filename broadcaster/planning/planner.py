@@ -461,10 +461,9 @@ class _DayBuilder:
             long_enough = [b for b in beds if b.duration >= item.duration]
             pool = long_enough or sorted(beds, key=lambda b: -b.duration)
             bed = pool[self.day.toordinal() % len(pool)] if pool else None
-        fade = self.station.audio.fade_seconds
         return PlannedItem(
             start=start, end=start + timedelta(seconds=item.duration), slot=slot.id, category=item.category,
             title=item.title, file=item.file, sha256=item.sha256, gain_db=item.gain_db, duration=item.duration,
-            level=item.priority, crossfade_in=overlap, fade_in=fade, fade_out=fade,
+            level=item.priority, crossfade_in=overlap,
             bed_file=bed.file if bed else None, bed_sha256=bed.sha256 if bed else None,
             bed_gain_db=bed.gain_db if bed else 0.0, duck_db=pick.duck_db if pick else DUCK_DB)

@@ -38,7 +38,7 @@ from broadcaster.sound.mixer import Event, Mixer, Voice, frames_between
 from broadcaster.sound.sinks import Sink, SinkFailure
 from broadcaster.station.config import AudioSettings
 
-SinkFactory = Callable[[str], Sink]
+SinkFactory = Callable[[str, int], Sink]  # (device, block frames) -> a sink not yet open
 EMERGENCY_FADE_SECONDS = 0.1  # what was on air fades this long before an emergency (a fade, not a click)
 logger = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ class RunResult:
     resyncs: list[float] = field(default_factory=list)  # seconds of each re-alignment (+ = was late)
     sink_failures: list[str] = field(default_factory=list)
     frames: int = 0
+    blocks: int = 0  # mixed and handed to the sink, of up to audio.block_frames frames each
 
 
 class Engine:
@@ -396,7 +397,7 @@ class _Playback:
         while True:
             for device in self.e.settings.output_devices:
                 try:
-                    sink = self.e.sink_factory(device)
+                    sink = self.e.sink_factory(device, self.e.settings.block_frames)
                     sink.open()
                 except SinkFailure as err:
                     errors.append(str(err))
@@ -489,7 +490,7 @@ class _Playback:
         sink = self.sink
         if sink.realtime:
             # small chunks: with big blocks the wait for a settled clock would overshoot by up to a block
-            silence = np.zeros((min(sink.block_frames, 1024), self.e.settings.channels), np.float32)
+            silence = np.zeros((min(self.e.settings.block_frames, 1024), self.e.settings.channels), np.float32)
             opened = time.monotonic()
             settled = opened + getattr(sink, "settle_seconds", 0.0)  # first DAC times after a start are off
             while (sink.heard_time(self.sink_frame) is None or time.monotonic() < settled) \
@@ -531,7 +532,7 @@ class _Playback:
             self.mixer.seek(self.mixer.hard_stop_frame, "no sound device", kind="fail")
             self.log_events(self.mixer.render(self.buf[:0]), 0)
             return
-        n = max(1, self.mixer.frames_left(self.sink.block_frames))
+        n = max(1, self.mixer.frames_left(self.e.settings.block_frames))
         if self.buf.shape[0] < n:
             self.buf = np.zeros((n, self.e.settings.channels), np.float32)
         block = self.buf[:n]
@@ -550,6 +551,7 @@ class _Playback:
             return
         self.flush_heard()  # the write waited up to a block for room: rows heard meanwhile
         self.result.frames += n
+        self.result.blocks += 1
         self.offset = self.sink_frame - self.mixer.pos
         self.check_timing()
 

@@ -59,13 +59,14 @@ class PlayoutSetup:
 
 
 def sink_factory_for(setup: PlayoutSetup):
-    """`device name -> Sink` for the configured backend (sounddevice by default)."""
+    """`(device name, block frames) -> Sink` for the configured backend (sounddevice by default); the engine
+    gives the block size it mixes in."""
     from broadcaster.sound.sinks import sound_card_sink
 
     audio = setup.audio
 
-    def make(device: str):
-        return sound_card_sink(audio.backend, device, audio.sample_rate, audio.channels, audio.block_frames)
+    def make(device: str, block_frames: int):
+        return sound_card_sink(audio.backend, device, audio.sample_rate, audio.channels, block_frames)
 
     return make
 

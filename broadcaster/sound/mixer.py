@@ -132,8 +132,7 @@ class Mixer:
             end = frames_between(self.run_start, item.end, self.sr)
             xf = round(item.crossfade_in * self.sr) if i else 0
             v = Voice(item=item, start=start, end=end, offset=0, gain=10 ** (item.gain_db / 20),
-                      fade_in=max(self.fade, round(item.fade_in * self.sr)),
-                      fade_out=max(self.fade, round(item.fade_out * self.sr)), planned_frames=end - start)
+                      fade_in=self.fade, fade_out=self.fade, planned_frames=end - start)
             if xf > 0:
                 v.fade_in, v.xfade_in = xf, True
                 prev = voices[-1]

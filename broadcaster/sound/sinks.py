@@ -33,7 +33,6 @@ class SinkFailure(Exception):
 class Sink(Protocol):
     name: str
     realtime: bool  # True: write() is paced by a sound card; False: as fast as the caller goes
-    block_frames: int  # block size this sink works best with
     frames_written: int
     underruns: int
 
@@ -71,9 +70,8 @@ class NullSink:
 
     realtime = False
 
-    def __init__(self, block_frames: int = 65536, name: str = "null"):
+    def __init__(self, name: str = "null"):
         self.name = name
-        self.block_frames = block_frames
         self.frames_written = 0
         self.underruns = 0
 
@@ -102,12 +100,11 @@ class WavFileSink:
 
     realtime = False
 
-    def __init__(self, path: str | Path, sample_rate: int, channels: int, block_frames: int = 65536):
+    def __init__(self, path: str | Path, sample_rate: int, channels: int):
         self.path = Path(path)
         self.name = str(self.path)
         self.sample_rate = sample_rate
         self.channels = channels
-        self.block_frames = block_frames
         self.frames_written = 0
         self.underruns = 0
         self._wav: wave.Wave_write | None = None
@@ -199,7 +196,7 @@ class SoundDeviceSink:
     max_drift = 1e-3  # the device's rate is trusted to be within 1000 ppm of nominal
     adapt_rate = True  # repeat/drop single samples so the device plays sink frames at the nominal rate
 
-    def __init__(self, device: str | int | None, sample_rate: int, channels: int, block_frames: int = 2048,
+    def __init__(self, device: str | int | None, sample_rate: int, channels: int, block_frames: int, *,
                  latency: float = 0.1, queue_seconds: float = 0.4, stall_timeout: float = 2.0):
         self.device = device
         self.name = f"sounddevice:{device if device is not None else 'default'}"
@@ -535,7 +532,6 @@ class SimpleAudioSink:
         self.name = "simpleaudio:default"
         self.sample_rate = sample_rate
         self.channels = channels
-        self.block_frames = 4096
         self.chunk_frames = max(1024, round(chunk_seconds * sample_rate))
         self.frames_written = 0
         self.underruns = 0
@@ -613,7 +609,8 @@ class SimpleAudioSink:
 
 
 def sound_card_sink(backend: str, device: str, sample_rate: int, channels: int, block_frames: int) -> Sink:
-    """The sink for one configured device under the configured backend."""
+    """The sink for one configured device under the configured backend; `block_frames`: the engine's block
+    (simpleaudio plays its own chunks and takes blocks of any size)."""
     if backend == "simpleaudio":
         return SimpleAudioSink(device, sample_rate, channels)
     return SoundDeviceSink(device, sample_rate, channels, block_frames=block_frames)

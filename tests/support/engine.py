@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 from broadcaster.asrun.log import AsRunLog
@@ -16,7 +17,7 @@ SETTINGS = AudioSettings(sample_rate=RATE, channels=2, fade_seconds=0.05)
 
 
 def play_to_wav(tmp_path, audio, items, hard_stop, *, start=None, resume_at=None, blackouts=(),
-                on_write: Callable[[int, Engine], None] | None = None):
+                on_write: Callable[[int, Engine], None] | None = None, settings: AudioSettings = SETTINGS):
     """Play one run into `tmp_path/out.wav`; `on_write(frames written, engine)` after every block, so a test can
     break in or re-plan at a known frame. Returns (samples, RunResult, AsRunLog)."""
     out = tmp_path / "out.wav"
@@ -30,7 +31,8 @@ def play_to_wav(tmp_path, audio, items, hard_stop, *, start=None, resume_at=None
             if on_write:
                 on_write(self.frames_written, engine)
 
-    engine = Engine(audio, SETTINGS, lambda device: Sink(out, RATE, 2, block_frames=4096), clock, log, ZONE,
+    settings = replace(settings, block_frames=4096)  # small blocks: a test can act at a frame close to its aim
+    engine = Engine(audio, settings, lambda device, frames: Sink(out, RATE, 2), clock, log, ZONE,
                     blackouts=blackouts)
     result = engine.play_run(items, hard_stop, resume_at=resume_at)
     return read_wav(out), result, log
