@@ -14,7 +14,8 @@ from pathlib import Path
 
 from broadcaster.model import DUCK_DB
 from broadcaster.problems import BroadcasterError, Problem
-from broadcaster.station.config import Station, _Checker
+from broadcaster.station.checker import Checker
+from broadcaster.station.config import Station
 from broadcaster.station.schedule import Recurrence, parse_clock
 from broadcaster.station.yamlio import Located, load_yaml
 
@@ -122,7 +123,7 @@ def load_playlists(station: Station) -> dict[str, Playlist]:
 
 
 def load_playlist(path: Path) -> Playlist:
-    c = _Checker(path)
+    c = Checker(path)
     raw = load_yaml(path)
     root = c.mapping(raw, "playlist", None, _TOP, {"sequence"} if isinstance(raw, Located) and "open" not in raw
                      and "fill" not in raw else set())
@@ -181,7 +182,7 @@ def load_playlist(path: Path) -> Playlist:
                     **parts)
 
 
-def _picks(c: _Checker, root: Located, key: str) -> list[Pick]:
+def _picks(c: Checker, root: Located, key: str) -> list[Pick]:
     raw = root.get(key, [])
     if raw is None:
         return []
@@ -205,7 +206,7 @@ def _picks(c: _Checker, root: Located, key: str) -> list[Pick]:
     return picks
 
 
-def _quota(c: _Checker, m: Located, fname: str) -> Quota | None:
+def _quota(c: Checker, m: Located, fname: str) -> Quota | None:
     if "plays_per_day" not in m:
         return None
     value = m["plays_per_day"]
