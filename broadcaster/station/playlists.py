@@ -14,7 +14,8 @@ from pathlib import Path
 
 from broadcaster.model import DUCK_DB
 from broadcaster.problems import BroadcasterError, Problem
-from broadcaster.station.config import Station, _Checker
+from broadcaster.station.checker import Checker
+from broadcaster.station.config import Station
 from broadcaster.station.schedule import Recurrence, parse_clock
 from broadcaster.station.yamlio import Located, load_yaml
 
@@ -123,7 +124,7 @@ def load_playlists(station: Station) -> dict[str, Playlist]:
 
 def load_playlist(path: Path, text: str | None = None) -> Playlist:
     """One playlist file; `text`: check an edit of it (the console's form) before it is written."""
-    c = _Checker(path)
+    c = Checker(path)
     raw = load_yaml(path, text)
     root = c.mapping(raw, "playlist", None, _TOP, {"sequence"} if isinstance(raw, Located) and "open" not in raw
                      and "fill" not in raw else set())
@@ -182,7 +183,7 @@ def load_playlist(path: Path, text: str | None = None) -> Playlist:
                     **parts)
 
 
-def _picks(c: _Checker, root: Located, key: str) -> list[Pick]:
+def _picks(c: Checker, root: Located, key: str) -> list[Pick]:
     raw = root.get(key, [])
     if raw is None:
         return []
@@ -206,7 +207,7 @@ def _picks(c: _Checker, root: Located, key: str) -> list[Pick]:
     return picks
 
 
-def _quota(c: _Checker, m: Located, fname: str) -> Quota | None:
+def _quota(c: Checker, m: Located, fname: str) -> Quota | None:
     if "plays_per_day" not in m:
         return None
     value = m["plays_per_day"]
