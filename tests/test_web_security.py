@@ -15,6 +15,7 @@ pytestmark = needs_chromium
 # Written out here, not read from broadcaster.web.roles: a change to the code's matrix must fail this test.
 MATRIX = {  # action: roles that may do it
     "schedule": {"operator", "approver", "admin"},
+    "playlist_edit": {"operator", "approver", "admin"},
     "library_upload": {"operator", "approver", "admin"},
     "library_edit": {"operator", "approver", "admin"},
     "breakin": {"approver", "admin"},
@@ -44,6 +45,9 @@ def _post(context, action: str, sha256: str):
     token = {"csrfmiddlewaretoken": _token(context)}
     if action == "schedule":
         return context.request.post("/schedule/slots/new/", form={**token, "action": "preview", "id": "x"},
+                                    max_redirects=0)
+    if action == "playlist_edit":  # a check, not a save
+        return context.request.post("/playlists/covid-2021/edit/", form={**token, "action": "check"},
                                     max_redirects=0)
     if action == "library_upload":
         return context.request.post("/library/upload/", multipart={**token, "category": "x"}, max_redirects=0)

@@ -21,7 +21,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from broadcaster.files import write_atomic
 from broadcaster.problems import BroadcasterError, Problem
-from broadcaster.station.yaml_edit import EditableYaml, load_for_edit
+from broadcaster.station.yaml_edit import EditableYaml, hand_on_trailing_comment, load_for_edit
 
 WINDOW_KINDS = ("slots", "blackouts")
 # Keys of a slot or blackout in the order a new entry is written (config.yaml's own order).
@@ -122,7 +122,7 @@ class ConfigDocument:
             else:
                 entry[key] = value  # a key already there keeps its place and its comment
         if old_id is None and len(entries) > 1:
-            _hand_on_trailing_comment(entries[-2], entry)
+            hand_on_trailing_comment(entries[-2], entry)
         return document.text()
 
     def without_window(self, kind: str, window_id: str) -> str:
@@ -130,7 +130,7 @@ class ConfigDocument:
         entries = document.data.get(kind) or []
         index = self._index(entries, kind, window_id)
         if index == len(entries) - 1 and index > 0:
-            _hand_on_trailing_comment(entries[index], entries[index - 1])
+            hand_on_trailing_comment(entries[index], entries[index - 1])
         del entries[index]
         return document.text()
 
@@ -141,28 +141,6 @@ class ConfigDocument:
         raise BroadcasterError([Problem(str(self.path), f"không có mục '{window_id}' trong '{kind}'",
                                         f"no entry '{window_id}' in '{kind}'", "tải lại trang", "reload the page",
                                         field=kind)])
-
-
-def _hand_on_trailing_comment(before: object, after: CommentedMap) -> None:
-    """ruamel keeps the lines after a list (a blank line, the next section's heading comment) on the list's last
-    entry: a new last entry takes them over, so the heading stays above its section."""
-    if not isinstance(before, CommentedMap) or not before or not after:
-        return
-    last = list(before.keys())[-1]
-    token = (before.ca.items.get(last) or [None, None, None, None])[2]
-    if token is None or "\n" not in token.value:
-        return
-    own, _, rest = token.value.partition("\n")  # the end-of-line comment stays with its line
-    if not rest:
-        return
-    token.value = own + "\n"
-    key = list(after.keys())[-1]
-    mine = (after.ca.items.get(key) or [None, None, None, None])[2]
-    if mine is not None:
-        mine.value = mine.value.rstrip("\n") + "\n" + rest
-        return
-    after.yaml_add_eol_comment("#", key)  # makes the comment slot, then fill it in
-    after.ca.items[key][2].value = "\n" + rest
 
 
 @contextmanager

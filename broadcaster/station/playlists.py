@@ -122,9 +122,10 @@ def load_playlists(station: Station) -> dict[str, Playlist]:
     return found
 
 
-def load_playlist(path: Path) -> Playlist:
+def load_playlist(path: Path, text: str | None = None) -> Playlist:
+    """One playlist file; `text`: check an edit of it (the console's form) before it is written."""
     c = Checker(path)
-    raw = load_yaml(path)
+    raw = load_yaml(path, text)
     root = c.mapping(raw, "playlist", None, _TOP, {"sequence"} if isinstance(raw, Located) and "open" not in raw
                      and "fill" not in raw else set())
     order = c.text(root, "order", "order", "rotate")

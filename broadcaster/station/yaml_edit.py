@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import Node
@@ -87,3 +88,25 @@ def load_for_edit(path: str | Path, text: str | None = None) -> EditableYaml:
 def save(document: EditableYaml, path: str | Path | None = None) -> None:
     """Write the document to `path` (default: where it was read) atomically, keeping the file's mode."""
     write_atomic(path or document.path, document.text())
+
+
+def hand_on_trailing_comment(before: object, after: CommentedMap) -> None:
+    """ruamel keeps the lines after a list or mapping (a blank line, the next section's heading comment) on its
+    last entry: a new last entry takes them over, so the heading stays above its section."""
+    if not isinstance(before, CommentedMap) or not before or not after:
+        return
+    last = list(before.keys())[-1]
+    token = (before.ca.items.get(last) or [None, None, None, None])[2]
+    if token is None or "\n" not in token.value:
+        return
+    own, _, rest = token.value.partition("\n")  # the end-of-line comment stays with its line
+    if not rest:
+        return
+    token.value = own + "\n"
+    key = list(after.keys())[-1]
+    mine = (after.ca.items.get(key) or [None, None, None, None])[2]
+    if mine is not None:
+        mine.value = mine.value.rstrip("\n") + "\n" + rest
+        return
+    after.yaml_add_eol_comment("#", key)  # makes the comment slot, then fill it in
+    after.ca.items[key][2].value = "\n" + rest

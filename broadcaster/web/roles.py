@@ -12,6 +12,7 @@ EDITORS = {Role.OPERATOR, Role.APPROVER, Role.ADMIN}
 # action -> roles allowed. Every state-changing view names its action with @allowed.
 ACTIONS: dict[str, set[str]] = {
     "schedule.edit": EDITORS,  # slots and blackouts in config.yaml
+    "playlists.edit": EDITORS,  # playlists/*.yaml
     "library.change": EDITORS,  # upload, edit, retire, restore
     "breakin.send": {Role.APPROVER, Role.ADMIN},  # Circular 39: leadership decides what interrupts
     "bulletins.write": EDITORS,  # a draft, which never airs until approved

@@ -33,6 +33,7 @@ urlpatterns = [
     path("schedule/<str:kind>/<str:window_id>/", schedule.edit_window, name="window_edit"),
     path("schedule/<str:kind>/<str:window_id>/delete/", schedule.delete_window, name="window_delete"),
     path("playlists/", playlists.playlists, name="playlists"),
+    path("playlists/<str:name>/edit/", playlists.edit_playlist, name="playlist_edit"),
     path("library/", library.library, name="library"),
     path("library/upload/", library.upload, name="library_upload"),
     path("library/<str:sha256>/audio/", library.listen, name="library_listen"),
