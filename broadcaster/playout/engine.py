@@ -88,7 +88,7 @@ class Engine:
         self._run_lock = threading.Lock()
         self._state_lock = threading.Lock()
         self._on_air = False
-        self._sink_on_air: Sink | None = None  # set by _Playback, for break_in() to wake a waiting write
+        self._sink_on_air: Sink | None = None  # the playback's open sink, for break_in() to wake a waiting write
         self._stop = threading.Event()
         self._stop_reason = "stopped by the operator"
         self._alone: list[threading.Thread] = []  # break-ins playing on an idle engine
@@ -239,7 +239,8 @@ class Engine:
     def _run(self, mixer: Mixer, run_start: datetime, late_note: str, idle_break_in: bool = False,
              key: object = None) -> RunResult:
         result = RunResult()
-        play = _Playback(self, mixer, run_start, result)
+        play = _Playback(self, mixer, run_start, result, on_sink=self._set_sink_on_air, stopping=self._stop.is_set,
+                         answer=self._answer)
         play.flexible = idle_break_in
         with self._state_lock:
             self._on_air = True
@@ -318,11 +319,16 @@ class Engine:
         else:
             logger.info("re-plan applied to the run on air: nothing more to play in it")
 
-    def _logged(self, voice: Voice, entry: AsRunEntry, play: _Playback) -> None:
+    def _set_sink_on_air(self, sink: Sink | None) -> None:
+        with self._state_lock:
+            self._sink_on_air = sink
+
+    def _answer(self, voice: Voice, entry: AsRunEntry) -> BreakInTicket | None:
+        """The break-in ticket `voice` plays, if any, given the row written for it."""
         ticket = self._tickets.pop(id(voice), None)
         if ticket is not None:
             ticket.entry = entry
-            play.answered.append(ticket)  # told once the sink has played it out
+        return ticket
 
 
 @dataclass
@@ -335,10 +341,18 @@ class _Unheard:
 
 
 class _Playback:
-    """One run on one sink at a time: block loop, timing, sink failures, as-run rows."""
+    """One run on one sink at a time: block loop, timing, sink failures, as-run rows. It reads the engine's
+    public settings (devices, clock, sink factory, log, zone, tuning); what it tells the engine goes through
+    the hooks: `on_sink` (the sink now open, or None), `stopping` (the engine is being stopped) and `answer`
+    (the break-in ticket a written row answers, if any)."""
 
-    def __init__(self, engine: Engine, mixer: Mixer, run_start: datetime, result: RunResult):
+    def __init__(self, engine: Engine, mixer: Mixer, run_start: datetime, result: RunResult, *,
+                 on_sink: Callable[[Sink | None], None], stopping: Callable[[], bool],
+                 answer: Callable[[Voice, AsRunEntry], BreakInTicket | None]):
         self.e = engine
+        self.on_sink = on_sink
+        self.stopping = stopping
+        self.answer = answer
         self.mixer = mixer
         self.result = result
         self.sr = engine.settings.sample_rate
@@ -404,8 +418,7 @@ class _Playback:
                     continue
                 self.sink = sink
                 self.mixer.decode_ahead = not sink.realtime  # faster than real time: decode on every core
-                with self.e._state_lock:
-                    self.e._sink_on_air = sink
+                self.on_sink(sink)
                 self.sink_frame = 0
                 self.sink_wall0 = self.clock.now()
                 if errors:
@@ -420,7 +433,7 @@ class _Playback:
         """Back off before retry `attempt` (0, 1, …); False, without waiting, if that would pass the hard stop
         or the engine is stopping."""
         delay = self.e.retry_delays[min(attempt, len(self.e.retry_delays) - 1)]
-        if self.clock.now() + timedelta(seconds=delay) >= self._hard_stop_wall() or self.e._stop.is_set():
+        if self.clock.now() + timedelta(seconds=delay) >= self._hard_stop_wall() or self.stopping():
             return False
         self.clock.sleep_until(self.clock.now() + timedelta(seconds=delay))
         return True
@@ -481,8 +494,7 @@ class _Playback:
         except Exception:  # noqa: BLE001 - a dead device may fail to close too; it is gone either way
             pass
         self.sink = None
-        with self.e._state_lock:
-            self.e._sink_on_air = None
+        self.on_sink(None)
 
     def align(self, late_note: str, kind: str = "skip") -> None:
         """Line the sink up with the clock: silence until mixer frame `pos` is heard on time, or skip ahead
@@ -696,4 +708,6 @@ class _Playback:
             category=item.category, title=item.title, file=item.file, sha256=item.sha256, level=item.level,
             reason="; ".join(dict.fromkeys(parts)))
         self.result.entries.append(entry)
-        self.e._logged(v, entry, self)
+        ticket = self.answer(v, entry)
+        if ticket is not None:
+            self.answered.append(ticket)  # told once the sink has played it out

@@ -20,19 +20,24 @@ from broadcaster.sound.decode import probe_duration
 log = logging.getLogger("broadcaster.play-now")
 
 def clip_gain(setup: PlayoutSetup, file: Path) -> tuple[float, str | None]:
-    """The clip's gain to the station target: the library's if the same audio is catalogued, else measured now.
+    """The clip's gain to the station target: the library's if the same audio is catalogued (found by its sha256:
+    a known clip, however long, airs without being decoded first), else measured now.
 
     Raises BroadcasterError for a file that cannot air (corrupt, silent, truncated), as ingest would."""
+    from broadcaster.files import file_sha256
+
     try:
         from broadcaster.library.analysis import analyse
         from broadcaster.library.catalogue import Library, gain_for
     except ImportError:
         return 0.0, ("không phân tích được âm lượng: phát ở mức gốc / "
                      "loudness analysis not available: playing at unity gain")
+    if setup.catalogue.exists():
+        known = Library(setup.catalogue, setup.audio_dir).get(file_sha256(file))
+        if known is not None:
+            return known.gain_db, None
     found = analyse(file)
-    known = Library(setup.catalogue, setup.audio_dir).get(found.sha256) if setup.catalogue.exists() else None
-    gain = known.gain_db if known else gain_for(found.loudness_lufs, found.true_peak_dbtp, setup.audio.target_lufs)
-    return gain, None
+    return gain_for(found.loudness_lufs, found.true_peak_dbtp, setup.audio.target_lufs), None
 
 
 def play_file(setup: PlayoutSetup, file: Path, level: str, reason: str, *, start: datetime | None = None,
