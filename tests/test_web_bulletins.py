@@ -91,6 +91,11 @@ def test_operator_writes_a_bulletin_an_approver_approves_it_and_tomorrows_plan_a
     assert (record.by, record.role, record.decision, record.audio_sha256) == (
         "approver", "approver", "approved", stored.audio_sha256)
     assert _plan_titles(page).count(TITLE) == 2  # its own plays per day
+    page.goto(f"/bulletins/{bulletin_id}/")
+    page.click("#air-now")  # to air it at once: the break-in page, filled in, with its own confirmations
+    assert page.input_value("#breakin-item") == stored.audio_sha256
+    assert page.input_value("#breakin-reason") == f"thông báo #{bulletin_id} «{TITLE}», duyệt / approved: approver"
+    assert page.is_checked("input[name=level][value=emergency]")
     page.goto("/library/?category=thong-bao")
     assert page.locator("table.library .approval-pending").count() == 0
     page.goto(f"/bulletins/{bulletin_id}/")
@@ -114,7 +119,7 @@ def draft_id(desk_console) -> int:
 def test_a_viewer_or_operator_cannot_approve_reject_or_withdraw(browser, desk_console, draft_id, role):
     page = login(browser, desk_console, role)
     page.goto(f"/bulletins/{draft_id}/")
-    assert page.locator("#approve-button").count() == 0
+    assert page.locator("#approve-button").count() == 0 and page.locator("#air-now").count() == 0
     for decision in ("approve", "reject", "withdraw"):
         answer = page.request.post(f"/bulletins/{draft_id}/decide/", form={
             "csrfmiddlewaretoken": csrf(page), "decision": decision, "comment": "x"}, max_redirects=0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as StillRunning
 from pathlib import Path
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -17,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -175,11 +177,20 @@ def show(request, bulletin_id: int):
     store = station_store(station_view.station())
     history = [(r, status_label(r.decision.value)) for r in store.records(bulletin_id=bulletin.id)]
     open_ = bulletin.status in (BulletinStatus.DRAFT, BulletinStatus.APPROVED)
+    approved_by = next((r.by for r, _label in reversed(history) if r.decision == "approved"), "")
     return render(request, "web/bulletin.html", {
+        "air_now": _air_now(bulletin, approved_by) if bulletin.status == BulletinStatus.APPROVED else "",
         "b": bulletin, "status": status_label(bulletin.status), "history": history,
         "edits": store.edits_of(bulletin.id), "voice": VOICE_LABELS.get(bulletin.voice, bulletin.voice),
         "may_decide": may(request.user, "bulletins.decide"), "is_draft": bulletin.status == BulletinStatus.DRAFT,
         "may_withdraw": open_})
+
+
+def _air_now(bulletin: Bulletin, approved_by: str) -> str:
+    """The break-in page, filled in with this approved clip and a reason naming the bulletin and its approver
+    (as `bulletin new --emergency --approve --air-now` gives play-now): that page confirms and sends it."""
+    reason = f"thông báo #{bulletin.id} «{bulletin.title}», duyệt / approved: {approved_by}"
+    return f"{reverse('breakin')}?{urlencode({'sha256': bulletin.audio_sha256, 'reason': reason})}"
 
 
 def listen(request, bulletin_id: int):
