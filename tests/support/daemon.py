@@ -103,7 +103,11 @@ def now_in_zone() -> datetime:
 
 
 class DaemonProcess:
-    """`python main.py run` as a real subprocess, its stdout collected in a file."""
+    """`python main.py run` as a real subprocess, its stdout collected in a file. One still running when its
+    test ends (a failed assertion before stop()) is stopped by the `no_daemon_left_running` fixture, so that it
+    cannot play into the next test's recording."""
+
+    running: list[DaemonProcess] = []
 
     def __init__(self, config: Path, env: dict, *extra: str):
         self.out = config.parent / f"daemon-{time.monotonic_ns()}.log"
@@ -111,6 +115,7 @@ class DaemonProcess:
         self.proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "run", "--config", str(config),
                                       "--poll", "0.5", *extra], cwd=ROOT, env=env, stdout=self._file,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        DaemonProcess.running.append(self)
 
     def text(self) -> str:
         return self.out.read_text(encoding="utf-8", errors="replace")
@@ -140,6 +145,13 @@ class DaemonProcess:
                 self.proc.wait(5)
         self._file.close()
         return self.proc.returncode
+
+
+@pytest.fixture(autouse=True)
+def no_daemon_left_running():
+    yield
+    while DaemonProcess.running:
+        DaemonProcess.running.pop().stop()
 
 
 def start_pulse(folder: Path | None = None) -> tuple[dict, Path]:
