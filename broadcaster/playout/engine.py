@@ -371,9 +371,8 @@ class _Playback:
         self.next_check = 0.0
         self.sink_note = ""
         self.answered: list[BreakInTicket] = []
-        # Rows of a real-time sink wait here until the sink's clock says their frame is heard (a row written
-        # when its last block was handed over claimed up to ~2 s not yet heard, which an emergency or a
-        # power cut can take away). In the mixer's order, as rows were written before.
+        # Rows of a real-time sink wait here, in the mixer's order, until the sink's clock says their frame is
+        # heard: audio still queued can yet be lost (an emergency drops it, a power cut).
         self.unheard: list[_Unheard] = []
         self.recent: list[float] = []  # last lateness readings, 4 a second: act on their median
         self.flexible = False  # True for a break-in on an idle engine: its start may slip, its content not
@@ -387,12 +386,11 @@ class _Playback:
     def heard_mono(self, sink_frame: int) -> float:
         """Monotonic time at which `sink_frame` is heard (real-time sinks). Not after the sink drained: the
         sounddevice sink counts the silence it fills after its queue ran dry, so it then times the frames before
-        that silence too late (the last item of a run was logged 0.67 s late, timed after the drain)."""
+        that silence too late."""
         mono = self.sink.heard_time(sink_frame)
         if mono is None:
             # The sink cannot say (it measures afresh after an underrun): the frame was lined up to be heard
-            # at its due time. Not "now": the frame rendered now is heard a queue later, and the as-run log
-            # had items start up to ~1 s before they did (tests/test_daemon_midnight.py on a busy machine).
+            # at its due time. Not "now": the frame rendered now is heard a queue later.
             mono = self.mono0 + (sink_frame - self.offset) / self.sr
         return mono
 
@@ -593,8 +591,7 @@ class _Playback:
             if frames < 0:
                 # A hold plays silence while everything left moves later by the same frames, the hard stop too:
                 # mixer frame f is now heard that much earlier than before. Without this the next reading is as
-                # early as the last, the hold repeats until the hard stop, and the slot goes silent (a -10 s
-                # step mid-slot lost the rest of the slot: tests/test_daemon_clockstep.py).
+                # early as the last, and the hold repeats until the hard stop.
                 self.mono0 += frames / self.sr
                 self.run_start += timedelta(seconds=frames / self.sr)
             self.result.resyncs.append(late)
@@ -640,8 +637,7 @@ class _Playback:
             if ev.kind == "start":
                 v.actual_start = self.heard_wall(block_sink_start + ev.at)
                 # Right after an emergency restarted the stream the sink's clock is a guess (the last restart's
-                # delay): how soon the queue refills moves the real start by tens of ms, so time it again
-                # once the stream is measured (the row is written after that, see flush_heard).
+                # delay): time the start again once the stream is measured (its row waits for that, flush_heard).
                 v.start_frame = block_sink_start + ev.at if getattr(self.sink, "provisional", False) else None
                 if self.sink_note:
                     v.info.append(self.sink_note)
@@ -659,7 +655,7 @@ class _Playback:
         """Write the rows whose frame the sink's clock says is heard by now (`everything`: the sink drained;
         `guess`: now, even if the sink's clock is provisional)."""
         if not (everything or guess) and getattr(self.sink, "provisional", False):
-            return  # its clock is a guess until it has measured the stream it restarted (~1 s): wait for it
+            return  # its clock is a guess until it has measured the stream it restarted: wait for it
         now = self.clock.monotonic()
         while self.unheard and (everything or self.heard_mono(self.unheard[0].frame) <= now):
             row = self.unheard.pop(0)

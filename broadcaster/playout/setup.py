@@ -77,9 +77,8 @@ START_MARGIN = 1.0  # s the daemon calls the engine before its preroll: building
 def engine_preroll(audio: AudioSettings) -> float:
     """Seconds before a run's first frame the engine opens the device (the one figure the daemon's lead follows).
 
-    It needs ~0.1 s to open, then ~3 blocks before the sink can time a frame, and the frame written then is heard
-    ~3 blocks later: at least 2 s (at 1 s a run's first item aired 50-80 ms late, tests/test_daemon_midnight.py),
-    1 s + 4 blocks with big blocks (2.5 s at 16384, 4.0 s at 32768)."""
+    It needs a moment to open, then a few blocks before the sink can time a frame, and the frame written then is
+    heard a few blocks later: at least 2 s, and 1 s + 4 blocks with big blocks (docs/benchmarks.md, "preroll")."""
     return max(2.0, 1.0 + 4 * audio.block_frames / audio.sample_rate)
 
 

@@ -379,8 +379,8 @@ class Mixer:
                 continue
             if v.start >= q:
                 ahead += 1
-            # Open the decoders of the next items early (by time and by count): ffmpeg's start-up (~60 ms
-            # here) then overlaps mixing instead of stalling it, which matters most when simulating.
+            # Open the decoders of the next items early (by time and by count): ffmpeg's start-up then overlaps
+            # mixing instead of stalling it, which matters most when simulating.
             if v.start >= prefetch and ahead > PREFETCH_ITEMS:
                 break
             if v.start >= self.hard_stop_frame and not v.exempt:
@@ -567,10 +567,9 @@ class Mixer:
 class ReadAhead(ChunkReader):
     """A decoder read `frames` at a time, handed out in the mixer's smaller blocks (real-time playout only).
 
-    In real time the engine thread sleeps between blocks, and each decoder call then starts with cold caches:
-    16384 frames of the bench MP3 cost 580 µs with 0.37 s pauses between reads against 190 µs back to back
-    (5.6 against 1.9 CPU-s an hour); 65536 frames every 1.5 s cost 4.2. The file is decoded no further ahead
-    than that, and a seek reopens the decoder as before (the mixer's `dec_pos`)."""
+    In real time the engine thread sleeps between blocks, and a decoder call after a sleep starts with cold
+    caches: fewer, bigger reads cost less CPU (figures: docs/benchmarks.md, "ReadAhead"). The file is decoded no
+    further ahead than that, and a seek reopens the decoder as before (the mixer's `dec_pos`)."""
 
     def __init__(self, decoder: Decoder, frames: int, channels: int):
         self._dec = decoder

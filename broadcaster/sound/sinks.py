@@ -122,8 +122,8 @@ class WavFileSink:
         self.frames_written = 0
 
     def write(self, block: np.ndarray) -> None:
-        # In reused buffers (fresh 256 KB arrays per block were mmap()ed and page-faulted in: 0.5 CPU-s per
-        # rendered hour), and rint straight into the 16-bit buffer (one pass less than rint, then a cast).
+        # In reused buffers (a fresh array per block is mmap()ed and page-faulted in), and rint straight into
+        # the 16-bit buffer (one pass less than rint, then a cast).
         n = block.shape[0]
         if self._scratch.shape[0] < n:
             self._scratch = np.zeros(block.shape, np.float32)
@@ -153,7 +153,7 @@ class WavFileSink:
 
 
 def _median(values: list[float]) -> float:
-    """The median of a short list (np.median costs ~20 µs of overhead per call, on every callback)."""
+    """The median of a short list (np.median's overhead per call is too much on every callback)."""
     v = sorted(values)
     k = len(v) // 2
     return v[k] if len(v) % 2 else 0.5 * (v[k - 1] + v[k])
@@ -177,12 +177,11 @@ class SoundDeviceSink:
     When a frame is heard (`heard_time`): frame p of the stream (counting the silence the callback fills in) is
     heard at `base + p / rate`. Every callback gives an estimate of `base` from PortAudio's DAC time (mapped to
     the monotonic clock) minus the frames handed over before it. One callback's figure is not to be trusted
-    on its own: through ALSA → PulseAudio the first callbacks report a latency of 0 (a sink that took that
-    figure started items ~90 ms early), and a callback can run late on a busy machine. So the estimates are
-    pooled `calibrate_callbacks` at a time into medians (`heard_time` is None until the first median), and
-    once the medians span `rate_span_seconds` a straight line is fitted through them: a sound card's sample
-    clock is not the monotonic clock (PulseAudio's null sink here plays about 190 ppm fast, 0.19 ms per
-    second, measured on its monitor), and a `base` frozen at the start would be 11 ms off after a minute.
+    on its own: through ALSA → PulseAudio the first callbacks report a latency of 0, and a callback can run
+    late on a busy machine. So the estimates are pooled `calibrate_callbacks` at a time into medians
+    (`heard_time` is None until the first median), and once the medians span `rate_span_seconds` a straight
+    line is fitted through them: a sound card's sample clock is not the monotonic clock, and a `base` frozen
+    at the start drifts off by the device's rate error (docs/benchmarks.md, "device rate").
     After an underrun (silence nobody counted went on the air) the fit starts afresh."""
 
     realtime = True
@@ -290,7 +289,7 @@ class SoundDeviceSink:
         if self._restarted is not None:  # first measurement after discard() restarted the stream
             started, played = self._restarted
             delay = self._history[-1][1] + played / self.sample_rate - started
-            if 0.01 < delay < 2.0:  # one block here (PortAudio primes the device); one odd reading of 0.4 ms seen
+            if 0.01 < delay < 2.0:  # about one block (PortAudio primes the device); odd readings are ignored
                 self.restart_delay = delay
             self._restarted = None
         ref = self._history[-1][0]
@@ -298,7 +297,7 @@ class SoundDeviceSink:
             fit = (ref, _median([h[1] for h in self._history]), 0.0)  # too short to see the rate: nominal rate
         elif self._fit is not None and self._fit[2] != 0.0 \
                 and ref - self._fit[0] < self.refit_seconds * self.sample_rate:
-            return  # the line still holds; refitting ~1000 points on every callback cost ~3 s of CPU an hour
+            return  # the line still holds: refitting on every callback costs CPU for nothing
         else:
             played = np.fromiter((h[0] for h in self._history), np.float64, len(self._history))
             base = np.fromiter((h[1] for h in self._history), np.float64, len(self._history))
@@ -325,9 +324,8 @@ class SoundDeviceSink:
         # 1 / |rate_error| frames, inaudible, and sink frames are then heard at the nominal rate.
         with self._lock:
             owed = round(self._rate_error * (self._consumed - self._adapt_from) - self._adapted)
-        # 2 samples per callback caught up only 120 ppm at 16384-frame blocks (this null sink: 260-340 ppm
-        # fast, items heard 16 ms early); one per 1024 frames allows ~1000 ppm at any block size. (np.interp
-        # of the whole block instead cost ~2.6 s of CPU an hour at 16384 frames.)
+        # One sample per 1024 frames allows ~1000 ppm (max_drift) at any block size; a fixed count per
+        # callback would not keep up with big blocks. Single samples, not np.interp of the block: less CPU.
         limit = max(2, frames // 1024)
         owed = max(-limit, min(limit, owed))
         want = frames - owed
@@ -382,8 +380,8 @@ class SoundDeviceSink:
         self._room.set()  # a write() waiting for room sees it now
 
     def _copy(self, block: np.ndarray) -> np.ndarray:
-        """`block` copied into a buffer the callback has finished with: a fresh 128 KB array per block was
-        mmap()ed and page-faulted in each time."""
+        """`block` copied into a buffer the callback has finished with (a fresh array per block is mmap()ed
+        and page-faulted in each time)."""
         try:
             data = self._spare.pop()
         except IndexError:
@@ -410,17 +408,16 @@ class SoundDeviceSink:
                 break
             self._room.clear()
             if self.frames_written - self._consumed >= self._capacity:
-                # One wake-up per callback: the callback, wake() and the stream's end set _room. (Waking every
-                # 0.1 s as well, 4 times a block at 16384 frames, cost ~2.5 s of CPU an hour.) The 0.5 s cap
-                # looks at `active` again, should a stream stop without its finished callback.
+                # One wake-up per callback (the callback, wake() and the stream's end set _room): no polling.
+                # The 0.5 s cap looks at `active` again, should a stream stop without its finished callback.
                 self._room.wait(min(left, 0.5))
         self._woken = False
         self._queue.put(data)
         self.frames_written += data.shape[0]
 
     def wake(self) -> None:
-        """From any thread: a write() waiting for room returns now (with big blocks a wait lasts up to a block,
-        0.74 s at 32768 frames, and the engine takes requests between writes)."""
+        """From any thread: a write() waiting for room returns now (a wait lasts up to a block, and the engine
+        takes requests between writes)."""
         self._woken = True
         self._room.set()
 
@@ -504,7 +501,7 @@ class SoundDeviceSink:
                    and self._stream.active and not self._error):
                 time.sleep(0.01)
             # What PortAudio and the sound server hold after our last frame: until the sink's clock says the
-            # last frame is heard (stream.latency alone cut the last ~0.1 s at 16384-frame blocks).
+            # last frame is heard (stream.latency alone is too short with big blocks).
             heard_end = self.heard_time(self.frames_written)
             time.sleep(self._stream.latency if heard_end is None else max(0.0, heard_end - time.monotonic()) + 0.02)
         try:
