@@ -43,6 +43,7 @@ urlpatterns = [
     path("bulletins/", bulletins.bulletin_list, name="bulletins"),
     path("bulletins/new/", bulletins.new, name="bulletin_new"),
     path("bulletins/<int:bulletin_id>/", bulletins.show, name="bulletin"),
+    path("bulletins/<int:bulletin_id>/edit/", bulletins.edit, name="bulletin_edit"),
     path("bulletins/<int:bulletin_id>/audio/", bulletins.listen, name="bulletin_audio"),
     path("bulletins/<int:bulletin_id>/decide/", bulletins.decide, name="bulletin_decide"),
     path("breakin/", breakin.breakin, name="breakin"),
