@@ -356,6 +356,18 @@ class _Unheard:
     wall: datetime | None = None  # when it is heard, once timed (`flush_heard` times it when it writes it)
 
 
+@dataclass
+class _Airing:
+    """What the playback keeps of one voice for its as-run rows: when it was heard to start, and which rows are
+    written. The why of the row (a break-in's reason, the notes on how it was moved or cut) is the mixer's
+    `Voice`."""
+
+    actual_start: datetime | None = None  # heard at the sink; None until then, and after a failure cut it
+    start_frame: int | None = None  # sink frame of the start while that clock was a guess: timed again later
+    failed_logged: bool = False  # its `failed` row is written: the sound card failed while it was on air
+    info: list[str] = field(default_factory=list)  # worth a word in its row, does not make it partial
+
+
 class _Playback:
     """One run on one sink at a time: block loop, timing, sink failures, as-run rows. It reads the engine's
     public settings (devices, clock, sink factory, log, zone, tuning); what it tells the engine goes through
@@ -390,6 +402,7 @@ class _Playback:
         # Rows of a real-time sink wait here, in the mixer's order, until the sink's clock says their frame is
         # heard: audio still queued can yet be lost (an emergency drops it, a power cut).
         self.unheard: list[_Unheard] = []
+        self.airings: dict[Voice, _Airing] = {}  # by voice (compared by identity), for the run's rows
         self.recent: list[float] = []  # last lateness readings, 4 a second: act on their median
         self.flexible = False  # True for a break-in on an idle engine: its start may slip, its content not
 
@@ -469,7 +482,9 @@ class _Playback:
             for row in cut:
                 if row.event.kind != "end":  # a skip or failure stays one
                     self.write_row(row.event, None)
-            self.mixer.rewind(dropped, [row.event.voice for row in cut if row.event.kind == "end"])
+            for v in self.mixer.rewind(dropped, [row.event.voice for row in cut if row.event.kind == "end"]):
+                airing = self.airing(v)  # its start was in the dropped audio: not heard after all
+                airing.actual_start, airing.start_frame = None, None
             self.offset = self.sink_frame - self.mixer.pos
 
     def _hard_stop_wall(self) -> datetime:
@@ -564,11 +579,11 @@ class _Playback:
         block = self.buf[:n]
         block_sink_start = self.sink_frame
         # the rest of an item cut by a sound-card failure starts its own row where it is heard again
-        resuming = [v for v in self.mixer.voices
-                    if v.failed_logged and v.actual_start is None and v.started and not v.ended]
+        on_air = (self.airings.get(v) for v in self.mixer.voices if v.started and not v.ended)
+        resuming = [a for a in on_air if a is not None and a.failed_logged and a.actual_start is None]
         events = self.mixer.render(block)
-        for v in resuming:
-            v.actual_start = self.heard_wall(block_sink_start)
+        for airing in resuming:
+            airing.actual_start = self.heard_wall(block_sink_start)
         self.log_events(events, block_sink_start)
         try:
             self.write(block)
@@ -618,10 +633,11 @@ class _Playback:
         self.lose_unheard(failed_at, f"sound card failed: {err}")
         self.drop_sink()
         for v in self.mixer.voices:
-            if v.started and not v.ended and v.actual_start is not None:
+            airing = self.airings.get(v)
+            if v.started and not v.ended and airing is not None and airing.actual_start is not None:
                 self.append_failed(v, failed_at, f"sound card failed: {err}")
-                v.failed_logged = True
-                v.actual_start = None  # the rest of it, if any, gets its own row when the card is back
+                airing.failed_logged = True
+                airing.actual_start = None  # the rest of it, if any, gets its own row when the card is back
                 v.notes.append("resumed after a sound card failure")
         self.connect("sound card was unavailable", "fail")
 
@@ -645,22 +661,25 @@ class _Playback:
             ticket.done.set()
 
     # ---- as-run rows --------------------------------------------------------------------------------------
+    def airing(self, v: Voice) -> _Airing:
+        return self.airings.setdefault(v, _Airing())
+
     def log_events(self, events: list[Event], block_sink_start: int) -> None:
         """Start times are noted; rows are written now on a sink without a queue (a file: its frames count
         as heard once written), else once their frame is heard (`flush_heard`)."""
         for ev in events:
-            v = ev.voice
+            airing = self.airing(ev.voice)
             if ev.kind == "start":
-                v.actual_start = self.heard_wall(block_sink_start + ev.at)
+                airing.actual_start = self.heard_wall(block_sink_start + ev.at)
                 # Right after an emergency restarted the stream the sink's clock is a guess (the last restart's
                 # delay): time the start again once the stream is measured (its row waits for that, flush_heard).
-                v.start_frame = block_sink_start + ev.at if getattr(self.sink, "provisional", False) else None
+                airing.start_frame = block_sink_start + ev.at if getattr(self.sink, "provisional", False) else None
                 if self.sink_note:
-                    v.info.append(self.sink_note)
+                    airing.info.append(self.sink_note)
                     self.sink_note = ""
                 continue
-            if ev.kind == "end" and v.actual_start is None:  # resumed after a failure: starts at this block
-                v.actual_start = self.heard_wall(block_sink_start)
+            if ev.kind == "end" and airing.actual_start is None:  # resumed after a failure: starts at this block
+                airing.actual_start = self.heard_wall(block_sink_start)
             frame = block_sink_start + (ev.at or 0)
             if self.sink is not None and self.sink.realtime:
                 self.unheard.append(_Unheard(frame, ev))
@@ -692,27 +711,27 @@ class _Playback:
     def write_row(self, ev: Event, heard: datetime | None) -> None:
         """The row for a mixer event; `heard`: when its frame is heard (the end of an item that ended)."""
         v = ev.voice
-        if v.start_frame is not None and not getattr(self.sink, "provisional", False):
-            v.actual_start, v.start_frame = self.heard_wall(v.start_frame), None
+        airing = self.airing(v)
+        if airing.start_frame is not None and not getattr(self.sink, "provisional", False):
+            airing.actual_start, airing.start_frame = self.heard_wall(airing.start_frame), None
         if ev.kind == "end":
-            end = heard
-            whole = not v.notes and v.end - v.start == v.planned_frames and v.offset == 0
-            self.append(v, Status.AIRED if whole else Status.PARTIAL, v.actual_start, end, "")
+            self.append(v, Status.AIRED if v.as_planned else Status.PARTIAL, airing.actual_start, heard, "")
         else:
-            if v.failed_logged and v.actual_start is None:
+            if airing.failed_logged and airing.actual_start is None:
                 return  # none of its rest aired after the failure: its `failed` row already says so
             status = Status.FAILED if ev.kind == "fail" else Status.SKIPPED
-            end = self.clock.now() if v.actual_start else None
-            self.append(v, status, v.actual_start, end, ev.reason)
+            end = self.clock.now() if airing.actual_start else None
+            self.append(v, status, airing.actual_start, end, ev.reason)
 
     def append_failed(self, v: Voice, at: datetime, reason: str) -> None:
         """A `failed` row for an item cut at `at`; no times if its start was not heard by then."""
-        heard = v.actual_start is not None and v.actual_start < at
-        self.append(v, Status.FAILED, v.actual_start if heard else None, at if heard else None, reason)
+        start = self.airing(v).actual_start
+        heard = start is not None and start < at
+        self.append(v, Status.FAILED, start if heard else None, at if heard else None, reason)
 
     def append(self, v: Voice, status: str, start: datetime | None, end: datetime | None, reason: str) -> None:
         item = v.item
-        parts = ([v.reason] if v.reason else []) + v.notes + v.info + ([reason] if reason else [])
+        parts = ([v.reason] if v.reason else []) + v.notes + self.airing(v).info + ([reason] if reason else [])
         entry = self.e.log.append(
             planned_start=None if v.kind == "break-in" else item.start,
             actual_start=start.astimezone(self.e.zone) if start else None,

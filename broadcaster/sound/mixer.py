@@ -41,7 +41,10 @@ def frames_between(a: datetime, b: datetime, sample_rate: int) -> int:
 
 @dataclass(eq=False)
 class Voice:
-    """One item as the mixer plays it: frames relative to the run start."""
+    """One item as the mixer plays it: frames relative to the run start. Besides what rendering needs, it keeps
+    the why of its as-run row, which only the mixer knows: a break-in's `reason`, the `notes` on how it was
+    moved or cut, its length as planned. When it was heard and which rows are written is the playback's
+    (`playout.engine._Airing`)."""
 
     item: PlannedItem
     start: int
@@ -54,11 +57,7 @@ class Voice:
     xfade_out: bool = False
     kind: str = "plan"  # "plan" or "break-in"
     reason: str = ""  # of a break-in
-    notes: list[str] = field(default_factory=list)  # why it is partial
-    info: list[str] = field(default_factory=list)  # worth logging, does not make it partial
-    actual_start: datetime | None = None  # set by the engine from the sink's clock
-    failed_logged: bool = False  # the engine wrote its `failed` row when the sound card failed
-    start_frame: int | None = None  # sink frame of the start while that clock was a guess: timed again later
+    notes: list[str] = field(default_factory=list)  # why it is partial: moved, joined late, cut
     planned_frames: int = 0  # end - start as planned, to tell aired from partial
     started: bool = False
     ended: bool = False
@@ -68,6 +67,11 @@ class Voice:
     decoder: Decoder | None = None
     bed: Decoder | None = None
     dec_pos: int = -1  # mixer frame the decoder's next frame belongs to
+
+    @property
+    def as_planned(self) -> bool:
+        """Nothing moved, joined or cut it: it plays from the file's start for its whole planned length."""
+        return not self.notes and self.end - self.start == self.planned_frames and self.offset == 0
 
     def file_offset_at(self, frame: int) -> int:
         return self.offset + (frame - self.start)
@@ -189,20 +193,22 @@ class Mixer:
         self._sort()
         return em
 
-    def rewind(self, frames: int, unended: Sequence[Voice] = ()) -> None:
+    def rewind(self, frames: int, unended: Sequence[Voice] = ()) -> list[Voice]:
         """The sink dropped the last `frames` rendered frames unheard (`Sink.discard`): render from there again.
         Decoders reopen at the right file offset on their own (dec_pos no longer matches); an item whose start
-        was in the dropped audio has not started after all; `unended`, the items whose end was in it, are
-        back on air (what comes next, an emergency, fades them like anything else on air)."""
+        was in the dropped audio has not started after all (returned: their starts were not heard); `unended`,
+        the items whose end was in it, are back on air (what comes next, an emergency, fades them like anything
+        else on air)."""
         self.pos -= frames
         for v in unended:
             v.ended = False
             v.notes = [n for n in v.notes if n != HARD_STOP_NOTE]
             self.voices.append(v)
         self._sort()
-        for v in self.voices:
-            if v.started and v.start >= self.pos:
-                v.started, v.actual_start, v.start_frame = False, None, None
+        unstarted = [v for v in self.voices if v.started and v.start >= self.pos]
+        for v in unstarted:
+            v.started = False
+        return unstarted
 
     def _join_after(self, frm: int, to: int, note: str) -> None:
         for v in list(self.voices):
