@@ -31,7 +31,8 @@ def _records(console, sha256: str):
 
 def _audit(console, action: str) -> list[tuple[str, str, str]]:
     with sqlite3.connect(console.config.parent / "data" / "web.sqlite3") as db:
-        return db.execute("SELECT username, role, target FROM console_auditentry WHERE action = ?", (action,)).fetchall()
+        return db.execute("SELECT username, role, target FROM console_auditentry WHERE action = ?",
+                          (action,)).fetchall()
 
 
 def _waiting_in_plan(page) -> str:
