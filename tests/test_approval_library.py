@@ -45,3 +45,34 @@ def test_district_signed_clips_are_approved_and_named_as_such(tmp_path):
                       ).item
     assert item.approval == Approval.APPROVED
     assert approvers_by_audio(station) == {item.sha256: DISTRICT_SIGNED}
+
+
+def test_a_file_dropped_in_by_hand_arrives_pending_at_a_rebuild_where_local_content_needs_approval(tmp_path):
+    lib = library(tmp_path)
+    approved = lib.ingest(write_wav(tmp_path / "a.wav", noise(1, 2.0)), category="loa").item  # has a sidecar
+    pending = lib.ingest(write_wav(tmp_path / "b.wav", noise(2, 2.0)), category="loa", approval=Approval.PENDING).item
+    dropped = write_wav(tmp_path / "audio" / "loa" / "chep-tay.wav", noise(3, 2.0))  # copied in by hand
+    lib.rebuild(arriving=Approval.PENDING)
+    by_file = {i.file: i.approval for i in lib.items()}
+    assert by_file == {approved.file: Approval.APPROVED, pending.file: Approval.PENDING,
+                       "loa/chep-tay.wav": Approval.PENDING}
+    lib.set_approval(lib.by_file("loa/chep-tay.wav").sha256, Approval.APPROVED)
+    lib.rebuild(arriving=Approval.PENDING)  # known now: its approval stays
+    assert lib.by_file("loa/chep-tay.wav").approval == Approval.APPROVED
+    assert dropped.is_file()
+
+
+def test_library_rebuild_from_the_command_line_follows_the_stations_approval_rules(tmp_path, capsys):
+    from broadcaster.cli import main
+
+    for required, expected in (("[bulletin, local]", Approval.PENDING), ("[bulletin]", Approval.APPROVED)):
+        folder = tmp_path / required.strip("[]").replace(", ", "-")
+        (folder / "config.yaml").parent.mkdir(parents=True)
+        (folder / "config.yaml").write_text("station: {commune: Xã Thử, name: Đài xã Thử}\nslots: []\n"
+                                            f"approval: {{required_for: {required}, approvers: [chu-tich]}}\n",
+                                            encoding="utf-8")
+        write_wav(folder / "audio" / "loa" / "chep-tay.wav", noise(3, 2.0))
+        assert main(["library", "rebuild", "--config", str(folder / "config.yaml")]) == 0
+        station = load_station(folder / "config.yaml")
+        [item] = Library(station.paths.catalogue, station.paths.audio).items()
+        assert item.approval == expected, required

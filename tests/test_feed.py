@@ -280,3 +280,45 @@ def test_district_quota_reaches_the_planner(tmp_path, district):
     assert clip.sha256 in {i.sha256 for i in items}
     rules = [r for p in playlists.values() for r in p.items if r.sha256 == clip.sha256]
     assert rules and rules[0].plays == Quota(2, 4)
+
+
+def test_a_message_the_collector_refuses_is_kept_aside_and_the_others_are_delivered(tmp_path, collector):
+    """Before: the collector's 400 for one bad summary kept the whole batch queued, re-sent in front of every later
+    message at each flush, so nothing from this commune ever reached the district again."""
+    from broadcaster.feed.collector import connect
+    from broadcaster.feed.outbox import Outbox
+
+    box = Outbox(tmp_path / "outbox.sqlite", "xa-a")
+    box.queue("summary", {"day": "2021-02-17", "items": []}, "good-1")
+    box.queue("summary", {"day": "2021-02-31", "items": []}, "bad")  # not a calendar date: the collector says so
+    box.queue("summary", {"day": "2021-02-19", "items": []}, "good-2")
+    first = box.flush(collector.url, collector.token["xa-a"])
+    assert (first.sent, first.refused, first.queued) == (2, 1, 0), first
+    assert "refused 1 message" in first.error and "từ chối 1 tin" in first.error
+    [(msg_id, kind, reason)] = box.refused()
+    assert (msg_id, kind) == ("bad", "summary") and "HTTP 400" in reason and "calendar date" in reason
+    db = connect(collector.db)
+    assert sorted(r[0] for r in db.execute("SELECT id FROM messages")) == ["good-1", "good-2"]
+    db.close()
+
+    box.queue("summary", {"day": "2021-02-20", "items": []}, "good-3")  # later messages are not held up
+    second = box.flush(collector.url, collector.token["xa-a"])
+    assert (second.sent, second.refused, second.queued, second.error) == (1, 0, 0, "")
+    assert box.pending() == 0 and len(box.refused()) == 1  # kept, with its reason, never sent again
+    box.close()
+
+
+def test_an_outbox_made_before_refusals_were_kept_aside_gains_the_column(tmp_path):
+    import sqlite3
+
+    from broadcaster.feed.outbox import Outbox
+
+    old = sqlite3.connect(tmp_path / "outbox.sqlite")
+    old.executescript("CREATE TABLE outbox (id TEXT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL, "
+                      "created TEXT NOT NULL, sent_at TEXT, attempts INTEGER NOT NULL DEFAULT 0, "
+                      "last_error TEXT NOT NULL DEFAULT '');"
+                      "INSERT INTO outbox (id, kind, body, created) VALUES ('m', 'summary', '{}', '2021-02-17');")
+    old.close()
+    box = Outbox(tmp_path / "outbox.sqlite", "xa-a")
+    assert box.pending() == 1 and box.refused() == []
+    box.close()

@@ -5,7 +5,9 @@ its field and nothing is made."""
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -91,6 +93,11 @@ def test_operator_writes_a_bulletin_an_approver_approves_it_and_tomorrows_plan_a
     assert (record.by, record.role, record.decision, record.audio_sha256) == (
         "approver", "approver", "approved", stored.audio_sha256)
     assert _plan_titles(page).count(TITLE) == 2  # its own plays per day
+    page.goto(f"/bulletins/{bulletin_id}/")
+    page.click("#air-now")  # to air it at once: the break-in page, filled in, with its own confirmations
+    assert page.input_value("#breakin-item") == stored.audio_sha256
+    assert page.input_value("#breakin-reason") == f"thông báo #{bulletin_id} «{TITLE}», duyệt / approved: approver"
+    assert page.is_checked("input[name=level][value=emergency]")
     page.goto("/library/?category=thong-bao")
     assert page.locator("table.library .approval-pending").count() == 0
     page.goto(f"/bulletins/{bulletin_id}/")
@@ -114,7 +121,7 @@ def draft_id(desk_console) -> int:
 def test_a_viewer_or_operator_cannot_approve_reject_or_withdraw(browser, desk_console, draft_id, role):
     page = login(browser, desk_console, role)
     page.goto(f"/bulletins/{draft_id}/")
-    assert page.locator("#approve-button").count() == 0
+    assert page.locator("#approve-button").count() == 0 and page.locator("#air-now").count() == 0
     for decision in ("approve", "reject", "withdraw"):
         answer = page.request.post(f"/bulletins/{draft_id}/decide/", form={
             "csrfmiddlewaretoken": csrf(page), "decision": decision, "comment": "x"}, max_redirects=0)
@@ -141,6 +148,30 @@ def test_a_rejection_needs_a_reason_and_then_the_draft_is_rejected(browser, desk
     page.context.close()
 
 
+def test_editing_an_approved_bulletin_makes_a_draft_and_the_approved_one_keeps_airing(browser, desk_console):
+    from broadcaster.bulletins.approval import Person
+    from broadcaster.bulletins.desk import Draft, approve_bulletin, write_bulletin
+    from broadcaster.station.config import load_station
+
+    station = load_station(desk_console.config)
+    first = write_bulletin(station, Draft("Đổ rác đúng giờ", "Đổ rác trước 6h sáng.", voice="central"),
+                           Person("operator"))
+    approve_bulletin(station, first.id, Person("approver", "approver"))
+    page = login(browser, desk_console, "operator")
+    page.goto(f"/bulletins/{first.id}/")
+    page.click("#edit-bulletin")
+    assert page.input_value("[name=text]") == "Đổ rác trước 6h sáng." and page.input_value("[name=voice]") == "central"
+    page.fill("[name=text]", "Đổ rác trước 6h30 sáng.")
+    page.click("#bulletin-submit")
+    page.wait_for_url(re.compile(r".*/bulletins/\d+/$"))
+    assert page.locator("#bulletin-status").inner_text() == "Chờ duyệt"
+    new = _store(desk_console).get(int(page.url.rstrip("/").rsplit("/", 1)[1]))
+    assert (new.replaces, new.text, new.voice, new.created_by) == (first.id, "Đổ rác trước 6h30 sáng.", "central",
+                                                                   "operator")
+    assert _store(desk_console).get(first.id).status == "approved"  # airs until the edit is approved
+    page.context.close()
+
+
 def test_text_the_engine_cannot_speak_is_told_beside_the_field_and_nothing_is_made(browser, desk_console):
     before = len(_store(desk_console).bulletins())
     page = login(browser, desk_console, "operator")
@@ -163,3 +194,32 @@ def test_text_the_engine_cannot_speak_is_told_beside_the_field_and_nothing_is_ma
         "line 2: a character the speech engine cannot say: '中'")
     assert len(_store(desk_console).bulletins()) == before
     page.context.close()
+
+
+def test_a_page_does_not_wait_for_slow_speech_and_the_bulletin_arrives_after(browser, desk_console):
+    impatient = start_console(desk_console.config, env=os.environ | {"BROADCASTER_WEB_SPEECH_WAIT": "0"})
+    try:
+        page = login(browser, impatient, "operator")
+        page.goto("/bulletins/new/")
+        page.fill("[name=title]", "Thông báo đọc chậm")
+        page.fill("[name=text]", "Chiều nay thôn Bắc phun thuốc khử khuẩn.")
+        page.click("#bulletin-submit")
+        page.wait_for_url(impatient.url + "/bulletins/")
+        assert "Máy vẫn đang đọc “Thông báo đọc chậm”" in page.locator(".messages").inner_text()
+        deadline = time.monotonic() + 120
+        while not any(b.title == "Thông báo đọc chậm" for b in _store(desk_console).bulletins()):
+            assert time.monotonic() < deadline, "the bulletin never arrived"
+            time.sleep(0.2)
+        page.reload()
+        assert "Thông báo đọc chậm" in page.locator("table.bulletins").inner_text()
+        page.context.close()
+        page = login(browser, impatient, "admin")
+        for _ in range(50):  # written by the speech thread just after the bulletin, the page long gone
+            page.goto("/audit/")
+            if "Thông báo đọc chậm" in page.locator("main").inner_text():
+                break
+            time.sleep(0.2)
+        assert "bulletin.new" in page.locator("tr", has_text="Thông báo đọc chậm").inner_text()
+        page.context.close()
+    finally:
+        stop_console(impatient)

@@ -160,9 +160,13 @@ def cmd_list(args) -> int:
 
 
 def cmd_rebuild(args) -> int:
+    from broadcaster.bulletins.approval import approval_on_arrival
+    from broadcaster.bulletins.settings import approval_settings
+
     library, target = open_library(args)
+    arriving = approval_on_arrival(approval_settings(load_station(args.config)), "local", None)
     with Progress() as progress:
-        report = library.rebuild(target_lufs=target, progress=progress)
+        report = library.rebuild(target_lufs=target, progress=progress, arriving=arriving)
     for rel, same in report.duplicates:
         print(Problem(str(library.audio_dir / rel), f"trùng nội dung với {same}; không đưa vào danh mục",
                       f"same audio as {same}; left out of the catalogue", "xóa một trong hai tệp",

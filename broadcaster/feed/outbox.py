@@ -3,7 +3,9 @@
 The outbox is SQLite under paths.state (outbox.sqlite). Each message has an id derived from what it says
 (commune, kind, clip, status… or day), so queuing the same fact twice is a no-op, and the collector stores by
 (commune, id), so a batch re-sent after a lost reply is not counted twice. Unsent messages stay queued and go
-with the next flush.
+with the next flush. A message the collector refuses for what it says (HTTP 400, 413, 422) is found by sending
+that batch's messages one by one; it is then kept aside (refused_at, with the collector's reason) instead of
+being re-sent for ever in front of every later message.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from broadcaster.model import SOUNDED
 OUTBOX_FILE = "outbox.sqlite"
 BATCH = 100
 SUMMARY_LOOKBACK_DAYS = 14
+REFUSED_CONTENT = (400, 413, 422)  # the collector's answer to what a batch says: one of its messages is bad
+QUEUED = "sent_at IS NULL AND refused_at IS NULL"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -36,7 +40,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     created TEXT NOT NULL,
     sent_at TEXT,                  -- NULL while queued
     attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT NOT NULL DEFAULT ''
+    last_error TEXT NOT NULL DEFAULT '',
+    refused_at TEXT                -- the collector refused this message itself: kept, not sent again
 );
 CREATE TABLE IF NOT EXISTS summarised (day TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -52,6 +57,7 @@ class FlushResult:
     sent: int
     queued: int
     error: str = ""
+    refused: int = 0  # messages the collector refused in this flush (kept aside, see refused())
 
 
 class Outbox:
@@ -62,6 +68,8 @@ class Outbox:
         self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(_SCHEMA)
+        if "refused_at" not in {row[1] for row in self.db.execute("PRAGMA table_info(outbox)")}:
+            self.db.execute("ALTER TABLE outbox ADD COLUMN refused_at TEXT")  # an outbox made before it existed
 
     def close(self) -> None:
         self.db.close()
@@ -84,7 +92,12 @@ class Outbox:
         return self.queue("receipt", body, message_id(self.commune, "receipt", sha256, status, code))
 
     def pending(self) -> int:
-        return self.db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+        return self.db.execute(f"SELECT count(*) FROM outbox WHERE {QUEUED}").fetchone()[0]
+
+    def refused(self) -> list[tuple[str, str, str]]:
+        """(id, kind, the collector's reason) of each message it refused, oldest first."""
+        return self.db.execute("SELECT id, kind, last_error FROM outbox WHERE refused_at IS NOT NULL "
+                               "ORDER BY refused_at, id").fetchall()
 
     def flush(self, url: str, token: str, timeout: float = 30.0, deadline: Deadline | None = None) -> FlushResult:
         """POST queued messages in batches; stop at the first failure and keep the rest queued.
@@ -93,12 +106,13 @@ class Outbox:
         batch is sent only when the collector itself answered 200."""
         endpoint = urljoin(url if url.endswith("/") else url + "/", "messages")
         deadline = deadline or Deadline(timeout * 4)
-        sent = 0
+        sent = refused = 0
+        one_by_one = 0  # messages of a refused batch still to send alone, to find the one the collector refuses
         while True:
-            rows = self.db.execute("SELECT id, kind, body, created FROM outbox WHERE sent_at IS NULL ORDER BY "
-                                   "created, id LIMIT ?", (BATCH,)).fetchall()
+            rows = self.db.execute(f"SELECT id, kind, body, created FROM outbox WHERE {QUEUED} ORDER BY "
+                                   "created, id LIMIT ?", (1 if one_by_one else BATCH,)).fetchall()
             if not rows:
-                return FlushResult(sent, 0)
+                return FlushResult(sent, 0, _refused_note(refused), refused)
             payload = json.dumps({"commune": self.commune, "messages": [
                 {"id": r[0], "kind": r[1], "body": json.loads(r[2]), "created": r[3]} for r in rows]},
                 ensure_ascii=False).encode("utf-8")
@@ -107,32 +121,45 @@ class Outbox:
                 with request("POST", endpoint, body=payload, deadline=deadline, timeout=timeout, headers={
                         "Authorization": f"Bearer {token}", "Content-Type": "application/json",
                         "User-Agent": "broadcaster-commune-outbox/1"}) as resp:
-                    resp.read(64 * 1024)
+                    answer = resp.read(64 * 1024)
                     status, location = resp.status, resp.headers.get("Location", "")
             except DeadlinePassed:
-                return self._stop(ids, sent, "quá thời hạn gửi / the post took longer than its deadline")
+                return self._stop(ids, sent, "quá thời hạn gửi / the post took longer than its deadline", refused)
             except (OSError, http.client.HTTPException) as err:
-                return self._stop(ids, sent, str(getattr(err, "reason", err))[:200])
+                return self._stop(ids, sent, str(getattr(err, "reason", err))[:200], refused)
             if status in REDIRECTS or 300 <= status < 400:
                 return self._stop(ids, sent, f"trạm thu chuyển hướng (HTTP {status} → {location[:100]}): không gửi "
                                   f"mã truy cập theo, tin vẫn chờ; sửa feed.collector_url / the collector redirected "
                                   f"(HTTP {status} to {location[:100]}): the token is not sent on, messages stay "
-                                  "queued; fix feed.collector_url")
+                                  "queued; fix feed.collector_url", refused)
             if status in (401, 403):
                 self._failed(ids, f"HTTP {status}")
                 raise feed_error("unauthorized", endpoint, "trạm thu của huyện từ chối mã truy cập (token)",
                                  f"the district collector refused our token (HTTP {status})",
                                  "kiểm tra feed.collector_token với đài huyện",
                                  "check feed.collector_token with the district")
+            if status in REFUSED_CONTENT:
+                if len(ids) > 1:
+                    one_by_one = len(ids)
+                    continue
+                self._refuse(ids[0], f"HTTP {status}: {_reason(answer)}")
+                refused += 1
+                one_by_one = max(0, one_by_one - 1)
+                continue
             if status != 200:
-                return self._stop(ids, sent, f"HTTP {status}")
+                return self._stop(ids, sent, f"HTTP {status}", refused)
             stamp = datetime.now(UTC).isoformat(timespec="seconds")
             self.db.executemany("UPDATE outbox SET sent_at = ? WHERE id = ?", [(stamp, i) for i in ids])
             sent += len(ids)
+            one_by_one = max(0, one_by_one - len(ids))
 
-    def _stop(self, ids: list[str], sent: int, error: str) -> FlushResult:
+    def _refuse(self, msg_id: str, reason: str) -> None:
+        self.db.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?, refused_at = ? WHERE id = ?",
+                        (reason[:500], datetime.now(UTC).isoformat(timespec="seconds"), msg_id))
+
+    def _stop(self, ids: list[str], sent: int, error: str, refused: int = 0) -> FlushResult:
         self._failed(ids, error)
-        return FlushResult(sent, self.pending(), error)
+        return FlushResult(sent, self.pending(), "; ".join(filter(None, [error, _refused_note(refused)])), refused)
 
     def _failed(self, ids: list[str], error: str) -> None:
         self.db.executemany("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
@@ -182,3 +209,18 @@ class Outbox:
             queued += self.queue("summary", body, message_id(self.commune, "summary", day))
             self.db.execute("INSERT OR IGNORE INTO summarised VALUES (?)", (day,))
         return queued
+
+
+def _reason(answer: bytes) -> str:
+    try:
+        return str(json.loads(answer).get("error", ""))[:300]
+    except (ValueError, AttributeError):
+        return answer[:300].decode("utf-8", "replace")
+
+
+def _refused_note(refused: int) -> str:
+    if not refused:
+        return ""
+    return (f"trạm thu của huyện từ chối {refused} tin (giữ lại, không gửi lại; xem lý do trong outbox.sqlite và báo "
+            f"đài huyện) / the district collector refused {refused} message(s): kept aside, not sent again; their "
+            "reasons are in outbox.sqlite, tell the district")

@@ -284,13 +284,17 @@ class Library:
         return retired
 
     def rebuild(self, target_lufs: float = -16.0,
-                progress: Callable[[str, int, int | None], None] | None = None) -> RebuildReport:
+                progress: Callable[[str, int, int | None], None] | None = None,
+                arriving: Approval = Approval.APPROVED) -> RebuildReport:
         """Recreate the catalogue from the audio folder; the old catalogue is replaced only when done.
-        `progress(stage, done, total)` hears of each file analysed and each station copy checked."""
+        `progress(stage, done, total)` hears of each file analysed and each station copy checked. A file dropped
+        in by hand (in neither the old catalogue nor a sidecar) arrives `arriving`: pending where local content
+        needs approval, so copying a file into audio/ does not put it on air unapproved."""
         with self._writing():
-            return self._rebuild(target_lufs, progress or (lambda stage, done, total: None))
+            return self._rebuild(target_lufs, progress or (lambda stage, done, total: None), Approval(arriving))
 
-    def _rebuild(self, target_lufs: float, progress: Callable[[str, int, int | None], None]) -> RebuildReport:
+    def _rebuild(self, target_lufs: float, progress: Callable[[str, int, int | None], None],
+                 arriving: Approval = Approval.APPROVED) -> RebuildReport:
         report = RebuildReport()
         old = {}
         if self.catalogue_path.exists():
@@ -302,7 +306,7 @@ class Library:
             progress("analyse", done, len(files))
             rel = self._rel(path)
             try:
-                row = self._row_for(path, rel, old, target_lufs, report)
+                row = self._row_for(path, rel, old, target_lufs, report, arriving)
             except BroadcasterError as err:
                 report.problems.extend(err.problems)
                 continue
@@ -362,7 +366,8 @@ class Library:
 
     # -- internals -----------------------------------------------------------------------------------
 
-    def _row_for(self, path: Path, rel: str, old: dict, target_lufs: float, report: RebuildReport) -> dict:
+    def _row_for(self, path: Path, rel: str, old: dict, target_lufs: float, report: RebuildReport,
+                 arriving: Approval = Approval.APPROVED) -> dict:
         meta = _read_sidecar(path)
         parts = rel.split("/")
         if "category" not in meta and len(parts) < 2:
@@ -382,6 +387,8 @@ class Library:
             report.analysed += 1
             base = _row(_new_item(measured, rel, measured.tags.get("title") or path.stem, parts[0], "local",
                                   None, None, Level.NORMAL, target_lufs, self.output_channels), measured)
+            if not meta and sha not in old:  # dropped in by hand: no record of who brought it or its approval
+                base["approval"] = arriving.value
         # The folder is the category (an operator may move a file by hand); the sidecar's copy is a record.
         base.update(file=rel, sha256=sha, category=parts[0] if len(parts) > 1 else str(meta["category"]))
         for key in ("title", "source", "priority", "approval"):

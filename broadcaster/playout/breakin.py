@@ -2,7 +2,7 @@
 
 Circular 39/2020 levels: *emergency* (khẩn cấp) airs now with a short fade, even inside an online-learning
 blackout but only when the operator confirms; *priority* (ưu tiên) airs at the next item boundary inside a slot
-and never inside a blackout.
+(one accepted between slots opens the next slot, ahead of its first item) and never inside a blackout.
 
 Hand-over is a spool folder, `paths.state/break-in/`: `play-now` writes `<id>.json` atomically (temp file and
 rename), the daemon takes it within half a second and answers with `<id>.answer.json` (accepted or refused, with

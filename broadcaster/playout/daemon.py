@@ -288,14 +288,16 @@ class Daemon:
                     self._on_air[key] = OnAir(run, engine, now)
                     held, self._held_priority = self._held_priority, []
                 self._on_air_state(lambda state, k=key, t=now: state.begin(k, t))
-                if held:  # priority clips that waited for this slot: in at its first item boundary
-                    delay = max(0.0, (run.start - now).total_seconds()) + 0.2
-                    threading.Timer(delay, lambda e=engine, h=held: [self._hand_held(e, r) for r, _ in h]).start()
+                opening = []
+                if held and now < run.start:  # priority clips that waited for this slot open it
+                    opening = [t for t in (self._hand_held(engine, r, opening=True) for r, _ in held) if t]
+                elif held:  # a run joined late (a restart): in at its next item boundary
+                    threading.Timer(0.2, lambda e=engine, h=held: [self._hand_held(e, r) for r, _ in h]).start()
                 due = due_at([_plan_of(run)], now) if now > run.start else None
                 log.info("run %s start (%s → %s, %d items)%s", run.window.id, iso_ms(run.start),
                          iso_ms(run.hard_stop), len(run.items),
                          f", joining {due.item.title!r} at {due.offset:.2f} s" if due else "")
-                result = engine.play_run(list(run.items), run.hard_stop, key=key,
+                result = engine.play_run(list(run.items), run.hard_stop, key=key, opening=opening,
                                          resume_at=now if resuming and not attempt else None)
                 log.debug("run %s result: %s", run.window.id, result)
                 for failure in dict.fromkeys(result.sink_failures):
@@ -371,19 +373,20 @@ class Daemon:
             else self._hand_to_engine(self._engine(), request)[1]
         return refused or verdict
 
-    def _hand_held(self, engine, request: BreakInRequest, answered_now: bool = False) -> Verdict | None:
+    def _hand_held(self, engine, request: BreakInRequest, answered_now: bool = False, opening: bool = False):
         """A kept priority clip to the engine; followed until it has aired (then no longer kept), or refused
-        (a `skipped` row says why, unless play-now is printing the refusal right now)."""
-        ticket, refused = self._hand_to_engine(engine, request)
+        (a `skipped` row says why, unless play-now is printing the refusal right now). Returns the refusal; with
+        `opening`, the ticket for play_run(opening=...) instead (None if refused)."""
+        ticket, refused = self._hand_to_engine(engine, request, opening=opening)
         if refused is not None:
             if answered_now:
                 self._drop_held(request.id)
             else:
                 self._priority_done(request, f"{refused.message_vi} / {refused.message_en}")
-            return refused
+            return None if opening else refused
         with self._lock:
             self._priority_tickets[request.id] = (request, ticket)
-        return None
+        return ticket if opening else None
 
     def _check_priority(self) -> None:
         """Every tick: clips the engine is done with are no longer kept; waiting ones past their slot expire."""
@@ -448,9 +451,9 @@ class Daemon:
         held = HeldPriority(self.setup.state)
         self._writes.do(f"held:{request_id}", lambda: held.drop(request_id), held.folder)
 
-    def _hand_to_engine(self, engine, request: BreakInRequest):
+    def _hand_to_engine(self, engine, request: BreakInRequest, opening: bool = False):
         """Give the engine the clip (with the library's gain if known): (ticket, None), or (None, Verdict) if
-        it was refused."""
+        it was refused. With `opening`, only its ticket is made, for the run about to start."""
         from broadcaster.playout.engine import BreakInRefused
         from broadcaster.playout.play_now import clip_gain
 
@@ -461,8 +464,12 @@ class Daemon:
             if warning:
                 log.warning("%s: %s", request.file, warning)
             reason = request.logged_reason if request.level == Level.PRIORITY else request.reason  # held ones: tagged
-            ticket = engine.break_in(Path(request.file), request.level, reason, confirm=request.confirm,
-                                     gain_db=gain, category=_category(request.level))
+            if opening:
+                ticket = engine.opening_ticket(Path(request.file), reason, gain_db=gain,
+                                               category=_category(request.level))
+            else:
+                ticket = engine.break_in(Path(request.file), request.level, reason, confirm=request.confirm,
+                                         gain_db=gain, category=_category(request.level))
         except BreakInRefused as err:
             problem = err.problems[0]
             return None, Verdict(False, problem.message_vi, problem.message_en)

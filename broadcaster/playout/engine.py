@@ -135,15 +135,17 @@ class Engine:
             self._replacements[key] = (list(items), hard_stop)
             return True
 
-    def play_run(self, items: Sequence[PlannedItem], hard_stop: datetime, *,
-                 resume_at: datetime | None = None, key: object = None) -> RunResult:
-        """`key` names the run for replace_upcoming (the daemon's run key)."""
+    def play_run(self, items: Sequence[PlannedItem], hard_stop: datetime, *, resume_at: datetime | None = None,
+                 key: object = None, opening: Sequence[BreakInTicket] = ()) -> RunResult:
+        """`key` names the run for replace_upcoming (the daemon's run key). `opening` (from opening_ticket) play
+        at the run's first item boundary: its start, or the next one if the run joins late. A run that does not
+        start (stopped while waiting) leaves them unanswered."""
         if not items:
             return RunResult()
         with self._state_lock:
             self._in_run[key] = self._in_run.get(key, 0) + 1
         try:
-            return self._play_run(items, hard_stop, resume_at, key)
+            return self._play_run(items, hard_stop, resume_at, key, opening)
         finally:
             with self._state_lock:
                 self._in_run[key] -= 1
@@ -152,7 +154,7 @@ class Engine:
                     self._replacements.pop(key, None)
 
     def _play_run(self, items: Sequence[PlannedItem], hard_stop: datetime,
-                  resume_at: datetime | None, key: object) -> RunResult:
+                  resume_at: datetime | None, key: object, opening: Sequence[BreakInTicket] = ()) -> RunResult:
         # A stop() is not cleared here: one that lands between the daemon's last check and this call (its
         # shutdown racing a run's start) would be lost, and the run would play on to its end.
         run_start = items[0].start
@@ -171,6 +173,8 @@ class Engine:
                 return RunResult()
         with self._run_lock:
             mixer.load(list(items), run_start, hard_stop, join_at=join, join_note=note)
+            for ticket in opening:  # taken at the run's first step, before any item has begun
+                self._requests.put(ticket)
             return self._run(mixer, run_start, "started late", key=key)
 
     def break_in(self, file: str | Path, level: str, reason: str, confirm: bool = False, *,
@@ -192,11 +196,7 @@ class Engine:
                 + ("priority items may not air" if level == Level.PRIORITY else "an emergency needs --confirm"),
                 "chờ hết giờ cấm phát" if level == Level.PRIORITY else "thêm --confirm nếu thật sự khẩn cấp",
                 "wait until the blackout ends" if level == Level.PRIORITY else "add --confirm if it really is urgent")])
-        duration = probe_duration(path)
-        item = PlannedItem(start=now, end=now + timedelta(seconds=duration), slot="", category=category,
-                           title=title or path.stem, file=str(path), sha256=file_sha256(path), gain_db=gain_db,
-                           duration=duration, level=level)
-        ticket = BreakInTicket(item, level, reason)
+        ticket = self._ticket(path, level, reason, now, title=title, gain_db=gain_db, category=category)
         with self._state_lock:
             self._requests.put(ticket)
             idle = not self._on_air
@@ -206,6 +206,22 @@ class Engine:
         if idle:
             self._start_alone()
         return ticket
+
+    def opening_ticket(self, file: str | Path, reason: str, *, gain_db: float = 0.0,
+                       category: str = "break-in") -> BreakInTicket:
+        """A priority clip that waited for a slot, for play_run(opening=...): it opens the run, ahead of the
+        slot's first item. Not queued and not judged here (the caller judged it when it was accepted)."""
+        path = Path(file) if Path(file).is_absolute() else self.audio_dir / file
+        return self._ticket(path, Level.PRIORITY, reason, self.clock.now(), gain_db=gain_db, category=category)
+
+    @staticmethod
+    def _ticket(path: Path, level: str, reason: str, now: datetime, *, title: str | None = None,
+                gain_db: float = 0.0, category: str = "break-in") -> BreakInTicket:
+        duration = probe_duration(path)
+        item = PlannedItem(start=now, end=now + timedelta(seconds=duration), slot="", category=category,
+                           title=title or path.stem, file=str(path), sha256=file_sha256(path), gain_db=gain_db,
+                           duration=duration, level=level)
+        return BreakInTicket(item, level, reason)
 
     # ---- runs ---------------------------------------------------------------------------------------------
     def _station_copy(self, file: str, sha256: str | None) -> Path:

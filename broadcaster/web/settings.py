@@ -143,6 +143,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None
 DATA_UPLOAD_MAX_NUMBER_FILES = 50
 
+# How long the bulletin page waits for the speech engine before it answers "still being made" (it goes on).
+SPEECH_WAIT_SECONDS = float(os.environ.get("BROADCASTER_WEB_SPEECH_WAIT", "60"))
+
 LOGGING = {
     "version": 1, "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},

@@ -26,8 +26,12 @@ def _choices(st) -> list:
 
 
 def breakin(request):
+    """The form; `?sha256=…&reason=…` fills it in (a bulletin's page sends its approved clip here to air now)."""
     st = station_view.station()
-    return render(request, "web/breakin.html", {"items": _choices(st), "levels": LEVELS, "form": {},
+    form = {}
+    if request.GET.get("sha256"):
+        form = {"sha256": request.GET["sha256"], "level": "emergency", "reason": request.GET.get("reason", "")[:300]}
+    return render(request, "web/breakin.html", {"items": _choices(st), "levels": LEVELS, "form": form,
                                                 "daemon_up": daemon_alive(st.paths.state)})
 
 

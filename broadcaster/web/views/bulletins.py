@@ -2,7 +2,7 @@
 
 Every step is a function of broadcaster/bulletins/desk.py, the same as `python main.py bulletin …` calls, with
 the console login as the person recorded. Speech takes seconds: a page waits for it at most
-SPEECH_WAIT_SECONDS, then says the bulletin is still being made and will appear in the list.
+settings.SPEECH_WAIT_SECONDS, then says the bulletin is still being made and will appear in the list.
 """
 
 from __future__ import annotations
@@ -10,13 +10,16 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as StillRunning
 from pathlib import Path
+from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings as django_settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -30,10 +33,9 @@ from broadcaster.web import station_view
 from broadcaster.web.roles import allowed, audit, audit_as, may, role_of
 from broadcaster.web.templatetags.console import said
 
-SPEECH_WAIT_SECONDS = 60
 TEXT_SOURCE = "text"  # where the desk's text problems point (the CLI names its --text-file instead)
 # The desk names a problem by the CLI option; the form's field with the same meaning shows it.
-FIELD_OF = {"--title": "title", TEXT_SOURCE: "text", "--voice": "voice", "--rate": "rate",
+FIELD_OF = {"--title": "title", TEXT_SOURCE: "text", "--text-file": "text", "--voice": "voice", "--rate": "rate",
             "--valid-until": "valid_until", "--plays-per-day": "plays_per_day"}
 VOICE_LABELS = {"north": gettext_lazy("Northern"), "central": gettext_lazy("Central"),
                 "south": gettext_lazy("Southern")}
@@ -93,10 +95,10 @@ def new(request):
         st = station_view.station()
         settings = bulletin_settings(st)
     except BroadcasterError as err:
-        return render(request, "web/bulletin_form.html", {"form": None, "top": err.problems})
+        return _form_page(request, None, problems=err.problems)
     if request.method != "POST":
         form = BulletinForm(initial={"voice": settings.voice, "rate": settings.rate, "category": settings.category})
-        return render(request, "web/bulletin_form.html", {"form": form, "top": []})
+        return _form_page(request, form)
     return _write(request, st)
 
 
@@ -104,35 +106,77 @@ def new(request):
 def _write(request, st):
     form = BulletinForm(request.POST)
     if not form.is_valid():
-        return render(request, "web/bulletin_form.html", {"form": form, "top": []})
+        return _form_page(request, form)
     approve = form.cleaned_data["approve"]
     if approve and not may(request.user, "bulletins.decide"):
         raise PermissionDenied("bulletins.decide")
+
+    def make(draft, person: Person) -> Bulletin:
+        from broadcaster.bulletins.desk import write_bulletin
+
+        return write_bulletin(st, draft, person, approve=approve, source=TEXT_SOURCE)
+
+    return _speak(request, form, make, "bulletin.new")
+
+
+def edit(request, bulletin_id: int):
+    """A new draft from a bulletin (desk.edit_bulletin): an approved original keeps airing until it is approved."""
+    old = _need(bulletin_id)
+    if request.method != "POST":
+        form = BulletinForm(initial={
+            "title": old.title, "text": old.text, "voice": old.voice, "rate": old.rate, "category": old.category,
+            "valid_from": old.valid_from, "valid_until": old.valid_until, "emergency": old.emergency,
+            "plays_per_day": f"{old.plays_min}-{old.plays_max}" if old.plays_min is not None else ""})
+        return _form_page(request, form, editing=old)
+    return _edit(request, old)
+
+
+@allowed("bulletins.write")
+def _edit(request, old: Bulletin):
+    form = BulletinForm(request.POST)
+    if not form.is_valid():
+        return _form_page(request, form, editing=old)
+    st = station_view.station()
+
+    def make(draft, person: Person) -> Bulletin:
+        from broadcaster.bulletins.desk import edit_bulletin
+
+        changes = {name: getattr(draft, name) for name in ("title", "text", "voice", "rate", "category",
+                                                            "valid_from", "valid_until", "plays", "emergency")}
+        return edit_bulletin(st, old.id, person, **changes)
+
+    return _speak(request, form, make, "bulletin.edit", editing=old)
+
+
+def _form_page(request, form, *, problems=(), editing: Bulletin | None = None):
+    return render(request, "web/bulletin_form.html", {"form": form, "top": problems, "editing": editing})
+
+
+def _speak(request, form: BulletinForm, make, action: str, editing: Bulletin | None = None):
+    """Run `make(draft, person)` on the speech thread; wait for it at most SPEECH_WAIT_SECONDS."""
     try:
         draft = form.draft()
     except BroadcasterError as err:
-        return render(request, "web/bulletin_form.html", {"form": form, "top": _attach(form, err.problems)})
-    job = _speaker.submit(_write_and_audit, st, draft, _person(request), approve)
+        return _form_page(request, form, problems=_attach(form, err.problems), editing=editing)
+    job = _speaker.submit(_made_and_audited, make, draft, _person(request), action)
     try:
-        bulletin = job.result(timeout=SPEECH_WAIT_SECONDS)
+        bulletin = job.result(timeout=django_settings.SPEECH_WAIT_SECONDS)
     except StillRunning:
         messages.warning(request, _("The speech engine is still reading “%(t)s”: it will appear in this list when "
                                     "it is done (reload in a minute).") % {"t": draft.title})
         return redirect("bulletins")
     except BroadcasterError as err:
-        return render(request, "web/bulletin_form.html", {"form": form, "top": _attach(form, err.problems)})
+        return _form_page(request, form, problems=_attach(form, err.problems), editing=editing)
     messages.success(request, _("Bulletin #%(id)s made: %(status)s") % {
         "id": bulletin.id, "status": said(status_label(bulletin.status))})
     return redirect("bulletin", bulletin_id=bulletin.id)
 
 
-def _write_and_audit(st, draft, person: Person, approve: bool) -> Bulletin:
+def _made_and_audited(make, draft, person: Person, action: str) -> Bulletin:
     """Runs on the speech thread, so the audit row is written even when the page stopped waiting."""
-    from broadcaster.bulletins.desk import write_bulletin
-
     try:
         try:
-            bulletin = write_bulletin(st, draft, person, approve=approve, source=TEXT_SOURCE)
+            bulletin = make(draft, person)
         except BroadcasterError:
             raise
         except Exception as err:  # the engine's own failure (a crash, a missing library): told, never a 500
@@ -141,7 +185,8 @@ def _write_and_audit(st, draft, person: Person, approve: bool) -> Bulletin:
                 f"the speech engine could not read this bulletin ({err})",
                 "thử lại; nếu vẫn lỗi, báo người quản trị (python main.py validate)",
                 "try again; if it fails again, tell the administrator (python main.py validate)")]) from err
-        audit_as(person.name, person.role, "bulletin.new", f"#{bulletin.id} {bulletin.title}",
+        audit_as(person.name, person.role, action, f"#{bulletin.id} {bulletin.title}",
+                 (f"edits #{bulletin.replaces}; " if bulletin.replaces else "") +
                  f"{bulletin.status}; {bulletin.voice}, {bulletin.rate} wpm, {bulletin.duration:.1f} s → "
                  f"{bulletin.audio_file} (sha256 {bulletin.audio_sha256[:12]}, text sha256 "
                  f"{bulletin.text_sha256[:12]})" + ("; emergency" if bulletin.emergency else ""))
@@ -175,11 +220,20 @@ def show(request, bulletin_id: int):
     store = station_store(station_view.station())
     history = [(r, status_label(r.decision.value)) for r in store.records(bulletin_id=bulletin.id)]
     open_ = bulletin.status in (BulletinStatus.DRAFT, BulletinStatus.APPROVED)
+    approved_by = next((r.by for r, _label in reversed(history) if r.decision == "approved"), "")
     return render(request, "web/bulletin.html", {
+        "air_now": _air_now(bulletin, approved_by) if bulletin.status == BulletinStatus.APPROVED else "",
         "b": bulletin, "status": status_label(bulletin.status), "history": history,
         "edits": store.edits_of(bulletin.id), "voice": VOICE_LABELS.get(bulletin.voice, bulletin.voice),
         "may_decide": may(request.user, "bulletins.decide"), "is_draft": bulletin.status == BulletinStatus.DRAFT,
-        "may_withdraw": open_})
+        "may_withdraw": open_, "may_edit": open_ and may(request.user, "bulletins.write")})
+
+
+def _air_now(bulletin: Bulletin, approved_by: str) -> str:
+    """The break-in page, filled in with this approved clip and a reason naming the bulletin and its approver
+    (as `bulletin new --emergency --approve --air-now` gives play-now): that page confirms and sends it."""
+    reason = f"thông báo #{bulletin.id} «{bulletin.title}», duyệt / approved: {approved_by}"
+    return f"{reverse('breakin')}?{urlencode({'sha256': bulletin.audio_sha256, 'reason': reason})}"
 
 
 def listen(request, bulletin_id: int):
