@@ -5,9 +5,9 @@ library, pulse, reports, web); test modules import helper functions from there a
 """
 
 pytest_plugins = [
-    "tests.support.daemon",  # warm_pulse
+    "tests.support.daemon",  # warm_pulse, daemon_pulse
     "tests.support.feed",  # district, feed_server, collector
-    "tests.support.pulse",  # pulse
+    "tests.support.pulse",  # pulse, own_server
     "tests.support.reports",  # demo_log
     "tests.support.web",  # the web console's station, server and browser
 ]
@@ -26,5 +26,5 @@ def pytest_collection_modifyitems(config, items):
     if not config.pluginmanager.hasplugin("rerunfailures"):
         return
     for item in items:
-        if {"pulse", "warm_pulse"} & set(getattr(item, "fixturenames", ())):
+        if {"pulse", "warm_pulse", "daemon_pulse"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.flaky(reruns=LIVE_RERUNS, reruns_delay=2))

@@ -17,7 +17,7 @@ from broadcaster.playout.engine import Engine
 from broadcaster.sound.sinks import sound_card_sink
 from broadcaster.station.config import AudioSettings
 from tests.support.audio import RATE, ZONE, chain, noise, tone, write_wav
-from tests.support.pulse import Recorder, start_server, stop_server
+from tests.support.pulse import Recorder
 
 BLOCK = 16384  # the default audio.block_frames
 WINDOW = RATE // 50  # 20 ms
@@ -123,34 +123,29 @@ def test_a_row_is_written_once_its_end_is_heard_not_when_it_is_queued(tmp_path, 
         assert abs(mono(clock, row.actual_end) - heard_end) < 0.06
 
 
-def test_an_item_whose_end_was_queued_when_the_sound_card_died_is_failed_not_aired(tmp_path, monkeypatch):
-    server = start_server()  # a private server: this test kills it
-    try:
-        for key in ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH"):
-            monkeypatch.setenv(key, server.env[key])
-        Recorder(server).stop()  # the first stream on a fresh server can take ~2 s to run
-        audio = tmp_path / "audio"
-        for seed in (1, 2):
-            write_wav(audio / f"n{seed}.wav", noise(seed, 3.0))
-        write_wav(audio / "long.wav", noise(4, 10.0))
-        clock = WallClock(ZONE)
-        items = chain([("n1.wav", 3.0), ("n2.wav", 3.0), ("long.wav", 10.0)], t0=clock.now() + timedelta(seconds=4))
-        killed = []
+def test_an_item_whose_end_was_queued_when_the_sound_card_died_is_failed_not_aired(tmp_path, own_server):
+    server = own_server  # a private server: this test kills it
+    Recorder(server).stop()  # the first stream on a fresh server can take ~2 s to run
+    audio = tmp_path / "audio"
+    for seed in (1, 2):
+        write_wav(audio / f"n{seed}.wav", noise(seed, 3.0))
+    write_wav(audio / "long.wav", noise(4, 10.0))
+    clock = WallClock(ZONE)
+    items = chain([("n1.wav", 3.0), ("n2.wav", 3.0), ("long.wav", 10.0)], t0=clock.now() + timedelta(seconds=4))
+    killed = []
 
-        def outage() -> None:  # 0.4 s before n1's end: its last block is queued
-            time.sleep((items[0].end - clock.now()).total_seconds() - 0.4)
-            killed.append(clock.now())
-            server.kill()
-            time.sleep(1.0)
-            server.restart()
+    def outage() -> None:  # 0.4 s before n1's end: its last block is queued
+        time.sleep((items[0].end - clock.now()).total_seconds() - 0.4)
+        killed.append(clock.now())
+        server.kill()
+        time.sleep(1.0)
+        server.restart()
 
-        thread = threading.Thread(target=outage)
-        thread.start()
-        engine, log = engine_for(tmp_path, clock, retry_delays=(0.2, 0.4))
-        result = engine.play_run(items, items[-1].end)
-        thread.join()
-    finally:
-        stop_server(server)
+    thread = threading.Thread(target=outage)
+    thread.start()
+    engine, log = engine_for(tmp_path, clock, retry_delays=(0.2, 0.4))
+    result = engine.play_run(items, items[-1].end)
+    thread.join()
     n1 = result.entries[0]
     assert (n1.title, n1.status) == ("n1", "failed") and "sound card failed" in n1.reason
     # cut when the engine saw the failure (as the item on air), not at its planned end after the kill

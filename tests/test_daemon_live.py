@@ -3,19 +3,21 @@ tones that tell the items apart, the as-run log read back with `log show --json`
 
 from __future__ import annotations
 
-import json
-import shutil
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from tests.support.daemon import (
+    NEEDS_PULSEAUDIO,
     ROOT,
     DaemonProcess,
     Recorder,
+    asrun_time,
+    dominant_hz,
+    log_rows,
     longest_silence,
     loud_seconds,
     now_in_zone,
@@ -25,24 +27,7 @@ from tests.support.daemon import (
     tone,
 )
 
-pytestmark = pytest.mark.skipif(shutil.which("pulseaudio") is None, reason="needs pulseaudio (scripts/setup.sh)")
-
-
-@pytest.fixture
-def pulse():
-    env, folder = start_pulse()
-    yield env, folder
-    stop_pulse(folder)
-
-
-def asrun(config, env, day) -> list[dict]:
-    out = subprocess.run([sys.executable, "main.py", "log", "show", "--config", str(config), "--date", day.isoformat(),
-                          "--json"], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
-
-
-def at(text: str | None) -> datetime:
-    return datetime.fromisoformat(text)
+pytestmark = NEEDS_PULSEAUDIO
 
 
 def play_now(config, env, *args: str) -> subprocess.CompletedProcess:
@@ -50,8 +35,8 @@ def play_now(config, env, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=60)
 
 
-def test_kill_9_mid_slot_then_restart_resumes_the_item_at_its_offset(tmp_path, pulse):
-    env, _ = pulse
+def test_kill_9_mid_slot_then_restart_resumes_the_item_at_its_offset(tmp_path, daemon_pulse):
+    env, _ = daemon_pulse
     config, start = station_dir(tmp_path, 5, 30, item_seconds=6)
     daemon = DaemonProcess(config, env)
     recorder = Recorder(env, tmp_path / "monitor.raw")
@@ -64,44 +49,44 @@ def test_kill_9_mid_slot_then_restart_resumes_the_item_at_its_offset(tmp_path, p
     time.sleep(4)
     assert again.stop() == 0
     samples = recorder.stop()
-    rows = asrun(config, env, start.date())
+    rows = log_rows(config, start.date())
 
     assert "previous stop cut 'Tone 1 440 Hz'" in again.text()
     cut = [r for r in rows if r["title"] == "Tone 1 440 Hz"]
     assert [r["status"] for r in cut[:2]] == ["partial", "partial"]
     interrupted, resumed = cut[0], cut[1]
     assert "interrupted" in interrupted["reason"]
-    assert abs((at(interrupted["actual_end"]) - killed).total_seconds()) < 1.5
+    assert abs((asrun_time(interrupted["actual_end"]) - killed).total_seconds()) < 1.5
     assert "resumed after restart" in resumed["reason"]
     # Back on air within 2 s of the restart, at the offset the wall clock says (planned start + elapsed).
-    assert (at(resumed["actual_start"]) - restarted).total_seconds() < 2.0
-    offset = (at(resumed["actual_start"]) - at(resumed["planned_start"])).total_seconds()
-    assert offset == pytest.approx((at(resumed["actual_start"]) - start).total_seconds() - 6, abs=0.05)
+    assert (asrun_time(resumed["actual_start"]) - restarted).total_seconds() < 2.0
+    offset = (asrun_time(resumed["actual_start"]) - asrun_time(resumed["planned_start"])).total_seconds()
+    assert offset == pytest.approx((asrun_time(resumed["actual_start"]) - start).total_seconds() - 6, abs=0.05)
     # The monitor heard no silence longer than the restart took.
     assert longest_silence(loud_seconds(samples)) < 2.0
 
 
-def test_kill_9_while_an_items_end_is_queued_leaves_no_row_claiming_it(tmp_path, pulse):
+def test_kill_9_while_an_items_end_is_queued_leaves_no_row_claiming_it(tmp_path, daemon_pulse):
     """At the default 16384-frame blocks the sink holds up to ~2 s ahead of the listener: a row written when the
     item's last block was queued said `aired` up to its planned end, after the kill. Rows wait until heard."""
-    env, _ = pulse
+    env, _ = daemon_pulse
     config, start = station_dir(tmp_path, 5, 30, item_seconds=6)
     daemon = DaemonProcess(config, env)
     time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 5.6))  # 0.4 s before the first item's end
     killed = now_in_zone()
     daemon.kill9()
-    rows = asrun(config, env, start.date())
-    assert not [r for r in rows if r["actual_end"] and at(r["actual_end"]) > killed], rows
+    rows = log_rows(config, start.date())
+    assert not [r for r in rows if r["actual_end"] and asrun_time(r["actual_end"]) > killed], rows
     again = DaemonProcess(config, env)
     assert again.wait_for("previous stop cut 'Tone 0 330 Hz'", 10), again.text()
     assert again.stop() == 0
-    first = [r for r in asrun(config, env, start.date()) if r["title"] == "Tone 0 330 Hz"]
+    first = [r for r in log_rows(config, start.date()) if r["title"] == "Tone 0 330 Hz"]
     assert first[0]["status"] == "partial" and "interrupted" in first[0]["reason"]
-    assert at(first[0]["actual_end"]) <= killed
+    assert asrun_time(first[0]["actual_end"]) <= killed
 
 
-def test_emergency_interrupts_the_item_on_air(tmp_path, pulse):
-    env, _ = pulse
+def test_emergency_interrupts_the_item_on_air(tmp_path, daemon_pulse):
+    env, _ = daemon_pulse
     config, start = station_dir(tmp_path, 5, 20, item_seconds=6)
     siren = tone(tmp_path / "bao-so-5.wav", 1000, 2.0)
     daemon = DaemonProcess(config, env)
@@ -111,17 +96,17 @@ def test_emergency_interrupts_the_item_on_air(tmp_path, pulse):
     assert "Emergency airs now" in answer.stdout
     time.sleep(4)
     daemon.stop()
-    rows = asrun(config, env, start.date())
+    rows = log_rows(config, start.date())
     emergency = next(r for r in rows if r["level"] == "emergency")
     assert emergency["status"] == "aired" and "Bão số 5" in emergency["reason"]
     cut = next(r for r in rows if r["title"] == "Tone 0 330 Hz")
     assert "interrupted by emergency" in cut["reason"]
     # Short fade, then the emergency (loose bound: these tests share a loaded 2-core machine; bench/ measures).
-    assert at(emergency["actual_start"]) - at(cut["actual_end"]) < timedelta(seconds=0.5)
+    assert asrun_time(emergency["actual_start"]) - asrun_time(cut["actual_end"]) < timedelta(seconds=0.5)
 
 
-def test_in_a_blackout_priority_is_refused_and_emergency_needs_confirm(tmp_path, pulse):
-    env, _ = pulse
+def test_in_a_blackout_priority_is_refused_and_emergency_needs_confirm(tmp_path, daemon_pulse):
+    env, _ = daemon_pulse
     if now_in_zone().hour == 23 and now_in_zone().minute > 50:
         pytest.skip("the test station's day would cross midnight")
     config, start = station_dir(tmp_path, -100, 30, blackout=(-10, 600))  # slot over; in online lessons
@@ -138,14 +123,14 @@ def test_in_a_blackout_priority_is_refused_and_emergency_needs_confirm(tmp_path,
     assert confirmed.returncode == 0, confirmed.stdout
     time.sleep(2.5)
     daemon.stop()
-    rows = asrun(config, env, start.date())
+    rows = log_rows(config, start.date())
     assert [r["level"] for r in rows] == ["emergency"] and "cháy" in rows[0]["reason"]
     assert rows[0]["status"] in ("aired", "partial")  # partial when the device took a few ms to open
     assert "REFUSED" in daemon.text() and "ACCEPTED" in daemon.text()
 
 
-def test_config_edit_replans_and_a_broken_edit_keeps_the_last_good_plan(tmp_path, pulse):
-    env, _ = pulse
+def test_config_edit_replans_and_a_broken_edit_keeps_the_last_good_plan(tmp_path, daemon_pulse):
+    env, _ = daemon_pulse
     config, start = station_dir(tmp_path, 60, 20, item_seconds=4)
     daemon = DaemonProcess(config, env)
     assert daemon.wait_for("daemon ready", 10)
@@ -163,14 +148,15 @@ def test_config_edit_replans_and_a_broken_edit_keeps_the_last_good_plan(tmp_path
     assert daemon.wait_for("re-planned (inputs changed)", 5), daemon.text()
     time.sleep(max(0.0, (moved - now_in_zone()).total_seconds() + 2))
     daemon.stop()
-    rows = asrun(config, env, start.date())
+    rows = log_rows(config, start.date())
     first = rows[0]
-    assert at(first["planned_start"]) == moved
-    assert abs((at(first["actual_start"]) - moved).total_seconds()) < 0.25  # precise timing: bench/bench_timing.py
+    assert asrun_time(first["planned_start"]) == moved
+    # precise timing: bench/bench_timing.py
+    assert abs((asrun_time(first["actual_start"]) - moved).total_seconds()) < 0.25
 
 
-def test_daemon_survives_the_sound_server_dying_and_recovers(tmp_path, pulse):
-    env, folder = pulse
+def test_daemon_survives_the_sound_server_dying_and_recovers(tmp_path, daemon_pulse):
+    env, folder = daemon_pulse
     config, start = station_dir(tmp_path, 5, 24, item_seconds=6)
     daemon = DaemonProcess(config, env)
     time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 3))
@@ -180,33 +166,33 @@ def test_daemon_survives_the_sound_server_dying_and_recovers(tmp_path, pulse):
     time.sleep(6)
     assert daemon.proc.poll() is None, "the daemon died with the sound server"
     daemon.stop()
-    rows = asrun(config, env, start.date())
+    rows = log_rows(config, start.date())
     assert any(r["status"] == "failed" and "sound card failed" in r["reason"] for r in rows), rows
-    after = [r for r in rows if r["status"] in ("aired", "partial") and at(r["actual_start"]) > start
+    after = [r for r in rows if r["status"] in ("aired", "partial") and asrun_time(r["actual_start"]) > start
              + timedelta(seconds=8)]
     assert after, f"nothing aired after the sound server came back: {rows}"
 
 
-def test_play_now_without_a_daemon_plays_it_here_and_logs_level_and_reason(tmp_path, pulse):
-    env, _ = pulse
+def test_play_now_without_a_daemon_plays_it_here_and_logs_level_and_reason(tmp_path, daemon_pulse):
+    env, _ = daemon_pulse
     config, start = station_dir(tmp_path, -2, 60)  # inside the slot now, no daemon running
     clip = tone(tmp_path / "hop-dan.wav", 1000, 1.0)
     done = play_now(config, env, str(clip), "--level", "priority", "--reason", "Họp dân 19h")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no daemon running" in done.stdout
-    rows = asrun(config, env, start.date())
+    rows = log_rows(config, start.date())
     assert [(r["level"], r["category"]) for r in rows] == [("priority", "uu-tien")]
     assert "Họp dân 19h" in rows[0]["reason"] and rows[0]["status"] in ("aired", "partial")
     assert rows[0]["sha256"]  # analysed like at ingest
 
 
-def test_daemon_syncs_the_district_feed_on_its_own(tmp_path, pulse):
+def test_daemon_syncs_the_district_feed_on_its_own(tmp_path, daemon_pulse):
     """A signed feed folder (as a USB copy or a mounted share would be) reaches the library without any command."""
     from broadcaster.feed import publish, signing
     from broadcaster.library.catalogue import Library
     from tests.support.feed import make_audio
 
-    env, _ = pulse
+    env, _ = daemon_pulse
     private, public = signing.generate(tmp_path / "keys")
     _, clip = publish.publish(tmp_path / "feed", private, make_audio(tmp_path / "src" / "bz.mp3"),
                               category="bluezone", title="Bluezone mới", district="cam-giang")
@@ -232,17 +218,10 @@ def realigned(row: dict) -> bool:
     return row["reason"].startswith("skipped ") and row["reason"].endswith("to re-align with the clock")
 
 
-def dominant_hz(samples, rate: int = 44100) -> float:
-    import numpy as np
-
-    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
-    return float(np.argmax(spectrum) * rate / len(samples))
-
-
-def test_a_playlist_edit_mid_slot_reaches_the_next_item_of_the_run_on_air(tmp_path, pulse):
+def test_a_playlist_edit_mid_slot_reaches_the_next_item_of_the_run_on_air(tmp_path, daemon_pulse):
     from broadcaster.library.catalogue import Library
 
-    env, _ = pulse
+    env, _ = daemon_pulse
     config, start = station_dir(tmp_path, 5, 24, item_seconds=6)
     library = Library(tmp_path / "data" / "library.sqlite", tmp_path / "audio")
     for n, freq in enumerate((1100, 1300, 1500)):
@@ -258,17 +237,17 @@ def test_a_playlist_edit_mid_slot_reaches_the_next_item_of_the_run_on_air(tmp_pa
     time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 19))
     daemon.stop()
     samples = recorder.stop()
-    rows = [r for r in asrun(config, env, start.date()) if r["status"] != "skipped"]
+    rows = [r for r in log_rows(config, start.date()) if r["status"] != "skipped"]
 
     # The new plan has Beep 0, 1, 2 at +0, +6, +12 s: the next item after the one on air is Beep 2 at +12 s.
     # (the first tone may be `partial`: on a loaded machine the device can open a little late)
     assert [r["title"] for r in rows] == ["Tone 0 330 Hz", "Tone 1 440 Hz", "Beep 2 1500 Hz"], rows
     tone1, beep = rows[1], rows[2]
     assert not_cut(tone1) and not_cut(beep), rows
-    assert at(beep["planned_start"]) == start + timedelta(seconds=12)
+    assert asrun_time(beep["planned_start"]) == start + timedelta(seconds=12)
     late = 0.25 if realigned(beep) else 0.1  # an underrun on this shared machine, then a skip to the clock
-    assert abs((at(beep["actual_start"]) - at(beep["planned_start"])).total_seconds()) < late
-    assert abs((at(tone1["actual_end"]) - start - timedelta(seconds=12)).total_seconds()) < late  # not cut
+    assert abs((asrun_time(beep["actual_start"]) - asrun_time(beep["planned_start"])).total_seconds()) < late
+    assert abs((asrun_time(tone1["actual_end"]) - start - timedelta(seconds=12)).total_seconds()) < late  # not cut
     assert "next 'Beep 2 1500 Hz'" in daemon.text()
 
     def heard(seconds_into_slot: float) -> float:
@@ -285,8 +264,8 @@ def held_clips(tmp_path) -> list:
     return sorted((tmp_path / "data" / "break-in" / "held").glob("*.json"))
 
 
-def test_a_waiting_priority_clip_survives_kill_9_and_airs_after_the_restart(tmp_path, pulse):
-    env, _ = pulse
+def test_a_waiting_priority_clip_survives_kill_9_and_airs_after_the_restart(tmp_path, daemon_pulse):
+    env, _ = daemon_pulse
     config, start = station_dir(tmp_path, 5, 30, item_seconds=10)
     clip = tone(tmp_path / "hop-dan.wav", 1000, 1.0)
     daemon = DaemonProcess(config, env)
@@ -300,21 +279,21 @@ def test_a_waiting_priority_clip_survives_kill_9_and_airs_after_the_restart(tmp_
     assert again.wait_for("still to air", 10), again.text()
     time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 24))
     assert again.stop() == 0
-    rows = asrun(config, env, start.date())
+    rows = log_rows(config, start.date())
 
     priority = [r for r in rows if r["level"] == "priority"]
     assert len(priority) == 1 and not_cut(priority[0]) and priority[0]["reason"].startswith("Họp dân"), rows
-    boundary = at(priority[0]["actual_start"]) - start
+    boundary = asrun_time(priority[0]["actual_start"]) - start
     assert min(abs((boundary - timedelta(seconds=s)).total_seconds()) for s in (10, 20)) < 0.1  # at a boundary
     assert held_clips(tmp_path) == []  # aired: no longer kept
     assert "priority clip hop-dan.wav: aired" in again.text()
 
 
-def test_a_priority_clip_logged_just_before_a_crash_airs_once(tmp_path, pulse):
+def test_a_priority_clip_logged_just_before_a_crash_airs_once(tmp_path, daemon_pulse):
     """The daemon dies between the clip's as-run row and the removal of its held record (a ~0.25 s window):
     the state on disk is the row and the record. Reproduced exactly: the clip airs, the daemon is killed, its
     record is put back as it was; the restarted daemon must find the row and not air the clip again."""
-    env, _ = pulse
+    env, _ = daemon_pulse
     config, start = station_dir(tmp_path, 5, 30, item_seconds=6)
     clip = tone(tmp_path / "hop-dan.wav", 1000, 1.0)
     daemon = DaemonProcess(config, env)
@@ -331,7 +310,7 @@ def test_a_priority_clip_logged_just_before_a_crash_airs_once(tmp_path, pulse):
     assert again.wait_for("run thu start", 10), again.text()
     time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 20))  # past the +13 and +19 s boundaries
     assert again.stop() == 0
-    rows = asrun(config, env, start.date())
+    rows = log_rows(config, start.date())
 
     priority = [r for r in rows if r["level"] == "priority"]
     assert len(priority) == 1 and not_cut(priority[0]), rows
@@ -340,8 +319,8 @@ def test_a_priority_clip_logged_just_before_a_crash_airs_once(tmp_path, pulse):
     assert held_clips(tmp_path) == []
 
 
-def test_a_priority_clip_whose_slot_ended_during_a_stop_expires_with_a_row(tmp_path, pulse):
-    env, _ = pulse
+def test_a_priority_clip_whose_slot_ended_during_a_stop_expires_with_a_row(tmp_path, daemon_pulse):
+    env, _ = daemon_pulse
     config, start = station_dir(tmp_path, 5, 12, item_seconds=10)
     clip = tone(tmp_path / "hop-dan.wav", 1000, 1.0)
     daemon = DaemonProcess(config, env)
@@ -354,7 +333,7 @@ def test_a_priority_clip_whose_slot_ended_during_a_stop_expires_with_a_row(tmp_p
     again = DaemonProcess(config, env)
     assert again.wait_for("not aired: ", 10), again.text()
     assert again.stop() == 0
-    rows = asrun(config, env, start.date())
+    rows = log_rows(config, start.date())
 
     priority = [r for r in rows if r["level"] == "priority"]
     assert [r["status"] for r in priority] == ["skipped"], rows
@@ -362,8 +341,8 @@ def test_a_priority_clip_whose_slot_ended_during_a_stop_expires_with_a_row(tmp_p
     assert held_clips(tmp_path) == []
 
 
-def test_a_slot_moved_away_while_on_air_ends_after_the_item_on_air(tmp_path, pulse):
-    env, _ = pulse
+def test_a_slot_moved_away_while_on_air_ends_after_the_item_on_air(tmp_path, daemon_pulse):
+    env, _ = daemon_pulse
     config, start = station_dir(tmp_path, 5, 24, item_seconds=6)
     if (start + timedelta(minutes=3)).date() != start.date():
         pytest.skip("the moved slot would cross midnight")
@@ -376,7 +355,7 @@ def test_a_slot_moved_away_while_on_air_ends_after_the_item_on_air(tmp_path, pul
     assert daemon.wait_for("is no longer in the plan", 4), daemon.text()
     time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 16))
     daemon.stop()
-    rows = asrun(config, env, start.date())
+    rows = log_rows(config, start.date())
     assert [r["title"] for r in rows] == ["Tone 0 330 Hz", "Tone 1 440 Hz"], rows
     assert not_cut(rows[1])
-    assert abs((at(rows[1]["actual_end"]) - start - timedelta(seconds=12)).total_seconds()) < 0.1
+    assert abs((asrun_time(rows[1]["actual_end"]) - start - timedelta(seconds=12)).total_seconds()) < 0.1

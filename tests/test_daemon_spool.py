@@ -19,39 +19,32 @@ import pytest
 
 from broadcaster.playout.breakin import BreakInRequest, BreakInSpool
 from tests.support.daemon import (
+    NEEDS_PULSEAUDIO,
     ROOT,
     DaemonProcess,
     Recorder,
     log_rows,
     now_in_zone,
-    start_pulse,
     station_dir,
-    stop_pulse,
     tone,
 )
 from tests.support.faults import dead_air, slot_soon
 
-pytestmark = pytest.mark.skipif(shutil.which("pulseaudio") is None, reason="needs pulseaudio (scripts/setup.sh)")
-
-
-@pytest.fixture
-def pulse():
-    env, folder = start_pulse()
-    yield env
-    stop_pulse(folder)
+pytestmark = NEEDS_PULSEAUDIO
 
 
 def emergency(file: Path, reason: str = "bão số 5") -> BreakInRequest:
     return BreakInRequest.new(file, "emergency", reason, False, now_in_zone())
 
 
-def test_a_malformed_request_in_the_same_tick_does_not_drop_a_genuine_emergency(tmp_path, pulse):
+def test_a_malformed_request_in_the_same_tick_does_not_drop_a_genuine_emergency(tmp_path, daemon_pulse):
+    env, _ = daemon_pulse
     config, start = station_dir(tmp_path, 600, 16, item_seconds=8)
     siren = tone(tmp_path / "bao-so-5.wav", 1000, 3.0)
     canary = tmp_path / "canary"
     canary.write_text("alive", encoding="utf-8")
-    daemon = DaemonProcess(config, pulse)
-    recorder, recorded_from = Recorder(pulse, tmp_path / "monitor.raw"), now_in_zone()
+    daemon = DaemonProcess(config, env)
+    recorder, recorded_from = Recorder(env, tmp_path / "monitor.raw"), now_in_zone()
     assert daemon.wait_for("daemon ready", 60), daemon.text()
     start = slot_soon(config, start, 16, daemon)
     time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 3.0))
@@ -81,7 +74,8 @@ def test_a_malformed_request_in_the_same_tick_does_not_drop_a_genuine_emergency(
     assert canary.read_text(encoding="utf-8") == "alive" and not (tmp_path / "canary.json").exists()
 
 
-def test_a_long_emergency_file_never_stalls_the_loop_and_one_too_long_is_refused(tmp_path, pulse):
+def test_a_long_emergency_file_never_stalls_the_loop_and_one_too_long_is_refused(tmp_path, daemon_pulse):
+    env, _ = daemon_pulse
     config, start = station_dir(tmp_path, 900, 60)
     config.write_text(config.read_text(encoding="utf-8").replace(
         "audio:\n", "audio:\n  max_break_in_minutes: 30\n"), encoding="utf-8")
@@ -92,7 +86,7 @@ def test_a_long_emergency_file_never_stalls_the_loop_and_one_too_long_is_refused
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
                     "anullsrc=r=8000:cl=mono", "-t", "1860", str(too_long)], check=True)
     short = tone(tmp_path / "short.wav", 1000, 1.0)
-    daemon = DaemonProcess(config, pulse)
+    daemon = DaemonProcess(config, env)
     assert daemon.wait_for("daemon ready", 60), daemon.text()
     spool = BreakInSpool(tmp_path / "data")
     alive = tmp_path / "data" / "daemon.alive"
@@ -120,7 +114,7 @@ def test_a_long_emergency_file_never_stalls_the_loop_and_one_too_long_is_refused
     assert oldest < min(2.0, answers[first.id][0] / 2), daemon.text()
 
     refused = subprocess.run([sys.executable, "main.py", "play-now", "--config", str(config), str(too_long),
-                              "--level", "emergency"], cwd=ROOT, env=pulse, capture_output=True, text=True,
+                              "--level", "emergency"], cwd=ROOT, env=env, capture_output=True, text=True,
                              timeout=60)
     assert daemon.stop() == 0, daemon.text()
     assert refused.returncode == 2, refused.stdout + refused.stderr
@@ -128,16 +122,17 @@ def test_a_long_emergency_file_never_stalls_the_loop_and_one_too_long_is_refused
     assert "31 phút" in refused.stdout
 
 
-def test_sigterm_during_an_emergency_stops_cleanly_20_times(tmp_path, pulse):
+def test_sigterm_during_an_emergency_stops_cleanly_20_times(tmp_path, daemon_pulse):
     """Each stop lands at another moment of the emergency (just taken, opening the device, playing); none may end
     in a native crash, each must end within systemd's stop timeout (10 s in deploy/broadcaster.service), and each
     emergency that began to air gets its row, `partial` with the reason "stopped"."""
+    env, _ = daemon_pulse
     config, _ = station_dir(tmp_path, 900, 60)
     siren = tone(tmp_path / "bao-so-5.wav", 1000, 10.0)
     spool = BreakInSpool(tmp_path / "data")
     took, codes, accepted = [], [], 0
     for n in range(20):
-        daemon = DaemonProcess(config, pulse)
+        daemon = DaemonProcess(config, env)
         assert daemon.wait_for("daemon ready", 60), daemon.text()
         request = emergency(siren, f"lần {n}")
         spool.submit(request)
@@ -181,7 +176,8 @@ def as_user(uid: int, gid: int, groups: str | None = None) -> list[str]:
             f"--groups={groups}" if groups else "--clear-groups"]
 
 
-def test_the_daemon_owns_the_break_in_folder_and_play_now_says_why_it_cannot_write(pulse):
+def test_the_daemon_owns_the_break_in_folder_and_play_now_says_why_it_cannot_write(daemon_pulse):
+    env, _ = daemon_pulse
     service, outsider = 65534, 1  # nobody:nogroup runs the daemon; daemon(1) is not in its group
     if not _can_run_as(service):
         pytest.skip("needs root and setpriv, and this Python readable by other users, to run as another user")
@@ -202,7 +198,7 @@ def test_the_daemon_owns_the_break_in_folder_and_play_now_says_why_it_cannot_wri
         output = folder / "daemon.log"
         with open(output, "w") as out:  # noqa: SIM115 - the daemon writes it until it stops
             daemon = subprocess.Popen([*as_user(service, service), sys.executable, "main.py", "run", "--config",
-                                       str(config), "--poll", "0.5"], cwd=ROOT, env=pulse, stdout=out,
+                                       str(config), "--poll", "0.5"], cwd=ROOT, env=env, stdout=out,
                                       stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 60
@@ -222,7 +218,7 @@ def test_the_daemon_owns_the_break_in_folder_and_play_now_says_why_it_cannot_wri
 
             def play_now(*who: str) -> subprocess.CompletedProcess:
                 return subprocess.run([*who, sys.executable, "main.py", "play-now", "--config", str(config),
-                                       str(clip), "--level", "emergency"], cwd=ROOT, env=pulse,
+                                       str(clip), "--level", "emergency"], cwd=ROOT, env=env,
                                       capture_output=True, text=True, timeout=60)
 
             refused = play_now(*as_user(outsider, outsider))

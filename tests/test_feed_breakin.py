@@ -16,15 +16,19 @@ import pytest
 from broadcaster.feed import publish, signing
 from broadcaster.feed.sync import send_results, sync_once
 from broadcaster.station.config import load_station
-from tests.support.daemon import DaemonProcess, Recorder, now_in_zone, start_pulse, station_dir, stop_pulse, tone
-from tests.test_daemon_live import asrun, at, dominant_hz
+from tests.support.daemon import (
+    NEEDS_PULSEAUDIO,
+    DaemonProcess,
+    Recorder,
+    asrun_time,
+    dominant_hz,
+    log_rows,
+    now_in_zone,
+    station_dir,
+    tone,
+)
 
-
-@pytest.fixture
-def pulse():
-    env, folder = start_pulse()
-    yield env, folder
-    stop_pulse(folder)
+pytestmark = NEEDS_PULSEAUDIO
 
 
 def heard_at(samples, recorded_from: datetime, moment: datetime, seconds: float = 0.6) -> float:
@@ -32,8 +36,8 @@ def heard_at(samples, recorded_from: datetime, moment: datetime, seconds: float 
     return dominant_hz(samples[start:start + int(seconds * 44100)])
 
 
-def test_district_emergency_breaks_in_at_once_and_priority_waits_for_the_slot(tmp_path, pulse):
-    env, _ = pulse
+def test_district_emergency_breaks_in_at_once_and_priority_waits_for_the_slot(tmp_path, daemon_pulse):
+    env, _ = daemon_pulse
     if os.getloadavg()[0] > 4 * (os.cpu_count() or 1):
         pytest.skip(f"load average {os.getloadavg()[0]:.0f} on {os.cpu_count()} cores: too loaded for a timing test "
                     "that records the sound card (passes on a machine with room, see the issue 11 report)")
@@ -73,14 +77,14 @@ def test_district_emergency_breaks_in_at_once_and_priority_waits_for_the_slot(tm
     finally:
         daemon.stop()
         samples = recorder.stop()
-    rows = asrun(config, env, slot_start.date())
+    rows = log_rows(config, slot_start.date())
     by_sha = {r["sha256"]: r for r in rows if r["level"] in ("emergency", "priority")}
 
     aired = by_sha[storm.sha256]
     assert aired["level"] == "emergency" and aired["status"] in ("aired", "partial")
     assert "Bão số 3" in aired["reason"] and "cam-giang" in aired["reason"]
-    assert at(aired["actual_start"]) < slot_start  # at once, inside the blackout the manifest overrode
-    assert heard_at(samples, recorded_from, at(aired["actual_start"]) + timedelta(seconds=0.5)) == \
+    assert asrun_time(aired["actual_start"]) < slot_start  # at once, inside the blackout the manifest overrode
+    assert heard_at(samples, recorded_from, asrun_time(aired["actual_start"]) + timedelta(seconds=0.5)) == \
         pytest.approx(1000, abs=15)
     assert fire.sha256 not in by_sha  # no override: the commune's blackout held
     assert "REFUSED" in daemon.text()
@@ -89,8 +93,8 @@ def test_district_emergency_breaks_in_at_once_and_priority_waits_for_the_slot(tm
     assert held is not None, (rows, daemon.text())
     assert held["level"] == "priority" and "Họp dân" in held["reason"]
     # it opens the slot, ahead of its first item: never before the slot, never in the blackout
-    assert abs(at(held["actual_start"]) - slot_start) < timedelta(seconds=0.05), held
-    assert heard_at(samples, recorded_from, at(held["actual_start"]) + timedelta(seconds=0.4)) == \
+    assert abs(asrun_time(held["actual_start"]) - slot_start) < timedelta(seconds=0.05), held
+    assert heard_at(samples, recorded_from, asrun_time(held["actual_start"]) + timedelta(seconds=0.4)) == \
         pytest.approx(1500, abs=15)
 
     send_results(load_station(config), flush=False)

@@ -19,7 +19,7 @@ from broadcaster.playout.engine import Engine
 from broadcaster.sound.sinks import sound_card_sink
 from broadcaster.station.config import AudioSettings
 from tests.support.audio import RATE, ZONE, chain, find, longest_quiet, noise, write_wav
-from tests.support.pulse import Recorder, start_server, stop_server
+from tests.support.pulse import Recorder
 
 START_TOLERANCE = 0.03  # goal 20 ms p99; 30 ms here so a loaded CI box does not flake
 
@@ -29,16 +29,6 @@ def audio(tmp_path):
     for seed in (1, 2, 3):
         write_wav(tmp_path / "audio" / f"n{seed}.wav", noise(seed, 1.5))
     return tmp_path / "audio"
-
-
-@pytest.fixture
-def own_server(monkeypatch):
-    """A private server, for a test that kills it."""
-    server = start_server()
-    for key in ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH"):
-        monkeypatch.setenv(key, server.env[key])
-    yield server
-    stop_server(server)
 
 
 def outage(server, after: float, seconds: float = 1.0) -> threading.Thread:

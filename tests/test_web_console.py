@@ -156,6 +156,50 @@ def test_upload_a_good_mp3_and_a_corrupt_file_gives_a_result_for_each(browser, c
     page.context.close()
 
 
+def test_three_files_are_sent_one_at_a_time_each_with_its_own_progress_and_result(browser, console, tmp_path):
+    names = ["Lịch họp thôn Tây.mp3", "Thông báo thu thuế.mp3", "rỗng.mp3"]
+    mp3(tmp_path / names[0], 1010, 2)
+    mp3(tmp_path / names[1], 1090, 2)
+    (tmp_path / names[2]).write_bytes(b"")  # ingest refuses it: its row says so, the others are not held up
+    page = login(browser, console, "operator")
+    page.goto("/library/")
+    # Watched from inside the page (the XHRs themselves are untouched): one request per file, each sent after
+    # the one before was answered.
+    page.evaluate("""() => { window.uploads = []; const send = XMLHttpRequest.prototype.send;
+        XMLHttpRequest.prototype.send = function (body) {
+            window.uploads.push("sent " + body.getAll("files").length);
+            this.addEventListener("readystatechange", () => this.readyState === 4
+                                  && window.uploads.push("answered " + this.status));  // before "load"
+            return send.call(this, body); }; }""")
+    page.set_input_files("#upload-files", [str(tmp_path / n) for n in names])
+    page.fill("[name=category]", "thong-bao")
+    page.click("#upload-button")
+    rows = page.locator("#upload-results li")
+    assert [text.split(".mp3")[0] for text in rows.all_inner_texts()] == [n[:-4] for n in names]
+    assert page.locator("#upload-results li progress").count() == 3  # a bar per file, from the start
+    done = [page.locator(f".upload-results li[data-file='{n}']") for n in names]
+    assert "✖" in done[2].inner_text()  # waits for the last result
+    assert "✔" in done[0].inner_text() and "thong-bao/lich-hop-thon-tay.mp3" in done[0].inner_text()
+    assert "✔" in done[1].inner_text() and "thong-bao/thong-bao-thu-thue.mp3" in done[1].inner_text()
+    assert [bar.get_attribute("value") for bar in page.locator(".upload-results li progress").all()] == ["100"] * 3
+    assert page.evaluate("window.uploads") == ["sent 1", "answered 200"] * 3
+    assert page.locator("#upload-button").is_enabled()
+    page.context.close()
+
+
+def test_upload_without_javascript_posts_the_form_and_shows_a_result_page(browser, console, tmp_path):
+    clip = mp3(tmp_path / "Không có JS.mp3", 1170, 2)
+    page = login(browser, console, "operator", java_script_enabled=False)
+    page.goto("/library/")
+    page.set_input_files("#upload-files", [str(clip)])
+    page.fill("[name=category]", "thong-bao")
+    page.click("#upload-button")
+    page.wait_for_url(console.url + "/library/upload/")
+    assert "✔" in page.locator(".upload-results li[data-file='Không có JS.mp3']").inner_text()
+    assert page.locator("h1").inner_text() == "Tải lên"
+    page.context.close()
+
+
 def test_retire_an_item_then_restore_it_from_the_library_page(browser, console):
     page = login(browser, console, "operator")
     page.goto("/library/?q=bản tin thời sự")

@@ -18,6 +18,7 @@ MATRIX = {  # action: roles that may do it
     "playlist_edit": {"operator", "approver", "admin"},
     "library_upload": {"operator", "approver", "admin"},
     "library_edit": {"operator", "approver", "admin"},
+    "library_decide": {"approver", "admin"},  # approve or reject a local clip
     "breakin": {"approver", "admin"},
     "bulletin_new": {"operator", "approver", "admin"},  # a draft
     "bulletin_decide": {"approver", "admin"},  # approve, reject, withdraw
@@ -54,6 +55,9 @@ def _post(context, action: str, sha256: str):
     if action == "library_edit":
         return context.request.post(f"/library/{sha256}/edit/", form={**token, "title": "Mở đầu chương trình",
                                                                       "category": "ident"}, max_redirects=0)
+    if action == "library_decide":  # an item already approved: told so to those who may decide
+        return context.request.post(f"/library/{sha256}/decide/", form={**token, "decision": "approve"},
+                                    max_redirects=0)
     if action == "breakin":
         return context.request.post("/breakin/send/", form={**token, "sha256": "", "level": "emergency"},
                                     max_redirects=0)

@@ -14,6 +14,7 @@ ACTIONS: dict[str, set[str]] = {
     "schedule.edit": EDITORS,  # slots and blackouts in config.yaml
     "playlists.edit": EDITORS,  # playlists/*.yaml
     "library.change": EDITORS,  # upload, edit, retire, restore
+    "library.decide": {Role.APPROVER, Role.ADMIN},  # approve or reject a local clip (TT 39/2020)
     "breakin.send": {Role.APPROVER, Role.ADMIN},  # Circular 39: leadership decides what interrupts
     "bulletins.write": EDITORS,  # a draft, which never airs until approved
     "bulletins.decide": {Role.APPROVER, Role.ADMIN},  # approve, reject, withdraw (and write-and-approve)

@@ -7,6 +7,7 @@ from django.urls import path
 from django.views.i18n import set_language
 
 from broadcaster.web.views import (
+    approvals,
     asrun,
     audit,
     breakin,
@@ -36,6 +37,8 @@ urlpatterns = [
     path("playlists/<str:name>/edit/", playlists.edit_playlist, name="playlist_edit"),
     path("library/", library.library, name="library"),
     path("library/upload/", library.upload, name="library_upload"),
+    path("library/waiting/", approvals.waiting, name="approvals"),
+    path("library/<str:sha256>/decide/", approvals.decide, name="library_decide"),
     path("library/<str:sha256>/audio/", library.listen, name="library_listen"),
     path("library/<str:sha256>/edit/", library.edit, name="library_edit"),
     path("library/<str:sha256>/retire/", library.shelve, {"back": False}, name="library_retire"),

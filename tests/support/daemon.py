@@ -194,6 +194,19 @@ def stop_pulse(folder: Path) -> None:
     (folder / "pid").unlink(missing_ok=True)
 
 
+# `pytestmark = NEEDS_PULSEAUDIO` in a module of live daemon tests (with the daemon_pulse fixture)
+NEEDS_PULSEAUDIO = pytest.mark.skipif(shutil.which("pulseaudio") is None, reason="needs pulseaudio (scripts/setup.sh)")
+
+
+@pytest.fixture
+def daemon_pulse():
+    """A private sound server for one daemon test, on a socket folder of its own (a test may kill it and bring
+    it back there): (the environment for the daemon and its clients, the folder)."""
+    env, folder = start_pulse()
+    yield env, folder
+    stop_pulse(folder)
+
+
 class Recorder:
     """`parec` on the null sink's monitor: what the loudspeakers would have played, as 44.1 kHz mono int16."""
 
@@ -221,6 +234,14 @@ def loud_seconds(samples, rate: int = 44100, window: float = 0.05, threshold: fl
     return list(np.sqrt((frames ** 2).mean(axis=1)) > threshold)
 
 
+def dominant_hz(samples, rate: int = 44100) -> float:
+    """The strongest frequency in `samples` (mono): which item's tone a stretch of recording is."""
+    import numpy as np
+
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return float(np.argmax(spectrum) * rate / len(samples))
+
+
 def longest_silence(flags: list[bool], window: float = 0.05) -> float:
     """Longest run of silent windows between the first and last sound, in seconds."""
     if True not in flags:
@@ -240,7 +261,7 @@ FAKETIME_LIBS = sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1")) + s
 
 # `pytestmark = LIVE_FAKETIME` in a test module: the live daemon under libfaketime on a private sound server
 LIVE_FAKETIME = [
-    pytest.mark.skipif(shutil.which("pulseaudio") is None, reason="needs pulseaudio (scripts/setup.sh)"),
+    NEEDS_PULSEAUDIO,
     pytest.mark.skipif(not FAKETIME_LIBS, reason="needs libfaketime (apt package faketime; scripts/setup.sh)"),
 ]
 
@@ -254,6 +275,11 @@ def warm_pulse(tmp_path):
     warm_up(env, tmp_path)
     yield PulseServer(env, False, str(folder))
     stop_pulse(folder)
+
+
+def asrun_time(text: str) -> datetime:
+    """An as-run row's time (ISO 8601 with its offset, as `log show --json` gives it) as an aware datetime."""
+    return datetime.fromisoformat(text)
 
 
 def log_rows(config: Path, day: date) -> list[dict]:

@@ -87,15 +87,28 @@ def stop_server(server: PulseServer) -> None:
     shutil.rmtree(server.runtime, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def pulse():
+def server_or_skip() -> PulseServer:
+    """A private server (`start_server`), or the test is skipped saying why: without its sound server a live
+    sound test can prove nothing, and an error would say the code is broken."""
     if not shutil.which("pulseaudio") or not shutil.which("parec"):
         pytest.skip("pulseaudio / pulseaudio-utils not installed (scripts/setup.sh installs them)")
+    try:
+        server = start_server()
+    except (OSError, subprocess.SubprocessError, KeyError) as err:
+        pytest.skip(f"no PulseAudio server could be started here ({err}); run scripts/pulse-null-sink.sh to see why")
+    if not _answers(server.env):
+        stop_server(server)
+        pytest.skip("the PulseAudio server started for this test does not answer `pactl info`")
+    return server
+
+
+@pytest.fixture(scope="session")
+def pulse():
     env = dict(os.environ)
-    if env.get("PULSE_SERVER") and _answers(env):
+    if env.get("PULSE_SERVER") and shutil.which("pactl") and _answers(env):
         server = PulseServer(env, False, env.get("PULSE_RUNTIME_PATH", ""))
     else:
-        server = start_server()
+        server = server_or_skip()
     saved = {k: os.environ.get(k) for k in ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH")}
     os.environ.update({k: server.env[k] for k in saved if k in server.env})  # PortAudio/ALSA read these
     yield server
@@ -106,6 +119,16 @@ def pulse():
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture
+def own_server(monkeypatch):
+    """A private server for a test that kills it; PortAudio in this process is pointed at it."""
+    server = server_or_skip()
+    for key in ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH"):
+        monkeypatch.setenv(key, server.env[key])
+    yield server
+    stop_server(server)
 
 
 class Recorder:

@@ -13,11 +13,16 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from broadcaster.bulletins.approval import Person, approval_on_arrival, record_arrival
+from broadcaster.bulletins.settings import approval_settings
 from broadcaster.library.catalogue import AUDIO_EXTENSIONS, station_library
-from broadcaster.model import LEVELS
+from broadcaster.model import LEVELS, Approval
 from broadcaster.problems import BroadcasterError, Problem
 from broadcaster.web import station_view
-from broadcaster.web.roles import allowed, audit
+from broadcaster.web.roles import allowed, audit, role_of
+from broadcaster.web.views.approvals import waiting_clips
+
+LOCAL_SOURCE = "local"  # what `python main.py ingest` records by default: the commune's own audio
 
 
 def _day(text: str | None) -> date | None:
@@ -44,7 +49,7 @@ def library(request):
     return render(request, "web/library.html", {
         "items": shown, "total": len(items), "categories": sorted({i.category for i in items}),
         "levels": LEVELS, "q": q, "category": category, "validity": validity, "priority": priority,
-        "retired": lib.retired(), "extensions": ", ".join(AUDIO_EXTENSIONS),
+        "waiting": len(waiting_clips(items)), "retired": lib.retired(), "extensions": ", ".join(AUDIO_EXTENSIONS),
         "max_mb": settings.UPLOAD_MAX_BYTES // (1024 * 1024), "today": today})
 
 
@@ -82,13 +87,21 @@ def upload(request):
     if not files:
         results.append({"name": "", "ok": False, "text": (
             "Chưa chọn tệp nào", "No file chosen")})
+    person = Person(request.user.get_username(), role_of(request.user))
+    try:
+        approval = approval_on_arrival(approval_settings(st), LOCAL_SOURCE, person)
+    except BroadcasterError as err:  # a broken approval: section in config.yaml; nothing is taken in
+        files = []
+        results.append({"name": "", "ok": False, "text": _about("config.yaml", err.problems[0])})
     for upload_file in files:
-        results.append(_ingest_one(request, lib, st, upload_file, category, priority, valid_from, valid_until))
+        results.append(_ingest_one(request, lib, st, upload_file, category, priority, valid_from, valid_until,
+                                   person, approval))
     template = "web/_upload_results.html" if request.htmx else "web/upload_done.html"
     return render(request, template, {"results": results})
 
 
-def _ingest_one(request, lib, st, upload_file, category, priority, valid_from, valid_until) -> dict:
+def _ingest_one(request, lib, st, upload_file, category, priority, valid_from, valid_until, person: Person,
+                approval: Approval) -> dict:
     name = Path(upload_file.name).name  # shown and used as the default title only, never as a path
     suffix = Path(name).suffix.lower()
     if suffix not in AUDIO_EXTENSIONS:
@@ -107,17 +120,23 @@ def _ingest_one(request, lib, st, upload_file, category, priority, valid_from, v
                 out.write(chunk)
         try:
             result = lib.ingest(tmp, category=category, title=Path(name).stem, valid_from=valid_from,
-                                valid_until=valid_until, priority=priority, target_lufs=st.audio.target_lufs)
+                                valid_until=valid_until, priority=priority, source=LOCAL_SOURCE,
+                                target_lufs=st.audio.target_lufs, approval=approval)
+            if result.added:
+                record_arrival(st, result.item, person)  # an approver's upload is approved, with its record
         except BroadcasterError as err:
             problem = err.problems[0]
             return {"name": name, "ok": False, "text": _about(name, problem)}
     item = result.item
     audit(request, "library.upload", item.file, f"{name} → {item.file} ({'added' if result.added else 'already in'},"
-          f" {item.duration:.1f} s, {item.loudness_lufs:.1f} LUFS, sha256 {item.sha256[:12]})")
+          f" {item.approval}, {item.duration:.1f} s, {item.loudness_lufs:.1f} LUFS, sha256 {item.sha256[:12]})")
     if result.added:
+        waits = item.approval == Approval.PENDING
         return {"name": name, "ok": True, "item": item, "text": (
-            f"đã thêm → {item.file} ({item.loudness_lufs:.1f} LUFS, gain {item.gain_db:+.1f} dB)",
-            f"added → {item.file} ({item.loudness_lufs:.1f} LUFS, gain {item.gain_db:+.1f} dB)")}
+            f"đã thêm → {item.file} ({item.loudness_lufs:.1f} LUFS, gain {item.gain_db:+.1f} dB)"
+            + ("; chờ duyệt, chưa được phát" if waits else ""),
+            f"added → {item.file} ({item.loudness_lufs:.1f} LUFS, gain {item.gain_db:+.1f} dB)"
+            + ("; waits for approval, does not air yet" if waits else ""))}
     return {"name": name, "ok": True, "item": item, "text": (
         f"đã có trong thư viện: {item.file} (cùng nội dung)", f"already in the library as {item.file} (same audio)")}
 
