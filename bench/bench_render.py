@@ -20,6 +20,7 @@ seconds including process start-up; "× real time" is programme length / time.
 
 Run: .venv/bin/python bench/bench_render.py [--cache DIR] [--items 120] [--minutes 60] [--only engine-wav,...]
      [--inputs mp3|station|both] [--cold: the inputs dropped from the page cache before each variant]
+     [--block-frames N: the engine's block, default audio.block_frames as `simulate` uses]
 The MP3s are made once with ffmpeg into --cache (default /tmp/broadcaster-bench-render), their station copies
 once beside them (not timed).
 """
@@ -112,7 +113,7 @@ def inputs(cache: Path, plan, which: str) -> list[tuple[str, str, float, float]]
 
 
 # ---- the variants, each run in a child process --------------------------------------------------------------
-def run_engine(cache: Path, plan, out: Path, null: bool, shas: list[str]) -> dict:
+def run_engine(cache: Path, plan, out: Path, null: bool, shas: list[str], block_frames: int) -> dict:
     from broadcaster.asrun.log import AsRunLog
     from broadcaster.model import PlannedItem
     from broadcaster.playout.clock import SimClock
@@ -132,7 +133,7 @@ def run_engine(cache: Path, plan, out: Path, null: bool, shas: list[str]) -> dic
         at = begin + seconds
     log_path = out.with_suffix(".sqlite")
     log_path.unlink(missing_ok=True)
-    settings = AudioSettings(sample_rate=RATE, channels=2)
+    settings = AudioSettings(sample_rate=RATE, channels=2, block_frames=block_frames)
     sink = (lambda d, frames: NullSink()) if null else (lambda d, frames: WavFileSink(out, RATE, 2))
     with AsRunLog(log_path, durable=False) as log:  # as simulate does
         engine = Engine(cache, settings, sink, SimClock(zone, t0), log, zone)
@@ -206,8 +207,8 @@ def child(args) -> None:
     items = inputs(args.cache, plan, args.set)
     files, shas = [i[0] for i in items], [i[1] for i in items]
     out = Path(args.work) / f"{args.variant}.wav"
-    runner = {"engine-wav": lambda: run_engine(args.cache, plan, out, False, shas),
-              "engine-null": lambda: run_engine(args.cache, plan, out, True, shas),
+    runner = {"engine-wav": lambda: run_engine(args.cache, plan, out, False, shas, args.block_frames),
+              "engine-null": lambda: run_engine(args.cache, plan, out, True, shas, args.block_frames),
               "pydub": lambda: run_pydub(files, plan, out),
               "liquidsoap": lambda: run_liquidsoap(files, plan, out)}[args.variant]
     print(json.dumps(runner()))
@@ -215,7 +216,8 @@ def child(args) -> None:
 
 def measure(args, variant: str, extra: list[str] = ()) -> dict:
     cmd = [sys.executable, __file__, "--child", variant, "--cache", str(args.cache), "--work", str(args.work),
-           "--items", str(args.items), "--minutes", str(args.minutes), "--set", args.set, *extra]
+           "--items", str(args.items), "--minutes", str(args.minutes), "--set", args.set,
+           "--block-frames", str(args.block_frames), *extra]
     # Each variant starts on a quiet disk: the last one's WAV (up to 635 MB) removed and written back first,
     # so no variant pays for another's file (truncating it, or writeback competing with its own writes).
     (args.work / f"{variant}.wav").unlink(missing_ok=True)
@@ -255,10 +257,16 @@ def main() -> None:
                         help="render from the MP3s, from their station copies, or both (one after the other)")
     parser.add_argument("--cold", action="store_true",
                         help="drop the input files from the page cache before each variant (only those files)")
+    parser.add_argument("--block-frames", type=int, default=None,
+                        help="the engine's mixing block (default: audio.block_frames, what simulate uses)")
     parser.add_argument("--child", dest="variant", help=argparse.SUPPRESS)
     parser.add_argument("--set", default="mp3", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.work = args.work or args.cache / "out"
+    if args.block_frames is None:
+        from broadcaster.station.config import AudioSettings
+
+        args.block_frames = AudioSettings().block_frames
     if args.pydub_items is None:
         args.pydub_items = args.items
     if args.variant:
