@@ -4,40 +4,29 @@ page, a read-only bind mount, a log file cut mid-page). Each test measures the d
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from broadcaster.asrun.log import AsRunLog
 from broadcaster.files import file_sha256
 from tests.support.asrun import fill
 from tests.support.daemon import (
+    NEEDS_PULSEAUDIO,
     ROOT,
     DaemonProcess,
     Recorder,
     log_rows,
     log_verify,
     now_in_zone,
-    start_pulse,
     station_dir,
-    stop_pulse,
 )
 from tests.support.faults import alarms, bind_read_only, dead_air, fill_disk, mount_tmpfs, slot_soon, unmount
 
-pytestmark = pytest.mark.skipif(shutil.which("pulseaudio") is None, reason="needs pulseaudio (scripts/setup.sh)")
+pytestmark = NEEDS_PULSEAUDIO
 
 TONES = ["Tone 0 330 Hz", "Tone 1 440 Hz", "Tone 2 550 Hz"]
-
-
-@pytest.fixture
-def pulse():
-    env, folder = start_pulse()
-    yield env
-    stop_pulse(folder)
 
 
 def state_on(config: Path, state: Path) -> None:
@@ -55,19 +44,20 @@ def show_json(config: Path, day, env) -> subprocess.CompletedProcess:
                            day.isoformat(), "--json"], cwd=ROOT, env=env, capture_output=True, text=True)
 
 
-def test_a_full_disk_keeps_the_slot_on_air_and_loses_no_row(tmp_path, pulse):
+def test_a_full_disk_keeps_the_slot_on_air_and_loses_no_row(tmp_path, daemon_pulse):
+    env, _ = daemon_pulse
     disk = mount_tmpfs(tmp_path / "disk", "4m")
     try:
         config, start = station_dir(tmp_path, 600, 18, item_seconds=6)
         state_on(config, disk)
-        daemon = DaemonProcess(config, pulse)
-        recorder, recorded_from = Recorder(pulse, tmp_path / "monitor.raw"), now_in_zone()
+        daemon = DaemonProcess(config, env)
+        recorder, recorded_from = Recorder(env, tmp_path / "monitor.raw"), now_in_zone()
         assert daemon.wait_for("daemon ready", 60), daemon.text()
         filler = fill_disk(disk)  # before the slot: its on-air marker and every row meet a full disk
         start = slot_soon(config, start, 18, daemon)
         sleep_until(start, 8.0)
         during = alarms(disk)
-        shown = show_json(config, start.date(), pulse)
+        shown = show_json(config, start.date(), env)
         filler.unlink()  # space comes back two items in
         sleep_until(start, 19.5)
         assert daemon.stop() == 0, daemon.text()
@@ -93,19 +83,20 @@ def test_a_full_disk_keeps_the_slot_on_air_and_loses_no_row(tmp_path, pulse):
     assert after == [], after
 
 
-def test_an_unwritable_as_run_log_keeps_the_slot_on_air_and_loses_no_row(tmp_path, pulse):
+def test_an_unwritable_as_run_log_keeps_the_slot_on_air_and_loses_no_row(tmp_path, daemon_pulse):
+    env, _ = daemon_pulse
     config, start = station_dir(tmp_path, 600, 18, item_seconds=6)
     log_path = tmp_path / "data" / "asrun.sqlite"
     fill(log_path, rows=3).close()  # last week's rows
     bind_read_only(log_path)  # EROFS for the daemon, root or not
     try:
-        daemon = DaemonProcess(config, pulse)
-        recorder, recorded_from = Recorder(pulse, tmp_path / "monitor.raw"), now_in_zone()
+        daemon = DaemonProcess(config, env)
+        recorder, recorded_from = Recorder(env, tmp_path / "monitor.raw"), now_in_zone()
         assert daemon.wait_for("daemon ready", 60), daemon.text()
         start = slot_soon(config, start, 18, daemon)
         sleep_until(start, 8.0)
         during = alarms(tmp_path / "data")
-        shown = show_json(config, start.date(), pulse)
+        shown = show_json(config, start.date(), env)
     finally:
         unmount(log_path)  # writable again, two items in
     sleep_until(start, 19.5)
@@ -124,15 +115,16 @@ def test_an_unwritable_as_run_log_keeps_the_slot_on_air_and_loses_no_row(tmp_pat
     assert "as-run log writable again: every row kept in memory is written" in daemon.text(), daemon.text()
 
 
-def test_a_damaged_as_run_log_is_set_aside_and_the_slot_airs(tmp_path, pulse):
+def test_a_damaged_as_run_log_is_set_aside_and_the_slot_airs(tmp_path, daemon_pulse):
+    env, _ = daemon_pulse
     config, start = station_dir(tmp_path, 600, 18, item_seconds=6)
     log_path = tmp_path / "data" / "asrun.sqlite"
     fill(log_path, rows=400).close()
     with open(log_path, "r+b") as handle:  # a power cut on an SD card: cut mid-page
         handle.truncate(log_path.stat().st_size // 2 + 1000)
     damaged_sha = file_sha256(log_path)
-    daemon = DaemonProcess(config, pulse)
-    recorder, recorded_from = Recorder(pulse, tmp_path / "monitor.raw"), now_in_zone()
+    daemon = DaemonProcess(config, env)
+    recorder, recorded_from = Recorder(env, tmp_path / "monitor.raw"), now_in_zone()
     assert daemon.wait_for("daemon ready", 60), daemon.text()
     start = slot_soon(config, start, 18, daemon)
     sleep_until(start, 18.5)

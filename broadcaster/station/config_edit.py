@@ -10,7 +10,6 @@ Writes are atomic (files.write_atomic).
 from __future__ import annotations
 
 import fcntl
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +20,11 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from broadcaster.files import write_atomic
 from broadcaster.problems import BroadcasterError, Problem
-from broadcaster.station.yaml_edit import EditableYaml, hand_on_trailing_comment, load_for_edit
+from broadcaster.station.yaml_edit import (
+    YamlDocument,
+    digest_of,
+    hand_on_trailing_comment,
+)
 
 WINDOW_KINDS = ("slots", "blackouts")
 # Keys of a slot or blackout in the order a new entry is written (config.yaml's own order).
@@ -31,10 +34,6 @@ WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 class StaleEdit(BroadcasterError):
     """The file changed on disk after the form was opened."""
-
-
-def digest_of(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -78,24 +77,10 @@ def _flow(values: list) -> CommentedSeq:
     return seq
 
 
-class ConfigDocument:
+class ConfigDocument(YamlDocument):
     """One reading of config.yaml: its text, the hash of that text, and round-trip edits of it."""
 
-    def __init__(self, path: Path, text: str):
-        self.path = Path(path)
-        self.text = text
-        self.digest = digest_of(text)
-
-    @classmethod
-    def read(cls, path: Path) -> ConfigDocument:
-        return cls(path, Path(path).read_text(encoding="utf-8"))
-
-    def _document(self) -> EditableYaml:
-        document = load_for_edit(self.path, self.text)
-        if not isinstance(document.data, CommentedMap):
-            raise BroadcasterError([Problem(str(self.path), "config.yaml phải là một bảng khóa: giá trị",
-                                            "config.yaml must be a mapping")])
-        return document
+    NOT_A_MAPPING = ("config.yaml phải là một bảng khóa: giá trị", "config.yaml must be a mapping")
 
     def _root(self) -> CommentedMap:
         return self._document().data

@@ -12,13 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from broadcaster.problems import BroadcasterError, Problem
-from broadcaster.station.config_edit import digest_of
-from broadcaster.station.yaml_edit import EditableYaml, hand_on_trailing_comment, load_for_edit
+from broadcaster.station.yaml_edit import YamlDocument, hand_on_trailing_comment
 
 STEP_PARTS = ("open", "sequence", "close")
 STEP_KEYS = ("category", "title", "file")
@@ -180,24 +177,10 @@ def _lines_to_plain(entries: CommentedSeq, index: int, lines: str) -> None:
     entries.ca.items[index][0].value = "\n" + lines
 
 
-class PlaylistDocument:
+class PlaylistDocument(YamlDocument):
     """One reading of a playlist file: its text, the hash of that text, and round-trip edits of it."""
 
-    def __init__(self, path: Path, text: str):
-        self.path = Path(path)
-        self.text = text
-        self.digest = digest_of(text)
-
-    @classmethod
-    def read(cls, path: Path) -> PlaylistDocument:
-        return cls(path, Path(path).read_text(encoding="utf-8"))
-
-    def _document(self) -> EditableYaml:
-        document = load_for_edit(self.path, self.text)
-        if not isinstance(document.data, CommentedMap):
-            raise BroadcasterError([Problem(str(self.path), "danh sách phát phải là một bảng khóa: giá trị",
-                                            "a playlist must be a mapping")])
-        return document
+    NOT_A_MAPPING = ("danh sách phát phải là một bảng khóa: giá trị", "a playlist must be a mapping")
 
     def fields(self) -> PlaylistFields:
         """What the form shows first: the file as it is."""

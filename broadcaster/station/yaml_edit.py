@@ -7,6 +7,7 @@ written twice is refused with both lines. The indentation the file uses is kept,
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from ruamel.yaml.nodes import Node
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from broadcaster.files import write_atomic
+from broadcaster.problems import BroadcasterError, Problem
 from broadcaster.station.yamlio import DuplicateKeys, duplicate_keys, read_text, yaml_errors
 
 
@@ -110,3 +112,30 @@ def hand_on_trailing_comment(before: object, after: CommentedMap) -> None:
         return
     after.yaml_add_eol_comment("#", key)  # makes the comment slot, then fill it in
     after.ca.items[key][2].value = "\n" + rest
+
+
+def digest_of(text: str) -> str:
+    """The hash a form keeps of the file it was opened from: a save from a stale copy is refused."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class YamlDocument:
+    """One reading of an operator's YAML file: its text, the hash of that text, and round-trip edits of it.
+    Subclasses name what the file must be (a mapping) in NOT_A_MAPPING (vi, en)."""
+
+    NOT_A_MAPPING = ("tệp phải là một bảng khóa: giá trị", "the file must be a mapping")
+
+    def __init__(self, path: Path, text: str):
+        self.path = Path(path)
+        self.text = text
+        self.digest = digest_of(text)
+
+    @classmethod
+    def read(cls, path: Path):
+        return cls(path, Path(path).read_text(encoding="utf-8"))
+
+    def _document(self) -> EditableYaml:
+        document = load_for_edit(self.path, self.text)
+        if not isinstance(document.data, CommentedMap):
+            raise BroadcasterError([Problem(str(self.path), *self.NOT_A_MAPPING)])
+        return document

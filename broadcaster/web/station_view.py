@@ -87,6 +87,20 @@ def _tree_mtime(folder: Path) -> int:
 
 
 PLANS = _PlanMemo()
+_read_playlists: dict[str, tuple[tuple, dict]] = {}
+
+
+def playlists(st: Station) -> dict:
+    """The station's playlists by id, read again only when a file in playlists/ changed (the plan page shows each
+    item's placing rule on every request; parsing the YAML each time cost more than the page's plans)."""
+    from broadcaster.station.playlists import load_playlists
+
+    folder = st.paths.playlists
+    stamp = (str(folder), _mtime(folder), tuple(sorted((p.name, _mtime(p)) for p in folder.glob("*.y*ml"))))
+    cached = _read_playlists.get("playlists")
+    if cached is None or cached[0] != stamp:
+        _read_playlists["playlists"] = cached = (stamp, load_playlists(st))  # a broken file raises, nothing kept
+    return cached[1]
 
 
 def plans(st: Station, first: date, days: int = 1) -> list[DayPlan]:
