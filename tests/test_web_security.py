@@ -129,6 +129,7 @@ def test_passwords_are_stored_as_argon2_hashes(console):
     with sqlite3.connect(console.config.parent / "data" / "web.sqlite3") as db:
         hashes = [row[0] for row in db.execute("SELECT password FROM auth_user")]
     assert hashes and all(h.startswith("argon2$argon2id$") for h in hashes)
+    assert all("$m=19456,t=2,p=1$" in h for h in hashes)  # OWASP's minimum, not Django's 100 MiB a login
     assert not any(PASSWORD in h for h in hashes)
 
 
