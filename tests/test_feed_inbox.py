@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -16,19 +15,15 @@ import pytest
 
 from broadcaster.feed.library_access import open_library
 from broadcaster.feed.sync import sync_once
+from tests.support.faults import mount_tmpfs, unmount
 from tests.support.feed import make_audio, make_station, snapshot
 
 
 @pytest.fixture
 def small_disk(tmp_path):
     """A real 128 MB tmpfs (the sync wants 80 MB free beyond the clip), unmounted afterwards."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=128m", "tmpfs", str(mount)], capture_output=True)
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root / CAP_SYS_ADMIN): {made.stderr.decode().strip()}")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    yield mount_tmpfs(tmp_path / "disk", "128m")
+    unmount(tmp_path / "disk")
 
 
 def usb_station(root: Path, district, inbox: Path | None = None):

@@ -16,6 +16,7 @@ from broadcaster.library.catalogue import Library, station_library
 from broadcaster.problems import BroadcasterError
 from broadcaster.station.config import load_station
 from tests.support.audio_files import make_audio
+from tests.support.faults import mount_tmpfs, unmount
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 2**20
@@ -73,13 +74,8 @@ def test_the_default_limit_lets_a_normal_item_in_and_a_bad_limit_is_a_config_err
 @pytest.fixture
 def small_disk(tmp_path):
     """A 100 MB tmpfs: a disk that fills up for real."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=100m", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.decode().strip()}): run as root to test a full disk")
-    yield mount
-    subprocess.run(["umount", str(mount)], check=True)
+    yield mount_tmpfs(tmp_path / "disk", "100m")
+    unmount(tmp_path / "disk")
 
 
 def leave_free(disk: Path, free: int) -> None:
