@@ -27,6 +27,7 @@ from tests.support.daemon import (
     station_dir,
     tone,
 )
+from tests.support.faults import slot_soon
 
 pytestmark = NEEDS_PULSEAUDIO
 
@@ -41,8 +42,8 @@ def test_district_emergency_breaks_in_at_once_and_priority_waits_for_the_slot(tm
     if os.getloadavg()[0] > 4 * (os.cpu_count() or 1):
         pytest.skip(f"load average {os.getloadavg()[0]:.0f} on {os.cpu_count()} cores: too loaded for a timing test "
                     "that records the sound card (passes on a machine with room, see the issue 11 report)")
-    lead = 100  # room for a loaded 2-core machine to ingest three clips and start the daemon before the slot
-    if now_in_zone().hour == 23 and now_in_zone().minute > 55:
+    lead = 300  # moved to a few seconds ahead once the daemon has judged the three clips (slot_soon)
+    if now_in_zone().hour == 23 and now_in_zone().minute >= 50:
         pytest.skip("the test station's day would cross midnight")
     # in online lessons until the slot starts
     config, slot_start = station_dir(tmp_path, lead, 20, item_seconds=3, blackout=(-10, lead))
@@ -69,10 +70,12 @@ def test_district_emergency_breaks_in_at_once_and_priority_waits_for_the_slot(tm
     try:
         # "at once": still inside the blackout, before the slot (a loaded machine's first break-in waits for the
         # daemon to import the loudness analysis, which can take tens of seconds at a load of 15)
-        assert daemon.wait_for("Bão số 3", (slot_start - now_in_zone()).total_seconds() - 5), daemon.text()
+        assert daemon.wait_for("Bão số 3", 120), daemon.text()
         assert daemon.wait_for("Cháy rừng", 20), daemon.text()
-        assert daemon.wait_for("hop-dan.wav ACCEPTED", (slot_start - now_in_zone()).total_seconds()), daemon.text()
+        assert daemon.wait_for("hop-dan.wav ACCEPTED", 60), daemon.text()
+        # then the lessons end and the slot starts a few seconds from now, however long the daemon took to start;
         # the priority clip opens the slot (1.5 s), then its first item
+        slot_start = slot_soon(config, slot_start, 20, daemon)
         time.sleep(max(0.0, (slot_start - now_in_zone()).total_seconds() + 5.0))
     finally:
         daemon.stop()

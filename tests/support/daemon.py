@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -51,10 +54,28 @@ TONES = (330, 440, 550, 660, 770, 880)  # one frequency per item, so a recording
 
 
 def tone(path: Path, freq: int, seconds: float) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
                     f"sine=frequency={freq}:sample_rate=44100:duration={seconds}", "-ac", "2", str(path)],
                    check=True)
     return path
+
+
+_CATALOGUED: dict[tuple, Path] = {}  # key → a folder with src/, audio/ and data/library.sqlite, made once
+
+
+def catalogued_once(tmp: Path, key: tuple, make: Callable[[Path], None]) -> None:
+    """`make(folder)` ingests a test library into folder/audio and folder/data (sources in folder/src); it runs
+    once per session for each `key` and each later caller gets a copy (the catalogue stores paths relative to
+    audio/). Ingest's real loudness analysis costs seconds per library, and ingest is tested in test_library."""
+    if key not in _CATALOGUED:
+        folder = Path(tempfile.mkdtemp(prefix="broadcaster-library."))
+        atexit.register(shutil.rmtree, folder, True)
+        make(folder)
+        _CATALOGUED[key] = folder
+    for part in ("src", "audio", "data"):
+        if (_CATALOGUED[key] / part).exists():
+            shutil.copytree(_CATALOGUED[key] / part, tmp / part, symlinks=True, dirs_exist_ok=True)
 
 
 def station_dir(tmp: Path, lead_seconds: float, slot_seconds: int, *, item_seconds: float = 6.0,
@@ -64,13 +85,14 @@ def station_dir(tmp: Path, lead_seconds: float, slot_seconds: int, *, item_secon
     (whole seconds, station zone), an optional blackout (seconds from now). Returns the config and slot start."""
     from broadcaster.library.catalogue import Library
 
+    def tones(folder: Path) -> None:
+        library = Library(folder / "data" / "library.sqlite", folder / "audio")
+        for n, freq in enumerate(TONES):
+            library.ingest(tone(folder / "src" / f"tone-{n}-{freq}.wav", freq, item_seconds), category="tone",
+                           title=f"Tone {n} {freq} Hz")
+
     (tmp / "playlists").mkdir(parents=True, exist_ok=True)
-    src = tmp / "src"
-    src.mkdir(exist_ok=True)
-    library = Library(tmp / "data" / "library.sqlite", tmp / "audio")
-    for n, freq in enumerate(TONES):
-        library.ingest(tone(src / f"tone-{n}-{freq}.wav", freq, item_seconds), category="tone",
-                       title=f"Tone {n} {freq} Hz")
+    catalogued_once(tmp, ("tones", item_seconds), tones)
     base = now_in_zone().replace(microsecond=0) + timedelta(seconds=1)
     slot_start = base + timedelta(seconds=round(lead_seconds))
     end = slot_start + timedelta(seconds=slot_seconds)
@@ -157,8 +179,6 @@ def no_daemon_left_running():
 def start_pulse(folder: Path | None = None) -> tuple[dict, Path]:
     """A headless PulseAudio with the null sink `vsink` (the recipe of scripts/pulse-null-sink.sh); `folder`
     reuses a socket path, so a server can be killed and brought back where clients expect it."""
-    import tempfile
-
     folder = Path(folder or tempfile.mkdtemp(prefix="broadcaster-pulse."))
     folder.chmod(0o700)
     env = dict(os.environ, PULSE_RUNTIME_PATH=str(folder), PULSE_STATE_PATH=str(folder),
@@ -200,9 +220,10 @@ NEEDS_PULSEAUDIO = pytest.mark.skipif(shutil.which("pulseaudio") is None, reason
 
 @pytest.fixture
 def daemon_pulse():
-    """A private sound server for one daemon test, on a socket folder of its own (a test may kill it and bring
-    it back there): (the environment for the daemon and its clients, the folder)."""
+    """A private sound server for one daemon test, warmed up (see warm_up), on a socket folder of its own (a test
+    may kill it and bring it back there): (the environment for the daemon and its clients, the folder)."""
     env, folder = start_pulse()
+    warm_up(env, folder)
     yield env, folder
     stop_pulse(folder)
 
@@ -372,11 +393,14 @@ def noise_station(tmp: Path, slots: list[tuple[str, str, str]], *, item_seconds:
     from broadcaster.library.catalogue import Library
     from tests.support.audio import noise, write_wav
 
+    def noises(folder: Path) -> None:
+        library = Library(folder / "data" / "library.sqlite", folder / "audio")
+        for seed in range(1, files + 1):
+            library.ingest(write_wav(folder / "src" / f"noise-{seed}.wav", noise(seed, item_seconds)),
+                           category="tone", title=f"Noise {seed}")
+
     (tmp / "playlists").mkdir(parents=True, exist_ok=True)
-    library = Library(tmp / "data" / "library.sqlite", tmp / "audio")
-    for seed in range(1, files + 1):
-        library.ingest(write_wav(tmp / "src" / f"noise-{seed}.wav", noise(seed, item_seconds)), category="tone",
-                       title=f"Noise {seed}")
+    catalogued_once(tmp, ("noise", item_seconds, files), noises)
     lines = [f'  - {{id: {sid}, name: Buổi {sid}, days: daily, start: "{a}", end: "{b}", playlist: tones}}'
              for sid, a, b in slots]
     (tmp / "config.yaml").write_text(

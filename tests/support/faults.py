@@ -56,15 +56,16 @@ def bind_read_only(path: Path) -> None:
 def slot_soon(config: Path, start: datetime, seconds: int, daemon, lead: float = 5.0) -> datetime:
     """Move the test station's slot (made by station_dir, starting at `start`, `seconds` long) to `lead` s from
     now, once the daemon runs, and wait for its re-plan: the slot's timing then does not depend on how long the
-    daemon took to start on a busy machine. Returns the new start."""
+    daemon took to start on a busy machine. A blackout that ends where the slot starts ends at the new start.
+    Returns the new start."""
     from tests.support.daemon import now_in_zone
 
     new = now_in_zone().replace(microsecond=0) + timedelta(seconds=round(lead) + 1)
     text = config.read_text(encoding="utf-8")
     old = f'start: "{start:%H:%M:%S}", end: "{start + timedelta(seconds=seconds):%H:%M:%S}"'
     assert old in text, text
-    config.write_text(text.replace(old, f'start: "{new:%H:%M:%S}", end: "{new + timedelta(seconds=seconds):%H:%M:%S}"'),
-                      encoding="utf-8")
+    text = text.replace(old, f'start: "{new:%H:%M:%S}", end: "{new + timedelta(seconds=seconds):%H:%M:%S}"')
+    config.write_text(text.replace(f'end: "{start:%H:%M:%S}"', f'end: "{new:%H:%M:%S}"'), encoding="utf-8")
     assert daemon.wait_for("re-planned (inputs changed)", lead), daemon.text()
     return new
 
