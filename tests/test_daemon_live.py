@@ -1,5 +1,7 @@
 """The daemon as the station PC runs it: `python main.py run` as a real process, a real (headless) PulseAudio,
-tones that tell the items apart, the as-run log read back with `log show --json`."""
+tones that tell the items apart, the as-run log read back with `log show --json`. Timing is judged by what the
+null sink's monitor heard (tests/support/heard.py), never by the engine's own log alone: the log's times are
+checked against the recording."""
 
 from __future__ import annotations
 
@@ -27,9 +29,17 @@ from tests.support.heard import Heard, ms, record_monitor
 pytestmark = NEEDS_PULSEAUDIO
 
 
-ON_TIME = timedelta(seconds=0.1)  # heard vs the wall clock's time for it
+# Tolerances. The recording maps to the wall clock within a few ms (each chunk's arrival is timed): item starts
+# and ends were heard -14..+3 ms from their planned times, as-run starts -4..+1 ms and ends +8..+26 ms (a 10 ms
+# end fade; an emergency's 0.1 s fade) from the recording (load 1-4). 0.1 s leaves room for an underrun's
+# re-align on a loaded 2-core machine and still fails a timing bug of 0.15 s (tried: starts 0.15 s late, as-run
+# ends 0.15 s late).
+ON_TIME = timedelta(seconds=0.1)  # heard vs the wall-clock time it was due
 LOGGED_VS_HEARD = timedelta(seconds=0.1)  # an as-run time vs when the recording heard it
-EMERGENCY_AFTER_ANSWER = timedelta(seconds=0.5)
+# The siren after play-now's answer: the daemon answers once the engine has the request, and play-now polls for
+# the answer every 50 ms and then exits, which overlaps most of the engine's own 0.2-0.3 s (bench/bench_breakin.py):
+# heard +11..+64 ms after the answer. 0.2 s fails a 0.3 s delay in the engine (heard +319 ms then).
+EMERGENCY_AFTER_ANSWER = timedelta(seconds=0.2)
 
 
 def play_now(config, env, *args: str) -> subprocess.CompletedProcess:
@@ -123,7 +133,6 @@ def test_emergency_interrupts_the_item_on_air(tmp_path, daemon_pulse):
     cut = next(r for r in rows if r["title"] == "Tone 0 330 Hz")
     assert "interrupted by emergency" in cut["reason"]
 
-    print("levels", heard.level(330).max(), heard.level(1000).max(), heard.level(1300).max())
     (siren_on, siren_off), = heard.spans(1000)
     # the bed's end where its 0.1 s fade is nearly done (10 %), as its as-run end is the fade's end
     bed_off = next(off for on, off in heard.spans(330, fraction=0.1) if on < asked < off + timedelta(seconds=0.5))
