@@ -20,6 +20,7 @@ from tests.support.feed import (
     FaultyFeedHandler,
     make_audio,
     make_station,
+    running,
     serving,
     snapshot,
 )
@@ -176,17 +177,16 @@ class RedirectHandler(BaseHTTPRequestHandler):
         self.end_headers()
 
 
-def recording_server(target: str | None):
+def recording_server(target: str | None) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer(("127.0.0.1", 0), RedirectHandler)
     server.seen, server.target = [], target
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
 
 def test_collector_redirect_is_an_error_and_the_token_never_leaves(tmp_path):
     other = recording_server(None)  # another host that would answer 200
     redirecting = recording_server(f"http://127.0.0.1:{other.server_address[1]}/")
-    try:
+    with running(other), running(redirecting):
         station = make_station(tmp_path / "xa-a")
         outbox = Outbox(station.paths.state / OUTBOX_FILE, "xa-a")
         outbox.receipt(sha256="a" * 64, status="ingested", district="cam-giang", version=1)
@@ -195,10 +195,6 @@ def test_collector_redirect_is_an_error_and_the_token_never_leaves(tmp_path):
         assert "redirect" in result.error and "chuyển hướng" in result.error
         assert len(redirecting.seen) == 1 and other.seen == []  # the token went nowhere else
         outbox.close()
-    finally:
-        for server in (other, redirecting):
-            server.shutdown()
-            server.server_close()
 
 
 @NEEDS_PULSEAUDIO

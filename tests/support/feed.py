@@ -6,6 +6,7 @@ Its fixtures (district, feed_server, collector) reach every test through tests/c
 
 from __future__ import annotations
 
+import socketserver
 import subprocess
 import threading
 from contextlib import contextmanager
@@ -17,12 +18,12 @@ import pytest
 from broadcaster.feed import publish, signing
 from broadcaster.feed.collector import CollectorServer, add_token, load_tokens
 from broadcaster.feed.state import FeedState
-from broadcaster.feed.static import FeedFileHandler, serve_in_thread
+from broadcaster.feed.static import FeedFileHandler, FeedFileServer
 from broadcaster.library.district_rules import district_rules
 from broadcaster.station.config import Station, load_station
 
-__all__ = ["district", "feed_server", "collector", "serving", "collecting", "make_audio", "make_station", "snapshot",
-           "District", "FaultyFeedHandler"]
+__all__ = ["district", "feed_server", "collector", "running", "serving", "collecting", "make_audio", "make_station",
+           "snapshot", "District", "FaultyFeedHandler"]
 
 
 def make_audio(path: Path, seconds: float = 2.0, freq: int = 440) -> Path:
@@ -99,17 +100,23 @@ class FaultyFeedHandler(FeedFileHandler):
 
 
 @contextmanager
-def serving(folder: Path, handler: type[FeedFileHandler] = FaultyFeedHandler, **limits):
-    """`folder` on a loopback HTTP server (the station's own FeedFileServer) with `handler`; faults are switched
-    through `server.faults` and the requests it saw are in `server.seen`."""
-    folder.mkdir(parents=True, exist_ok=True)
-    server, _ = serve_in_thread(folder, handler=handler, **limits)
-    server.faults, server.seen = {}, []
+def running(server: socketserver.BaseServer):
+    """`server` serving on a thread of its own until the block ends, then shut down and closed."""
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield server
     finally:
         server.shutdown()
         server.server_close()
+
+
+def serving(folder: Path, handler: type[FeedFileHandler] = FaultyFeedHandler, **limits):
+    """`folder` on a loopback HTTP server (the station's own FeedFileServer) with `handler`, as a context manager;
+    faults are switched through `server.faults` and the requests it saw are in `server.seen`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    server = FeedFileServer(("127.0.0.1", 0), folder, handler, **limits)
+    server.faults, server.seen = {}, []
+    return running(server)
 
 
 @pytest.fixture
@@ -131,16 +138,10 @@ class Collector:
         return f"http://{host}:{port}/"
 
 
-@contextmanager
 def collecting(db: Path, tokens: Path, **limits):
-    """The real collector on loopback, storing into `db`, taking the communes' tokens in `tokens`."""
-    server = CollectorServer(("127.0.0.1", 0), db, load_tokens(tokens), tokens, **limits)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+    """The real collector on loopback, storing into `db`, taking the communes' tokens in `tokens`, as a context
+    manager."""
+    return running(CollectorServer(("127.0.0.1", 0), db, load_tokens(tokens), tokens, **limits))
 
 
 @pytest.fixture
