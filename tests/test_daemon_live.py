@@ -19,9 +19,7 @@ from tests.support.daemon import (
     asrun_time,
     log_rows,
     now_in_zone,
-    start_pulse,
     station_dir,
-    stop_pulse,
     tone,
 )
 from tests.support.heard import Heard, ms, record_monitor
@@ -210,13 +208,13 @@ def test_config_edit_replans_and_a_broken_edit_keeps_the_last_good_plan(tmp_path
 
 
 def test_daemon_survives_the_sound_server_dying_and_recovers(tmp_path, daemon_pulse):
-    env, folder = daemon_pulse
+    env, server = daemon_pulse
     config, start = station_dir(tmp_path, 5, 24, item_seconds=6)
     daemon = DaemonProcess(config, env)
     time.sleep(max(0.0, (start - now_in_zone()).total_seconds() + 3))
-    stop_pulse(folder)  # the device vanishes mid-item
+    server.kill()  # the device vanishes mid-item
     time.sleep(4)
-    start_pulse(folder)  # and comes back
+    server.restart()  # and comes back
     time.sleep(6)
     assert daemon.proc.poll() is None, "the daemon died with the sound server"
     daemon.stop()
