@@ -11,19 +11,15 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from tests.support.audio import RATE, ZONE
-from tests.support.pulse import PulseServer, Recorder
+from tests.support.pulse import Recorder
 
 SPAN = RATE // 50  # 20 ms: long enough to tell 330 Hz from 440 Hz (leak ~8 %), short enough to time an onset
 STEP = RATE // 200  # 5 ms resolution of the times below
 
 
-def record_monitor(env: dict) -> Recorder:
-    """Start recording the monitor of the private server `env` (as the `daemon_pulse` fixture gives it)."""
-    return Recorder(PulseServer(env, False, env.get("PULSE_RUNTIME_PATH", "")), channels=1)
-
-
 class Heard:
-    """A stopped recording on the wall clock. Times are aware datetimes in the station zone."""
+    """The recording of `recorder` (stopped here), on the wall clock: times are aware datetimes in the station
+    zone. One channel is enough: the test tones are the same on both."""
 
     def __init__(self, recorder: Recorder):
         recording, _ = recorder.stop()
