@@ -22,19 +22,12 @@ from tests.support.daemon import (
     station_dir,
     tone,
 )
-from tests.support.heard import Heard, ms
+from tests.support.heard import LOGGED_VS_HEARD, ON_TIME, Heard, ms
 from tests.support.pulse import Recorder
 
 pytestmark = NEEDS_PULSEAUDIO
 
 
-# Tolerances. The recording maps to the wall clock within a few ms (each chunk's arrival is timed): item starts
-# and ends were heard -14..+3 ms from their planned times, as-run starts -4..+1 ms and ends +8..+26 ms (a 10 ms
-# end fade; an emergency's 0.1 s fade) from the recording (load 1-4). 0.1 s leaves room for an underrun's
-# re-align on a loaded 2-core machine and still fails a timing bug of 0.15 s (tried: starts 0.15 s late, as-run
-# ends 0.15 s late).
-ON_TIME = timedelta(seconds=0.1)  # heard vs the wall-clock time it was due
-LOGGED_VS_HEARD = timedelta(seconds=0.1)  # an as-run time vs when the recording heard it
 # The siren after play-now's answer: the daemon answers once the engine has the request, and play-now polls for
 # the answer every 50 ms and then exits, which overlaps most of the engine's own 0.2-0.3 s (bench/bench_breakin.py):
 # heard -34..+64 ms after the answer. 0.2 s fails a 0.3 s delay in the engine (heard +319 ms then).
