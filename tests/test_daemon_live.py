@@ -183,8 +183,8 @@ def test_config_edit_replans_and_a_broken_edit_keeps_the_last_good_plan(tmp_path
     (tmp_path / "data" / "replan-requested").touch()  # what the district feed drops after a new clip
     assert daemon.wait_for("replan-requested by the feed", 5), daemon.text()
 
+    recorder = Recorder(server, channels=1)  # (before `moved`: it takes ~0.1 s to start)
     moved = now_in_zone().replace(microsecond=0) + timedelta(seconds=4)
-    recorder = Recorder(server, channels=1)
     config.write_text(good.replace(f'start: "{start:%H:%M:%S}"', f'start: "{moved:%H:%M:%S}"'), encoding="utf-8")
     assert daemon.wait_for("re-planned (inputs changed)", 5), daemon.text()
     time.sleep(max(0.0, (moved - now_in_zone()).total_seconds() + 2))
