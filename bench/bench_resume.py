@@ -29,11 +29,10 @@ sys.path[:0] = [str(ROOT)]
 from tests.support.daemon import (  # noqa: E402
     DaemonProcess,
     now_in_zone,
-    start_pulse,
     station_dir,
-    stop_pulse,
     warm_up,
 )
+from tests.support.pulse import start_server, stop_server  # noqa: E402
 
 
 def rows(config: Path, env: dict, day) -> list[dict]:
@@ -73,9 +72,10 @@ def main() -> None:
     parser.add_argument("--block-frames", type=int, nargs="+", default=[16384, 32768])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    env, pulse = start_pulse()
+    server = start_server()
+    env = server.env
     try:
-        warm_up(env, pulse)
+        warm_up(env, Path(server.runtime))
         for block_frames in args.block_frames:
             for n in range(args.repeat):
                 load = os.getloadavg()[0]
@@ -85,7 +85,7 @@ def main() -> None:
                       f"planned; resumed item on air {back:5.2f} s after the restart ({statuses}); "
                       f"load {load:.2f} -> {os.getloadavg()[0]:.2f}", flush=True)
     finally:
-        stop_pulse(pulse)
+        stop_server(server)
 
 
 if __name__ == "__main__":

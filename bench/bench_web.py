@@ -122,10 +122,11 @@ def main() -> None:
 
 
 def idle_cost(config: Path, client: Client, seconds: float) -> None:
-    from tests.support.daemon import DaemonProcess, start_pulse, stop_pulse
+    from tests.support.daemon import DaemonProcess
+    from tests.support.pulse import start_server, stop_server
 
-    env, folder = start_pulse()
-    daemon = DaemonProcess(config, env)
+    server = start_server()
+    daemon = DaemonProcess(config, server.env)
     try:
         assert daemon.wait_for("daemon ready", 30), daemon.text()
         time.sleep(3)
@@ -141,7 +142,7 @@ def idle_cost(config: Path, client: Client, seconds: float) -> None:
             print(f"playout daemon CPU, {label:27} {share * 100:5.2f} % of a core")
     finally:
         daemon.stop()
-        stop_pulse(folder)
+        stop_server(server)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Fixtures every test module may name as an argument, without importing them.
 
 Shared helpers live in tests/support/ (one module per subject: audio, audio_files, daemon, engine, feed,
-library, pulse, reports, web); test modules import helper functions from there and never from each other.
+heard, library, pulse, reports, web); test modules import helper functions from there and never from each other.
 """
 
 pytest_plugins = [

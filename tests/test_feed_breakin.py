@@ -1,7 +1,8 @@
 """District emergency and priority clips on a real daemon (issue 11, item 16): the feed hands them to the same
 break-in spool as `play-now`; an emergency airs at once (inside a blackout only when the signed manifest says
 so), a priority clip opens the next slot, ahead of its first item; the as-run rows carry the district's level and
-reason, a PulseAudio recording shows the tones aired, and receipts say when."""
+reason, a PulseAudio recording shows the tones aired and when (the rows' times are checked against it), and
+receipts say when."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 import os
 import sqlite3
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -19,26 +20,21 @@ from broadcaster.station.config import load_station
 from tests.support.daemon import (
     NEEDS_PULSEAUDIO,
     DaemonProcess,
-    Recorder,
     asrun_time,
-    dominant_hz,
     log_rows,
     now_in_zone,
     station_dir,
     tone,
 )
 from tests.support.faults import slot_soon
+from tests.support.heard import LOGGED_VS_HEARD, ON_TIME, Heard, ms
+from tests.support.pulse import Recorder
 
 pytestmark = NEEDS_PULSEAUDIO
 
 
-def heard_at(samples, recorded_from: datetime, moment: datetime, seconds: float = 0.6) -> float:
-    start = int((moment - recorded_from).total_seconds() * 44100)
-    return dominant_hz(samples[start:start + int(seconds * 44100)])
-
-
 def test_district_emergency_breaks_in_at_once_and_priority_waits_for_the_slot(tmp_path, daemon_pulse):
-    env, _ = daemon_pulse
+    env, server = daemon_pulse
     if os.getloadavg()[0] > 4 * (os.cpu_count() or 1):
         pytest.skip(f"load average {os.getloadavg()[0]:.0f} on {os.cpu_count()} cores: too loaded for a timing test "
                     "that records the sound card (passes on a machine with room, see the issue 11 report)")
@@ -64,8 +60,7 @@ def test_district_emergency_breaks_in_at_once_and_priority_waits_for_the_slot(tm
     # slow ingest does not eat the slot's lead; the requests wait in the spool, as play-now's would.
     result = sync_once(load_station(config))
     assert sorted(result.breakins) == sorted([storm.sha256, fire.sha256, meeting.sha256]), result
-    recorder = Recorder(env, tmp_path / "monitor.raw")
-    recorded_from = now_in_zone()
+    recorder = Recorder(server, channels=1)
     daemon = DaemonProcess(config, env)
     try:
         # "at once": still inside the blackout, before the slot (a loaded machine's first break-in waits for the
@@ -79,26 +74,33 @@ def test_district_emergency_breaks_in_at_once_and_priority_waits_for_the_slot(tm
         time.sleep(max(0.0, (slot_start - now_in_zone()).total_seconds() + 5.0))
     finally:
         daemon.stop()
-        samples = recorder.stop()
+        heard = Heard(recorder)
     rows = log_rows(config, slot_start.date())
     by_sha = {r["sha256"]: r for r in rows if r["level"] in ("emergency", "priority")}
 
     aired = by_sha[storm.sha256]
     assert aired["level"] == "emergency" and aired["status"] in ("aired", "partial")
     assert "Bão số 3" in aired["reason"] and "cam-giang" in aired["reason"]
-    assert asrun_time(aired["actual_start"]) < slot_start  # at once, inside the blackout the manifest overrode
-    assert heard_at(samples, recorded_from, asrun_time(aired["actual_start"]) + timedelta(seconds=0.5)) == \
-        pytest.approx(1000, abs=15)
-    assert fire.sha256 not in by_sha  # no override: the commune's blackout held
+    # at once, inside the blackout the manifest overrode: heard whole before the slot, and logged as heard
+    (storm_on, storm_off), = heard.spans(1000)
+    assert storm_off < slot_start and storm_off - storm_on > timedelta(seconds=1.9)
+    assert abs(asrun_time(aired["actual_start"]) - storm_on) < LOGGED_VS_HEARD
+    assert fire.sha256 not in by_sha and not heard.spans(1200)  # no override: the commune's blackout held
     assert "REFUSED" in daemon.text()
 
     held = by_sha.get(meeting.sha256)
     assert held is not None, (rows, daemon.text())
     assert held["level"] == "priority" and "Họp dân" in held["reason"]
-    # it opens the slot, ahead of its first item: never before the slot, never in the blackout
-    assert abs(asrun_time(held["actual_start"]) - slot_start) < timedelta(seconds=0.05), held
-    assert heard_at(samples, recorded_from, asrun_time(held["actual_start"]) + timedelta(seconds=0.4)) == \
-        pytest.approx(1500, abs=15)
+    # it opens the slot, ahead of its first item: heard from the slot's start (never before, never in the
+    # blackout), then the first item; logged as heard
+    (meeting_on, meeting_off), = heard.spans(1500)
+    (first_on, _), = heard.spans(330)
+    print(f"priority clip heard {ms(meeting_on - slot_start)} ms from the slot's start, logged "
+          f"{ms(asrun_time(held['actual_start']) - meeting_on)} ms from heard; the first item "
+          f"{ms(first_on - meeting_off)} ms after it")
+    assert abs(meeting_on - slot_start) < ON_TIME and meeting_off - meeting_on > timedelta(seconds=1.4)
+    assert timedelta(0) <= first_on - meeting_off < ON_TIME
+    assert abs(asrun_time(held["actual_start"]) - meeting_on) < LOGGED_VS_HEARD
 
     send_results(load_station(config), flush=False)
     db = sqlite3.connect(tmp_path / "data" / "outbox.sqlite")

@@ -14,9 +14,10 @@ from datetime import date
 
 import pytest
 
-from broadcaster.feed.collector import CollectorServer, connect, load_tokens
+from broadcaster.feed.collector import connect
 from broadcaster.feed.report import build, render
-from broadcaster.feed.static import serve_in_thread
+from broadcaster.feed.static import FeedFileHandler
+from tests.support.feed import collecting, serving
 
 LIMITS = {"read_timeout": 1.0, "request_deadline": 2.0, "workers": 4}
 
@@ -24,22 +25,16 @@ LIMITS = {"read_timeout": 1.0, "request_deadline": 2.0, "workers": 4}
 @pytest.fixture
 def strict_collector(tmp_path, collector):
     """The real collector with short limits (the defaults are 10 s and 30 s)."""
-    server = CollectorServer(("127.0.0.1", 0), tmp_path / "strict.sqlite", load_tokens(collector.tokens),
-                             collector.tokens, **LIMITS)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server, collector.token
-    server.shutdown()
-    server.server_close()
+    with collecting(tmp_path / "strict.sqlite", collector.tokens, **LIMITS) as server:
+        yield server, collector.token
 
 
 @pytest.fixture
 def file_server(tmp_path):
     (tmp_path / "feed").mkdir()
     (tmp_path / "feed" / "manifest.json").write_text("{}", encoding="utf-8")
-    server, _ = serve_in_thread(tmp_path / "feed", **LIMITS)
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(tmp_path / "feed", FeedFileHandler, **LIMITS) as server:
+        yield server
 
 
 def post(port: int, token: str, payload: dict) -> tuple[int, dict]:

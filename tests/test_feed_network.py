@@ -14,12 +14,14 @@ from pathlib import Path
 import pytest
 
 from broadcaster.feed.outbox import OUTBOX_FILE, Outbox
-from broadcaster.feed.static import serve_in_thread
 from broadcaster.feed.sync import send_results, sync_http, sync_inbox, sync_once
+from tests.support.daemon import NEEDS_PULSEAUDIO, DaemonProcess, station_dir
 from tests.support.feed import (
     FaultyFeedHandler,
     make_audio,
     make_station,
+    running,
+    serving,
     snapshot,
 )
 
@@ -50,14 +52,11 @@ class DrippingHandler(FaultyFeedHandler):
 
 @pytest.fixture
 def dripping(district):
-    district.feed.mkdir(parents=True, exist_ok=True)
-    server, _ = serve_in_thread(district.feed, handler=DrippingHandler)
-    server.faults, server.seen, server.drip = {}, [], set()
-    server.dripping, server.stopping = threading.Event(), threading.Event()
-    yield server
-    server.stopping.set()
-    server.shutdown()
-    server.server_close()
+    """The district's feed server (as feed_server), dripping the files named in its `drip` set."""
+    with serving(district.feed, DrippingHandler) as server:
+        server.drip, server.dripping, server.stopping = set(), threading.Event(), threading.Event()
+        yield server
+        server.stopping.set()  # a handler mid-drip ends, so the server can shut down
 
 
 @pytest.fixture
@@ -178,17 +177,16 @@ class RedirectHandler(BaseHTTPRequestHandler):
         self.end_headers()
 
 
-def recording_server(target: str | None):
+def recording_server(target: str | None) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer(("127.0.0.1", 0), RedirectHandler)
     server.seen, server.target = [], target
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
 
 def test_collector_redirect_is_an_error_and_the_token_never_leaves(tmp_path):
     other = recording_server(None)  # another host that would answer 200
     redirecting = recording_server(f"http://127.0.0.1:{other.server_address[1]}/")
-    try:
+    with running(other), running(redirecting):
         station = make_station(tmp_path / "xa-a")
         outbox = Outbox(station.paths.state / OUTBOX_FILE, "xa-a")
         outbox.receipt(sha256="a" * 64, status="ingested", district="cam-giang", version=1)
@@ -197,31 +195,23 @@ def test_collector_redirect_is_an_error_and_the_token_never_leaves(tmp_path):
         assert "redirect" in result.error and "chuyển hướng" in result.error
         assert len(redirecting.seen) == 1 and other.seen == []  # the token went nowhere else
         outbox.close()
-    finally:
-        for server in (other, redirecting):
-            server.shutdown()
-            server.server_close()
 
 
-def test_daemon_sigterm_during_a_dripping_sync_stops_in_time(tmp_path, district, dripping):
+@NEEDS_PULSEAUDIO
+def test_daemon_sigterm_during_a_dripping_sync_stops_in_time(tmp_path, district, dripping, daemon_pulse):
     """The real daemon process, its HTTP sync stuck in a dripping clip with a 10-minute file deadline: SIGTERM
     ends it within seconds (systemd allows 90 s; the stop used to wait for the sync)."""
-    from tests.support.daemon import DaemonProcess, start_pulse, station_dir, stop_pulse
-
+    env, _ = daemon_pulse
     _, clip = district.publish(make_audio(tmp_path / "src" / "a.mp3"))
     dripping.drip.add(Path(clip.file).name)
-    env, pulse_dir = start_pulse()
-    try:
-        config, _ = station_dir(tmp_path / "station", 600, 60)
-        config.write_text(config.read_text(encoding="utf-8") + f"feed:\n  url: {dripping.url}\n"
-                          f"  public_key: {district.pub}\n  district: cam-giang\n  interval_minutes: 0.5\n"
-                          "  file_deadline_seconds: 600\n  deadline_seconds: 1800\n", encoding="utf-8")
-        daemon = DaemonProcess(config, env)
-        assert dripping.dripping.wait(60), daemon.text()  # the daemon's sync is inside the clip now
-        time.sleep(1.0)
-        started = time.monotonic()
-        code = daemon.stop()
-        took = time.monotonic() - started
-        assert code == 0 and took < 10, (code, took, daemon.text())
-    finally:
-        stop_pulse(pulse_dir)
+    config, _ = station_dir(tmp_path / "station", 600, 60)
+    config.write_text(config.read_text(encoding="utf-8") + f"feed:\n  url: {dripping.url}\n"
+                      f"  public_key: {district.pub}\n  district: cam-giang\n  interval_minutes: 0.5\n"
+                      "  file_deadline_seconds: 600\n  deadline_seconds: 1800\n", encoding="utf-8")
+    daemon = DaemonProcess(config, env)
+    assert dripping.dripping.wait(60), daemon.text()  # the daemon's sync is inside the clip now
+    time.sleep(1.0)
+    started = time.monotonic()
+    code = daemon.stop()
+    took = time.monotonic() - started
+    assert code == 0 and took < 10, (code, took, daemon.text())

@@ -4,22 +4,21 @@ does), the clip told apart from the programme by its frequency."""
 
 from __future__ import annotations
 
-import shutil
 import time
 
 import numpy as np
-import pytest
 
 from tests.support.daemon import (
+    NEEDS_PULSEAUDIO,
     DaemonProcess,
     Recorder,
+    log_rows,
     now_in_zone,
-    start_pulse,
     station_dir,
-    stop_pulse,
     tone,
 )
 from tests.support.web import (
+    add_users,
     login,
     needs_chromium,
     screenshot,
@@ -27,8 +26,7 @@ from tests.support.web import (
     stop_console,
 )
 
-pytestmark = [needs_chromium,
-              pytest.mark.skipif(shutil.which("pulseaudio") is None, reason="needs pulseaudio (scripts/setup.sh)")]
+pytestmark = [needs_chromium, NEEDS_PULSEAUDIO]
 SIREN_HZ = 1000  # the programme's tones are 330..880 Hz
 
 
@@ -42,11 +40,10 @@ def energy_at(samples: np.ndarray, hz: float, rate: int = 44100, window: float =
     return spectrum[:, band].sum(axis=1) / np.maximum(spectrum.sum(axis=1), 1e-12)
 
 
-def test_an_emergency_sent_from_the_browser_airs_and_the_page_shows_when(browser, tmp_path):
+def test_an_emergency_sent_from_the_browser_airs_and_the_page_shows_when(browser, tmp_path, daemon_pulse):
     from broadcaster.library.catalogue import Library
-    from tests.support.web import add_users
 
-    env, folder = start_pulse()
+    env, _ = daemon_pulse
     config, start = station_dir(tmp_path, 4, 40, item_seconds=6)
     siren = tone(tmp_path / "src" / "bao-chay.wav", SIREN_HZ, 3.0)
     Library(tmp_path / "data" / "library.sqlite", tmp_path / "audio").ingest(
@@ -81,10 +78,7 @@ def test_an_emergency_sent_from_the_browser_airs_and_the_page_shows_when(browser
         daemon.stop()
         samples = recorder.stop()
         stop_console(console)
-        stop_pulse(folder)
     heard = energy_at(samples, SIREN_HZ) > 0.5
     assert heard.sum() * 0.25 >= 2.0, "the siren was not heard for its 3 s"  # most of the clip, whole windows
-    from tests.support.daemon import log_rows
-
     rows = [r for r in log_rows(config, start.date()) if r["level"] == "emergency"]
     assert rows and rows[0]["status"] == "aired" and "Cháy chợ Cẩm Hưng" in rows[0]["reason"]

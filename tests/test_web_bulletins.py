@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.support.daemon import tone
-from tests.support.web import csrf, login, needs_chromium, screenshot, start_console, station_copy, stop_console
+from tests.support.web import csrf, login, needs_chromium, screenshot, start_console, stop_console
 
 pytestmark = needs_chromium
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -23,19 +23,17 @@ TEXT = "UBND xã thông báo: ngày 17/02/2021 tiêm chủng tại nhà văn hó
 
 
 @pytest.fixture(scope="module")
-def desk_console(tmp_path_factory, station_template):
-    """The demo station with the opening chime config.yaml names (audio/chuong/chuong-thong-bao.wav)."""
+def desk_console(console):
+    """The module's console, its library given the opening chime config.yaml names (audio/chuong/
+    chuong-thong-bao.wav); the desk reads the chime when it writes a bulletin."""
     from broadcaster.library.catalogue import Library
 
-    config = station_copy(station_template, tmp_path_factory.mktemp("station") / "station")
-    folder = config.parent
+    folder = console.config.parent
     (folder / "src").mkdir(exist_ok=True)
     chime = Library(folder / "data" / "library.sqlite", folder / "audio").ingest(
         tone(folder / "src" / "chuong.wav", 990, 1.0), category="chuong", title="Chuông thông báo")
     assert chime.item.file == "chuong/chuong-thong-bao.wav"
-    running = start_console(config)
-    yield running
-    stop_console(running)
+    return console
 
 
 def _store(console):

@@ -66,7 +66,9 @@ HEALTH_SECONDS = 1.0  # how often rows and state kept in memory are tried again
 
 
 @dataclass
-class OnAir:
+class PlayingRun:
+    """A run the daemon has claimed: its latest plan, the engine playing it (None until the engine is in it)."""
+
     run: Run
     engine: object
     started: datetime
@@ -88,7 +90,7 @@ class Daemon:
         self.setup: PlayoutSetup | None = None
         self.plans: list[DayPlan] = []
         self._lock = threading.RLock()
-        self._on_air: dict[str, OnAir] = {}
+        self._playing: dict[str, PlayingRun] = {}
         self._done: set[str] = set()
         self._held_priority: list[tuple[BreakInRequest, datetime]] = []  # accepted, waiting for a run
         self._priority_tickets: dict[str, tuple[BreakInRequest, object]] = {}  # handed to the engine
@@ -208,9 +210,9 @@ class Daemon:
         """One DateTrigger job per run still to come; runs due now start at once (seeking in)."""
         now = self.now()
         wanted = {}
-        self._sync_on_air()
+        self._sync_playing()
         for key, run in self._runs().items():
-            if run.hard_stop <= now or key in self._done or not run.items or key in self._on_air:
+            if run.hard_stop <= now or key in self._done or not run.items or key in self._playing:
                 continue
             wanted[key] = run
         for job in self._scheduler.get_jobs():
@@ -226,34 +228,34 @@ class Daemon:
             first = min(wanted.values(), key=lambda r: r.start)
             log.info("scheduled %d runs; next %s at %s", len(wanted), first.window.id, iso_ms(first.start))
 
-    def _update_on_air(self, run: Run) -> None:
+    def _update_playing(self, run: Run) -> None:
         """The new plan for the run on air: the engine swaps the items not yet started (the one on air plays
         on). If the engine is not in the run yet (a few ms around its start), the next poll tries again."""
-        on_air = self._on_air[run.key]
-        if (run.items, run.hard_stop) == (on_air.run.items, on_air.run.hard_stop) or on_air.engine is None:
+        playing = self._playing[run.key]
+        if (run.items, run.hard_stop) == (playing.run.items, playing.run.hard_stop) or playing.engine is None:
             return
-        if on_air.engine.replace_upcoming(list(run.items), run.hard_stop, key=run.key):
-            on_air.run = run
+        if playing.engine.replace_upcoming(list(run.items), run.hard_stop, key=run.key):
+            playing.run = run
             log.info("run %s on air: items not started yet replaced by the new plan (%d items in the run)",
                      run.window.id, len(run.items))
 
     def _end_vanished(self, key: str) -> None:
         """The run on air is no longer in the plan (its slot was removed or moved): the item on air plays on,
         nothing after it. Not for a run of a day no longer planned (a slot across midnight keeps its items)."""
-        on_air = self._on_air[key]
-        run = on_air.run
-        if on_air.engine is None or not run.items or not any(p.date == run.start.date() for p in self.plans):
+        playing = self._playing[key]
+        run = playing.run
+        if playing.engine is None or not run.items or not any(p.date == run.start.date() for p in self.plans):
             return
-        if on_air.engine.replace_upcoming([], run.hard_stop, key=key):
-            on_air.run = Run(run.window, ())
+        if playing.engine.replace_upcoming([], run.hard_stop, key=key):
+            playing.run = Run(run.window, ())
             log.warning("run %s on air is no longer in the plan: it ends after the item on air", run.window.id)
 
-    def _sync_on_air(self) -> None:
+    def _sync_playing(self) -> None:
         with self._lock:
             runs = self._runs()
-            for key in list(self._on_air):
+            for key in list(self._playing):
                 if key in runs:
-                    self._update_on_air(runs[key])
+                    self._update_playing(runs[key])
                 else:
                     self._end_vanished(key)
 
@@ -274,9 +276,9 @@ class Daemon:
         """Scheduler job: play one run to its hard stop. Never raises: one run's failure is not the daemon's."""
         with self._lock:
             run = self._runs().get(key)
-            if run is None or key in self._on_air or self._stop.is_set():
+            if run is None or key in self._playing or self._stop.is_set():
                 return
-            self._on_air[key] = OnAir(run, None, self.now())  # claimed: a re-plan now must not schedule it again
+            self._playing[key] = PlayingRun(run, None, self.now())  # claimed: a re-plan now must not schedule it again
             resuming, self._resume_key = self._resume_key == key, None
         attempt = 0
         while not self._stop.is_set() and self.now() < run.hard_stop:
@@ -285,7 +287,7 @@ class Daemon:
                 engine = self._engine()
                 with self._lock:
                     run = self._runs().get(key, run)  # a re-plan since the claim (or the last attempt)
-                    self._on_air[key] = OnAir(run, engine, now)
+                    self._playing[key] = PlayingRun(run, engine, now)
                     held, self._held_priority = self._held_priority, []
                 self._on_air_state(lambda state, k=key, t=now: state.begin(k, t))
                 opening = []
@@ -312,8 +314,8 @@ class Daemon:
             self._stop.wait(RETRY_SECONDS)
         with self._lock:
             self._done.add(key)
-            self._on_air.pop(key, None)
-            if not self._on_air:
+            self._playing.pop(key, None)
+            if not self._playing:
                 self._on_air_state(OnAirState.end)
 
     def _on_air_state(self, change) -> None:
@@ -366,7 +368,7 @@ class Daemon:
                 until = priority_expiry(self.plans, now)
                 held = HeldPriority(self.setup.state)  # kept on disk until it has aired
                 self._writes.do(f"held:{request.id}", lambda: held.keep(request, until), held.folder)
-                if not self._on_air:
+                if not self._playing:
                     self._held_priority.append((request, until))  # handed over when the next run starts
                     return verdict
         refused = self._hand_held(self._engine(), request, answered_now=True) if request.level == Level.PRIORITY \
@@ -624,7 +626,7 @@ class Daemon:
         except OSError:
             pass  # a state folder that cannot be written: _check_health raises the alarm
         with self._lock:
-            if self._on_air:
+            if self._playing:
                 self._writes.do("heartbeat", OnAirState(self.setup.state).beat, self.setup.state)
 
     def _check_step(self, steps: StepWatch) -> None:
@@ -690,7 +692,7 @@ class Daemon:
         elif self._watch is not None and self._watch.changed():
             self.replan("inputs changed")
         else:
-            self._sync_on_air()
+            self._sync_playing()
 
     def shutdown(self) -> None:
         log.info("stopping")

@@ -87,8 +87,8 @@ class Engine:
         self._requests: queue.Queue[BreakInTicket] = queue.Queue()
         self._run_lock = threading.Lock()
         self._state_lock = threading.Lock()
-        self._on_air = False
-        self._sink_on_air: Sink | None = None  # the playback's open sink, for break_in() to wake a waiting write
+        self._in_block_loop = False
+        self._playback_sink: Sink | None = None  # the playback's open sink, for break_in() to wake a waiting write
         self._stop = threading.Event()
         self._stop_reason = "stopped by the operator"
         self._alone: list[threading.Thread] = []  # break-ins playing on an idle engine
@@ -113,7 +113,7 @@ class Engine:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._state_lock:
-                busy = self._on_air or any(t.is_alive() for t in self._alone)
+                busy = self._in_block_loop or any(t.is_alive() for t in self._alone)
             if not busy:
                 return True
             time.sleep(0.02)
@@ -199,8 +199,8 @@ class Engine:
         ticket = self._ticket(path, level, reason, now, title=title, gain_db=gain_db, category=category)
         with self._state_lock:
             self._requests.put(ticket)
-            idle = not self._on_air
-            sink = self._sink_on_air
+            idle = not self._in_block_loop
+            sink = self._playback_sink
         if sink is not None and level == Level.EMERGENCY:
             sink.wake()  # the engine thread may be waiting up to a block for room in the sink
         if idle:
@@ -255,11 +255,11 @@ class Engine:
     def _run(self, mixer: Mixer, run_start: datetime, late_note: str, idle_break_in: bool = False,
              key: object = None) -> RunResult:
         result = RunResult()
-        play = _Playback(self, mixer, run_start, result, on_sink=self._set_sink_on_air, stopping=self._stop.is_set,
+        play = _Playback(self, mixer, run_start, result, on_sink=self._set_playback_sink, stopping=self._stop.is_set,
                          answer=self._answer)
         play.flexible = idle_break_in
         with self._state_lock:
-            self._on_air = True
+            self._in_block_loop = True
         try:
             if idle_break_in:
                 self._take_requests(mixer, play)
@@ -282,8 +282,8 @@ class Engine:
         finally:
             mixer.close()
             with self._state_lock:
-                self._on_air = False
-                self._sink_on_air = None
+                self._in_block_loop = False
+                self._playback_sink = None
             # Break-ins that arrived as the run ended play on their own.
             if not self._requests.empty():
                 self._start_alone()
@@ -335,9 +335,9 @@ class Engine:
         else:
             logger.info("re-plan applied to the run on air: nothing more to play in it")
 
-    def _set_sink_on_air(self, sink: Sink | None) -> None:
+    def _set_playback_sink(self, sink: Sink | None) -> None:
         with self._state_lock:
-            self._sink_on_air = sink
+            self._playback_sink = sink
 
     def _answer(self, voice: Voice, entry: AsRunEntry) -> BreakInTicket | None:
         """The break-in ticket `voice` plays, if any, given the row written for it."""

@@ -176,56 +176,21 @@ def no_daemon_left_running():
         DaemonProcess.running.pop().stop()
 
 
-def start_pulse(folder: Path | None = None) -> tuple[dict, Path]:
-    """A headless PulseAudio with the null sink `vsink` (the recipe of scripts/pulse-null-sink.sh); `folder`
-    reuses a socket path, so a server can be killed and brought back where clients expect it."""
-    folder = Path(folder or tempfile.mkdtemp(prefix="broadcaster-pulse."))
-    folder.chmod(0o700)
-    env = dict(os.environ, PULSE_RUNTIME_PATH=str(folder), PULSE_STATE_PATH=str(folder),
-               PULSE_SERVER=f"unix:{folder}/native")
-    subprocess.run(["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "--disallow-exit", "--disable-shm=yes",
-                    "-n", f"--log-target=file:{folder}/pulse.log",
-                    f"--load=module-native-protocol-unix socket={folder}/native auth-anonymous=1",
-                    "--load=module-null-sink sink_name=vsink rate=44100 channels=2",
-                    "--load=module-null-source source_name=silence rate=44100 channels=2",
-                    "--load=module-loopback source=silence sink=vsink latency_msec=20"],
-                   env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    for _ in range(50):
-        if subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode == 0:
-            break
-        time.sleep(0.1)
-    subprocess.run(["pactl", "set-default-sink", "vsink"], env=env, capture_output=True)
-    return env, folder
-
-
-def stop_pulse(folder: Path) -> None:
-    try:
-        pid = int((folder / "pid").read_text().strip())
-        os.kill(pid, signal.SIGKILL)
-    except (OSError, ValueError):
-        return
-    for _ in range(50):  # wait until it is gone, so a new one can take the socket
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            break
-        time.sleep(0.05)
-    (folder / "native").unlink(missing_ok=True)
-    (folder / "pid").unlink(missing_ok=True)
-
-
 # `pytestmark = NEEDS_PULSEAUDIO` in a module of live daemon tests (with the daemon_pulse fixture)
 NEEDS_PULSEAUDIO = pytest.mark.skipif(shutil.which("pulseaudio") is None, reason="needs pulseaudio (scripts/setup.sh)")
 
 
 @pytest.fixture
 def daemon_pulse():
-    """A private sound server for one daemon test, warmed up (see warm_up), on a socket folder of its own (a test
-    may kill it and bring it back there): (the environment for the daemon and its clients, the folder)."""
-    env, folder = start_pulse()
-    warm_up(env, folder)
-    yield env, folder
-    stop_pulse(folder)
+    """A private sound server for one daemon test, warmed up (see warm_up; skipped, saying why, when none can be
+    started): (the environment for the daemon and its clients, the `tests.support.pulse.PulseServer`, which a
+    test may kill and bring back on the same socket)."""
+    from tests.support.pulse import server_or_skip, stop_server
+
+    server = server_or_skip()
+    warm_up(server.env, Path(server.runtime))
+    yield server.env, server
+    stop_server(server)
 
 
 class Recorder:
@@ -289,13 +254,14 @@ LIVE_FAKETIME = [
 
 @pytest.fixture
 def warm_pulse(tmp_path):
-    """A private sound server, warmed up (see warm_up), as `tests.support.pulse.PulseServer`."""
-    from tests.support.pulse import PulseServer
+    """A private sound server, warmed up (see warm_up), as `tests.support.pulse.PulseServer` (skipped, saying
+    why, when none can be started)."""
+    from tests.support.pulse import server_or_skip, stop_server
 
-    env, folder = start_pulse()
-    warm_up(env, tmp_path)
-    yield PulseServer(env, False, str(folder))
-    stop_pulse(folder)
+    server = server_or_skip()
+    warm_up(server.env, tmp_path)
+    yield server
+    stop_server(server)
 
 
 def asrun_time(text: str) -> datetime:

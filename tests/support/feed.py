@@ -6,22 +6,24 @@ Its fixtures (district, feed_server, collector) reach every test through tests/c
 
 from __future__ import annotations
 
+import socketserver
 import subprocess
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from broadcaster.feed import publish, signing
-from broadcaster.feed.collector import CollectorServer, add_token
+from broadcaster.feed.collector import CollectorServer, add_token, load_tokens
 from broadcaster.feed.state import FeedState
-from broadcaster.feed.static import FeedFileHandler, serve_in_thread
+from broadcaster.feed.static import FeedFileHandler, FeedFileServer
 from broadcaster.library.district_rules import district_rules
 from broadcaster.station.config import Station, load_station
 
-__all__ = ["district", "feed_server", "collector", "make_audio", "make_station", "snapshot", "District",
-           "FaultyFeedHandler"]
+__all__ = ["district", "feed_server", "collector", "running", "serving", "collecting", "make_audio", "make_station",
+           "snapshot", "District", "FaultyFeedHandler"]
 
 
 def make_audio(path: Path, seconds: float = 2.0, freq: int = 440) -> Path:
@@ -97,15 +99,30 @@ class FaultyFeedHandler(FeedFileHandler):
         return super().send_body(path, start, length)
 
 
+@contextmanager
+def running(server: socketserver.BaseServer):
+    """`server` serving on a thread of its own until the block ends, then shut down and closed."""
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def serving(folder: Path, handler: type[FeedFileHandler] = FaultyFeedHandler, **limits):
+    """`folder` on a loopback HTTP server (the station's own FeedFileServer) with `handler`, as a context manager;
+    faults are switched through `server.faults` and the requests it saw are in `server.seen`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    server = FeedFileServer(("127.0.0.1", 0), folder, handler, **limits)
+    server.faults, server.seen = {}, []
+    return running(server)
+
+
 @pytest.fixture
 def feed_server(district):
-    district.feed.mkdir(parents=True, exist_ok=True)
-    server, thread = serve_in_thread(district.feed, handler=FaultyFeedHandler)
-    server.faults = {}
-    server.seen = []
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(district.feed) as server:
+        yield server
 
 
 @dataclass
@@ -121,20 +138,19 @@ class Collector:
         return f"http://{host}:{port}/"
 
 
+def collecting(db: Path, tokens: Path, **limits):
+    """The real collector on loopback, storing into `db`, taking the communes' tokens in `tokens`, as a context
+    manager."""
+    return running(CollectorServer(("127.0.0.1", 0), db, load_tokens(tokens), tokens, **limits))
+
+
 @pytest.fixture
 def collector(tmp_path):
     tokens = tmp_path / "district" / "tokens.yaml"
     tokens.parent.mkdir(parents=True, exist_ok=True)
     token = {c: add_token(tokens, c) for c in ("xa-a", "xa-b")}
-    from broadcaster.feed.collector import load_tokens
-
-    server = CollectorServer(("127.0.0.1", 0), tmp_path / "district" / "collector.sqlite", load_tokens(tokens),
-                             tokens)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield Collector(server, tokens, server.db_path, token)
-    server.shutdown()
-    server.server_close()
+    with collecting(tmp_path / "district" / "collector.sqlite", tokens) as server:
+        yield Collector(server, tokens, server.db_path, token)
 
 
 def make_station(folder: Path, *, station_id: str = "xa-a", feed: dict | None = None) -> Station:
