@@ -220,26 +220,6 @@ def loud_seconds(samples, rate: int = 44100, window: float = 0.05, threshold: fl
     return list(np.sqrt((frames ** 2).mean(axis=1)) > threshold)
 
 
-def dominant_hz(samples, rate: int = 44100) -> float:
-    """The strongest frequency in `samples` (mono): which item's tone a stretch of recording is."""
-    import numpy as np
-
-    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
-    return float(np.argmax(spectrum) * rate / len(samples))
-
-
-def longest_silence(flags: list[bool], window: float = 0.05) -> float:
-    """Longest run of silent windows between the first and last sound, in seconds."""
-    if True not in flags:
-        return float("inf")
-    first, last = flags.index(True), len(flags) - 1 - flags[::-1].index(True)
-    best = run = 0
-    for flag in flags[first:last + 1]:
-        run = 0 if flag else run + 1
-        best = max(best, run)
-    return best * window
-
-
 # ---- a faked wall clock for the daemon process (libfaketime), the real monotonic clock -------------------------
 
 FAKETIME_LIBS = sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1")) + sorted(

@@ -79,7 +79,7 @@ def alarms(state: Path) -> list[dict]:
 
 def dead_air(samples, recorded_from: datetime, start: datetime, seconds: float, edge: float = 0.3) -> float:
     """Longest silence (s, in 50 ms windows) in [start + edge, start + seconds - edge] of a recording begun at
-    `recorded_from` (tests.support.daemon.Recorder): silence at either end counts too, unlike longest_silence."""
+    `recorded_from` (tests.support.daemon.Recorder): silence at either end counts too."""
     rate = 44100
     first = round(((start - recorded_from).total_seconds() + edge) * rate)
     last = round(((start - recorded_from).total_seconds() + seconds - edge) * rate)
